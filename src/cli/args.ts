@@ -1,0 +1,44 @@
+import { existsSync, readFileSync } from "node:fs";
+import { extname, join, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { ConfigError } from "../config/errors";
+import { clusterInputFromStackConfig, readStackFile } from "../config/load";
+
+/** The package root (where stacks/ ships), from dist/src/cli/. */
+export const PACKAGE_ROOT = resolve(__dirname, "..", "..", "..");
+
+/** `--stack NAME` -> stacks/Pulumi.NAME.yaml in the working directory, else the package's own. */
+export function stackFilePath(stack: string, cwd = process.cwd()): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(stack)) throw new ConfigError([{ path: "--stack", message: `'${stack}' is not a stack name` }]);
+  const candidates = [join(cwd, "stacks", `Pulumi.${stack}.yaml`), join(PACKAGE_ROOT, "stacks", `Pulumi.${stack}.yaml`)];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new ConfigError([{ path: "--stack", message: `no stack file for '${stack}': looked for ${candidates.join(" and ")}` }]);
+  return found;
+}
+
+/**
+ * Read the cluster input from `--stack` or `--config`. A `--config` file is either a Pulumi stack
+ * file (has `config:`) or the cluster object itself, in YAML or JSON.
+ */
+export function readClusterInput(opts: { stack?: string; config?: string }): { input: Record<string, unknown>; source: string } {
+  if (opts.stack && opts.config) throw new ConfigError([{ path: "--config", message: "and --stack were both given: choose one" }]);
+  if (opts.config) {
+    const file = resolve(opts.config);
+    if (!existsSync(file)) throw new ConfigError([{ path: "--config", message: `${file} does not exist` }]);
+    let doc: unknown;
+    try {
+      const text = readFileSync(file, "utf8");
+      doc = extname(file) === ".json" ? JSON.parse(text) : parseYaml(text);
+    } catch (e) {
+      throw new ConfigError([{ path: "--config", message: `${file} cannot be parsed: ${(e as Error).message}` }]);
+    }
+    if (doc && typeof doc === "object" && "config" in doc && typeof (doc as { config: unknown }).config === "object") {
+      return { input: clusterInputFromStackConfig((doc as { config: Record<string, unknown> }).config), source: file };
+    }
+    if (!doc || typeof doc !== "object" || Array.isArray(doc)) throw new ConfigError([{ path: "--config", message: `${file} must hold a cluster object or a Pulumi stack file` }]);
+    return { input: doc as Record<string, unknown>, source: file };
+  }
+  const file = stackFilePath(opts.stack ?? "1m");
+  return { input: readStackFile(file), source: file };
+}
+

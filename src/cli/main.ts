@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * dgx-spark-vllm command line. `plan` prints what a deployment will do, without Pulumi or hardware.
+ * Exit codes: 0 ok, 1 unexpected error, 2 invalid config or usage.
+ */
+import { parseArgs } from "node:util";
+import { ConfigError } from "../config/errors";
+import { planFromInput } from "../plan/cluster";
+import { readClusterInput } from "./args";
+import { renderSummary } from "./summary";
+
+const USAGE = `usage: dgx-spark-vllm plan [--stack <1m|512k|256k|name> | --config <file>] [--json]
+
+  --stack NAME   read stacks/Pulumi.NAME.yaml (default: 1m)
+  --config FILE  read a Pulumi stack file, or a cluster object in YAML or JSON
+  --json         print the ClusterPlan as JSON (shape: README "Plan JSON")
+`;
+
+export interface CliIo {
+  readonly out: (s: string) => void;
+  readonly err: (s: string) => void;
+}
+
+export function runCli(argv: readonly string[], io: CliIo): number {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    io.out(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command !== "plan") {
+    io.err(`unknown command '${command}'\n${USAGE}`);
+    return 2;
+  }
+  let values: { stack?: string; config?: string; json?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: [...rest],
+      options: { stack: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    io.err(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  try {
+    const { input, source } = readClusterInput(values);
+    const plan = planFromInput(input, "plan");
+    io.out(values.json ? JSON.stringify(plan, null, 2) + "\n" : renderSummary(plan, source));
+    return 0;
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      io.err(e.message + "\n");
+      if (values.json) io.out(JSON.stringify({ error: "invalid-config", problems: e.problems }, null, 2) + "\n");
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  const code = runCli(process.argv.slice(2), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) });
+  process.exitCode = code;
+}

@@ -1,0 +1,72 @@
+/** The human-readable `plan` output. Pure: a ClusterPlan in, text out. */
+import { dockerRunArgv } from "../plan/container";
+import { shq } from "../shell/quote";
+import type { ClusterPlan, NodePlan } from "../plan/types";
+
+/** Break a quoted argv before each `--flag` / `-x` option so a long command stays pasteable and readable. */
+export function multiline(argv: readonly string[], indent = "    "): string {
+  const parts: string[] = [];
+  for (const a of argv) {
+    const q = shq(a);
+    if (parts.length > 0 && /^--?[A-Za-z]/.test(a)) parts.push(` \\\n${indent}  ${q}`);
+    else parts.push(parts.length === 0 ? q : ` ${q}`);
+  }
+  return indent + parts.join("");
+}
+
+function gidText(p: ClusterPlan["link"]["gidPolicy"]): string {
+  if (p === "auto") return "auto (NCCL_IB_GID_INDEX unset: NCCL picks the RoCEv2 GID)";
+  if (p === "resolve") return "resolve (each node exports its RoCEv2 GID index at container start; fails closed if none)";
+  return `pinned NCCL_IB_GID_INDEX=${p.index}`;
+}
+
+function imageText(i: ClusterPlan["image"]): string {
+  if (i.source === "prebuilt") return `prebuilt ${i.tag}, pulled on ${i.nodes.join(", ")}; same image ID required`;
+  const a = i.buildArgs;
+  const pr = a.VLLM_PR ? ` at the head of PR #${a.VLLM_PR}` : "";
+  return `build ${i.tag} on ${i.buildNode} (${i.platform}): vLLM ${a.VLLM_REF}${pr}, FlashInfer ${a.FLASHINFER_REF}, NCCL ${a.NCCL_REF} (sm_121), torch ${a.TORCH_VERSION}, arch ${a.CUDA_ARCH}; docker save | load to ${i.nodes.filter((n) => n !== i.buildNode).join(", ")}`;
+}
+
+function nodeText(n: NodePlan): string {
+  const lines = [
+    `Node ${n.name} (${n.role}, rank ${n.rank}) - ssh ${n.ssh.user}@${n.ssh.host}:${n.ssh.port} (${n.ssh.auth}${n.ssh.hostKey ? ", pinned host key" : ""})`,
+    `  data plane: ${n.dataPlane.map((p) => `${p.netdev}/${p.hca} ${p.address}/${p.prefix}`).join(", ")}`,
+    `  caches: ${n.cache.huggingface}, ${n.cache.vllm}, ${n.cache.flashinfer}, ${n.cache.triton}`,
+    "  env:",
+    ...Object.entries(n.env).map(([k, v]) => `    ${k}=${shq(v)}`),
+    ...n.secretEnv.map((k) => `    ${k}=[secret]`),
+  ];
+  if (n.rayStartArgv) lines.push("  ray start (before vllm serve):", multiline(n.rayStartArgv));
+  lines.push(`  ${n.serveArgv[0] === "ray" ? "ray worker" : "serve"} (inside the container):`, multiline(n.serveArgv));
+  lines.push("  container (docker run equivalent):", multiline(dockerRunArgv(n.container)));
+  lines.push(`  host steps: ${n.hostSteps.map((s) => s.id).join(", ")}; link steps: ${n.linkSteps.map((s) => s.id).join(", ")}`);
+  return lines.join("\n");
+}
+
+export function renderSummary(plan: ClusterPlan, source: string): string {
+  const c = plan.cluster;
+  const p = plan.profile;
+  const ref = p.reference;
+  const out = [
+    `dgx-spark-vllm plan - ${source}`,
+    "",
+    `Cluster    ${c.nodeCount} nodes, head ${c.head}, launcher ${c.launcher}, TP=${c.tensorParallelSize} x PP=${c.pipelineParallelSize}, gpu-memory-utilization ${c.gpuMemoryUtilization}, MTP ${c.mtp ? "on" : "off"}`,
+    `Endpoint   ${c.endpoint} (${c.authenticated ? "API key required" : "UNAUTHENTICATED"}), model ${plan.model.id} served as ${plan.model.servedName}`,
+    `Start      ${c.startOrder.join(" -> ")} (workers first, head last)`,
+    `Profile    ${p.name}${p.base && p.base !== p.name ? ` (from ${p.base}; overrides: ${p.overrides.join(", ")})` : ""}: max-model-len ${p.maxModelLen}, max-num-seqs ${p.maxNumSeqs}, max-num-batched-tokens ${p.maxNumBatchedTokens}, long-context env ${p.longContextEnv ? "on" : "off"}`,
+    `           trade-off: ${p.tradeoff}`,
+    ...(ref ? [`           reference (2x GB10): ${[ref.singleStreamTokPerS && `single-stream ${ref.singleStreamTokPerS} tok/s`, ref.aggregateTokPerS && `aggregate ${ref.aggregateTokPerS} tok/s`, ref.kvPoolTokens && `KV pool ${ref.kvPoolTokens}`, ref.freePerNodeGb && `${ref.freePerNodeGb} GB free/node`, ref.note].filter(Boolean).join(", ")}`] : []),
+    `Image      ${imageText(plan.image)}`,
+    `Link       MTU ${plan.link.mtu}, GID policy ${gidText(plan.link.gidPolicy)}, master ${plan.link.masterAddr}:${plan.link.masterPort}`,
+    ...plan.link.twins.map((t) => `           twin ${t.index} ${t.subnet}: ${t.ends.map((e) => `${e.node} ${e.netdev}/${e.hca} ${e.address}`).join(" <-> ")}`),
+    `           checks: don't-fragment ping of ${plan.link.checks[0]?.payloadBytes ?? 0} bytes over every twin, both directions (${plan.link.checks.length} pings)`,
+    `Hardening  vm.min_free_kbytes ${plan.hardening.minFreeKbytes}, swap ${plan.hardening.swapOff ? "off" : "left as is"}, drop caches during load ${plan.hardening.dropCachesDuringLoad ? "on" : "off"}, UMA alert below ${plan.hardening.umaAlertThresholdGb} GB (webhook ${plan.hardening.webhook})`,
+    `Secrets    ${Object.entries(plan.secrets).map(([k, v]) => `${k}: ${v}`).join("; ")}`,
+  ];
+  if (plan.warnings.length > 0) out.push("Warnings", ...plan.warnings.map((w) => `  - ${w.path}: ${w.message}`));
+  for (const name of c.startOrder) {
+    const n = plan.nodes.find((x) => x.name === name);
+    if (n) out.push("", nodeText(n));
+  }
+  return out.join("\n") + "\n";
+}

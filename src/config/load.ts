@@ -1,0 +1,150 @@
+/**
+ * Loading the cluster config from a plain object or a Pulumi stack file, with all problems at
+ * once. Pure apart from `readStackFile`, which reads one YAML file.
+ */
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { ConfigError, problemsFromZod, type ConfigProblem } from "./errors";
+import { clusterSchema, type ClusterConfig } from "./schema";
+import { describeSecret } from "./secret";
+
+/** The Pulumi project name, which is also the stack-config namespace (`dgx-spark-vllm:nodes`). */
+export const CONFIG_NAMESPACE = "dgx-spark-vllm";
+
+/** Top-level config keys holding the cluster model (`dgx-spark-vllm:<key>`). */
+export const CONFIG_SECTIONS = ["nodes", "ssh", "link", "image", "model", "serving", "hardening"] as const;
+
+/**
+ * Secrets are kept as top-level stack keys, so that `pulumi config set --secret <key>` is all a
+ * user types; each lands at its place in the model.
+ */
+export const SECRET_KEYS = {
+  hfToken: ["model", "hfToken"],
+  apiKey: ["serving", "apiKey"],
+  sshPrivateKey: ["ssh", "privateKey"],
+} as const;
+export type SecretKey = keyof typeof SECRET_KEYS;
+
+/**
+ * `plan`: secrets may be missing (shown as "not set"); `deploy`: the ones `pulumi up` needs must
+ * be there (API key unless allowUnauthenticated, an SSH key or agent per node, HF token for a
+ * gated model that is prefetched).
+ */
+export type LoadMode = "plan" | "deploy";
+
+export interface LoadedConfig {
+  readonly config: ClusterConfig;
+  /** Things worth a second look that do not stop a deployment. */
+  readonly warnings: readonly ConfigProblem[];
+}
+
+/** Validate a cluster config object (as in code, or assembled from stack config). Throws ConfigError. */
+export function loadClusterConfig(input: unknown, mode: LoadMode = "deploy"): LoadedConfig {
+  const parsed = clusterSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(problemsFromZod(parsed.error));
+  const config = parsed.data;
+  const missing = missingSecrets(config);
+  if (mode === "deploy" && missing.length > 0) throw new ConfigError(missing);
+  const warnings = [...configWarnings(config), ...(mode === "plan" ? missing : [])];
+  return { config, warnings };
+}
+
+/** Secrets that `pulumi up` needs and that are not set. */
+export function missingSecrets(c: ClusterConfig): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  if (!c.serving.apiKey && !c.serving.allowUnauthenticated) {
+    out.push({ path: "serving.apiKey", message: "is not set: the server would answer anyone on the network; run `pulumi config set --secret apiKey <key>` or set serving.allowUnauthenticated: true" });
+  }
+  c.nodes.forEach((n, i) => {
+    if (!(n.ssh.privateKey ?? c.ssh.privateKey) && !(n.ssh.useAgent ?? c.ssh.useAgent)) {
+      out.push({ path: `nodes[${i}].ssh.privateKey`, message: "is not set (nor ssh.privateKey, nor useAgent): run `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519` or set ssh.useAgent: true" });
+    }
+  });
+  if (c.model.prefetch && c.model.id === "deepseek-ai/DeepSeek-V4-Flash" && !c.model.hfToken) {
+    out.push({ path: "model.hfToken", message: "is not set: the model is gated on Hugging Face; run `pulumi config set --secret hfToken <token>` or set model.prefetch: false if the weights are already cached" });
+  }
+  return out;
+}
+
+/** Settings that are allowed but risky. */
+export function configWarnings(c: ClusterConfig): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const u = c.serving.gpuMemoryUtilization;
+  if (u > 0.82) {
+    out.push({ path: "serving.gpuMemoryUtilization", message: `is ${u}: above 0.82 the per-node headroom is ~1-5 GB (0.80 is the stable production point); run it only on a dedicated node with the desktop stopped` });
+  }
+  if (c.link.mtu < 9000) {
+    out.push({ path: "link.mtu", message: `is ${c.link.mtu}: the data plane is meant to run at MTU 9000 (jumbo frames) on both ends` });
+  }
+  if (typeof c.link.gidPolicy === "object") {
+    out.push({ path: "link.gidPolicy", message: `pins NCCL_IB_GID_INDEX=${c.link.gidPolicy.index}: a pinned index was seen to drift after a reboot (ibv_modify_qp error 61, silent hang); prefer 'auto' or 'resolve'` });
+  }
+  if (c.image.source === "build" && c.image.flashinferRef === "main") {
+    out.push({ path: "image.flashinferRef", message: "is 'main' (unpinned): pin the FlashInfer commit you validated so rebuilds are reproducible" });
+  }
+  if (c.image.source === "build" && c.image.allowUnpinned) {
+    out.push({ path: "image.allowUnpinned", message: `is true: vllmRef '${c.image.vllmRef}' may move between builds, and newer upstream commits regressed` });
+  }
+  if (c.serving.allowUnauthenticated) {
+    out.push({ path: "serving.allowUnauthenticated", message: `is true: anyone who can reach port ${c.serving.port} on the head can use the model` });
+  }
+  return out;
+}
+
+/**
+ * Assemble the cluster model from a stack's `config:` map (`dgx-spark-vllm:<key>` entries).
+ * Encrypted `secure:` values stay encrypted: they become Secrets whose value is unknown.
+ */
+export function clusterInputFromStackConfig(stackConfig: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const problems: ConfigProblem[] = [];
+  for (const [fullKey, value] of Object.entries(stackConfig)) {
+    const [ns, key, ...rest] = fullKey.split(":");
+    if (ns !== CONFIG_NAMESPACE) continue; // other providers' settings
+    if (key === undefined || rest.length > 0) {
+      problems.push({ path: fullKey, message: "is not a valid config key" });
+    } else if ((CONFIG_SECTIONS as readonly string[]).includes(key)) {
+      out[key] = mergeSection(out[key], value);
+    } else if (key in SECRET_KEYS) {
+      const [section, field] = SECRET_KEYS[key as SecretKey];
+      out[section] = mergeSection(out[section], { [field]: value });
+    } else {
+      problems.push({ path: fullKey, message: `is not a known setting: use one of ${[...CONFIG_SECTIONS, ...Object.keys(SECRET_KEYS)].map((k) => `${CONFIG_NAMESPACE}:${k}`).join(", ")}` });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out;
+}
+
+function mergeSection(existing: unknown, value: unknown): unknown {
+  if (existing && typeof existing === "object" && !Array.isArray(existing) && value && typeof value === "object" && !Array.isArray(value)) {
+    return { ...(existing as object), ...(value as object) };
+  }
+  return value;
+}
+
+/** Read `stacks/Pulumi.<stack>.yaml` (or any stack file) into the cluster input object. */
+export function readStackFile(path: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new ConfigError([{ path, message: `cannot be read as a Pulumi stack file: ${(e as Error).message}` }]);
+  }
+  const cfg = (doc as { config?: unknown } | null)?.config;
+  if (!cfg || typeof cfg !== "object") throw new ConfigError([{ path, message: "has no `config:` map" }]);
+  return clusterInputFromStackConfig(cfg as Record<string, unknown>);
+}
+
+/** How each secret is shown in plan output. */
+export function secretSummary(c: ClusterConfig): Record<string, string> {
+  const out: Record<string, string> = {
+    "model.hfToken": describeSecret(c.model.hfToken),
+    "serving.apiKey": c.serving.allowUnauthenticated ? "not used (allowUnauthenticated)" : describeSecret(c.serving.apiKey),
+    "ssh.privateKey": c.ssh.useAgent ? "not used (ssh agent)" : describeSecret(c.ssh.privateKey),
+  };
+  c.nodes.forEach((n, i) => {
+    if (n.ssh.privateKey) out[`nodes[${i}].ssh.privateKey`] = describeSecret(n.ssh.privateKey);
+  });
+  return out;
+}

@@ -1,0 +1,388 @@
+/**
+ * The cluster model: one zod schema for stack config and plain objects alike.
+ *
+ * Field rules live on the fields; rules that relate fields (unique names, subnets, one head,
+ * TP x PP = nodes, utilisation acknowledgement, pinned refs, managed flags) live in
+ * `crossFieldRules` so that every problem is reported at once with its path.
+ */
+import { z } from "zod";
+import { MANAGED_ENV, MANAGED_FLAGS } from "./managed";
+import { isNetworkOrBroadcast, networkOf, parseIpv4 } from "./net";
+import { NO_CONTROL_CHARS, PATTERNS } from "./patterns";
+import { Secret, toSecret } from "./secret";
+import { PROFILE_NAMES, type ProfileName } from "../profiles";
+
+type PatternName = keyof typeof PATTERNS;
+
+/** An error message that says "is required" when the value is missing altogether. */
+export const typeError = (expected: string) => (iss: { input?: unknown }) =>
+  iss.input === undefined ? `is required: ${expected}` : `has the wrong type: expected ${expected}`;
+
+/** A string matching one of the strict patterns, with the pattern's hint in the error. */
+function pat(name: PatternName) {
+  const p = PATTERNS[name];
+  return z.string({ error: typeError(p.hint) }).regex(p.re, { error: `is not valid: expected ${p.hint}` });
+}
+
+/** A secret field: a string, a Pulumi secret Output or an encrypted stack value; becomes a Secret. */
+const secret = z.unknown().transform((v, ctx): Secret => {
+  const s = toSecret(v);
+  if (typeof s === "string") {
+    ctx.addIssue({ code: "custom", message: s });
+    return z.NEVER;
+  }
+  return s;
+});
+
+const int = (min: number, max: number, what: string) =>
+  z.number({ error: typeError(`a number (${what})`) }).int({ error: `must be a whole number (${what})` }).min(min, { error: `must be at least ${min} (${what})` }).max(max, { error: `must be at most ${max} (${what})` });
+
+const port = int(1, 65535, "a TCP port");
+
+const ipv4 = z.string({ error: typeError("an IPv4 address such as 10.0.0.1") }).refine((s) => parseIpv4(s) !== undefined, {
+  error: "is not an IPv4 address (expected a dotted quad such as 10.0.0.1)",
+});
+
+/** One data-plane port: the netdev/HCA pair and the node's address on it. */
+export const dataPlanePortSchema = z.strictObject({
+  /** Ethernet name of the ConnectX-7 port, e.g. enp1s0f1np1. */
+  netdev: pat("netdev"),
+  /** RDMA device of that port, e.g. rocep1s0f1 (`ibdev2netdev` maps it to the netdev). */
+  hca: pat("hca"),
+  /** This node's IPv4 address on the port. */
+  address: ipv4,
+  /** Prefix length of the point-to-point subnet. @default 30 */
+  prefix: int(8, 31, "prefix length").default(30),
+});
+
+const sshFields = {
+  /** SSH port. @default 22 */
+  port: port.optional(),
+  /** Login user (needs passwordless sudo and the docker group). */
+  user: pat("user").optional(),
+  /** Private key (a secret). Either this or `useAgent`. */
+  privateKey: secret.optional(),
+  /** Use the local SSH agent instead of a key. @default false */
+  useAgent: z.boolean().optional(),
+};
+
+/** Cluster-wide SSH defaults, applied to every node that does not set its own. */
+export const sshDefaultsSchema = z.strictObject(sshFields);
+
+export const nodeSchema = z.strictObject({
+  /** Node name: used for resources, containers and messages. */
+  name: pat("nodeName"),
+  /** `head` runs the API server (rank 0); `worker` nodes run headless ranks. */
+  role: z.enum(["head", "worker"], { error: (iss) => (iss.input === undefined ? "is required: 'head' or 'worker'" : "must be 'head' or 'worker'") }),
+  /** How to reach the node's management address. */
+  ssh: z.strictObject({
+    /** Management host name or address (not the data plane). */
+    host: pat("host"),
+    ...sshFields,
+    /** Pinned SSH host key ('ssh-ed25519 AAAA...'); when absent the first key seen is trusted. */
+    hostKey: pat("hostKey").optional(),
+  }),
+  /** One or two data-plane ports (the Spark's twin netdev/HCA pairs of one QSFP port). */
+  dataPlane: z.array(dataPlanePortSchema, { error: "must be a list of one or two data-plane ports" }).min(1, { error: "needs at least one data-plane port" }).max(2, { error: "takes at most two ports (the two twins of one QSFP port)" }),
+  /** Host folder holding the caches (huggingface, vllm, flashinfer, triton). @default /home/<user>/.cache (/root/.cache for root) */
+  cacheRoot: pat("absPath").optional(),
+});
+
+export const linkSchema = z.strictObject({
+  /** Data-plane MTU on both ends. @default 9000 */
+  mtu: int(1280, 9216, "MTU").default(9000),
+  /**
+   * RoCEv2 GID index policy. `auto`: NCCL picks (NCCL_IB_GID_INDEX unset). `resolve`: read each
+   * node's RoCEv2 GID index for its address at start and fail closed if none. `{ index: N }`: pin.
+   * @default "auto"
+   */
+  gidPolicy: z
+    .union([z.literal("auto"), z.literal("resolve"), z.strictObject({ index: int(0, 255, "GID index") })], {
+      error: "must be 'auto', 'resolve' or { index: N }",
+    })
+    .default("auto"),
+  /** Rendezvous port on the head (Ray GCS or torch master). @default 29501 */
+  masterPort: port.default(29501),
+});
+
+export const buildImageSchema = z.strictObject({
+  source: z.literal("build"),
+  /** vLLM repository. @default https://github.com/vllm-project/vllm.git */
+  vllmRepo: pat("gitUrl").default("https://github.com/vllm-project/vllm.git"),
+  /** The validated vLLM commit (reference build 0.23.1rc1.dev407+g28fef2c70). @default "28fef2c70" */
+  vllmRef: pat("gitRef").default("28fef2c70"),
+  /** PR whose head is checked out (never merged) before `vllmRef`. @default [41834] */
+  prs: z.array(int(1, 10_000_000, "PR number")).max(1, { error: "takes at most one PR: its head is checked out, not merged (merging PR branches is the recipe's gotcha 1)" }).default([41834]),
+  /** FlashInfer repository. @default https://github.com/flashinfer-ai/flashinfer.git */
+  flashinferRepo: pat("gitUrl").default("https://github.com/flashinfer-ai/flashinfer.git"),
+  /** FlashInfer ref built from source. @default "main" (a warning: pin it once validated) */
+  flashinferRef: pat("gitRef").default("main"),
+  /** NCCL tag built for sm_121. @default "v2.30u1" */
+  ncclRef: pat("gitRef").default("v2.30u1"),
+  /** CUDA arch string for TORCH/FLASHINFER_CUDA_ARCH_LIST. @default "12.1a" */
+  arch: z.string().regex(/^\d+\.\d+a?$/, { error: "is not valid: expected a CUDA arch such as 12.1a" }).default("12.1a"),
+  /** Build parallelism (limits memory use of the build). @default 16 */
+  buildJobs: int(1, 256, "build jobs").default(16),
+  /** Image tag. @default "vllm-gb10-dsv4" */
+  tag: pat("imageRef").default("vllm-gb10-dsv4"),
+  /** Base image. @default "nvidia/cuda:13.2.0-devel-ubuntu24.04" */
+  baseImage: pat("imageRef").default("nvidia/cuda:13.2.0-devel-ubuntu24.04"),
+  /** CUDA torch re-installed after the vLLM wheel. @default "2.11.0" */
+  torchVersion: z.string().regex(/^\d+\.\d+\.\d+$/, { error: "is not valid: expected a version such as 2.11.0" }).default("2.11.0"),
+  /** Index for the CUDA torch. @default "https://download.pytorch.org/whl/cu130" */
+  torchIndexUrl: z.string().regex(/^https:\/\/[A-Za-z0-9./_-]+$/, { error: "is not valid: expected an https:// URL" }).default("https://download.pytorch.org/whl/cu130"),
+  /** Accept a branch name (e.g. `main`) as vllmRef. @default false */
+  allowUnpinned: z.boolean().default(false),
+});
+
+export const prebuiltImageSchema = z.strictObject({
+  source: z.literal("prebuilt"),
+  /** Image reference to pull (or already loaded) on every node. */
+  ref: pat("imageRef"),
+});
+
+export const imageSchema = z.discriminatedUnion("source", [buildImageSchema, prebuiltImageSchema], {
+  error: "must have source: 'build' or source: 'prebuilt'",
+});
+
+export const modelSchema = z.strictObject({
+  /** Hugging Face model id. @default "deepseek-ai/DeepSeek-V4-Flash" */
+  id: pat("modelId").default("deepseek-ai/DeepSeek-V4-Flash"),
+  /** Name served by the API. @default "deepseek-v4" */
+  servedName: pat("word").default("deepseek-v4"),
+  /** Host path of the Hugging Face cache. @default <cacheRoot>/huggingface */
+  hfCachePath: pat("absPath").optional(),
+  /** Hugging Face token (a secret; the model is gated). */
+  hfToken: secret.optional(),
+  /** Download the weights on every node before the engine starts. @default true */
+  prefetch: z.boolean().default(true),
+});
+
+const profileFields = {
+  name: pat("word").optional(),
+  maxModelLen: int(1024, 10_000_000, "tokens").optional(),
+  maxNumSeqs: int(1, 1024, "sequences").optional(),
+  maxNumBatchedTokens: int(256, 1_000_000, "tokens").optional(),
+  maxCudagraphCaptureSize: int(1, 1024, "batch size").optional(),
+  kvCacheDtype: pat("word").optional(),
+  blockSize: int(1, 4096, "tokens").optional(),
+  loadFormat: pat("word").optional(),
+  numSpeculativeTokens: int(1, 16, "tokens").optional(),
+  compilationConfig: z.record(z.string(), z.unknown()).optional(),
+  enablePrefixCaching: z.boolean().optional(),
+  longContextEnv: z.boolean().optional(),
+  tradeoff: z.string().regex(NO_CONTROL_CHARS, { error: "must be one line" }).optional(),
+};
+
+/** A custom profile: a built-in `base` with overrides, or a full profile (maxModelLen, maxNumSeqs, maxNumBatchedTokens required). */
+export const customProfileSchema = z.strictObject({
+  base: z.enum(PROFILE_NAMES as [ProfileName, ...ProfileName[]], { error: `must be one of ${PROFILE_NAMES.join(", ")}` }).optional(),
+  ...profileFields,
+});
+
+export const servingSchema = z.strictObject({
+  /** Context profile: `1m`, `512k`, `256k`, or a custom object. @default "1m" */
+  profile: z
+    .union([z.enum(PROFILE_NAMES as [ProfileName, ...ProfileName[]]), customProfileSchema], {
+      error: `must be one of ${PROFILE_NAMES.join(", ")} or a custom profile object`,
+    })
+    .default("1m"),
+  /** `--gpu-memory-utilization`, in (0, 0.95). 0.85 or more needs acknowledgeHighUtilization. @default 0.80 */
+  gpuMemoryUtilization: z.number({ error: "must be a number between 0 and 0.95" }).gt(0, { error: "must be above 0" }).lt(0.95, { error: "must be below 0.95 (the unified pool also holds the OS, page cache and the runtime)" }).default(0.8),
+  /** Accept util >= 0.85 (only on a dedicated node with the desktop stopped). @default false */
+  acknowledgeHighUtilization: z.boolean().default(false),
+  /** MTP speculative decoding (`--speculative-config`). @default true */
+  mtp: z.boolean().default(true),
+  /** Multi-node launcher: `mp` (no Ray; --nnodes/--node-rank) or `ray`. @default "mp" */
+  launcher: z.enum(["mp", "ray"], { error: "must be 'mp' or 'ray'" }).default("mp"),
+  /** API port on the head. @default 8000 */
+  port: port.default(8000),
+  /** API key for the OpenAI-compatible server (a secret). Required unless allowUnauthenticated. */
+  apiKey: secret.optional(),
+  /** Serve without an API key (anyone on the network can use it). @default false */
+  allowUnauthenticated: z.boolean().default(false),
+  /** Run containers privileged (the recipe's way). false: IPC_LOCK, /dev/infiniband, shm and limits. @default true */
+  privileged: z.boolean().default(true),
+  /** Settings for privileged: false. */
+  nonPrivileged: z
+    .strictObject({
+      /** `--shm-size`. @default "64g" */
+      shmSize: pat("size").default("64g"),
+      /** `--memory` limit; unset means none. */
+      memoryLimit: pat("size").optional(),
+      /** `--pids-limit`. @default 16384 */
+      pidsLimit: int(64, 4_194_304, "processes").default(16384),
+    })
+    .prefault({}),
+  /** Tensor-parallel size. @default number of nodes / pipelineParallelSize */
+  tensorParallelSize: int(1, 64, "ranks").optional(),
+  /** Pipeline-parallel size. @default 1 */
+  pipelineParallelSize: int(1, 64, "stages").default(1),
+  /** Extra `vllm serve` arguments (not one the plan already sets). @default [] */
+  extraArgs: z.array(z.string().regex(NO_CONTROL_CHARS, { error: "must not contain control characters or newlines" })).default([]),
+  /** Extra environment for every rank (not one the plan already sets). @default {} */
+  extraEnv: z.record(pat("envName"), z.string().regex(NO_CONTROL_CHARS, { error: "must not contain control characters or newlines" })).default({}),
+});
+
+export const hardeningSchema = z.strictObject({
+  /** vm.min_free_kbytes (a ~3 GB reserve so an OOM kills the engine, not the host). @default 3145728 */
+  minFreeKbytes: int(65536, 16_777_216, "KiB").default(3145728),
+  /** swapoff -a, now and across reboots. @default true */
+  swapOff: z.boolean().default(true),
+  /** The drop-caches sidecar on every node while the weights load. @default true */
+  dropCachesDuringLoad: z.boolean().default(true),
+  /** UMA headroom alert threshold in GB (checked every 60 s). @default 12 */
+  umaAlertThresholdGb: z.number().gt(0).lt(128).default(12),
+  /** Optional webhook the headroom monitor POSTs to. */
+  webhookUrl: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).regex(NO_CONTROL_CHARS).optional(),
+});
+
+const clusterObject = z.strictObject({
+    /** The Sparks: exactly one head, the rest workers. */
+    nodes: z.array(nodeSchema, { error: "must be a list of nodes" }).min(2, { error: "needs at least two nodes (this library deploys across Sparks)" }),
+    /** SSH settings shared by every node unless the node sets its own. */
+    ssh: sshDefaultsSchema.prefault({}),
+    link: linkSchema.prefault({}),
+    image: imageSchema.prefault({ source: "build" }),
+    model: modelSchema.prefault({}),
+    serving: servingSchema.prefault({}),
+    hardening: hardeningSchema.prefault({}),
+});
+
+export const clusterSchema = clusterObject.superRefine((c, ctx) => crossFieldRules(c, ctx));
+
+/** What a user writes (before defaults). */
+export type ClusterConfigInput = z.input<typeof clusterSchema>;
+/** The validated config with every default filled in. */
+export type ClusterConfig = z.output<typeof clusterSchema>;
+export type NodeConfig = ClusterConfig["nodes"][number];
+export type DataPlanePort = NodeConfig["dataPlane"][number];
+export type ImageConfig = ClusterConfig["image"];
+export type ServingConfig = ClusterConfig["serving"];
+export type CustomProfileInput = z.input<typeof customProfileSchema>;
+
+type Ctx = z.RefinementCtx;
+
+function issue(ctx: Ctx, path: (string | number)[], message: string): void {
+  ctx.addIssue({ code: "custom", path, message });
+}
+
+function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
+  const nodes = c.nodes;
+
+  // Exactly one head.
+  const heads = nodes.filter((n) => n.role === "head");
+  if (heads.length !== 1) {
+    issue(ctx, ["nodes"], heads.length === 0 ? "has no node with role 'head': mark exactly one node as head" : `has ${heads.length} heads (${heads.map((h) => h.name).join(", ")}): mark exactly one node as head`);
+  }
+
+  // Unique names, management hosts, data-plane addresses.
+  const seen = (key: (n: (typeof nodes)[number]) => string, field: string, what: string) => {
+    const first = new Map<string, number>();
+    nodes.forEach((n, i) => {
+      const k = key(n);
+      const j = first.get(k);
+      if (j === undefined) first.set(k, i);
+      else issue(ctx, ["nodes", i, ...field.split(".")], `${what} '${k}' is already used by nodes[${j}]: each node needs its own`);
+    });
+  };
+  seen((n) => n.name, "name", "name");
+  seen((n) => n.ssh.host.toLowerCase(), "ssh.host", "management host");
+
+  const addrOwner = new Map<string, string>();
+  nodes.forEach((n, i) =>
+    n.dataPlane.forEach((p, t) => {
+      const owner = addrOwner.get(p.address);
+      if (owner) issue(ctx, ["nodes", i, "dataPlane", t, "address"], `address ${p.address} is already used by ${owner}: every data-plane port needs its own address`);
+      else addrOwner.set(p.address, `nodes[${i}].dataPlane[${t}]`);
+      const a = parseIpv4(p.address);
+      if (a !== undefined && isNetworkOrBroadcast(a, p.prefix)) {
+        issue(ctx, ["nodes", i, "dataPlane", t, "address"], `${p.address} is the network or broadcast address of its /${p.prefix}: use a host address`);
+      }
+    }),
+  );
+
+  // Within a node: distinct netdevs/HCAs; twins on separate subnets.
+  nodes.forEach((n, i) => {
+    const [a, b] = n.dataPlane;
+    if (a && b) {
+      if (a.netdev === b.netdev) issue(ctx, ["nodes", i, "dataPlane", 1, "netdev"], `repeats ${a.netdev}: the two twins are different netdevs`);
+      if (a.hca === b.hca) issue(ctx, ["nodes", i, "dataPlane", 1, "hca"], `repeats ${a.hca}: the two twins are different HCAs`);
+      const na = parseIpv4(a.address), nb = parseIpv4(b.address);
+      if (na !== undefined && nb !== undefined && networkOf(na, a.prefix) === networkOf(nb, Math.min(a.prefix, b.prefix))) {
+        issue(ctx, ["nodes", i, "dataPlane", 1, "address"], `is in the same subnet as dataPlane[0]: each twin needs a separate subnet`);
+      }
+    }
+  });
+
+  // Per twin: same count on every node, one subnet across the ends.
+  const twins = nodes[0]?.dataPlane.length ?? 0;
+  nodes.forEach((n, i) => {
+    if (n.dataPlane.length !== twins) issue(ctx, ["nodes", i, "dataPlane"], `has ${n.dataPlane.length} port(s) but nodes[0] has ${twins}: every node needs the same twins`);
+  });
+  for (let t = 0; t < twins; t++) {
+    const ref = nodes[0]?.dataPlane[t];
+    const refAddr = ref && parseIpv4(ref.address);
+    if (!ref || refAddr === undefined) continue;
+    nodes.forEach((n, i) => {
+      if (i === 0) return;
+      const p = n.dataPlane[t];
+      const a = p && parseIpv4(p.address);
+      if (!p || a === undefined) return;
+      if (p.prefix !== ref.prefix) {
+        issue(ctx, ["nodes", i, "dataPlane", t, "prefix"], `is /${p.prefix} but nodes[0].dataPlane[${t}] is /${ref.prefix}: both ends of a twin share one subnet`);
+      } else if (networkOf(a, p.prefix) !== networkOf(refAddr, ref.prefix)) {
+        issue(ctx, ["nodes", i, "dataPlane", t, "address"], `${p.address}/${p.prefix} is not in the subnet of nodes[0].dataPlane[${t}] (${ref.address}/${ref.prefix}): both ends of a twin must share one subnet`);
+      }
+    });
+  }
+
+  // SSH: key or agent, not both (checked with the cluster-wide defaults applied).
+  nodes.forEach((n, i) => {
+    const key = n.ssh.privateKey ?? c.ssh.privateKey;
+    const agent = n.ssh.useAgent ?? c.ssh.useAgent ?? false;
+    if (key && agent) issue(ctx, ["nodes", i, "ssh", "useAgent"], "is true while a privateKey is also set: choose the key or the agent");
+    if (!(n.ssh.user ?? c.ssh.user)) issue(ctx, ["nodes", i, "ssh", "user"], "is not set: set it here or in ssh.user for every node");
+  });
+
+  // Parallelism.
+  const s = c.serving;
+  const tp = s.tensorParallelSize ?? Math.floor(nodes.length / s.pipelineParallelSize);
+  if (tp * s.pipelineParallelSize !== nodes.length) {
+    issue(ctx, ["serving", "tensorParallelSize"], `x pipelineParallelSize is ${tp} x ${s.pipelineParallelSize} = ${tp * s.pipelineParallelSize}, but there are ${nodes.length} nodes (one GB10 each): make the product equal the node count`);
+  }
+
+  // Utilisation.
+  if (s.gpuMemoryUtilization >= 0.85 && !s.acknowledgeHighUtilization) {
+    issue(ctx, ["serving", "gpuMemoryUtilization"], `is ${s.gpuMemoryUtilization}: 0.85 leaves ~1 GB free per node and a load burst freezes the host; use 0.80 (0.82 on a clean dedicated node), or set serving.acknowledgeHighUtilization: true`);
+  }
+
+  // Auth.
+  if (s.apiKey && s.allowUnauthenticated) {
+    issue(ctx, ["serving", "allowUnauthenticated"], "is true while serving.apiKey is set: remove one of them");
+  }
+
+  // Custom profile completeness.
+  if (typeof s.profile === "object" && !s.profile.base) {
+    for (const f of ["maxModelLen", "maxNumSeqs", "maxNumBatchedTokens"] as const) {
+      if (s.profile[f] === undefined) issue(ctx, ["serving", "profile", f], `is required when serving.profile.base is not set (or set base: ${PROFILE_NAMES.join(" | ")})`);
+    }
+  }
+
+  // Extra args and env may not shadow what the plan sets.
+  s.extraArgs.forEach((a, i) => {
+    const flag = a.split("=")[0] as string;
+    if (MANAGED_FLAGS.includes(flag)) {
+      issue(ctx, ["serving", "extraArgs", i], `sets ${flag}, which the plan already sets: use the matching serving or profile field instead`);
+    }
+  });
+  for (const k of Object.keys(s.extraEnv)) {
+    const from = MANAGED_ENV[k];
+    if (from) issue(ctx, ["serving", "extraEnv", k], `is set by the plan from ${from}: change that instead`);
+  }
+
+  // Pinned vLLM ref.
+  if (c.image.source === "build" && !c.image.allowUnpinned && !PATTERNS.pinnedRef.re.test(c.image.vllmRef)) {
+    issue(ctx, ["image", "vllmRef"], `'${c.image.vllmRef}' is a branch, not a pinned commit or tag (newer commits regressed): pin the commit you validated, or set image.allowUnpinned: true`);
+  }
+}

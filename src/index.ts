@@ -1,0 +1,6 @@
+/** dgx-spark-vllm: the public API. */
+export * from "./config";
+export * from "./plan";
+export { PROFILES, PROFILE_NAMES, LONG_CONTEXT_THRESHOLD, type Profile, type ProfileName } from "./profiles";
+export { deepseekV4Flash, type ModelSpec } from "./models/deepseek-v4-flash";
+export { shq, shellJoin } from "./shell/quote";

@@ -1,0 +1,111 @@
+/**
+ * planCluster: the single source of truth. From a validated config to everything every node will
+ * run or be configured with. No Pulumi, no I/O, no clock, no randomness.
+ */
+import { loadClusterConfig, secretSummary, type LoadMode } from "../config/load";
+import type { ConfigProblem } from "../config/errors";
+import type { ClusterConfig, NodeConfig } from "../config/schema";
+import { deepseekV4Flash, type ModelSpec } from "../models/deepseek-v4-flash";
+import { shellAssignments, shellJoin } from "../shell/quote";
+import { cacheFolders, containerSpec, dockerRunLine } from "./container";
+import { nodeEnv, nodeSecretEnv } from "./env";
+import { hostSteps } from "./host";
+import { imagePlan } from "./image";
+import { nodeLaunch } from "./launch";
+import { linkPlan, linkSteps } from "./link";
+import { resolveProfile } from "./profile";
+import type { ClusterPlan, NodePlan } from "./types";
+
+/** The model geometry and serving facts for a model id (only DeepSeek-V4-Flash ships today). */
+export function modelSpecFor(config: ClusterConfig): ModelSpec {
+  return { ...deepseekV4Flash, id: config.model.id, servedName: config.model.servedName };
+}
+
+/** Plan a validated config. */
+export function planCluster(config: ClusterConfig, warnings: readonly ConfigProblem[] = []): ClusterPlan {
+  const profile = resolveProfile(config.serving);
+  const model = modelSpecFor(config);
+  const headIndex = config.nodes.findIndex((n) => n.role === "head");
+  const head = config.nodes[headIndex] as NodeConfig;
+  const s = config.serving;
+  const tp = s.tensorParallelSize ?? config.nodes.length / s.pipelineParallelSize;
+  const image = imagePlan(config, head.name);
+
+  // Ranks: head 0, workers 1.. in config order.
+  const workers = config.nodes.filter((n) => n !== head);
+  const ranked: [NodeConfig, number][] = [[head, 0], ...workers.map((w, i): [NodeConfig, number] => [w, i + 1])];
+  const rankOf = new Map(ranked.map(([n, r]) => [n.name, r]));
+
+  const nodes: NodePlan[] = config.nodes.map((node) => {
+    const rank = rankOf.get(node.name) as number;
+    const user = (node.ssh.user ?? config.ssh.user) as string;
+    const cache = cacheFolders(node, user, config.model.hfCachePath);
+    const env = nodeEnv({ config, node, head, profile, model });
+    const secretEnv = nodeSecretEnv(config, node);
+    const launch = nodeLaunch({ config, profile, model, tensorParallelSize: tp }, node, rank, head, config.nodes.length);
+    const container = containerSpec({ config, node, rank, image: image.tag, command: launch.containerCommand, env, secretEnv, cache });
+    const useAgent = node.ssh.privateKey ? false : (node.ssh.useAgent ?? config.ssh.useAgent ?? false);
+    return {
+      name: node.name,
+      role: node.role,
+      rank,
+      ssh: {
+        host: node.ssh.host,
+        port: node.ssh.port ?? config.ssh.port ?? 22,
+        user,
+        auth: useAgent ? "agent" : "key",
+        ...(node.ssh.hostKey ? { hostKey: node.ssh.hostKey } : {}),
+      },
+      address: (node.dataPlane[0] as { address: string }).address,
+      dataPlane: node.dataPlane.map((p) => ({ netdev: p.netdev, hca: p.hca, address: p.address, prefix: p.prefix })),
+      cache,
+      env,
+      secretEnv,
+      serveArgv: launch.serveArgv,
+      ...(launch.rayStartArgv ? { rayStartArgv: launch.rayStartArgv } : {}),
+      serveCommandLine: ["env", ...shellAssignments(env), shellJoin(launch.serveArgv)].join(" "),
+      container,
+      dockerRun: dockerRunLine(container),
+      hostSteps: hostSteps(config, cache),
+      linkSteps: linkSteps(config, node),
+    };
+  });
+
+  const startOrder = [...workers.map((w) => w.name), head.name];
+  return {
+    schemaVersion: 1,
+    cluster: {
+      nodeCount: config.nodes.length,
+      head: head.name,
+      launcher: s.launcher,
+      tensorParallelSize: tp,
+      pipelineParallelSize: s.pipelineParallelSize,
+      gpuMemoryUtilization: s.gpuMemoryUtilization,
+      mtp: s.mtp,
+      port: s.port,
+      endpoint: `http://${head.ssh.host.includes(":") ? `[${head.ssh.host}]` : head.ssh.host}:${s.port}/v1`,
+      authenticated: !s.allowUnauthenticated,
+      startOrder,
+    },
+    profile,
+    model: { id: config.model.id, servedName: config.model.servedName, prefetch: config.model.prefetch },
+    link: linkPlan(config, head),
+    image,
+    hardening: {
+      minFreeKbytes: config.hardening.minFreeKbytes,
+      swapOff: config.hardening.swapOff,
+      dropCachesDuringLoad: config.hardening.dropCachesDuringLoad,
+      umaAlertThresholdGb: config.hardening.umaAlertThresholdGb,
+      webhook: config.hardening.webhookUrl ? "set" : "not set",
+    },
+    secrets: secretSummary(config),
+    nodes,
+    warnings: [...warnings],
+  };
+}
+
+/** Validate then plan, in one call. Throws ConfigError listing every problem. */
+export function planFromInput(input: unknown, mode: LoadMode = "plan"): ClusterPlan {
+  const { config, warnings } = loadClusterConfig(input, mode);
+  return planCluster(config, warnings);
+}

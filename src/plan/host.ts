@@ -1,0 +1,78 @@
+/**
+ * Host preparation and hardening for one node (RECIPE.md "Host hardening"): cache folders,
+ * vm.min_free_kbytes persisted and applied, swap off now and across reboots. Each step records
+ * what was there before in the host's journal and its delete puts exactly that back.
+ */
+import type { ClusterConfig } from "../config/schema";
+import { shq } from "../shell/quote";
+import { removeManagedFile, script, writeManagedFile } from "../shell/script";
+import type { HostStep, NodePlan } from "./types";
+
+export const SYSCTL_FILE = "/etc/sysctl.d/90-dgx-spark-vllm.conf";
+/** Marker put in front of the fstab swap lines we disable, so delete can restore exactly those. */
+export const FSTAB_MARK = "#dgx-spark-vllm# ";
+
+export function cacheStep(cache: NodePlan["cache"]): HostStep {
+  const dirs = [cache.root, cache.huggingface, cache.vllm, cache.flashinfer, cache.triton];
+  const uniq = [...new Set(dirs)];
+  return {
+    id: "caches",
+    description: `cache folders ${uniq.join(", ")} (kept on delete when not empty: the weights are data)`,
+    create: script(
+      ...uniq.map((d) => `if [ ! -d ${shq(d)} ]; then $SUDO install -d -o "$(id -un)" -g "$(id -gn)" ${shq(d)}; echo ${shq(d)} | $SUDO tee -a "$J/created-dirs" >/dev/null; fi`),
+    ),
+    delete: script(
+      'if [ -e "$J/created-dirs" ]; then',
+      '  tac "$J/created-dirs" | while read -r d; do [ -d "$d" ] && $SUDO rmdir --ignore-fail-on-non-empty "$d"; done',
+      '  $SUDO rm -f "$J/created-dirs"',
+      "fi",
+    ),
+    after: [],
+  };
+}
+
+export function minFreeKbytesStep(kb: number): HostStep {
+  return {
+    id: "min-free-kbytes",
+    description: `vm.min_free_kbytes=${kb} (a reserve so a UMA OOM kills the engine instead of wedging the host), persisted in ${SYSCTL_FILE}`,
+    create: script(
+      'if [ ! -e "$J/vm.min_free_kbytes" ]; then sysctl -n vm.min_free_kbytes | $SUDO tee "$J/vm.min_free_kbytes" >/dev/null; fi',
+      writeManagedFile(SYSCTL_FILE, `# Managed by dgx-spark-vllm: make a UMA OOM recoverable.\nvm.min_free_kbytes = ${kb}`),
+      `$SUDO sysctl -q -w vm.min_free_kbytes=${kb}`,
+    ),
+    delete: script(
+      'if [ -e "$J/vm.min_free_kbytes" ]; then $SUDO sysctl -q -w vm.min_free_kbytes="$(cat "$J/vm.min_free_kbytes")"; $SUDO rm -f "$J/vm.min_free_kbytes"; fi',
+      removeManagedFile(SYSCTL_FILE),
+    ),
+    after: [],
+  };
+}
+
+export function swapOffStep(): HostStep {
+  const swapLine = "^[^#[:space:]]+[[:space:]]+[^[:space:]]+[[:space:]]+swap[[:space:]]";
+  return {
+    id: "swap-off",
+    description: "swapoff -a now, and the swap lines of /etc/fstab commented out so it stays off after a reboot",
+    create: script(
+      'if [ ! -e "$J/swaps" ]; then swapon --show=NAME --noheadings --raw | $SUDO tee "$J/swaps" >/dev/null; fi',
+      "$SUDO swapoff -a",
+      `if grep -Eq '${swapLine}' /etc/fstab; then $SUDO sed -i -E 's|(${swapLine}.*)$|${FSTAB_MARK}\\1|' /etc/fstab; fi`,
+    ),
+    delete: script(
+      `if grep -q '^${FSTAB_MARK}' /etc/fstab; then $SUDO sed -i 's|^${FSTAB_MARK}||' /etc/fstab; fi`,
+      'if [ -e "$J/swaps" ]; then',
+      '  while read -r dev; do',
+      '    if [ -n "$dev" ] && ! swapon --show=NAME --noheadings --raw | grep -qxF "$dev"; then $SUDO swapon "$dev"; fi',
+      '  done < "$J/swaps"',
+      '  $SUDO rm -f "$J/swaps"',
+      "fi",
+    ),
+    after: [],
+  };
+}
+
+/** The hardening and preparation steps of one node, in order. */
+export function hostSteps(config: ClusterConfig, cache: NodePlan["cache"]): HostStep[] {
+  const h = config.hardening;
+  return [cacheStep(cache), minFreeKbytesStep(h.minFreeKbytes), ...(h.swapOff ? [swapOffStep()] : [])];
+}

@@ -1,0 +1,8 @@
+export * from "./types";
+export { planCluster, planFromInput, modelSpecFor } from "./cluster";
+export { resolveProfile, type ResolvedProfile } from "./profile";
+export { UCX_LEAK_FIX, LONG_CONTEXT_ENV, RAY_ENV } from "./env";
+export { dockerRunArgv, dockerRunLine, vllmContainerName, CONTAINER_CACHE, OWNER_LABEL } from "./container";
+export { NETPLAN_FILE } from "./link";
+export { SYSCTL_FILE, FSTAB_MARK } from "./host";
+export { gidResolverScript } from "./launch";

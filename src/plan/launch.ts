@@ -1,0 +1,120 @@
+/**
+ * The argv of the process that runs vLLM on each node, for both launchers (RECIPE.md "Launch").
+ * mp: `vllm serve` on every node with --nnodes/--node-rank/--master-addr/--master-port, and
+ * --headless on ranks > 0. Ray: `ray start` on every node, then `vllm serve` on the head.
+ */
+import type { ClusterConfig, NodeConfig } from "../config/schema";
+import type { ModelSpec } from "../models/deepseek-v4-flash";
+import { shellJoin } from "../shell/quote";
+import type { ResolvedProfile } from "./profile";
+
+/** Ray's object store, from the recipe: 1 GiB. */
+export const RAY_OBJECT_STORE_BYTES = 1073741824;
+
+export interface LaunchInputs {
+  readonly config: ClusterConfig;
+  readonly profile: ResolvedProfile;
+  readonly model: ModelSpec;
+  readonly tensorParallelSize: number;
+}
+
+/** The `vllm serve` flags every node shares (model, profile, parallelism, port). */
+export function serveFlags(i: LaunchInputs): string[] {
+  const { config: c, profile: p } = i;
+  const s = c.serving;
+  const flags = [
+    "--served-model-name", c.model.servedName,
+    ...i.model.modelFlags,
+    "--tensor-parallel-size", String(i.tensorParallelSize),
+    ...(s.pipelineParallelSize > 1 ? ["--pipeline-parallel-size", String(s.pipelineParallelSize)] : []),
+    "--host", "0.0.0.0",
+    "--port", String(s.port),
+    "--max-model-len", String(p.maxModelLen),
+    "--max-num-seqs", String(p.maxNumSeqs),
+    "--max-num-batched-tokens", String(p.maxNumBatchedTokens),
+    "--gpu-memory-utilization", formatUtil(s.gpuMemoryUtilization),
+    "--kv-cache-dtype", p.kvCacheDtype,
+    "--block-size", String(p.blockSize),
+    "--load-format", p.loadFormat,
+    ...(s.mtp ? ["--speculative-config", JSON.stringify({ method: "mtp", num_speculative_tokens: p.numSpeculativeTokens })] : []),
+    "--compilation-config", JSON.stringify(p.compilationConfig),
+    ...(p.enablePrefixCaching ? ["--enable-prefix-caching"] : []),
+    "--max-cudagraph-capture-size", String(p.maxCudagraphCaptureSize),
+  ];
+  return flags;
+}
+
+/** 0.8 -> "0.80", 0.825 -> "0.825": two decimals at least, as the recipe writes it. */
+export function formatUtil(u: number): string {
+  const two = u.toFixed(2);
+  return Number(two) === u ? two : String(u);
+}
+
+export interface NodeLaunch {
+  readonly serveArgv: string[];
+  readonly rayStartArgv?: string[];
+  /** The container's process (argv), possibly wrapping serveArgv. */
+  readonly containerCommand: string[];
+}
+
+/** Argv for `node` at `rank` (0 = head). */
+export function nodeLaunch(i: LaunchInputs, node: NodeConfig, rank: number, head: NodeConfig, nodeCount: number): NodeLaunch {
+  const c = i.config;
+  const headAddr = (head.dataPlane[0] as { address: string }).address;
+  const nodeAddr = (node.dataPlane[0] as { address: string }).address;
+  const serveHead = ["vllm", "serve", c.model.id, ...serveFlags(i)];
+  let launch: NodeLaunch;
+  if (c.serving.launcher === "mp") {
+    const serveArgv = [
+      ...serveHead,
+      "--nnodes", String(nodeCount),
+      "--node-rank", String(rank),
+      "--master-addr", headAddr,
+      "--master-port", String(c.link.masterPort),
+      ...(rank > 0 ? ["--headless"] : []),
+      ...c.serving.extraArgs,
+    ];
+    launch = { serveArgv, containerCommand: serveArgv };
+  } else {
+    const common = ["--object-store-memory", String(RAY_OBJECT_STORE_BYTES), "--num-cpus", "2", "--node-ip-address", nodeAddr, "--disable-usage-stats"];
+    if (rank === 0) {
+      const rayStartArgv = ["ray", "start", "--head", "--port", String(c.link.masterPort), ...common, "--include-dashboard=false"];
+      const serveArgv = [...serveHead, "--distributed-executor-backend", "ray", ...c.serving.extraArgs];
+      // Ray head, then vLLM in the foreground (exec: signals reach vLLM, the init process reaps).
+      launch = { serveArgv, rayStartArgv, containerCommand: ["bash", "-c", `${shellJoin(rayStartArgv)} && exec ${shellJoin(serveArgv)}`] };
+    } else {
+      const serveArgv = ["ray", "start", `--address=${headAddr}:${c.link.masterPort}`, ...common, "--block"];
+      launch = { serveArgv, containerCommand: serveArgv };
+    }
+  }
+  if (c.link.gidPolicy === "resolve") {
+    return { ...launch, containerCommand: withGidResolver(node, launch.containerCommand) };
+  }
+  return launch;
+}
+
+/**
+ * `link.gidPolicy: resolve`: at container start, find the RoCEv2 GID index of this node's address
+ * on its first HCA in /sys/class/infiniband and export NCCL_IB_GID_INDEX; exit 1 (fail closed)
+ * when there is none.
+ */
+export function withGidResolver(node: NodeConfig, command: readonly string[]): string[] {
+  const p = node.dataPlane[0] as { hca: string; address: string };
+  return ["bash", "-c", gidResolverScript(p.hca, p.address) + '\nexport NCCL_IB_GID_INDEX="$idx"\nexec "$@"', "dgx-spark-vllm-gid", ...command];
+}
+
+/** Shell that sets `idx` to the RoCEv2 GID index of `address` on `hca` port 1, or exits 1. */
+export function gidResolverScript(hca: string, address: string): string {
+  const hex = address.split(".").map((o) => Number(o).toString(16).padStart(2, "0"));
+  const gid = `0000:0000:0000:0000:0000:ffff:${hex[0]}${hex[1]}:${hex[2]}${hex[3]}`;
+  return [
+    "set -euo pipefail",
+    `dev=/sys/class/infiniband/${hca}/ports/1`,
+    "idx=",
+    'for f in "$dev"/gids/*; do',
+    '  i=${f##*/}',
+    `  if [ "$(cat "$f" 2>/dev/null)" = ${gid} ] && [ "$(cat "$dev/gid_attrs/types/$i" 2>/dev/null)" = "RoCE v2" ]; then idx=$i; break; fi`,
+    "done",
+    `if [ -z "$idx" ]; then echo "dgx-spark-vllm: no RoCEv2 GID for ${address} on ${hca}: run the link recovery (pulumi up) before starting" >&2; exit 1; fi`,
+  ].join("\n");
+}

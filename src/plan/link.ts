@@ -1,0 +1,136 @@
+/**
+ * The RoCE link (RECIPE.md "Interconnect", "Post-reboot RoCEv2 GID-index quirk", "Twin ports",
+ * "MTU 9000"): per node, the data-plane addresses and MTU applied now and persisted in netplan,
+ * a GID check that re-bounces an address whose RoCEv2 GID is missing, and don't-fragment pings
+ * over every twin in both directions.
+ */
+import type { ClusterConfig, NodeConfig } from "../config/schema";
+import { subnetString } from "../config/net";
+import { shq } from "../shell/quote";
+import { fail, removeManagedFile, script, writeManagedFile } from "../shell/script";
+import { gidResolverScript } from "./launch";
+import type { HostStep, LinkCheck, LinkPlan } from "./types";
+
+export const NETPLAN_FILE = "/etc/netplan/60-dgx-spark-vllm.yaml";
+
+/** ICMP payload for a don't-fragment ping that exactly fills the MTU (20 B IPv4 + 8 B ICMP). */
+export const payloadFor = (mtu: number) => mtu - 28;
+
+export function netplanContent(node: NodeConfig, mtu: number): string {
+  const lines = [`# Managed by dgx-spark-vllm (node ${node.name}): data-plane ports of the RoCE link.`, "network:", "  version: 2", "  ethernets:"];
+  for (const p of node.dataPlane) {
+    lines.push(`    ${p.netdev}:`, "      dhcp4: false", "      dhcp6: false", "      link-local: []", `      mtu: ${mtu}`, "      addresses:", `        - "${p.address}/${p.prefix}"`);
+  }
+  return lines.join("\n");
+}
+
+export function linkAddressStep(node: NodeConfig, mtu: number): HostStep {
+  const body: string[] = [];
+  for (const p of node.dataPlane) {
+    const dev = shq(p.netdev);
+    const cidr = `${p.address}/${p.prefix}`;
+    const key = `link%${p.netdev}`;
+    body.push(
+      `ip link show dev ${dev} >/dev/null 2>&1 || ${fail(node.name, "link-address", `data-plane netdev ${p.netdev} does not exist`)}`,
+      // The address must not already sit on another interface of this host.
+      `other=$(ip -o -4 addr show to ${p.address}/32 | awk '$2 != "${p.netdev}" {print $2}' | head -n1)`,
+      // node names and addresses are pattern-checked, so double quotes are safe here ($other expands).
+      `[ -z "$other" ] || { echo "dgx-spark-vllm: node ${node.name}: link-address: ${p.address} is already in use on interface $other" >&2; exit 1; }`,
+      `[ -e "$J/${key}.mtu" ] || cat /sys/class/net/${p.netdev}/mtu | $SUDO tee "$J/${key}.mtu" >/dev/null`,
+      `if [ ! -e "$J/${key}.addr" ]; then if ip -o -4 addr show dev ${dev} | grep -qF ' ${cidr} '; then echo preexisting; else echo added; fi | $SUDO tee "$J/${key}.addr" >/dev/null; fi`,
+      `$SUDO ip link set dev ${dev} mtu ${mtu} up`,
+      `ip -o -4 addr show dev ${dev} | grep -qF ' ${cidr} ' || $SUDO ip addr add ${cidr} dev ${dev}`,
+    );
+  }
+  const undo: string[] = [];
+  for (const p of node.dataPlane) {
+    const dev = shq(p.netdev);
+    const cidr = `${p.address}/${p.prefix}`;
+    const key = `link%${p.netdev}`;
+    undo.push(
+      `if [ "$(cat "$J/${key}.addr" 2>/dev/null)" = added ] && ip -o -4 addr show dev ${dev} 2>/dev/null | grep -qF ' ${cidr} '; then $SUDO ip addr del ${cidr} dev ${dev}; fi`,
+      `if [ -e "$J/${key}.mtu" ]; then if ip link show dev ${dev} >/dev/null 2>&1; then $SUDO ip link set dev ${dev} mtu "$(cat "$J/${key}.mtu")"; fi; $SUDO rm -f "$J/${key}.mtu"; fi`,
+      `$SUDO rm -f "$J/${key}.addr"`,
+    );
+  }
+  return {
+    id: "link-address",
+    description: `data-plane ${node.dataPlane.map((p) => `${p.netdev} ${p.address}/${p.prefix}`).join(", ")} at MTU ${mtu}, applied now and persisted in ${NETPLAN_FILE}`,
+    create: script(...body, writeManagedFile(NETPLAN_FILE, netplanContent(node, mtu), "0600")),
+    delete: script(...undo, removeManagedFile(NETPLAN_FILE)),
+    after: [],
+  };
+}
+
+/**
+ * After a reboot the RoCEv2 GID for an address can be missing and NCCL init hangs: re-bounce the
+ * address (del + add) and wait for the GID to appear; fail if it does not. Safe to run any time.
+ */
+export function gidCheckStep(node: NodeConfig): HostStep {
+  const body: string[] = [];
+  for (const p of node.dataPlane) {
+    const cidr = `${p.address}/${p.prefix}`;
+    const probe = `(${gidResolverScript(p.hca, p.address).replace(/^set -euo pipefail\n/, "")})`;
+    body.push(
+      `if ! ${probe} >/dev/null 2>&1; then`,
+      `  echo ${shq(`dgx-spark-vllm: node ${node.name}: RoCEv2 GID for ${p.address} missing on ${p.hca}; re-adding the address`)} >&2`,
+      `  $SUDO ip addr del ${cidr} dev ${shq(p.netdev)} 2>/dev/null || true`,
+      `  $SUDO ip addr add ${cidr} dev ${shq(p.netdev)}`,
+      "  ok=; for _ in 1 2 3 4 5 6 7 8 9 10; do",
+      `    if ${probe} >/dev/null 2>&1; then ok=1; break; fi; sleep 1`,
+      "  done",
+      `  [ -n "$ok" ] || ${fail(node.name, "gid-check", `no RoCEv2 GID for ${p.address} on ${p.hca} after re-adding the address: check the cable and 'ibdev2netdev'`)}`,
+      "fi",
+    );
+  }
+  return {
+    id: "gid-check",
+    description: "RoCEv2 GID present for every data-plane address; re-bounce the address when missing (the post-reboot quirk)",
+    create: script(...body),
+    delete: script(": # the check changes nothing lasting"),
+    after: ["link-address"],
+  };
+}
+
+export function linkSteps(config: ClusterConfig, node: NodeConfig): HostStep[] {
+  return [linkAddressStep(node, config.link.mtu), gidCheckStep(node)];
+}
+
+export function pingCheck(from: NodeConfig, to: NodeConfig, twin: number, mtu: number): LinkCheck {
+  const src = from.dataPlane[twin] as NodeConfig["dataPlane"][number];
+  const dst = to.dataPlane[twin] as NodeConfig["dataPlane"][number];
+  const payload = payloadFor(mtu);
+  return {
+    from: from.name,
+    to: to.name,
+    twin,
+    netdev: src.netdev,
+    target: dst.address,
+    payloadBytes: payload,
+    script: script(
+      `ping -M do -s ${payload} -c 3 -W 2 -I ${shq(src.netdev)} ${dst.address} >/dev/null || ${fail(from.name, "link-verify", `no don't-fragment ping of ${payload} bytes to ${to.name} (${dst.address}) over ${src.netdev}: check the MTU (${mtu}) on both ends and the cable`)}`,
+    ),
+  };
+}
+
+export function linkPlan(config: ClusterConfig, head: NodeConfig): LinkPlan {
+  const nodes = config.nodes;
+  const twins = (nodes[0]?.dataPlane ?? []).map((p, t) => ({
+    index: t,
+    subnet: subnetString(p.address, p.prefix),
+    ends: nodes.map((n) => {
+      const q = n.dataPlane[t] as NodeConfig["dataPlane"][number];
+      return { node: n.name, netdev: q.netdev, hca: q.hca, address: q.address, prefix: q.prefix };
+    }),
+  }));
+  const checks: LinkCheck[] = [];
+  for (const from of nodes) for (const to of nodes) if (from !== to) twins.forEach((t) => checks.push(pingCheck(from, to, t.index, config.link.mtu)));
+  return {
+    mtu: config.link.mtu,
+    gidPolicy: config.link.gidPolicy,
+    masterAddr: (head.dataPlane[0] as { address: string }).address,
+    masterPort: config.link.masterPort,
+    twins,
+    checks,
+  };
+}

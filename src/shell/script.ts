@@ -1,0 +1,62 @@
+/**
+ * Small typed builders for the bash that runs on a Spark. Every script starts with `PROLOGUE`
+ * (strict mode, sudo only when not root, the host's undo journal) and is idempotent; every
+ * change it makes has a matching undo built by the same module.
+ */
+import { shq } from "./quote";
+
+/** Where a host records what it looked like before we changed it. */
+export const JOURNAL_DIR = "/var/lib/dgx-spark-vllm/journal";
+
+export const PROLOGUE = [
+  "set -euo pipefail",
+  'if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi',
+  `J=${JOURNAL_DIR}`,
+  '$SUDO mkdir -p "$J"',
+].join("\n");
+
+/** A complete script: the prologue, then the body lines. */
+export function script(...body: string[]): string {
+  return [PROLOGUE, ...body].join("\n") + "\n";
+}
+
+/** Journal key for a path: `/etc/x.conf` -> `file%etc%x.conf`. */
+function fileKey(path: string): string {
+  return `file${path.replace(/\//g, "%")}`;
+}
+
+const EOF_MARK = "DGX_SPARK_VLLM_EOF";
+
+/**
+ * Write a file we own. The first time, whatever was at `path` before is kept in the journal (or
+ * its absence is noted) so that `removeManagedFile` can put it back.
+ */
+export function writeManagedFile(path: string, content: string, mode = "0644"): string {
+  if (content.split("\n").includes(EOF_MARK)) throw new Error(`file content for ${path} contains the heredoc marker`);
+  const key = fileKey(path);
+  return [
+    `if [ ! -e "$J/${key}.orig" ] && [ ! -e "$J/${key}.absent" ]; then`,
+    `  if [ -e ${shq(path)} ]; then $SUDO cp -p ${shq(path)} "$J/${key}.orig"; else $SUDO touch "$J/${key}.absent"; fi`,
+    "fi",
+    `$SUDO mkdir -p ${shq(path.replace(/\/[^/]*$/, "") || "/")}`,
+    `$SUDO tee ${shq(path)} >/dev/null <<'${EOF_MARK}'`,
+    content.replace(/\n?$/, ""),
+    EOF_MARK,
+    `$SUDO chmod ${mode} ${shq(path)}`,
+  ].join("\n");
+}
+
+/** Undo `writeManagedFile`: restore the original, or remove the file if there was none. */
+export function removeManagedFile(path: string): string {
+  const key = fileKey(path);
+  return [
+    `if [ -e "$J/${key}.orig" ]; then $SUDO cp -p "$J/${key}.orig" ${shq(path)}; $SUDO rm -f "$J/${key}.orig";`,
+    `else $SUDO rm -f ${shq(path)}; fi`,
+    `$SUDO rm -f "$J/${key}.absent"`,
+  ].join("\n");
+}
+
+/** Fail with a message naming the node and the step. */
+export function fail(node: string, step: string, message: string): string {
+  return `{ echo ${shq(`dgx-spark-vllm: node ${node}: ${step}: ${message}`)} >&2; exit 1; }`;
+}
