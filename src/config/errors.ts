@@ -42,6 +42,9 @@ export function problemsFromZod(error: z.ZodError): ConfigProblem[] {
       const path = [...prefix, ...iss.path];
       if (iss.code === "unrecognized_keys") {
         for (const k of iss.keys) out.push({ path: formatPath([...path, k]), message: "is not a known setting (check the spelling against the README's config reference)" });
+      } else if (iss.code === "invalid_key" && iss.issues.length > 0) {
+        // A record key that fails its own schema: report the key's problem at the key's path.
+        for (const sub of iss.issues) out.push({ path: formatPath(path), message: sub.message });
       } else if (iss.code === "invalid_union" && iss.errors.length > 0 && !iss.message.startsWith("must")) {
         // Report the branch that got furthest: the one with the fewest problems.
         const best = [...iss.errors].sort((a, b) => a.length - b.length)[0] ?? [];

@@ -1,0 +1,403 @@
+/**
+ * Minimal OpenAI-compatible HTTP client for bench and gate: streaming chat completions over SSE
+ * with per-request timing (TTFT, inter-token gaps) and every failure classified, never thrown.
+ * Uses node:http(s) directly with a keep-alive agent: cheap per token, and full control of
+ * connection-level failures (refused, dropped, stalled). The API key only ever goes in the
+ * Authorization header; it is never part of a message, a report or a URL.
+ */
+import * as http from "node:http";
+import * as https from "node:https";
+import { performance } from "node:perf_hooks";
+import { SseParser } from "./sse";
+
+/** How a request failed, as a user would describe it. */
+export type ErrorKind =
+  | "refused" // nothing listens (connection refused): server down or dead
+  | "network" // other connection-level failure before a response (DNS, reset on connect, TLS)
+  | "http-4xx" // the server answered 4xx (401/403: missing or wrong API key)
+  | "http-5xx" // the server answered 5xx
+  | "first-token-timeout" // no first token within the first-token timeout
+  | "stalled" // a stream started, then nothing arrived for the idle timeout
+  | "timeout" // the whole request took longer than the request timeout
+  | "dropped" // the connection closed in the middle of the response
+  | "truncated" // the response ended cleanly but without `data: [DONE]`
+  | "malformed" // an event or body that is not the JSON it should be
+  | "stream-error"; // the server sent an error object inside the stream
+
+export const ERROR_KINDS: readonly ErrorKind[] = [
+  "refused",
+  "network",
+  "http-4xx",
+  "http-5xx",
+  "first-token-timeout",
+  "stalled",
+  "timeout",
+  "dropped",
+  "truncated",
+  "malformed",
+  "stream-error",
+];
+
+export interface RequestError {
+  readonly kind: ErrorKind;
+  readonly message: string;
+}
+
+export interface Timeouts {
+  /** From sending the request to the first token. Cold JIT can add ~70 s: keep it generous. */
+  readonly firstTokenMs: number;
+  /** Longest silence between two chunks once a stream has started. */
+  readonly idleMs: number;
+  /** Whole request. */
+  readonly totalMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = { firstTokenMs: 180_000, idleMs: 60_000, totalMs: 600_000 };
+
+export interface ToolCall {
+  readonly name: string;
+  readonly arguments: string;
+}
+
+export interface StreamResult {
+  readonly ok: boolean;
+  readonly status?: number;
+  readonly error?: RequestError;
+  /** performance.now() when the request was sent. */
+  readonly startedAt: number;
+  /** Until `data: [DONE]` (or the failure). */
+  readonly latencyMs: number;
+  /** Until the first chunk carrying content, reasoning or a tool call. */
+  readonly ttftMs?: number;
+  /** Gaps between consecutive token-carrying chunks. */
+  readonly itlMs: readonly number[];
+  /** From the final usage chunk when the server sent one, else the number of token-carrying chunks. */
+  readonly completionTokens: number;
+  readonly tokensFrom: "usage" | "deltas";
+  /** Token-carrying chunks received. */
+  readonly deltas: number;
+  readonly content: string;
+  readonly reasoning: string;
+  readonly toolCalls: readonly ToolCall[];
+  readonly finishReason?: string;
+}
+
+export interface JsonResult {
+  readonly ok: boolean;
+  readonly status?: number;
+  readonly json?: unknown;
+  readonly text: string;
+  readonly error?: RequestError;
+  readonly latencyMs: number;
+}
+
+/** `http://h:8000`, `http://h:8000/`, `http://h:8000/v1` -> base `http://h:8000` (a proxy prefix is kept). */
+export function normalizeEndpoint(endpoint: string): string {
+  let u: URL;
+  try {
+    u = new URL(endpoint);
+  } catch {
+    throw new Error(`--endpoint '${endpoint}' is not a URL (example: http://spark-head.local:8000)`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`--endpoint must be http:// or https://, not ${u.protocol}`);
+  if (u.search || u.hash) throw new Error("--endpoint must not carry a query or fragment");
+  let path = u.pathname.replace(/\/+$/, "");
+  if (path.endsWith("/v1")) path = path.slice(0, -3);
+  return `${u.protocol}//${u.username ? `${u.username}${u.password ? `:${u.password}` : ""}@` : ""}${u.host}${path}`;
+}
+
+/** The endpoint as it may be printed: without any user:password part. */
+export function displayEndpoint(base: string): string {
+  try {
+    const u = new URL(base);
+    u.username = "";
+    u.password = "";
+    return u.toString().replace(/\/$/, "");
+  } catch {
+    return "(invalid endpoint)";
+  }
+}
+
+function classifyNetworkError(e: NodeJS.ErrnoException, gotResponse: boolean): RequestError {
+  const code = e.code ?? "";
+  if (code === "ECONNREFUSED") return { kind: "refused", message: `connection refused (${code}): is the server running?` };
+  if (gotResponse) return { kind: "dropped", message: `connection dropped mid-response (${code || e.message})` };
+  if (code === "ECONNRESET" || code === "EPIPE" || e.message === "socket hang up")
+    return { kind: "dropped", message: `connection closed before a response (${code || e.message})` };
+  return { kind: "network", message: `${code ? `${code}: ` : ""}${e.message}` };
+}
+
+function httpError(status: number, body: string): RequestError {
+  const snippet = body.replace(/\s+/g, " ").trim().slice(0, 200);
+  const hint = status === 401 || status === 403 ? " (the server wants an API key: pass --api-key-env NAME)" : "";
+  return { kind: status >= 500 ? "http-5xx" : "http-4xx", message: `HTTP ${status}${snippet ? `: ${snippet}` : ""}${hint}` };
+}
+
+interface MutableStream {
+  ok: boolean;
+  status?: number;
+  error?: RequestError;
+  startedAt: number;
+  latencyMs: number;
+  ttftMs?: number;
+  itlMs: number[];
+  completionTokens: number;
+  tokensFrom: "usage" | "deltas";
+  deltas: number;
+  content: string;
+  reasoning: string;
+  toolCalls: { name: string; arguments: string }[];
+  finishReason?: string;
+}
+
+export interface ClientOptions {
+  /** Server base (see normalizeEndpoint). */
+  readonly endpoint: string;
+  /** Sent as `Authorization: Bearer ...` when set. */
+  readonly apiKey?: string;
+}
+
+/** One client per run: holds the keep-alive agent. Call close() when done. */
+export class OpenAiClient {
+  readonly base: string;
+  private readonly apiKey: string | undefined;
+  private readonly agent: http.Agent;
+  private readonly mod: typeof http | typeof https;
+  private readonly chatUrl: URL;
+
+  constructor(opts: ClientOptions) {
+    this.base = normalizeEndpoint(opts.endpoint);
+    this.apiKey = opts.apiKey && opts.apiKey.length > 0 ? opts.apiKey : undefined;
+    const https_ = this.base.startsWith("https:");
+    this.mod = https_ ? https : http;
+    this.agent = https_ ? new https.Agent({ keepAlive: true, maxSockets: Infinity }) : new http.Agent({ keepAlive: true, maxSockets: Infinity });
+    this.chatUrl = new URL(`${this.base}/v1/chat/completions`);
+  }
+
+  get hasApiKey(): boolean {
+    return this.apiKey !== undefined;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private headers(withAuth: boolean, json: boolean): Record<string, string> {
+    const h: Record<string, string> = { accept: json ? "application/json" : "text/event-stream" };
+    if (withAuth && this.apiKey) h.authorization = `Bearer ${this.apiKey}`;
+    return h;
+  }
+
+  /**
+   * GET or POST JSON (non-streaming). `path` is relative to the base, e.g. `/health`, `/v1/models`.
+   * Never throws; `auth: false` leaves the API key out (for the security gate).
+   */
+  requestJson(path: string, opts: { method?: "GET" | "POST"; body?: unknown; timeoutMs: number; auth?: boolean }): Promise<JsonResult> {
+    const t0 = performance.now();
+    return new Promise((resolve) => {
+      let settled = false;
+      let gotResponse = false;
+      const done = (r: Omit<JsonResult, "latencyMs">) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({ ...r, latencyMs: performance.now() - t0 });
+      };
+      const headers = this.headers(opts.auth !== false, true);
+      const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+      if (payload !== undefined) headers["content-type"] = "application/json";
+      let req: http.ClientRequest;
+      try {
+        req = this.mod.request(new URL(`${this.base}${path}`), { method: opts.method ?? (payload ? "POST" : "GET"), headers, agent: this.agent });
+      } catch (e) {
+        done({ ok: false, text: "", error: { kind: "network", message: (e as Error).message } });
+        return;
+      }
+      const timer = setTimeout(() => {
+        done({ ok: false, text: "", error: { kind: "timeout", message: `no complete answer within ${Math.round(opts.timeoutMs)} ms` } });
+        req.destroy();
+      }, opts.timeoutMs);
+      req.on("error", (e: NodeJS.ErrnoException) => done({ ok: false, text: "", error: classifyNetworkError(e, gotResponse) }));
+      req.on("response", (res) => {
+        gotResponse = true;
+        const status = res.statusCode ?? 0;
+        res.setEncoding("utf8");
+        let text = "";
+        res.on("data", (c: string) => {
+          if (text.length < 4_000_000) text += c;
+        });
+        res.on("error", (e: NodeJS.ErrnoException) => done({ ok: false, status, text, error: classifyNetworkError(e, true) }));
+        res.on("close", () => {
+          if (!res.complete) done({ ok: false, status, text, error: { kind: "dropped", message: "connection dropped mid-response" } });
+        });
+        res.on("end", () => {
+          if (status < 200 || status >= 300) return done({ ok: false, status, text, error: httpError(status, text) });
+          if (text.trim() === "") return done({ ok: true, status, text });
+          try {
+            done({ ok: true, status, text, json: JSON.parse(text) as unknown });
+          } catch {
+            done({ ok: false, status, text, error: { kind: "malformed", message: `HTTP ${status} but the body is not JSON: ${text.slice(0, 80)}` } });
+          }
+        });
+      });
+      req.end(payload);
+    });
+  }
+
+  /**
+   * POST /v1/chat/completions with `stream: true` and `stream_options.include_usage`. `body` is
+   * the request without those two fields. Never throws: failures come back classified.
+   */
+  streamChat(body: Record<string, unknown>, timeouts: Timeouts, opts: { keepText?: boolean } = {}): Promise<StreamResult> {
+    const keepText = opts.keepText !== false;
+    const t0 = performance.now();
+    const r: MutableStream = {
+      ok: false,
+      startedAt: t0,
+      latencyMs: 0,
+      itlMs: [],
+      completionTokens: 0,
+      tokensFrom: "deltas",
+      deltas: 0,
+      content: "",
+      reasoning: "",
+      toolCalls: [],
+    };
+    let usageTokens: number | undefined;
+    let lastActivity = t0;
+    let lastToken = 0;
+    let firstToken = false;
+    let gotResponse = false;
+    let settled = false;
+    let watchdog: NodeJS.Timeout | undefined;
+    const payload = JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } });
+
+    return new Promise<StreamResult>((resolve) => {
+      let req: http.ClientRequest | undefined;
+      const finish = (err?: RequestError) => {
+        if (settled) return;
+        settled = true;
+        if (watchdog) clearTimeout(watchdog);
+        r.latencyMs = performance.now() - t0;
+        if (usageTokens !== undefined) {
+          r.completionTokens = usageTokens;
+          r.tokensFrom = "usage";
+        } else {
+          r.completionTokens = r.deltas;
+        }
+        if (err) {
+          r.ok = false;
+          r.error = err;
+          req?.destroy();
+        } else {
+          r.ok = true;
+        }
+        resolve(r);
+      };
+      const check = () => {
+        if (settled) return;
+        const now = performance.now();
+        if (now - t0 >= timeouts.totalMs) return finish({ kind: "timeout", message: `request took longer than ${Math.round(timeouts.totalMs)} ms` });
+        if (!firstToken) {
+          if (now - t0 >= timeouts.firstTokenMs)
+            return finish({ kind: "first-token-timeout", message: `no first token within ${Math.round(timeouts.firstTokenMs)} ms` });
+        } else if (now - lastActivity >= timeouts.idleMs) {
+          return finish({ kind: "stalled", message: `stream stalled: nothing for ${Math.round(timeouts.idleMs)} ms after ${r.deltas} token chunks` });
+        }
+        const next = Math.min(t0 + timeouts.totalMs, firstToken ? lastActivity + timeouts.idleMs : t0 + timeouts.firstTokenMs);
+        watchdog = setTimeout(check, Math.max(1, next - now));
+      };
+      const onEvent = (data: string) => {
+        if (settled) return;
+        if (data === "[DONE]") return finish();
+        let obj: unknown;
+        try {
+          obj = JSON.parse(data);
+        } catch {
+          return finish({ kind: "malformed", message: `unparseable stream event after ${r.deltas} token chunks: ${data.slice(0, 80)}` });
+        }
+        if (!obj || typeof obj !== "object") return finish({ kind: "malformed", message: `stream event is not an object: ${data.slice(0, 80)}` });
+        const o = obj as { error?: unknown; choices?: unknown; usage?: { completion_tokens?: unknown } | null };
+        if (o.error !== undefined && o.error !== null) {
+          const e = o.error as { message?: unknown; type?: unknown };
+          const msg = typeof e === "object" ? `${typeof e.type === "string" ? `${e.type}: ` : ""}${typeof e.message === "string" ? e.message : JSON.stringify(e)}` : String(e);
+          return finish({ kind: "stream-error", message: `error inside the stream: ${msg.slice(0, 300)}` });
+        }
+        if (o.usage && typeof o.usage.completion_tokens === "number") usageTokens = o.usage.completion_tokens;
+        if (!Array.isArray(o.choices)) return;
+        const c = o.choices[0] as { delta?: Record<string, unknown>; finish_reason?: unknown } | undefined;
+        if (!c) return;
+        if (typeof c.finish_reason === "string") r.finishReason = c.finish_reason;
+        const d = c.delta;
+        if (!d) return;
+        const content = typeof d.content === "string" ? d.content : "";
+        const reasoningRaw = d.reasoning_content ?? d.reasoning;
+        const reasoning = typeof reasoningRaw === "string" ? reasoningRaw : "";
+        const tools = Array.isArray(d.tool_calls) ? (d.tool_calls as { index?: number; function?: { name?: unknown; arguments?: unknown } }[]) : undefined;
+        if (content === "" && reasoning === "" && !tools?.length) return;
+        const now = performance.now();
+        if (!firstToken) {
+          firstToken = true;
+          r.ttftMs = now - t0;
+        } else {
+          r.itlMs.push(now - lastToken);
+        }
+        lastToken = now;
+        r.deltas++;
+        if (keepText) {
+          r.content += content;
+          r.reasoning += reasoning;
+        }
+        if (tools) {
+          for (const t of tools) {
+            const i = typeof t.index === "number" ? t.index : r.toolCalls.length;
+            const slot = (r.toolCalls[i] ??= { name: "", arguments: "" });
+            if (typeof t.function?.name === "string") slot.name += t.function.name;
+            if (typeof t.function?.arguments === "string") slot.arguments += t.function.arguments;
+          }
+        }
+      };
+
+      const headers = this.headers(true, false);
+      headers["content-type"] = "application/json";
+      try {
+        req = this.mod.request(this.chatUrl, { method: "POST", headers, agent: this.agent });
+      } catch (e) {
+        finish({ kind: "network", message: (e as Error).message });
+        return;
+      }
+      req.on("error", (e: NodeJS.ErrnoException) => finish(classifyNetworkError(e, gotResponse)));
+      req.on("response", (res) => {
+        gotResponse = true;
+        const status = res.statusCode ?? 0;
+        r.status = status;
+        res.setEncoding("utf8");
+        if (status !== 200) {
+          let text = "";
+          res.on("data", (c: string) => {
+            if (text.length < 4096) text += c;
+          });
+          res.on("end", () => finish(httpError(status, text)));
+          res.on("error", () => finish(httpError(status, text)));
+          res.on("close", () => finish(httpError(status, text)));
+          return;
+        }
+        const parser = new SseParser(onEvent);
+        res.on("data", (c: string) => {
+          lastActivity = performance.now();
+          parser.push(c);
+        });
+        res.on("end", () => {
+          parser.end();
+          finish({ kind: "truncated", message: `stream ended without [DONE] after ${r.deltas} token chunks${r.finishReason ? ` (finish_reason ${r.finishReason})` : ""}` });
+        });
+        res.on("error", (e: NodeJS.ErrnoException) => finish(classifyNetworkError(e, true)));
+        res.on("close", () => {
+          if (!res.complete) finish({ kind: "dropped", message: `connection dropped mid-stream after ${r.deltas} token chunks` });
+        });
+      });
+      req.end(payload);
+      check();
+    });
+  }
+}
