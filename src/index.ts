@@ -2,5 +2,6 @@
 export * from "./config";
 export * from "./plan";
 export { PROFILES, PROFILE_NAMES, LONG_CONTEXT_THRESHOLD, type Profile, type ProfileName } from "./profiles";
-export { deepseekV4Flash, type ModelSpec } from "./models/deepseek-v4-flash";
+export { deepseekV4Flash, type ModelSpec, type ModelMemoryGeometry } from "./models/deepseek-v4-flash";
+export { gb10, type NodeMemorySpec } from "./models/gb10";
 export { shq, shellJoin } from "./shell/quote";

@@ -43,6 +43,27 @@ function nodeText(n: NodePlan): string {
   return lines.join("\n");
 }
 
+/** Per-node UMA budget (src/plan/memory.ts), one row per node. */
+export function memoryTable(plan: ClusterPlan): string[] {
+  const m = plan.memory;
+  const head = ["node", "visible", "budget", "weights", "overhead", "KV pool", "KV tokens", "full-ctx reqs", "free serving", "start check"];
+  const rows = m.nodes.map((b) => [
+    b.node,
+    `${b.visibleGiB}`,
+    `${b.budgetGiB}`,
+    `${b.weightsGiB}`,
+    `${b.overheadGiB}`,
+    `${b.kvPoolGiB}`,
+    `${(b.kvPoolTokens / 1e6).toFixed(2)} M`,
+    `${b.maxFullContextRequests} of ${plan.profile.maxNumSeqs}`,
+    `${b.headroomGiB}`,
+    b.start.passes ? `pass (${b.start.freeBeforeStartGiB} free >= ${b.start.needsGiB})` : `FAIL (${b.start.freeBeforeStartGiB} free < ${b.start.needsGiB})`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const line = (r: string[]) => "           " + r.map((c, i) => c.padEnd(widths[i] as number)).join("  ").trimEnd();
+  return [`Memory     per node, GiB (estimate, margin +/-${m.marginGiB} GiB; README "Memory model")`, line(head), ...rows.map(line)];
+}
+
 export function renderSummary(plan: ClusterPlan, source: string): string {
   const c = plan.cluster;
   const p = plan.profile;
@@ -61,6 +82,7 @@ export function renderSummary(plan: ClusterPlan, source: string): string {
     ...plan.link.twins.map((t) => `           twin ${t.index} ${t.subnet}: ${t.ends.map((e) => `${e.node} ${e.netdev}/${e.hca} ${e.address}`).join(" <-> ")}`),
     `           checks: don't-fragment ping of ${plan.link.checks[0]?.payloadBytes ?? 0} bytes over every twin, both directions (${plan.link.checks.length} pings)`,
     `Hardening  vm.min_free_kbytes ${plan.hardening.minFreeKbytes}, swap ${plan.hardening.swapOff ? "off" : "left as is"}, drop caches during load ${plan.hardening.dropCachesDuringLoad ? "on" : "off"}, UMA alert below ${plan.hardening.umaAlertThresholdGb} GB (webhook ${plan.hardening.webhook})`,
+    ...memoryTable(plan),
     `Secrets    ${Object.entries(plan.secrets).map(([k, v]) => `${k}: ${v}`).join("; ")}`,
   ];
   if (plan.warnings.length > 0) out.push("Warnings", ...plan.warnings.map((w) => `  - ${w.path}: ${w.message}`));

@@ -86,6 +86,17 @@ export const nodeSchema = z.strictObject({
   dataPlane: z.array(dataPlanePortSchema, { error: "must be a list of one or two data-plane ports" }).min(1, { error: "needs at least one data-plane port" }).max(2, { error: "takes at most two ports (the two twins of one QSFP port)" }),
   /** Host folder holding the caches (huggingface, vllm, flashinfer, triton). @default /home/<user>/.cache (/root/.cache for root) */
   cacheRoot: pat("absPath").optional(),
+  /** Memory of this node for the memory planner, when it is not a stock GB10. @default GB10 (121.7 GiB visible) */
+  memory: z
+    .strictObject({
+      /** Memory vLLM sees, GiB. @default 121.7 */
+      visibleGiB: z.number().gt(8).lt(4096).optional(),
+      /** Used before vLLM starts (OS, services), GiB. @default 4 */
+      startBaselineGiB: z.number().min(0).lt(1024).optional(),
+      /** Used outside vLLM's budget while serving, GiB. @default 16.84 */
+      outsideBudgetGiB: z.number().min(0).lt(1024).optional(),
+    })
+    .optional(),
 });
 
 export const linkSchema = z.strictObject({

@@ -3,16 +3,18 @@
  * run or be configured with. No Pulumi, no I/O, no clock, no randomness.
  */
 import { loadClusterConfig, secretSummary, type LoadMode } from "../config/load";
-import type { ConfigProblem } from "../config/errors";
+import { ConfigError, type ConfigProblem } from "../config/errors";
 import type { ClusterConfig, NodeConfig } from "../config/schema";
 import { deepseekV4Flash, type ModelSpec } from "../models/deepseek-v4-flash";
+import { gb10 } from "../models/gb10";
 import { shellAssignments, shellJoin } from "../shell/quote";
 import { cacheFolders, containerSpec, dockerRunLine } from "./container";
-import { nodeEnv, nodeSecretEnv } from "./env";
+import { linkEnv, nodeEnv, nodeSecretEnv, sortedEnv } from "./env";
 import { hostSteps } from "./host";
 import { imagePlan } from "./image";
 import { nodeLaunch } from "./launch";
 import { linkPlan, linkSteps } from "./link";
+import { planMemory } from "./memory";
 import { resolveProfile } from "./profile";
 import type { ClusterPlan, NodePlan } from "./types";
 
@@ -21,7 +23,10 @@ export function modelSpecFor(config: ClusterConfig): ModelSpec {
   return { ...deepseekV4Flash, id: config.model.id, servedName: config.model.servedName };
 }
 
-/** Plan a validated config. */
+/**
+ * Plan a validated config. Throws ConfigError when the memory planner finds it cannot fit (the
+ * start check fails, or the KV pool cannot hold one full-context request).
+ */
 export function planCluster(config: ClusterConfig, warnings: readonly ConfigProblem[] = []): ClusterPlan {
   const profile = resolveProfile(config.serving);
   const model = modelSpecFor(config);
@@ -29,6 +34,8 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
   const head = config.nodes[headIndex] as NodeConfig;
   const s = config.serving;
   const tp = s.tensorParallelSize ?? config.nodes.length / s.pipelineParallelSize;
+  const memory = planMemory(config, profile, model.memory, (i) => ({ ...gb10, ...(config.nodes[i]?.memory ?? {}) }), model.id, tp);
+  if (memory.errors.length > 0) throw new ConfigError(memory.errors);
   const image = imagePlan(config, head.name);
 
   // Ranks: head 0, workers 1.. in config order.
@@ -61,6 +68,7 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
       cache,
       env,
       secretEnv,
+      linkEnv: sortedEnv(linkEnv(node, head, config)),
       serveArgv: launch.serveArgv,
       ...(launch.rayStartArgv ? { rayStartArgv: launch.rayStartArgv } : {}),
       serveCommandLine: ["env", ...shellAssignments(env), shellJoin(launch.serveArgv)].join(" "),
@@ -100,7 +108,8 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
     },
     secrets: secretSummary(config),
     nodes,
-    warnings: [...warnings],
+    memory,
+    warnings: [...warnings, ...memory.warnings],
   };
 }
 

@@ -6,3 +6,4 @@ export { dockerRunArgv, dockerRunLine, vllmContainerName, CONTAINER_CACHE, OWNER
 export { NETPLAN_FILE } from "./link";
 export { SYSCTL_FILE, FSTAB_MARK } from "./host";
 export { gidResolverScript } from "./launch";
+export { planMemory, nodeBudget, MEMORY_ESTIMATE_MARGIN_GIB, type MemoryPlan, type NodeMemoryBudget, type MemoryInputs } from "./memory";

@@ -1,4 +1,5 @@
 import type { ConfigProblem } from "../config/errors";
+import type { MemoryPlan } from "./memory";
 import type { ResolvedProfile } from "./profile";
 
 /** One change a component makes on a host: a script to apply it and one to undo it. */
@@ -66,6 +67,8 @@ export interface NodePlan {
   readonly env: Readonly<Record<string, string>>;
   /** Variables set from secrets at deploy time (values never in the plan). */
   readonly secretEnv: readonly string[];
+  /** The part of `env` derived from this node's end of the link (NCCL/UCX/socket interfaces, master), sorted: RoceLink's output. */
+  readonly linkEnv: Readonly<Record<string, string>>;
   /** Full argv of the process that runs vLLM on this node (`ray start ... --block` on a Ray worker). */
   readonly serveArgv: readonly string[];
   /** Ray launcher only: the `ray start` argv run before `vllm serve` on the head. */
@@ -161,5 +164,8 @@ export interface ClusterPlan {
   /** How each secret is set: `[secret]` or `not set`. Never a value. */
   readonly secrets: Readonly<Record<string, string>>;
   readonly nodes: readonly NodePlan[];
+  /** The UMA budget of every node (src/plan/memory.ts). */
+  readonly memory: MemoryPlan;
+  /** Config and memory warnings, shown by `plan` and as Pulumi warnings during preview. */
   readonly warnings: readonly ConfigProblem[];
 }
