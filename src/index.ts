@@ -5,3 +5,4 @@ export { PROFILES, PROFILE_NAMES, LONG_CONTEXT_THRESHOLD, type Profile, type Pro
 export { deepseekV4Flash, type ModelSpec, type ModelMemoryGeometry } from "./models/deepseek-v4-flash";
 export { gb10, type NodeMemorySpec } from "./models/gb10";
 export { shq, shellJoin } from "./shell/quote";
+export * from "./components";

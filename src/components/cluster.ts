@@ -1,0 +1,91 @@
+/**
+ * DeepSeekV4Cluster: everything, from a validated config. Plans it (`planCluster`), then builds
+ * one SparkNode per node, the RoceLink between them, the VllmImage on every node and the
+ * VllmService. Order: reachable -> preflight -> hardening and link -> image on every node ->
+ * worker rank(s) -> head -> readiness.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterConfig } from "../config/schema";
+import type { ConfigProblem } from "../config/errors";
+import { planCluster } from "../plan/cluster";
+import type { ClusterPlan } from "../plan/types";
+import { secretInput, TOKEN_PREFIX } from "./common";
+import { RoceLink } from "./roce-link";
+import { SparkNode, type SparkNodeArgs } from "./spark-node";
+import { VllmImage } from "./vllm-image";
+import { VllmService } from "./vllm-service";
+
+export interface DeepSeekV4ClusterArgs {
+  /** The validated config (`loadClusterConfig(input, "deploy").config`). */
+  config: ClusterConfig;
+  /** Warnings from `loadClusterConfig`, shown as Pulumi warnings. @default [] */
+  warnings?: readonly ConfigProblem[];
+  /** Extra ssh client options for every node's docker provider (e.g. `["-i", "~/.ssh/id_ed25519"]`). @default [] */
+  dockerSshOpts?: string[];
+  /** Readiness timeout, seconds. @default 1800 */
+  readinessTimeoutSeconds?: number;
+  /** Folder holding docker/ for the source build. @default this package's root */
+  contextRoot?: string;
+}
+
+export class DeepSeekV4Cluster extends pulumi.ComponentResource {
+  /** The plan everything was rendered from (no secret values in it). */
+  public readonly plan: ClusterPlan;
+  public readonly nodes: readonly SparkNode[];
+  public readonly link: RoceLink;
+  public readonly image: VllmImage;
+  public readonly service: VllmService;
+  /** OpenAI-compatible base URL, once ready. */
+  public readonly endpoint: pulumi.Output<string>;
+  public readonly servedModelName: pulumi.Output<string>;
+  public readonly maxModelLen: pulumi.Output<number>;
+  /** The image ID every node reports. */
+  public readonly imageId: pulumi.Output<string>;
+
+  constructor(name: string, args: DeepSeekV4ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(`${TOKEN_PREFIX}DeepSeekV4Cluster`, name, {}, opts);
+    const config = args.config;
+    const plan = planCluster(config, args.warnings ?? []);
+    this.plan = plan;
+    for (const w of plan.warnings) pulumi.log.warn(`${w.path} ${w.message}`, this);
+    const child = { parent: this };
+
+    const hfToken = secretInput(config.model.hfToken);
+    const apiKey = config.serving.allowUnauthenticated ? undefined : secretInput(config.serving.apiKey);
+    const webhook = config.hardening.webhookUrl ? pulumi.secret(config.hardening.webhookUrl) : undefined;
+
+    this.nodes = config.nodes.map((nc) => {
+      const np = plan.nodes.find((n) => n.name === nc.name);
+      const key = np?.ssh.auth === "key" ? secretInput(nc.ssh.privateKey ?? config.ssh.privateKey) : undefined;
+      const a: SparkNodeArgs = {
+        plan,
+        node: nc.name,
+        ...(key ? { privateKey: key } : {}),
+        ...(webhook ? { webhookUrl: webhook } : {}),
+        ...(args.dockerSshOpts ? { dockerSshOpts: args.dockerSshOpts } : {}),
+      };
+      return new SparkNode(`${name}-${nc.name}`, a, child);
+    });
+    const nodes = [...this.nodes];
+    this.link = new RoceLink(`${name}-link`, { plan, nodes }, child);
+    this.image = new VllmImage(`${name}-image`, { plan, nodes, dependsOn: this.link.ready, ...(args.contextRoot ? { contextRoot: args.contextRoot } : {}) }, child);
+    this.service = new VllmService(
+      `${name}-service`,
+      {
+        plan,
+        nodes,
+        image: this.image,
+        link: this.link,
+        ...(apiKey ? { apiKey } : {}),
+        ...(hfToken ? { hfToken } : {}),
+        ...(args.readinessTimeoutSeconds ? { readinessTimeoutSeconds: args.readinessTimeoutSeconds } : {}),
+      },
+      child,
+    );
+    this.endpoint = this.service.endpoint;
+    this.servedModelName = this.service.servedModelName;
+    this.maxModelLen = this.service.maxModelLen;
+    this.imageId = this.image.imageId;
+    this.registerOutputs({ endpoint: this.endpoint, servedModelName: this.servedModelName, maxModelLen: this.maxModelLen, imageId: this.imageId });
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The UMA headroom monitor (RECIPE.md "Host hardening": the freeze is silent, alert BEFORE): a
+ * systemd timer that checks MemAvailable every 60 s and logs (and optionally POSTs to a webhook)
+ * when it falls below the threshold. Pure: the scripts are data, rendered by SparkNode.
+ *
+ * The webhook URL is not put in the plan (the plan prints "set"/"not set"): the create script
+ * reads it from stdin and stores it in a root-only file.
+ */
+import { removeManagedFile, script, writeManagedFile } from "../shell/script";
+import type { HostStep } from "./types";
+
+export const MONITOR_UNIT = "dgx-spark-vllm-uma-headroom";
+export const MONITOR_SCRIPT = "/usr/local/lib/dgx-spark-vllm/uma-headroom.sh";
+export const MONITOR_WEBHOOK_FILE = "/etc/dgx-spark-vllm/uma-webhook";
+export const MONITOR_SERVICE_FILE = `/etc/systemd/system/${MONITOR_UNIT}.service`;
+export const MONITOR_TIMER_FILE = `/etc/systemd/system/${MONITOR_UNIT}.timer`;
+/** Check interval, seconds (RECIPE.md: every ~60 s). */
+export const MONITOR_INTERVAL_S = 60;
+
+/** The check itself (runs as root from the service). */
+export function monitorCheckScript(node: string, thresholdGb: number): string {
+  const thresholdKb = Math.round(thresholdGb * 1024 * 1024);
+  return [
+    "#!/bin/bash",
+    "# Managed by dgx-spark-vllm: UMA headroom check (free unified memory below the threshold).",
+    "set -euo pipefail",
+    `threshold_kb=${thresholdKb}`,
+    "avail_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)",
+    'if [ "$avail_kb" -lt "$threshold_kb" ]; then',
+    `  msg="dgx-spark-vllm: node ${node}: UMA headroom low: $((avail_kb / 1024)) MiB available, threshold ${thresholdGb} GB"`,
+    '  logger -t dgx-spark-vllm -p user.warning "$msg"',
+    '  echo "$msg" >&2',
+    `  if [ -s ${MONITOR_WEBHOOK_FILE} ]; then`,
+    `    curl -fsS -m 10 -X POST -H 'Content-Type: application/json' --data "{\\"text\\":\\"$msg\\"}" "$(cat ${MONITOR_WEBHOOK_FILE})" >/dev/null || logger -t dgx-spark-vllm "webhook POST failed"`,
+    "  fi",
+    "fi",
+  ].join("\n");
+}
+
+/** The monitor as a host step. Its create script reads the optional webhook URL on stdin. */
+export function umaMonitorStep(node: string, thresholdGb: number): HostStep {
+  const service = [
+    "[Unit]",
+    "Description=dgx-spark-vllm UMA headroom check",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    `ExecStart=${MONITOR_SCRIPT}`,
+  ].join("\n");
+  const timer = [
+    "[Unit]",
+    "Description=dgx-spark-vllm UMA headroom check every minute",
+    "",
+    "[Timer]",
+    "OnBootSec=60",
+    `OnUnitActiveSec=${MONITOR_INTERVAL_S}`,
+    "AccuracySec=5",
+    "",
+    "[Install]",
+    "WantedBy=timers.target",
+  ].join("\n");
+  return {
+    id: "uma-monitor",
+    description: `UMA headroom monitor: systemd timer every ${MONITOR_INTERVAL_S} s, alert below ${thresholdGb} GB available (webhook optional, read on stdin)`,
+    create: script(
+      // stdin: the webhook URL or nothing. Read before anything else consumes stdin.
+      'webhook=; IFS= read -r webhook || true',
+      writeManagedFile(MONITOR_SCRIPT, monitorCheckScript(node, thresholdGb), "0755"),
+      writeManagedFile(MONITOR_SERVICE_FILE, service),
+      writeManagedFile(MONITOR_TIMER_FILE, timer),
+      `$SUDO mkdir -p /etc/dgx-spark-vllm`,
+      `if [ -n "$webhook" ]; then printf '%s\\n' "$webhook" | $SUDO tee ${MONITOR_WEBHOOK_FILE} >/dev/null; $SUDO chmod 0600 ${MONITOR_WEBHOOK_FILE}; else $SUDO rm -f ${MONITOR_WEBHOOK_FILE}; fi`,
+      "$SUDO systemctl daemon-reload",
+      `$SUDO systemctl enable --now ${MONITOR_UNIT}.timer`,
+    ),
+    delete: script(
+      `$SUDO systemctl disable --now ${MONITOR_UNIT}.timer 2>/dev/null || true`,
+      `$SUDO rm -f ${MONITOR_WEBHOOK_FILE}`,
+      removeManagedFile(MONITOR_TIMER_FILE),
+      removeManagedFile(MONITOR_SERVICE_FILE),
+      removeManagedFile(MONITOR_SCRIPT),
+      "$SUDO systemctl daemon-reload",
+    ),
+    after: [],
+  };
+}

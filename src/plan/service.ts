@@ -1,0 +1,213 @@
+/**
+ * The remaining scripts the components run on a Spark, as pure functions of the plan: the
+ * reachability probe, the preflight checks, getting the image onto every node, the weight
+ * prefetch, the drop-caches sidecar and the readiness gate. Every value that reaches the shell is
+ * pattern-checked by the config schema or quoted by `shq`; secrets are read from stdin, never
+ * written into a script.
+ */
+import { shellJoin, shq } from "../shell/quote";
+import { fail, script } from "../shell/script";
+import { CONTAINER_CACHE, OWNER_LABEL } from "./container";
+import type { ClusterPlan, HostStep, NodePlan } from "./types";
+
+/** A read-only check run on a node: fails with a message naming the node and the check. */
+export interface NodeCheck {
+  readonly id: string;
+  readonly description: string;
+  readonly script: string;
+}
+
+/** GB10's compute capability (sm_121). */
+export const REQUIRED_COMPUTE_CAP = "12.1";
+/** Weights on disk (~149 GB, RECIPE.md) with margin, GB. */
+export const WEIGHTS_DISK_GB = 160;
+/** The sm_121 image, GB (a CUDA devel base plus the build). */
+export const IMAGE_DISK_GB = 40;
+
+/** First step: the host answers over SSH and runs bash. */
+export function reachableScript(node: NodePlan): string {
+  return script(`echo ${shq(`dgx-spark-vllm: node ${node.name} reachable`)} "$(uname -n)"`);
+}
+
+/** Preflight checks (read-only), RECIPE.md "Hardware" and the doctor checks of other launchers. */
+export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] {
+  const n = node.name;
+  const netdevChecks = node.dataPlane.map(
+    (p) =>
+      `ibdev2netdev | grep -Eq ${shq(`^${p.hca} port [0-9]+ ==> ${p.netdev} \\(Up\\)`)} || ${fail(n, "preflight netdev", `${p.hca} ==> ${p.netdev} is not Up in ibdev2netdev: check the cable and the port`)}`,
+  );
+  const hf = shq(node.cache.huggingface);
+  const modelDir = shq(`${node.cache.huggingface}/hub/models--${plan.model.id.replace(/\//g, "--")}`);
+  return [
+    {
+      id: "gpu",
+      description: `GPU is a GB10 with compute capability ${REQUIRED_COMPUTE_CAP}`,
+      script: script(
+        `command -v nvidia-smi >/dev/null || ${fail(n, "preflight gpu", "nvidia-smi not found: install the NVIDIA driver (DGX OS ships it)")}`,
+        'gpu=$(nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader | head -n1)',
+        `case "$gpu" in *GB10*", ${REQUIRED_COMPUTE_CAP}") ;; *) echo "dgx-spark-vllm: node ${n}: preflight gpu: expected a GB10 with compute capability ${REQUIRED_COMPUTE_CAP}, found '$gpu'" >&2; exit 1;; esac`,
+        'echo "$gpu"',
+      ),
+    },
+    {
+      id: "arch",
+      description: "CPU is Arm64 (aarch64)",
+      script: script(`[ "$(uname -m)" = aarch64 ] || { echo "dgx-spark-vllm: node ${n}: preflight arch: expected aarch64, found $(uname -m)" >&2; exit 1; }`, "uname -m"),
+    },
+    {
+      id: "docker",
+      description: "docker answers and has the NVIDIA container runtime",
+      script: script(
+        `docker info >/dev/null 2>&1 || ${fail(n, "preflight docker", "docker does not answer for this user: install docker and add the user to the docker group")}`,
+        `docker info --format '{{json .Runtimes}}' | grep -q nvidia || ${fail(n, "preflight docker", "the NVIDIA container runtime is not registered with docker: install nvidia-container-toolkit and run nvidia-ctk runtime configure --runtime=docker")}`,
+        "docker version --format '{{.Server.Version}}'",
+      ),
+    },
+    {
+      id: "netdev",
+      description: `data-plane ports Up in ibdev2netdev: ${node.dataPlane.map((p) => `${p.hca} ==> ${p.netdev}`).join(", ")}`,
+      script: script(`command -v ibdev2netdev >/dev/null || ${fail(n, "preflight netdev", "ibdev2netdev not found: install the MLNX/DOCA OFED tools")}`, ...netdevChecks),
+    },
+    {
+      id: "disk",
+      description: `free disk under ${node.cache.huggingface} for the weights (~${WEIGHTS_DISK_GB} GB, less what is already cached) plus the image (~${IMAGE_DISK_GB} GB)`,
+      script: script(
+        `d=${hf}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done`,
+        `cached=0; if [ -d ${modelDir} ]; then cached=$(du -s -BG -L ${modelDir} | awk '{print int($1)}'); fi`,
+        `need=$(( (${WEIGHTS_DISK_GB} - cached > 0 ? ${WEIGHTS_DISK_GB} - cached : 0) + ${IMAGE_DISK_GB} ))`,
+        `avail=$(df -P -BG "$d" | awk 'NR==2 {print int($4)}')`,
+        `[ "$avail" -ge "$need" ] || { echo "dgx-spark-vllm: node ${n}: preflight disk: $avail GB free under $d, need $need GB (weights ${WEIGHTS_DISK_GB} GB less $cached GB cached, image ${IMAGE_DISK_GB} GB)" >&2; exit 1; }`,
+        'echo "$avail GB free, need $need GB"',
+      ),
+    },
+  ];
+}
+
+/** The image's ID on a node (stdout), failing with a clear message when it is missing. */
+export function imageIdScript(plan: ClusterPlan, node: NodePlan): string {
+  return script(
+    `docker image inspect --format '{{.Id}}' ${shq(plan.image.tag)} 2>/dev/null || ${fail(node.name, "image", `image ${plan.image.tag} is not present`)}`,
+  );
+}
+
+function imageJournalKey(tag: string): string {
+  return `image%${tag.replace(/[/:@]/g, "%")}`;
+}
+
+/**
+ * Record on `node` whether the image was there before we put it there, and for a prebuilt image
+ * pull it. Delete removes the image only when it was absent before.
+ */
+export function imagePresenceStep(plan: ClusterPlan, node: NodePlan): HostStep {
+  const tag = shq(plan.image.tag);
+  const key = imageJournalKey(plan.image.tag);
+  const pull = plan.image.source === "prebuilt" ? [`docker image inspect ${tag} >/dev/null 2>&1 || docker pull ${tag} || ${fail(node.name, "image-pull", `docker pull ${plan.image.tag} failed`)}`] : [];
+  return {
+    id: plan.image.source === "prebuilt" ? "image-pull" : "image-journal",
+    description: plan.image.source === "prebuilt" ? `pull ${plan.image.tag} (removed on delete if it was not there before)` : `note whether ${plan.image.tag} was present before it is loaded (removed on delete if not)`,
+    create: script(`if [ ! -e "$J/${key}.present" ] && [ ! -e "$J/${key}.absent" ]; then if docker image inspect ${tag} >/dev/null 2>&1; then $SUDO touch "$J/${key}.present"; else $SUDO touch "$J/${key}.absent"; fi; fi`, ...pull),
+    delete: script(`if [ -e "$J/${key}.absent" ]; then docker image rm ${tag} >/dev/null 2>&1 || true; fi`, `$SUDO rm -f "$J/${key}.absent" "$J/${key}.present"`),
+    after: [],
+  };
+}
+
+/**
+ * Run on the build node: stream the image to `target` (`docker save | ssh docker load`) unless
+ * it already has the same image ID. Uses the build node's own SSH access to the target
+ * (RECIPE.md: passwordless SSH head -> worker).
+ */
+export function imageTransferScript(plan: ClusterPlan, from: NodePlan, target: NodePlan): string {
+  const tag = shq(plan.image.tag);
+  const ssh = shellJoin(["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", "-p", String(target.ssh.port), `${target.ssh.user}@${target.ssh.host}`]);
+  return script(
+    `src=$(docker image inspect --format '{{.Id}}' ${tag})`,
+    `dst=$(${ssh} docker image inspect --format "'{{.Id}}'" ${tag} 2>/dev/null || true)`,
+    'if [ "$src" != "$dst" ]; then',
+    `  docker save ${tag} | ${ssh} docker load || ${fail(from.name, "image-transfer", `docker save | ssh ${target.ssh.user}@${target.ssh.host} docker load failed: the head needs passwordless SSH to ${target.name}`)}`,
+    "fi",
+    `echo "${target.name}: $src"`,
+  );
+}
+
+/**
+ * Download the weights into the node's Hugging Face cache with the image's huggingface_hub.
+ * stdin: the HF token (or nothing). The token reaches the container by name (`-e HF_TOKEN`),
+ * never as text in a command. Weights are data: delete keeps them.
+ */
+export function prefetchStep(plan: ClusterPlan, node: NodePlan): HostStep {
+  const py = `from huggingface_hub import snapshot_download; snapshot_download(repo_id=${JSON.stringify(plan.model.id)})`;
+  const run = [
+    "docker", "run", "--rm", "--network", "host", "--entrypoint", "python3",
+    "-e", "HF_TOKEN", "-e", "HF_HUB_ENABLE_HF_TRANSFER=0",
+    "-v", `${node.cache.huggingface}:${CONTAINER_CACHE.huggingface}`,
+    plan.image.tag, "-c", py,
+  ];
+  return {
+    id: "prefetch",
+    description: `download ${plan.model.id} into ${node.cache.huggingface} (kept on delete: the weights are data)`,
+    create: script(
+      "HF_TOKEN=; IFS= read -r HF_TOKEN || true",
+      "export HF_TOKEN",
+      `${shellJoin(run)} || ${fail(node.name, "prefetch", `downloading ${plan.model.id} failed: check the HF token has access to the gated model and the disk space`)}`,
+    ),
+    delete: script(": # the weights are kept (data); remove them by hand if you want the space back"),
+    after: [],
+  };
+}
+
+export const DROP_CACHES_INTERVAL_S = 60;
+
+export function dropCachesName(node: NodePlan): string {
+  return `dgx-spark-vllm-drop-caches-${node.name}`;
+}
+
+/**
+ * The drop-caches sidecar (RECIPE.md: page cache competes with ~149 GB of weights loading):
+ * privileged, `sync; echo 3 > /proc/sys/vm/drop_caches` every 60 s, on every node during load.
+ * `start` (re)starts it; `stop` removes it (run after readiness, and on delete).
+ */
+export function dropCachesSidecar(plan: ClusterPlan, node: NodePlan): { readonly name: string; readonly start: string; readonly stop: string } {
+  const name = dropCachesName(node);
+  const run = [
+    "docker", "run", "-d", "--name", name, "--privileged", "--restart", "no",
+    "--label", `${OWNER_LABEL}=true`, "--label", "dgx-spark-vllm.role=drop-caches",
+    "--entrypoint", "sh", plan.image.tag,
+    "-c", `while true; do sync; echo 3 > /proc/sys/vm/drop_caches; sleep ${DROP_CACHES_INTERVAL_S}; done`,
+  ];
+  return {
+    name,
+    start: script(`docker rm -f ${shq(name)} >/dev/null 2>&1 || true`, `${shellJoin(run)} >/dev/null || ${fail(node.name, "drop-caches", "could not start the drop-caches sidecar")}`),
+    stop: script(`docker rm -f ${shq(name)} >/dev/null 2>&1 || true`),
+  };
+}
+
+export const READINESS_TIMEOUT_S = 1800;
+export const READINESS_INTERVAL_S = 10;
+
+/**
+ * Run on the head: poll /health and /v1/models on the local API until the served model reports
+ * the profile's max_model_len. stdin: the API key (or nothing); it goes into a header file, never
+ * on a command line. On timeout the message names the node, the timeout and the last error.
+ */
+export function readinessScript(plan: ClusterPlan, head: NodePlan, timeoutS = READINESS_TIMEOUT_S, intervalS = READINESS_INTERVAL_S): string {
+  const base = `http://127.0.0.1:${plan.cluster.port}`;
+  const want = plan.profile.maxModelLen;
+  const served = plan.model.servedName;
+  return script(
+    "key=; IFS= read -r key || true",
+    'hdr=$(mktemp); trap \'rm -f "$hdr"\' EXIT; chmod 600 "$hdr"',
+    'if [ -n "$key" ]; then printf \'Authorization: Bearer %s\\n\' "$key" > "$hdr"; fi',
+    `deadline=$(( $(date +%s) + ${timeoutS} )); last="no answer yet"`,
+    "while :; do",
+    `  if code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 ${base}/health) && [ "$code" = 200 ]; then`,
+    `    if body=$(curl -fsS -m 10 -H @"$hdr" ${base}/v1/models 2>&1); then`,
+    `      got=$(printf '%s' "$body" | tr -d ' \\n' | grep -o '"id":"${served}"[^}]*"max_model_len":[0-9]*' | grep -o '[0-9]*$' | head -n1 || true)`,
+    `      if [ "$got" = ${want} ]; then echo "ready: ${served} max_model_len=$got"; exit 0; fi`,
+    `      last="/v1/models reports max_model_len='$got' for ${served}, expected ${want}"`,
+    '    else last="/v1/models: $body"; fi',
+    '  else last="/health: HTTP ${code:-none}"; fi',
+    `  if [ "$(date +%s)" -ge "$deadline" ]; then echo "dgx-spark-vllm: node ${head.name}: readiness: not ready after ${timeoutS} s; last error: $last" >&2; exit 1; fi`,
+    `  sleep ${intervalS}`,
+    "done",
+  );
+}

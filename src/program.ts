@@ -1,0 +1,51 @@
+/**
+ * The Pulumi program Pulumi.yaml runs (`main: dist/src/program.js`): read the stack config
+ * (namespace `dgx-spark-vllm`), validate it for deployment, build the cluster, export the
+ * endpoint and a plan summary without secrets.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { DeepSeekV4Cluster } from "./components/cluster";
+import { CONFIG_NAMESPACE, CONFIG_SECTIONS, loadClusterConfig, SECRET_KEYS, type SecretKey } from "./config/load";
+
+/** Assemble the cluster input from the stack's Pulumi config (sections as objects, secrets as secret Outputs). */
+export function clusterInputFromPulumiConfig(cfg: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE)): Record<string, unknown> {
+  const input: Record<string, Record<string, unknown> | unknown[]> = {};
+  for (const key of CONFIG_SECTIONS) {
+    const v = cfg.getObject<unknown>(key);
+    if (v !== undefined) input[key] = v as Record<string, unknown>;
+  }
+  for (const key of Object.keys(SECRET_KEYS) as SecretKey[]) {
+    const v = cfg.getSecret(key);
+    if (v === undefined) continue;
+    const [section, field] = SECRET_KEYS[key];
+    const existing = input[section];
+    input[section] = { ...(existing && !Array.isArray(existing) ? existing : {}), [field]: v };
+  }
+  return input;
+}
+
+const { config, warnings } = loadClusterConfig(clusterInputFromPulumiConfig(), "deploy");
+const cluster = new DeepSeekV4Cluster("dsv4", { config, warnings });
+const p = cluster.plan;
+
+export const endpoint = cluster.endpoint;
+export const servedModelName = cluster.servedModelName;
+export const maxModelLen = cluster.maxModelLen;
+export const imageId = cluster.imageId;
+/** What was deployed, from the plan (no secret values: secrets show as `[secret]`). */
+export const planSummary = {
+  profile: p.profile.name,
+  maxModelLen: p.profile.maxModelLen,
+  maxNumSeqs: p.profile.maxNumSeqs,
+  gpuMemoryUtilization: p.cluster.gpuMemoryUtilization,
+  launcher: p.cluster.launcher,
+  head: p.cluster.head,
+  startOrder: p.cluster.startOrder,
+  image: p.image.tag,
+  imageSource: p.image.source,
+  linkMtu: p.link.mtu,
+  gidPolicy: p.link.gidPolicy,
+  authenticated: p.cluster.authenticated,
+  secrets: p.secrets,
+  warnings: p.warnings.map((w) => `${w.path} ${w.message}`),
+};

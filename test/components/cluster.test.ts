@@ -1,0 +1,222 @@
+/**
+ * The whole cluster under mocks, for each of the three stacks: resource graph, order, container
+ * inputs against the plan, secrets, determinism, delete commands.
+ */
+import { recordTransformation, settle, unwrap, strings, isSecret, promiseOf, REPO_ROOT, type Recorded } from "./support";
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import { DeepSeekV4Cluster } from "../../src/components/cluster";
+import { loadClusterConfig, readStackFile } from "../../src/config/load";
+import { umaMonitorStep } from "../../src/plan/monitor";
+
+const HF = "hf_SECRET_token_value_123";
+const API = "sk-SECRET-api-key-456";
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nSECRETKEYBODY789\n-----END OPENSSH PRIVATE KEY-----";
+
+function stackInput(stack: string): Record<string, any> {
+  const input = readStackFile(path.join(REPO_ROOT, "stacks", `Pulumi.${stack}.yaml`)) as Record<string, any>;
+  input.model = { ...(input.model ?? {}), hfToken: HF };
+  input.serving = { ...(input.serving ?? {}), apiKey: API };
+  input.ssh = { ...(input.ssh ?? {}), privateKey: KEY };
+  return input;
+}
+
+const STACKS = ["1m", "512k", "256k"] as const;
+const clusters: Record<string, DeepSeekV4Cluster> = {};
+for (const s of STACKS) {
+  const { config, warnings } = loadClusterConfig(stackInput(s), "deploy");
+  clusters[s] = new DeepSeekV4Cluster(`c${s}`, { config, warnings }, { transformations: [recordTransformation] });
+}
+// Evaluated a second time from scratch: must give identical inputs.
+const again = new DeepSeekV4Cluster("again1m", { config: loadClusterConfig(stackInput("1m"), "deploy").config }, { transformations: [recordTransformation] });
+
+const ready = settle();
+
+function under(all: Map<string, Recorded>, prefix: string): Recorded[] {
+  return [...all.values()].filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
+}
+
+/** Transitive dependencies: dependsOn, plus the parent's dependsOn (children of a component wait for it). */
+function closure(all: Map<string, Recorded>, name: string, seen = new Set<string>()): Set<string> {
+  const r = all.get(name);
+  if (!r) return seen;
+  for (const d of r.dependsOn) {
+    if (seen.has(d)) continue;
+    seen.add(d);
+    closure(all, d, seen);
+  }
+  return seen;
+}
+
+const HOST_STEPS = ["caches", "min-free-kbytes", "swap-off", "uma-monitor"];
+const PREFLIGHT = ["gpu", "arch", "docker", "netdev", "disk"];
+
+function expectedGraph(N: string): [string, string, string | undefined][] {
+  const out: [string, string, string | undefined][] = [];
+  const cmd = "command:remote:Command";
+  for (const n of ["spark-head", "spark-worker"]) {
+    const S = `${N}-${n}`;
+    out.push([S, "dgx-spark-vllm:index:SparkNode", N]);
+    out.push([`${S}-reachable`, cmd, S], [`${S}-docker`, "pulumi:providers:docker", S]);
+    PREFLIGHT.forEach((c) => out.push([`${S}-preflight-${c}`, cmd, S]));
+    HOST_STEPS.forEach((c) => out.push([`${S}-${c}`, cmd, S]));
+    out.push([`${N}-link-${n}-link-address`, cmd, `${N}-link`], [`${N}-link-${n}-gid-check`, cmd, `${N}-link`]);
+    out.push([`${N}-image-${n}-image-journal`, cmd, `${N}-image`], [`${N}-image-${n}-image-id`, cmd, `${N}-image`]);
+    out.push([`${N}-service-${n}-prefetch`, cmd, `${N}-service`], [`${N}-service-${n}-drop-caches`, cmd, `${N}-service`], [`${N}-service-${n}-drop-caches-stop`, cmd, `${N}-service`]);
+    out.push([`${N}-service-${n}`, "docker:index/container:Container", `${N}-service`]);
+  }
+  out.push([N, "dgx-spark-vllm:index:DeepSeekV4Cluster", undefined]);
+  out.push([`${N}-link`, "dgx-spark-vllm:index:RoceLink", N], [`${N}-image`, "dgx-spark-vllm:index:VllmImage", N], [`${N}-service`, "dgx-spark-vllm:index:VllmService", N]);
+  out.push([`${N}-link-ping-spark-head-spark-worker-t0`, cmd, `${N}-link`], [`${N}-link-ping-spark-worker-spark-head-t0`, cmd, `${N}-link`]);
+  out.push([`${N}-image-build`, "docker:index/image:Image", `${N}-image`], [`${N}-image-spark-worker-transfer`, cmd, `${N}-image`]);
+  out.push([`${N}-service-readiness`, cmd, `${N}-service`]);
+  return out.sort((a, b) => a[0].localeCompare(b[0]));
+}
+
+for (const s of STACKS) {
+  const N = `c${s}`;
+
+  test(`${s}: the resource graph has exactly the expected resources, types and parents`, async () => {
+    const all = await ready;
+    const got = under(all, N).map((r) => [r.name, r.type, r.parent] as [string, string, string | undefined]).sort((a, b) => a[0].localeCompare(b[0]));
+    assert.deepEqual(got, expectedGraph(N));
+  });
+
+  test(`${s}: order reachable -> preflight -> hardening -> link -> image -> worker -> head -> readiness -> sidecar removal`, async () => {
+    const all = await ready;
+    const dep = (a: string, b: string) => assert.ok(closure(all, `${N}-${a}`).has(`${N}-${b}`), `${N}-${a} does not wait for ${N}-${b}`);
+    for (const n of ["spark-head", "spark-worker"]) {
+      PREFLIGHT.forEach((c) => dep(`${n}-preflight-${c}`, `${n}-reachable`));
+      HOST_STEPS.forEach((h) => PREFLIGHT.forEach((c) => dep(`${n}-${h}`, `${n}-preflight-${c}`)));
+      HOST_STEPS.forEach((h) => dep(`link-${n}-link-address`, `${n}-${h}`));
+      dep(`link-${n}-gid-check`, `link-${n}-link-address`);
+      dep(`image-${n}-image-journal`, "link-ping-spark-head-spark-worker-t0");
+      dep(`image-${n}-image-journal`, "link-ping-spark-worker-spark-head-t0");
+      dep(`image-${n}-image-id`, "image-build");
+      dep(`service-${n}-prefetch`, `image-${n}-image-id`);
+      dep(`service-${n}-drop-caches`, `service-${n}-prefetch`);
+      dep(`service-${n}`, `service-${n}-drop-caches`);
+      dep(`service-${n}-drop-caches-stop`, "service-readiness");
+    }
+    ["spark-head", "spark-worker"].forEach((n) => dep("link-ping-spark-head-spark-worker-t0", `link-${n}-gid-check`));
+    dep("image-build", "image-spark-head-image-journal");
+    dep("image-spark-worker-transfer", "image-build");
+    dep("image-spark-worker-transfer", "image-spark-worker-image-journal");
+    dep("service-spark-head", "service-spark-worker");
+    dep("service-readiness", "service-spark-head");
+    // and not the other way round: the worker rank does not wait for the head
+    assert.ok(!closure(all, `${N}-service-spark-worker`).has(`${N}-service-spark-head`));
+    // the docker provider and the image build use the head's provider
+    assert.equal(all.get(`${N}-image-build`)?.provider, `${N}-spark-head-docker`);
+    assert.equal(all.get(`${N}-service-spark-worker`)?.provider, `${N}-spark-worker-docker`);
+  });
+
+  test(`${s}: every container's inputs equal the plan's container spec`, async () => {
+    const all = await ready;
+    const plan = (clusters[s] as DeepSeekV4Cluster).plan;
+    for (const n of plan.nodes) {
+      const r = all.get(`${N}-service-${n.name}`) as Recorded;
+      const c = n.container;
+      const i = r.inputs;
+      assert.equal(i.name, c.name);
+      assert.equal(i.image, plan.image.tag);
+      assert.deepEqual(i.command, [...c.command]);
+      assert.deepEqual(i.entrypoints, [""]);
+      assert.equal(i.networkMode, "host");
+      assert.equal(i.ipcMode, "host");
+      assert.equal(i.privileged, c.privileged);
+      assert.equal(i.gpus, "all");
+      assert.equal(i.init, true);
+      assert.equal(i.restart, "no");
+      assert.deepEqual(i.volumes, c.volumes.map((v) => ({ hostPath: v.hostPath, containerPath: v.containerPath })));
+      assert.deepEqual(i.ulimits, c.ulimits.map((u) => ({ ...u })));
+      assert.deepEqual(i.labels, Object.entries(c.labels).map(([label, value]) => ({ label, value })));
+      assert.ok(isSecret(i.envs), "envs carry secrets, so the whole list must be a secret");
+      const secrets: Record<string, string> = { HF_TOKEN: HF, VLLM_API_KEY: API };
+      assert.deepEqual(unwrap(i.envs), [...Object.entries(c.env).map(([k, v]) => `${k}=${v}`), ...c.secretEnv.map((k) => `${k}=${secrets[k]}`)]);
+      assert.deepEqual(c.secretEnv, n.role === "head" ? ["HF_TOKEN", "VLLM_API_KEY"] : ["HF_TOKEN"]);
+      // the plan's profile reaches the argv
+      assert.ok(i.command.includes(String(plan.profile.maxModelLen)));
+      for (const secret of [HF, API]) assert.ok(!i.command.join(" ").includes(secret));
+    }
+  });
+
+  test(`${s}: the HF token, API key and SSH key appear only as secrets (stdin, connection, envs), never in a command or environment`, async () => {
+    const all = await ready;
+    const found: Record<string, string[]> = { HF: [], API: [], KEY: [] };
+    for (const r of under(all, N)) {
+      for (const { s: str, secret, path: p } of strings(r.inputs)) {
+        for (const [label, value] of [["HF", HF], ["API", API], ["KEY", "SECRETKEYBODY789"]] as const) {
+          if (!str.includes(value)) continue;
+          found[label]?.push(`${r.name}.${p}`);
+          assert.ok(secret, `${label} appears in clear in ${r.name}.${p}`);
+          assert.ok(!/^(create|delete|update|environment)/.test(p), `${label} appears in ${r.name}.${p}`);
+        }
+      }
+    }
+    // and they do reach where they are needed
+    assert.ok(found.HF?.includes(`${N}-service-spark-head-prefetch.stdin`) && found.HF.includes(`${N}-service-spark-worker-prefetch.stdin`), String(found.HF));
+    assert.ok(found.API?.includes(`${N}-service-readiness.stdin`), String(found.API));
+    assert.ok(found.KEY?.includes(`${N}-spark-head-reachable.connection.privateKey`), String(found.KEY));
+    for (const r of under(all, N)) if (r.inputs.stdin !== undefined) {
+      assert.ok(isSecret(r.inputs.stdin), `${r.name}: stdin must be a secret`);
+      assert.equal(r.inputs.logging, r.name.endsWith("readiness") ? "stdoutAndStderr" : "none");
+    }
+    for (const r of under(all, N)) assert.equal(r.inputs.environment, undefined, `${r.name} uses environment (sent as SSH Setenv)`);
+  });
+
+  test(`${s}: every host change renders the plan's create and delete; every changing command has a delete`, async () => {
+    const all = await ready;
+    const plan = (clusters[s] as DeepSeekV4Cluster).plan;
+    for (const n of plan.nodes) {
+      const steps = [...n.hostSteps, umaMonitorStep(n.name, plan.hardening.umaAlertThresholdGb)];
+      for (const st of steps) {
+        const r = all.get(`${N}-${n.name}-${st.id}`) as Recorded;
+        assert.equal(r.inputs.create, st.create, `${n.name} ${st.id}`);
+        assert.equal(r.inputs.delete, st.delete, `${n.name} ${st.id}`);
+      }
+      for (const st of n.linkSteps) {
+        const r = all.get(`${N}-link-${n.name}-${st.id}`) as Recorded;
+        assert.equal(r.inputs.create, st.create);
+        assert.equal(r.inputs.delete, st.delete);
+      }
+    }
+    const readOnly = /-(reachable|preflight-[a-z]+|ping-.*|image-id|transfer|readiness|drop-caches-stop)$/;
+    for (const r of under(all, N)) {
+      if (r.type !== "command:remote:Command" || readOnly.test(r.name)) continue;
+      assert.ok(typeof r.inputs.delete === "string" && r.inputs.delete.length > 0, `${r.name} changes a host but has no delete`);
+    }
+  });
+}
+
+test("evaluating twice yields identical inputs", async () => {
+  const all = await ready;
+  const a = under(all, "c1m");
+  const b = under(all, "again1m");
+  assert.equal(a.length, b.length);
+  for (const r of a) {
+    const other = all.get(r.name.replace(/^c1m/, "again1m")) as Recorded;
+    assert.ok(other, r.name);
+    // Resource IDs come from the engine (the mocks derive them from the name): normalise those.
+    const norm = (v: unknown) => JSON.parse(JSON.stringify(unwrap(v)).replace(/again1m-/g, "c1m-"));
+    assert.deepEqual(norm(other.inputs), norm(r.inputs), r.name);
+  }
+  assert.equal(await promiseOf(again.endpoint), await promiseOf((clusters["1m"] as DeepSeekV4Cluster).endpoint));
+});
+
+test("outputs: endpoint, served model name, max_model_len per stack; image ID and link env", async () => {
+  await ready;
+  const lens: Record<string, number> = { "1m": 1000000, "512k": 524288, "256k": 262144 };
+  for (const s of STACKS) {
+    const c = clusters[s] as DeepSeekV4Cluster;
+    assert.equal(await promiseOf(c.endpoint), "http://spark-head.local:8000/v1");
+    assert.equal(await promiseOf(c.servedModelName), "deepseek-v4");
+    assert.equal(await promiseOf(c.maxModelLen), lens[s]);
+    assert.equal(await promiseOf(c.imageId), "sha256:1111");
+    const env = await promiseOf(c.link.nodeEnv);
+    assert.equal(env["spark-worker"]?.NCCL_IB_HCA, "rocep1s0f1");
+    assert.equal(env["spark-worker"]?.VLLM_HOST_IP, "10.0.0.2");
+    assert.equal(env["spark-head"]?.NCCL_IB_GID_INDEX, undefined);
+  }
+});
