@@ -339,6 +339,9 @@ export class OpenAiClient {
         if (!firstToken) {
           firstToken = true;
           r.ttftMs = now - t0;
+          // From now on the idle deadline applies, which may come before the first-token one.
+          if (watchdog) clearTimeout(watchdog);
+          check();
         } else {
           r.itlMs.push(now - lastToken);
         }

@@ -6,10 +6,14 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config/errors";
 import { planFromInput } from "../plan/cluster";
+import { runBenchCli } from "../bench";
+import { runGateCli } from "../gate";
 import { readClusterInput } from "./args";
 import { renderSummary } from "./summary";
 
 const USAGE = `usage: dgx-spark-vllm plan [--stack <1m|512k|256k|name> | --config <file>] [--json]
+       dgx-spark-vllm bench --endpoint <url> [...]   (dgx-spark-vllm bench --help)
+       dgx-spark-vllm gate --endpoint <url> --suite <...> | --all [...]   (dgx-spark-vllm gate --help)
 
   --stack NAME   read stacks/Pulumi.NAME.yaml (default: 1m)
   --config FILE  read a Pulumi stack file, or a cluster object in YAML or JSON
@@ -62,7 +66,21 @@ export function runCli(argv: readonly string[], io: CliIo): number {
   }
 }
 
+/** Every command: `plan` (synchronous), `bench` and `gate` (they talk to a running server). */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === "bench") return runBenchCli(rest, io);
+  if (command === "gate") return runGateCli(rest, io);
+  return runCli(argv, io);
+}
+
 if (require.main === module) {
-  const code = runCli(process.argv.slice(2), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) });
-  process.exitCode = code;
+  const io: CliIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+  main(process.argv.slice(2), io).then(
+    (code) => (process.exitCode = code),
+    (e: unknown) => {
+      io.err(`dgx-spark-vllm: ${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -1,0 +1,151 @@
+/** Run the selected validation gates in order and collect one report. */
+import { DEFAULT_TIMEOUTS, displayEndpoint, normalizeEndpoint, type Timeouts } from "../bench/client";
+import { bootGate } from "./boot";
+import { type LogSource, logsGate } from "./logs";
+import type { MemorySampler } from "./memory";
+import { qualityGate } from "./quality";
+import { securityGate } from "./security";
+import { mtpGate, soakGate } from "./traffic";
+import { type CheckName, type CheckResult, type GateReport } from "./types";
+
+export interface GateOptions {
+  readonly endpoint: string;
+  readonly apiKey?: string;
+  readonly servedName: string;
+  readonly maxModelLen: number;
+  /** Where servedName/maxModelLen came from, for the report. */
+  readonly expectations: string;
+  readonly suite: readonly CheckName[];
+  readonly timeouts?: Timeouts;
+  /** boot: how long to wait for /health (0: one attempt). */
+  readonly bootWaitMs?: number;
+  readonly bootPollMs?: number;
+  /** mtp and soak. */
+  readonly concurrency: number;
+  readonly maxTokens: number;
+  readonly mtpDurationMs: number;
+  readonly soakDurationMs: number;
+  readonly healthIntervalMs?: number;
+  readonly samplers: readonly MemorySampler[];
+  readonly memoryOptOut?: boolean;
+  readonly sampleIntervalMs: number;
+  readonly maxDeclineMbPerHour: number;
+  readonly logSource?: LogSource;
+  readonly kvCacheDtype: string;
+  readonly forbiddenMarkers?: readonly string[];
+  /** Checks that were asked for (e.g. by --all) but cannot run, with why. */
+  readonly unavailable?: readonly { readonly name: CheckName; readonly note: string }[];
+  readonly onProgress?: (line: string) => void;
+}
+
+/** Order in which checks run: quick ones first, the long soak near the end. */
+export const CHECK_ORDER: readonly CheckName[] = ["boot", "security", "quality", "mtp", "soak", "logs"];
+
+function skipped(name: CheckName, note: string): CheckResult {
+  return { name, status: "skip", summary: `skipped: ${note}`, problems: [], notes: [], durationMs: 0, details: {} };
+}
+
+export async function runGate(opts: GateOptions): Promise<GateReport> {
+  const startedAt = new Date().toISOString();
+  const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
+  const say = opts.onProgress ?? (() => undefined);
+  const base = normalizeEndpoint(opts.endpoint);
+  const common = { endpoint: base, ...(opts.apiKey ? { apiKey: opts.apiKey } : {}) };
+  const checks: CheckResult[] = [];
+  let serverDown: string | undefined;
+  const want = new Set(opts.suite);
+  for (const name of CHECK_ORDER) {
+    const unavailable = opts.unavailable?.find((u) => u.name === name);
+    if (unavailable) {
+      checks.push(skipped(name, unavailable.note));
+      continue;
+    }
+    if (!want.has(name)) continue;
+    if (serverDown && name !== "logs") {
+      checks.push(skipped(name, `not run: ${serverDown}`));
+      continue;
+    }
+    say(`${name}: running`);
+    let r: CheckResult;
+    switch (name) {
+      case "boot":
+        r = await bootGate({
+          ...common,
+          servedName: opts.servedName,
+          maxModelLen: opts.maxModelLen,
+          timeoutMs: opts.bootWaitMs ?? 0,
+          ...(opts.bootPollMs !== undefined ? { pollIntervalMs: opts.bootPollMs } : {}),
+          requestTimeoutMs: Math.min(timeouts.totalMs, 30_000),
+          onProgress: say,
+        });
+        if (r.status === "fail" && r.details.health === "fail") serverDown = "the server is not healthy (boot failed)";
+        break;
+      case "security":
+        r = await securityGate({ ...common, model: opts.servedName, timeoutMs: Math.min(timeouts.totalMs, 60_000) });
+        break;
+      case "quality":
+        r = await qualityGate({ ...common, model: opts.servedName, timeoutMs: Math.min(timeouts.totalMs, timeouts.firstTokenMs + 120_000) });
+        break;
+      case "mtp":
+        r = await mtpGate({
+          ...common,
+          model: opts.servedName,
+          concurrency: opts.concurrency,
+          durationMs: opts.mtpDurationMs,
+          maxTokens: opts.maxTokens,
+          timeouts,
+          ...(opts.healthIntervalMs !== undefined ? { healthIntervalMs: opts.healthIntervalMs } : {}),
+          onProgress: say,
+        });
+        break;
+      case "soak":
+        r = await soakGate({
+          ...common,
+          model: opts.servedName,
+          concurrency: opts.concurrency,
+          durationMs: opts.soakDurationMs,
+          maxTokens: opts.maxTokens,
+          timeouts,
+          ...(opts.healthIntervalMs !== undefined ? { healthIntervalMs: opts.healthIntervalMs } : {}),
+          samplers: opts.samplers,
+          memoryOptOut: opts.memoryOptOut === true,
+          sampleIntervalMs: opts.sampleIntervalMs,
+          maxDeclineMbPerHour: opts.maxDeclineMbPerHour,
+          onProgress: say,
+        });
+        break;
+      case "logs":
+        r = opts.logSource
+          ? await logsGate({ source: opts.logSource, kvCacheDtype: opts.kvCacheDtype, ...(opts.forbiddenMarkers ? { forbidden: opts.forbiddenMarkers } : {}) })
+          : skipped("logs", "no log source (pass --stack/--config for SSH, or --logs-file FILE)");
+        break;
+    }
+    say(`${name}: ${r.status.toUpperCase()}: ${r.summary}`);
+    checks.push(r);
+  }
+  return {
+    schemaVersion: 1,
+    kind: "dgx-spark-vllm.gate",
+    endpoint: displayEndpoint(base),
+    servedName: opts.servedName,
+    maxModelLen: opts.maxModelLen,
+    expectations: opts.expectations,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    ok: checks.every((c) => c.status !== "fail"),
+    checks,
+  };
+}
+
+export function renderGateReport(report: GateReport): string {
+  const lines = [`gate ${report.endpoint}: expecting ${report.servedName} with max_model_len ${report.maxModelLen} (from ${report.expectations})`];
+  const w = Math.max(...report.checks.map((c) => c.name.length), 4);
+  for (const c of report.checks) {
+    lines.push(`${c.status.toUpperCase().padEnd(4)}  ${c.name.padEnd(w)}  ${c.summary} (${(c.durationMs / 1000).toFixed(1)} s)`);
+    for (const p of c.problems) lines.push(`        - ${p}`);
+    for (const n of c.notes) lines.push(`        note: ${n}`);
+  }
+  const failed = report.checks.filter((c) => c.status === "fail").length;
+  lines.push(report.ok ? `RESULT: PASS (${report.checks.filter((c) => c.status === "pass").length} passed, ${report.checks.filter((c) => c.status === "skip").length} skipped)` : `RESULT: FAIL (${failed} of ${report.checks.length} checks failed)`);
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,69 @@
+/** Run a command on a node over SSH (BatchMode: never prompts), with a timeout. Never throws. */
+import { spawn } from "node:child_process";
+
+export interface SshTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+}
+
+export interface ExecResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Set when the command could not run or timed out. */
+  readonly error?: string;
+}
+
+/** argv of `ssh` for a remote command (exported for tests and for people reading reports). */
+export function sshArgv(target: SshTarget, remote: readonly string[]): string[] {
+  return ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-p", String(target.port), `${target.user}@${target.host}`, "--", ...remote];
+}
+
+export function execCommand(command: string, args: readonly string[], timeoutMs: number, maxBytes = 256 * 1024 * 1024): Promise<ExecResult> {
+  return new Promise((resolve) => {
+    let stdout = "";
+    let stderr = "";
+    let settled = false;
+    const done = (r: ExecResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(r);
+    };
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(command, [...args], { stdio: ["ignore", "pipe", "pipe"] });
+    } catch (e) {
+      resolve({ code: null, stdout: "", stderr: "", error: `cannot run ${command}: ${(e as Error).message}` });
+      return;
+    }
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      done({ code: null, stdout, stderr, error: `${command} did not finish within ${Math.round(timeoutMs / 1000)} s` });
+    }, timeoutMs);
+    child.stdout?.setEncoding("utf8");
+    child.stderr?.setEncoding("utf8");
+    child.stdout?.on("data", (c: string) => {
+      if (stdout.length < maxBytes) stdout += c;
+    });
+    child.stderr?.on("data", (c: string) => {
+      if (stderr.length < maxBytes) stderr += c;
+    });
+    child.on("error", (e: NodeJS.ErrnoException) =>
+      done({ code: null, stdout, stderr, error: e.code === "ENOENT" ? `${command} is not installed or not on PATH` : `cannot run ${command}: ${e.message}` }),
+    );
+    child.on("close", (code) => done({ code, stdout, stderr }));
+  });
+}
+
+export function sshExec(target: SshTarget, remote: readonly string[], opts: { sshCommand?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+  return execCommand(opts.sshCommand ?? "ssh", sshArgv(target, remote), opts.timeoutMs ?? 30_000);
+}
+
+/** Short description of an SSH failure. */
+export function describeExecFailure(what: string, r: ExecResult): string {
+  if (r.error) return `${what}: ${r.error}`;
+  const tail = r.stderr.trim().split("\n").slice(-2).join(" ").slice(0, 300);
+  return `${what}: exit ${r.code}${tail ? ` (${tail})` : ""}`;
+}
