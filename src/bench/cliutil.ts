@@ -1,4 +1,6 @@
 /** Helpers shared by the `bench` and `gate` commands. */
+import { parseArgs } from "node:util";
+import { DEFAULT_TIMEOUTS, normalizeEndpoint, type Timeouts } from "./client";
 
 export interface CliIo {
   readonly out: (s: string) => void;
@@ -61,4 +63,59 @@ export function parseIntList(flag: string, v: string, max: number): number[] {
   const parts = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
   if (parts.length === 0) throw new UsageError(`${flag} needs at least one value`);
   return parts.map((p) => parsePositiveInt(flag, p, max));
+}
+
+type OptionSpec = { type: "string" | "boolean"; short?: string };
+
+/** Options `bench` and `gate` share: endpoint, key variable, the three timeouts, output and help. */
+export const SHARED_OPTIONS: Record<string, OptionSpec> = {
+  endpoint: { type: "string" },
+  "api-key-env": { type: "string" },
+  "first-token-timeout": { type: "string" },
+  "idle-timeout": { type: "string" },
+  "request-timeout": { type: "string" },
+  json: { type: "boolean" },
+  quiet: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+};
+
+export type ParsedValues = Record<string, string | boolean | undefined>;
+
+/**
+ * Parse a command's argv (its own options plus SHARED_OPTIONS), refusing keys on the command line.
+ * Returns the values, or the exit code when it printed usage (2 for a usage error, 0 for --help).
+ */
+export function parseCommandArgs(argv: readonly string[], own: Record<string, OptionSpec>, usage: string, io: CliIo): ParsedValues | number {
+  let values: ParsedValues;
+  try {
+    rejectSecretArgs(argv);
+    ({ values } = parseArgs({ args: [...argv], options: { ...SHARED_OPTIONS, ...own }, strict: true, allowPositionals: false }));
+  } catch (e) {
+    io.err(`${(e as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  if (values.help) {
+    io.out(usage);
+    return 0;
+  }
+  return values;
+}
+
+/** The three request timeouts from --first-token-timeout/--idle-timeout/--request-timeout, else the defaults. */
+export function timeoutsFrom(values: ParsedValues): Timeouts {
+  const seconds = (flag: string, dflt: number) => (typeof values[flag] === "string" ? parseSeconds(`--${flag}`, values[flag] as string) : dflt);
+  return {
+    firstTokenMs: seconds("first-token-timeout", DEFAULT_TIMEOUTS.firstTokenMs),
+    idleMs: seconds("idle-timeout", DEFAULT_TIMEOUTS.idleMs),
+    totalMs: seconds("request-timeout", DEFAULT_TIMEOUTS.totalMs),
+  };
+}
+
+/** Check an endpoint URL, as a usage error. */
+export function checkEndpoint(endpoint: string): void {
+  try {
+    normalizeEndpoint(endpoint);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }

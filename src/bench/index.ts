@@ -4,10 +4,8 @@
  * the tolerance; 2 usage.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { compareToBaseline, validateBaseline, type BaselineComparison } from "./baseline";
-import { DEFAULT_TIMEOUTS, normalizeEndpoint } from "./client";
-import { apiKeyFromEnv, type CliIo, parseIntList, parseNumber, parsePositiveInt, parseSeconds, rejectSecretArgs, UsageError } from "./cliutil";
+import { apiKeyFromEnv, checkEndpoint, type CliIo, parseCommandArgs, parseIntList, parseNumber, parsePositiveInt, timeoutsFrom, UsageError } from "./cliutil";
 import { renderTable } from "./render";
 import { type BenchReport, runBench } from "./run";
 import { renderSvg } from "./svg";
@@ -57,41 +55,23 @@ export interface BenchCliDeps {
 
 export async function runBenchCli(argv: readonly string[], io: CliIo, deps: BenchCliDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    rejectSecretArgs(argv);
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        endpoint: { type: "string" },
-        "api-key-env": { type: "string" },
-        model: { type: "string" },
-        levels: { type: "string" },
-        "max-tokens": { type: "string" },
-        temperature: { type: "string" },
-        requests: { type: "string" },
-        "no-warmup": { type: "boolean" },
-        "first-token-timeout": { type: "string" },
-        "idle-timeout": { type: "string" },
-        "request-timeout": { type: "string" },
-        json: { type: "boolean" },
-        chart: { type: "string" },
-        baseline: { type: "string" },
-        tolerance: { type: "string" },
-        quiet: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    io.err(`${(e as Error).message}\n\n${BENCH_USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.out(BENCH_USAGE);
-    return 0;
-  }
+  const values = parseCommandArgs(
+    argv,
+    {
+      model: { type: "string" },
+      levels: { type: "string" },
+      "max-tokens": { type: "string" },
+      temperature: { type: "string" },
+      requests: { type: "string" },
+      "no-warmup": { type: "boolean" },
+      chart: { type: "string" },
+      baseline: { type: "string" },
+      tolerance: { type: "string" },
+    },
+    BENCH_USAGE,
+    io,
+  );
+  if (typeof values === "number") return values;
   const str = (k: string) => values[k] as string | undefined;
   let opts: Parameters<typeof runBench>[0];
   let baseline: BenchReport | undefined;
@@ -99,11 +79,7 @@ export async function runBenchCli(argv: readonly string[], io: CliIo, deps: Benc
   try {
     const endpoint = str("endpoint");
     if (!endpoint) throw new UsageError("--endpoint is required (e.g. --endpoint http://spark-head.local:8000)");
-    try {
-      normalizeEndpoint(endpoint);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    checkEndpoint(endpoint);
     const { key, source } = apiKeyFromEnv(str("api-key-env"), env);
     if (source && !values.quiet) io.err(`using the API key from ${source}\n`);
     if (str("tolerance") !== undefined) {
@@ -132,11 +108,7 @@ export async function runBenchCli(argv: readonly string[], io: CliIo, deps: Benc
       temperature: str("temperature") !== undefined ? parseNumber("--temperature", str("temperature") as string, 0, 2) : 0.7,
       ...(requests !== undefined ? { requests: () => requests } : {}),
       warmup: !values["no-warmup"],
-      timeouts: {
-        firstTokenMs: str("first-token-timeout") !== undefined ? parseSeconds("--first-token-timeout", str("first-token-timeout") as string) : DEFAULT_TIMEOUTS.firstTokenMs,
-        idleMs: str("idle-timeout") !== undefined ? parseSeconds("--idle-timeout", str("idle-timeout") as string) : DEFAULT_TIMEOUTS.idleMs,
-        totalMs: str("request-timeout") !== undefined ? parseSeconds("--request-timeout", str("request-timeout") as string) : DEFAULT_TIMEOUTS.totalMs,
-      },
+      timeouts: timeoutsFrom(values),
       ...(values.quiet ? {} : { onProgress: (line: string) => io.err(`${line}\n`) }),
     };
   } catch (e) {

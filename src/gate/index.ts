@@ -4,9 +4,7 @@
  * or invalid config.
  */
 import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
-import { DEFAULT_TIMEOUTS, normalizeEndpoint } from "../bench/client";
-import { apiKeyFromEnv, type CliIo, parseNumber, parsePositiveInt, parseSeconds, rejectSecretArgs, UsageError } from "../bench/cliutil";
+import { apiKeyFromEnv, checkEndpoint, type CliIo, parseCommandArgs, parseNumber, parsePositiveInt, parseSeconds, timeoutsFrom, UsageError } from "../bench/cliutil";
 import { readClusterInput } from "../cli/args";
 import { ConfigError } from "../config/errors";
 import { planFromInput } from "../plan/cluster";
@@ -98,49 +96,31 @@ function parseSuite(v: string): CheckName[] {
 
 export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateCliDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    rejectSecretArgs(argv);
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        endpoint: { type: "string" },
-        "api-key-env": { type: "string" },
-        suite: { type: "string" },
-        all: { type: "boolean" },
-        stack: { type: "string" },
-        config: { type: "string" },
-        "max-model-len": { type: "string" },
-        "served-name": { type: "string" },
-        "boot-wait": { type: "string" },
-        concurrency: { type: "string" },
-        "max-tokens": { type: "string" },
-        "mtp-duration": { type: "string" },
-        "soak-duration": { type: "string" },
-        "health-interval": { type: "string" },
-        sampler: { type: "string" },
-        "sample-interval": { type: "string" },
-        "max-memory-decline": { type: "string" },
-        "logs-file": { type: "string" },
-        "first-token-timeout": { type: "string" },
-        "idle-timeout": { type: "string" },
-        "request-timeout": { type: "string" },
-        json: { type: "boolean" },
-        report: { type: "string" },
-        quiet: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    io.err(`${(e as Error).message}\n\n${GATE_USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.out(GATE_USAGE);
-    return 0;
-  }
+  const values = parseCommandArgs(
+    argv,
+    {
+      suite: { type: "string" },
+      all: { type: "boolean" },
+      stack: { type: "string" },
+      config: { type: "string" },
+      "max-model-len": { type: "string" },
+      "served-name": { type: "string" },
+      "boot-wait": { type: "string" },
+      concurrency: { type: "string" },
+      "max-tokens": { type: "string" },
+      "mtp-duration": { type: "string" },
+      "soak-duration": { type: "string" },
+      "health-interval": { type: "string" },
+      sampler: { type: "string" },
+      "sample-interval": { type: "string" },
+      "max-memory-decline": { type: "string" },
+      "logs-file": { type: "string" },
+      report: { type: "string" },
+    },
+    GATE_USAGE,
+    io,
+  );
+  if (typeof values === "number") return values;
   const str = (k: string) => values[k] as string | undefined;
   const say = values.quiet ? undefined : (line: string) => io.err(`${line}\n`);
   let gateOpts: Parameters<typeof runGate>[0];
@@ -164,11 +144,7 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
     // Endpoint and key.
     const endpoint = str("endpoint") ?? exp.plan?.cluster.endpoint;
     if (!endpoint) throw new UsageError("--endpoint is required (or give --stack/--config to use the plan's endpoint)");
-    try {
-      normalizeEndpoint(endpoint);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    checkEndpoint(endpoint);
     const { key, source: keySource } = apiKeyFromEnv(str("api-key-env"), env);
     if (keySource) say?.(`using the API key from ${keySource}`);
     if (!key && exp.plan?.cluster.authenticated) say?.("note: the plan expects an API key but none was given (--api-key-env NAME): requests may get 401");
@@ -204,11 +180,7 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
       maxModelLen: exp.maxModelLen,
       expectations: exp.source,
       suite: requested,
-      timeouts: {
-        firstTokenMs: seconds("first-token-timeout", DEFAULT_TIMEOUTS.firstTokenMs),
-        idleMs: seconds("idle-timeout", DEFAULT_TIMEOUTS.idleMs),
-        totalMs: seconds("request-timeout", DEFAULT_TIMEOUTS.totalMs),
-      },
+      timeouts: timeoutsFrom(values),
       bootWaitMs: str("boot-wait") !== undefined ? Math.round(parseNumber("--boot-wait", str("boot-wait") as string, 0, 86_400) * 1000) : 0,
       concurrency,
       maxTokens: str("max-tokens") !== undefined ? parsePositiveInt("--max-tokens", str("max-tokens") as string, 1_000_000) : 256,
