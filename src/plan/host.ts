@@ -5,7 +5,7 @@
  */
 import type { ClusterConfig } from "../config/schema";
 import { shq } from "../shell/quote";
-import { removeManagedFile, script, writeManagedFile } from "../shell/script";
+import { removeManagedFile, script, undoScript, writeManagedFile } from "../shell/script";
 import type { HostStep, NodePlan } from "./types";
 
 export const SYSCTL_FILE = "/etc/sysctl.d/90-dgx-spark-vllm.conf";
@@ -21,7 +21,7 @@ export function cacheStep(cache: NodePlan["cache"]): HostStep {
     create: script(
       ...uniq.map((d) => `if [ ! -d ${shq(d)} ]; then $SUDO install -d -o "$(id -un)" -g "$(id -gn)" ${shq(d)}; echo ${shq(d)} | $SUDO tee -a "$J/created-dirs" >/dev/null; fi`),
     ),
-    delete: script(
+    delete: undoScript(
       'if [ -e "$J/created-dirs" ]; then',
       '  tac "$J/created-dirs" | while read -r d; do [ -d "$d" ] && $SUDO rmdir --ignore-fail-on-non-empty "$d"; done',
       '  $SUDO rm -f "$J/created-dirs"',
@@ -40,7 +40,7 @@ export function minFreeKbytesStep(kb: number): HostStep {
       writeManagedFile(SYSCTL_FILE, `# Managed by dgx-spark-vllm: make a UMA OOM recoverable.\nvm.min_free_kbytes = ${kb}`),
       `$SUDO sysctl -q -w vm.min_free_kbytes=${kb}`,
     ),
-    delete: script(
+    delete: undoScript(
       'if [ -e "$J/vm.min_free_kbytes" ]; then $SUDO sysctl -q -w vm.min_free_kbytes="$(cat "$J/vm.min_free_kbytes")"; $SUDO rm -f "$J/vm.min_free_kbytes"; fi',
       removeManagedFile(SYSCTL_FILE),
     ),
@@ -58,7 +58,7 @@ export function swapOffStep(): HostStep {
       "$SUDO swapoff -a",
       `if grep -Eq '${swapLine}' /etc/fstab; then $SUDO sed -i -E 's|(${swapLine}.*)$|${FSTAB_MARK}\\1|' /etc/fstab; fi`,
     ),
-    delete: script(
+    delete: undoScript(
       `if grep -q '^${FSTAB_MARK}' /etc/fstab; then $SUDO sed -i 's|^${FSTAB_MARK}||' /etc/fstab; fi`,
       'if [ -e "$J/swaps" ]; then',
       '  while read -r dev; do',

@@ -7,7 +7,7 @@
 import type { ClusterConfig, NodeConfig } from "../config/schema";
 import { subnetString } from "../config/net";
 import { shq } from "../shell/quote";
-import { fail, removeManagedFile, script, writeManagedFile } from "../shell/script";
+import { fail, removeManagedFile, script, undoScript, writeManagedFile } from "../shell/script";
 import { gidResolverScript } from "./launch";
 import type { HostStep, LinkCheck, LinkPlan } from "./types";
 
@@ -24,24 +24,41 @@ export function netplanContent(node: NodeConfig, mtu: number): string {
   return lines.join("\n");
 }
 
-export function linkAddressStep(node: NodeConfig, mtu: number): HostStep {
-  const body: string[] = [];
+/** Every port: the netdev exists and its address is not on another interface. */
+function checkLines(node: NodeConfig, step: string): string[] {
+  const out: string[] = [];
   for (const p of node.dataPlane) {
     const dev = shq(p.netdev);
-    const cidr = `${p.address}/${p.prefix}`;
-    const key = `link%${p.netdev}`;
-    body.push(
-      `ip link show dev ${dev} >/dev/null 2>&1 || ${fail(node.name, "link-address", `data-plane netdev ${p.netdev} does not exist`)}`,
+    out.push(
+      `ip link show dev ${dev} >/dev/null 2>&1 || ${fail(node.name, step, `data-plane netdev ${p.netdev} does not exist`)}`,
       // The address must not already sit on another interface of this host.
       `other=$(ip -o -4 addr show to ${p.address}/32 | awk '$2 != "${p.netdev}" {print $2}' | head -n1)`,
       // node names and addresses are pattern-checked, so double quotes are safe here ($other expands).
-      `[ -z "$other" ] || { echo "dgx-spark-vllm: node ${node.name}: link-address: ${p.address} is already in use on interface $other" >&2; exit 1; }`,
-      `[ -e "$J/${key}.mtu" ] || cat /sys/class/net/${p.netdev}/mtu | $SUDO tee "$J/${key}.mtu" >/dev/null`,
-      `if [ ! -e "$J/${key}.addr" ]; then if ip -o -4 addr show dev ${dev} | grep -qF ' ${cidr} '; then echo preexisting; else echo added; fi | $SUDO tee "$J/${key}.addr" >/dev/null; fi`,
-      `$SUDO ip link set dev ${dev} mtu ${mtu} up`,
-      `ip -o -4 addr show dev ${dev} | grep -qF ' ${cidr} ' || $SUDO ip addr add ${cidr} dev ${dev}`,
+      `[ -z "$other" ] || { echo "dgx-spark-vllm: node ${node.name}: ${step}: ${p.address} is already in use on interface $other" >&2; exit 1; }`,
     );
   }
+  return out;
+}
+
+/** Every port: MTU and up, and the address added when missing. */
+function setLines(node: NodeConfig, mtu: number): string[] {
+  return node.dataPlane.flatMap((p) => {
+    const dev = shq(p.netdev);
+    const cidr = `${p.address}/${p.prefix}`;
+    return [`$SUDO ip link set dev ${dev} mtu ${mtu} up`, `ip -o -4 addr show dev ${dev} | grep -qF ' ${cidr} ' || $SUDO ip addr add ${cidr} dev ${dev}`];
+  });
+}
+
+export function linkAddressStep(node: NodeConfig, mtu: number): HostStep {
+  const journal = node.dataPlane.flatMap((p) => {
+    const dev = shq(p.netdev);
+    const cidr = `${p.address}/${p.prefix}`;
+    const key = `link%${p.netdev}`;
+    return [
+      `[ -e "$J/${key}.mtu" ] || cat /sys/class/net/${p.netdev}/mtu | $SUDO tee "$J/${key}.mtu" >/dev/null`,
+      `if [ ! -e "$J/${key}.addr" ]; then if ip -o -4 addr show dev ${dev} | grep -qF ' ${cidr} '; then echo preexisting; else echo added; fi | $SUDO tee "$J/${key}.addr" >/dev/null; fi`,
+    ];
+  });
   const undo: string[] = [];
   for (const p of node.dataPlane) {
     const dev = shq(p.netdev);
@@ -56,17 +73,14 @@ export function linkAddressStep(node: NodeConfig, mtu: number): HostStep {
   return {
     id: "link-address",
     description: `data-plane ${node.dataPlane.map((p) => `${p.netdev} ${p.address}/${p.prefix}`).join(", ")} at MTU ${mtu}, applied now and persisted in ${NETPLAN_FILE}`,
-    create: script(...body, writeManagedFile(NETPLAN_FILE, netplanContent(node, mtu), "0600")),
-    delete: script(...undo, removeManagedFile(NETPLAN_FILE)),
+    create: script(...checkLines(node, "link-address"), ...journal, ...setLines(node, mtu), writeManagedFile(NETPLAN_FILE, netplanContent(node, mtu), "0600")),
+    delete: undoScript(...undo, removeManagedFile(NETPLAN_FILE)),
     after: [],
   };
 }
 
-/**
- * After a reboot the RoCEv2 GID for an address can be missing and NCCL init hangs: re-bounce the
- * address (del + add) and wait for the GID to appear; fail if it does not. Safe to run any time.
- */
-export function gidCheckStep(node: NodeConfig): HostStep {
+/** Lines that re-bounce an address whose RoCEv2 GID is missing and wait for it; fail if it stays missing. */
+function gidLines(node: NodeConfig, step: string): string[] {
   const body: string[] = [];
   for (const p of node.dataPlane) {
     const cidr = `${p.address}/${p.prefix}`;
@@ -79,21 +93,78 @@ export function gidCheckStep(node: NodeConfig): HostStep {
       "  ok=; for _ in 1 2 3 4 5 6 7 8 9 10; do",
       `    if ${probe} >/dev/null 2>&1; then ok=1; break; fi; sleep 1`,
       "  done",
-      `  [ -n "$ok" ] || ${fail(node.name, "gid-check", `no RoCEv2 GID for ${p.address} on ${p.hca} after re-adding the address: check the cable and 'ibdev2netdev'`)}`,
+      `  [ -n "$ok" ] || ${fail(node.name, step, `no RoCEv2 GID for ${p.address} on ${p.hca} after re-adding the address: check the cable and 'ibdev2netdev'`)}`,
       "fi",
     );
   }
+  return body;
+}
+
+/**
+ * After a reboot the RoCEv2 GID for an address can be missing and NCCL init hangs: re-bounce the
+ * address (del + add) and wait for the GID to appear; fail if it does not. Safe to run any time.
+ */
+export function gidCheckStep(node: NodeConfig): HostStep {
   return {
     id: "gid-check",
     description: "RoCEv2 GID present for every data-plane address; re-bounce the address when missing (the post-reboot quirk)",
-    create: script(...body),
-    delete: script(": # the check changes nothing lasting"),
+    create: script(...gidLines(node, "gid-check")),
+    delete: undoScript(": # the check changes nothing lasting"),
     after: ["link-address"],
   };
 }
 
+export const LINK_UNIT = "dgx-spark-vllm-link";
+export const LINK_BOOT_SCRIPT = "/usr/local/lib/dgx-spark-vllm/link-up.sh";
+export const LINK_SERVICE_FILE = `/etc/systemd/system/${LINK_UNIT}.service`;
+
+/** What the boot unit runs (as root): MTU, up, addresses if missing, then the GID re-bounce. */
+export function linkBootScript(node: NodeConfig, mtu: number): string {
+  return ["#!/bin/bash", `# Managed by dgx-spark-vllm (node ${node.name}): bring the RoCE data plane back after a boot.`, script(...checkLines(node, "link-boot"), ...setLines(node, mtu), ...gidLines(node, "link-boot"), `echo ${shq(`dgx-spark-vllm: node ${node.name}: data plane up at MTU ${mtu}`)}`)].join("\n");
+}
+
+/**
+ * Pulumi runs a command once, so nothing it runs comes back after a reboot. This oneshot unit
+ * does at every boot what the link steps did: MTU and addresses (even if netplan did not), and
+ * the RoCEv2 GID re-bounce for the post-reboot quirk, before anything starts the engine.
+ */
+export function linkBootStep(node: NodeConfig, mtu: number): HostStep {
+  const unit = [
+    "[Unit]",
+    "Description=dgx-spark-vllm RoCE data plane (MTU, addresses, RoCEv2 GID) after boot",
+    "Wants=network-online.target",
+    "After=network-online.target",
+    "Before=docker.service",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    "RemainAfterExit=yes",
+    `ExecStart=${LINK_BOOT_SCRIPT}`,
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+  ].join("\n");
+  return {
+    id: "link-boot",
+    description: `${LINK_UNIT}.service: re-applies the data plane and re-bounces a missing RoCEv2 GID at every boot`,
+    create: script(
+      writeManagedFile(LINK_BOOT_SCRIPT, linkBootScript(node, mtu), "0755"),
+      writeManagedFile(LINK_SERVICE_FILE, unit),
+      "$SUDO systemctl daemon-reload",
+      `$SUDO systemctl enable ${LINK_UNIT}.service`,
+    ),
+    delete: undoScript(
+      `$SUDO systemctl disable --now ${LINK_UNIT}.service 2>/dev/null || true`,
+      removeManagedFile(LINK_SERVICE_FILE),
+      removeManagedFile(LINK_BOOT_SCRIPT),
+      "$SUDO systemctl daemon-reload",
+    ),
+    after: ["gid-check"],
+  };
+}
+
 export function linkSteps(config: ClusterConfig, node: NodeConfig): HostStep[] {
-  return [linkAddressStep(node, config.link.mtu), gidCheckStep(node)];
+  return [linkAddressStep(node, config.link.mtu), gidCheckStep(node), linkBootStep(node, config.link.mtu)];
 }
 
 export function pingCheck(from: NodeConfig, to: NodeConfig, twin: number, mtu: number): LinkCheck {

@@ -6,12 +6,13 @@
  * The webhook URL is not put in the plan (the plan prints "set"/"not set"): the create script
  * reads it from stdin and stores it in a root-only file.
  */
-import { removeManagedFile, script, writeManagedFile } from "../shell/script";
+import { removeManagedFile, script, undoScript, writeManagedFile } from "../shell/script";
 import type { HostStep } from "./types";
 
 export const MONITOR_UNIT = "dgx-spark-vllm-uma-headroom";
 export const MONITOR_SCRIPT = "/usr/local/lib/dgx-spark-vllm/uma-headroom.sh";
-export const MONITOR_WEBHOOK_FILE = "/etc/dgx-spark-vllm/uma-webhook";
+export const MONITOR_CONFIG_DIR = "/etc/dgx-spark-vllm";
+export const MONITOR_WEBHOOK_FILE = `${MONITOR_CONFIG_DIR}/uma-webhook`;
 export const MONITOR_SERVICE_FILE = `/etc/systemd/system/${MONITOR_UNIT}.service`;
 export const MONITOR_TIMER_FILE = `/etc/systemd/system/${MONITOR_UNIT}.timer`;
 /** Check interval, seconds (RECIPE.md: every ~60 s). */
@@ -68,14 +69,15 @@ export function umaMonitorStep(node: string, thresholdGb: number): HostStep {
       writeManagedFile(MONITOR_SCRIPT, monitorCheckScript(node, thresholdGb), "0755"),
       writeManagedFile(MONITOR_SERVICE_FILE, service),
       writeManagedFile(MONITOR_TIMER_FILE, timer),
-      `$SUDO mkdir -p /etc/dgx-spark-vllm`,
+      `if [ ! -d ${MONITOR_CONFIG_DIR} ]; then $SUDO mkdir -p ${MONITOR_CONFIG_DIR}; $SUDO touch "$J/dir%etc%dgx-spark-vllm.created"; fi`,
       `if [ -n "$webhook" ]; then printf '%s\\n' "$webhook" | $SUDO tee ${MONITOR_WEBHOOK_FILE} >/dev/null; $SUDO chmod 0600 ${MONITOR_WEBHOOK_FILE}; else $SUDO rm -f ${MONITOR_WEBHOOK_FILE}; fi`,
       "$SUDO systemctl daemon-reload",
       `$SUDO systemctl enable --now ${MONITOR_UNIT}.timer`,
     ),
-    delete: script(
+    delete: undoScript(
       `$SUDO systemctl disable --now ${MONITOR_UNIT}.timer 2>/dev/null || true`,
       `$SUDO rm -f ${MONITOR_WEBHOOK_FILE}`,
+      `if [ -e "$J/dir%etc%dgx-spark-vllm.created" ]; then $SUDO rmdir ${MONITOR_CONFIG_DIR} 2>/dev/null || true; $SUDO rm -f "$J/dir%etc%dgx-spark-vllm.created"; fi`,
       removeManagedFile(MONITOR_TIMER_FILE),
       removeManagedFile(MONITOR_SERVICE_FILE),
       removeManagedFile(MONITOR_SCRIPT),

@@ -20,6 +20,14 @@ export function script(...body: string[]): string {
   return [PROLOGUE, ...body].join("\n") + "\n";
 }
 
+/**
+ * A complete undo script: like `script`, then the journal folder (and its parent) removed once
+ * the last record is gone, so a full delete leaves nothing of ours on the host.
+ */
+export function undoScript(...body: string[]): string {
+  return script(...body, '$SUDO rmdir "$J" 2>/dev/null && $SUDO rmdir "${J%/*}" 2>/dev/null || true');
+}
+
 /** Journal key for a path: `/etc/x.conf` -> `file%etc%x.conf`. */
 function fileKey(path: string): string {
   return `file${path.replace(/\//g, "%")}`;
@@ -34,11 +42,14 @@ const EOF_MARK = "DGX_SPARK_VLLM_EOF";
 export function writeManagedFile(path: string, content: string, mode = "0644"): string {
   if (content.split("\n").includes(EOF_MARK)) throw new Error(`file content for ${path} contains the heredoc marker`);
   const key = fileKey(path);
+  const parent = shq(path.replace(/\/[^/]*$/, "") || "/");
   return [
     `if [ ! -e "$J/${key}.orig" ] && [ ! -e "$J/${key}.absent" ]; then`,
     `  if [ -e ${shq(path)} ]; then $SUDO cp -p ${shq(path)} "$J/${key}.orig"; else $SUDO touch "$J/${key}.absent"; fi`,
     "fi",
-    `$SUDO mkdir -p ${shq(path.replace(/\/[^/]*$/, "") || "/")}`,
+    // Note the folders mkdir -p is about to create (deepest first) so that removal can take them away again.
+    `if [ ! -e "$J/${key}.dirs" ]; then d=${parent}; while [ ! -d "$d" ]; do echo "$d"; d=$(dirname "$d"); done | $SUDO tee "$J/${key}.dirs" >/dev/null; fi`,
+    `$SUDO mkdir -p ${parent}`,
     `$SUDO tee ${shq(path)} >/dev/null <<'${EOF_MARK}'`,
     content.replace(/\n?$/, ""),
     EOF_MARK,
@@ -53,6 +64,8 @@ export function removeManagedFile(path: string): string {
     `if [ -e "$J/${key}.orig" ]; then $SUDO cp -p "$J/${key}.orig" ${shq(path)}; $SUDO rm -f "$J/${key}.orig";`,
     `else $SUDO rm -f ${shq(path)}; fi`,
     `$SUDO rm -f "$J/${key}.absent"`,
+    // Folders we created for the file go again when empty.
+    `if [ -e "$J/${key}.dirs" ]; then while read -r d; do $SUDO rmdir "$d" 2>/dev/null || true; done < "$J/${key}.dirs"; $SUDO rm -f "$J/${key}.dirs"; fi`,
   ].join("\n");
 }
 

@@ -63,7 +63,7 @@ function expectedGraph(N: string): [string, string, string | undefined][] {
     out.push([`${S}-reachable`, cmd, S], [`${S}-docker`, "pulumi:providers:docker", S]);
     PREFLIGHT.forEach((c) => out.push([`${S}-preflight-${c}`, cmd, S]));
     HOST_STEPS.forEach((c) => out.push([`${S}-${c}`, cmd, S]));
-    out.push([`${N}-link-${n}-link-address`, cmd, `${N}-link`], [`${N}-link-${n}-gid-check`, cmd, `${N}-link`]);
+    out.push([`${N}-link-${n}-link-address`, cmd, `${N}-link`], [`${N}-link-${n}-gid-check`, cmd, `${N}-link`], [`${N}-link-${n}-link-boot`, cmd, `${N}-link`]);
     out.push([`${N}-image-${n}-image-journal`, cmd, `${N}-image`], [`${N}-image-${n}-image-id`, cmd, `${N}-image`]);
     out.push([`${N}-service-${n}-prefetch`, cmd, `${N}-service`], [`${N}-service-${n}-drop-caches`, cmd, `${N}-service`], [`${N}-service-${n}-drop-caches-stop`, cmd, `${N}-service`]);
     out.push([`${N}-service-${n}`, "docker:index/container:Container", `${N}-service`]);
@@ -73,6 +73,7 @@ function expectedGraph(N: string): [string, string, string | undefined][] {
   out.push([`${N}-link-ping-spark-head-spark-worker-t0`, cmd, `${N}-link`], [`${N}-link-ping-spark-worker-spark-head-t0`, cmd, `${N}-link`]);
   out.push([`${N}-image-build`, "docker:index/image:Image", `${N}-image`], [`${N}-image-spark-worker-transfer`, cmd, `${N}-image`]);
   out.push([`${N}-service-readiness`, cmd, `${N}-service`]);
+  out.push([`${N}-service-watchdog`, cmd, `${N}-service`]); // issue #7: the coordinated watchdog on the head
   return out.sort((a, b) => a[0].localeCompare(b[0]));
 }
 
@@ -93,6 +94,7 @@ for (const s of STACKS) {
       HOST_STEPS.forEach((h) => PREFLIGHT.forEach((c) => dep(`${n}-${h}`, `${n}-preflight-${c}`)));
       HOST_STEPS.forEach((h) => dep(`link-${n}-link-address`, `${n}-${h}`));
       dep(`link-${n}-gid-check`, `link-${n}-link-address`);
+      dep(`link-${n}-link-boot`, `link-${n}-gid-check`);
       dep(`image-${n}-image-journal`, "link-ping-spark-head-spark-worker-t0");
       dep(`image-${n}-image-journal`, "link-ping-spark-worker-spark-head-t0");
       dep(`image-${n}-image-id`, "image-build");
@@ -102,6 +104,7 @@ for (const s of STACKS) {
       dep(`service-${n}-drop-caches-stop`, "service-readiness");
     }
     ["spark-head", "spark-worker"].forEach((n) => dep("link-ping-spark-head-spark-worker-t0", `link-${n}-gid-check`));
+    ["spark-head", "spark-worker"].forEach((n) => dep("link-ping-spark-head-spark-worker-t0", `link-${n}-link-boot`));
     dep("image-build", "image-spark-head-image-journal");
     dep("image-spark-worker-transfer", "image-build");
     dep("image-spark-worker-transfer", "image-spark-worker-image-journal");
