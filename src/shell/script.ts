@@ -8,16 +8,15 @@ import { shq } from "./quote";
 /** Where a host records what it looked like before we changed it. */
 export const JOURNAL_DIR = "/var/lib/dgx-spark-vllm/journal";
 
-export const PROLOGUE = [
-  "set -euo pipefail",
-  'if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi',
-  `J=${JOURNAL_DIR}`,
-  '$SUDO mkdir -p "$J"',
-].join("\n");
+export const PROLOGUE = ["set -euo pipefail", 'if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi', `J=${JOURNAL_DIR}`].join("\n");
 
-/** A complete script: the prologue, then the body lines. */
+/**
+ * A complete script: the prologue, then the body lines. The journal folder is made only when
+ * the body uses it, so read-only checks leave no trace on the host.
+ */
 export function script(...body: string[]): string {
-  return [PROLOGUE, ...body].join("\n") + "\n";
+  const usesJournal = body.some((l) => l.includes("$J"));
+  return [PROLOGUE, ...(usesJournal ? ['$SUDO mkdir -p "$J"'] : []), ...body].join("\n") + "\n";
 }
 
 /**

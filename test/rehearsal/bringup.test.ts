@@ -1,0 +1,125 @@
+/**
+ * Host rehearsal, the four phases: every remote command of SparkNode and RoceLink, as the
+ * components render them, run over real SSH against two simulated Sparks (test/rehearsal/lab.ts)
+ * in dependency order: a fresh bring-up, the same again, a reboot, and the delete.
+ */
+import { strict as assert } from "node:assert";
+import { after, before, describe, it } from "node:test";
+import { SYSCTL_FILE } from "../../src/plan/host";
+import { LINK_UNIT, NETPLAN_FILE } from "../../src/plan/link";
+import { MONITOR_UNIT } from "../../src/plan/monitor";
+import type { ClusterPlan } from "../../src/plan/types";
+import { HEAD, hostSpecs, rehearsalConfig, rehearsalPlan, WORKER } from "./cluster";
+import { labUnavailable, SimLab } from "./lab";
+import { captureSteps, describe as why, destroy, type RemoteStep, up } from "./runner";
+
+const unavailable = labUnavailable();
+// In CI the rehearsal must run: a machine that cannot host it fails instead of skipping.
+const skip = unavailable && process.env.CI !== "true" ? `simulated hosts: ${unavailable}` : false;
+
+/** The kernel-side part of a snapshot: addresses, links, sysctl values, swaps. */
+const kernelState = (snap: string) => snap.split("\n").filter((l) => /^(addr|link|sysctl|swaps) /.test(l)).join("\n");
+
+describe("host rehearsal on two simulated Sparks", { skip }, () => {
+  let lab: SimLab;
+  let plan: ClusterPlan;
+  let steps: RemoteStep[];
+  let created: string[] = [];
+  const baseline: Record<string, string> = {};
+  const afterBringUp: Record<string, string> = {};
+
+  before(async () => {
+    lab = await SimLab.start(hostSpecs());
+    plan = rehearsalPlan(rehearsalConfig(lab));
+    steps = await captureSteps(plan, "r", lab.clientKey);
+    for (const h of [HEAD, WORKER]) baseline[h] = lab.snapshot(h);
+  });
+  after(() => lab?.stop());
+
+  it("renders the steps a user's pulumi up would run, in an order that respects dependsOn", () => {
+    const ids = steps.map((s) => `${s.node}:${s.step}`);
+    for (const n of [HEAD, WORKER]) {
+      for (const s of ["reachable", "preflight-gpu", "preflight-arch", "preflight-docker", "preflight-netdev", "preflight-disk", "caches", "min-free-kbytes", "swap-off", "uma-monitor", "link-address", "gid-check", "link-boot"]) {
+        assert.ok(ids.includes(`${n}:${s}`), `${n}:${s} is rendered (got ${ids.join(", ")})`);
+      }
+    }
+    assert.ok(ids.includes(`${HEAD}:ping-${HEAD}-${WORKER}-t0`) && ids.includes(`${WORKER}:ping-${WORKER}-${HEAD}-t0`));
+    const pos = new Map(steps.map((s, i) => [s.name, i]));
+    for (const s of steps) for (const d of s.dependsOn) assert.ok((pos.get(d) as number) < (pos.get(s.name) as number), `${d} runs before ${s.name}`);
+  });
+
+  it("1. fresh bring-up: reachable, preflight, hardening, link at MTU 9000, DF pings, GID check all pass", async () => {
+    const out = await up(lab, steps);
+    created = out.ran;
+    assert.equal(out.failed, undefined, why(out.failed));
+    assert.equal(out.ran.length, steps.length);
+
+    for (const n of plan.nodes) {
+      const p = n.dataPlane[0] as (typeof n.dataPlane)[number];
+      const addr = lab.must(n.name, `ip -o -4 addr show dev ${p.netdev}`);
+      assert.match(addr, new RegExp(` ${p.address.replace(/\./g, "\\.")}/${p.prefix} `), `${n.name} has its data-plane address`);
+      assert.equal(lab.must(n.name, `cat /sys/class/net/${p.netdev}/mtu`).trim(), "9000", `${n.name} MTU`);
+      assert.notEqual(lab.rocev2GidIndex(n.name, p.hca, p.address), undefined, `${n.name} has a RoCEv2 GID for ${p.address}`);
+      // Persisted: netplan (root-only), sysctl.d, fstab swap line commented, units enabled.
+      assert.match(lab.must(n.name, `stat -c %a ${NETPLAN_FILE}; cat ${NETPLAN_FILE}`), /^600\n[\s\S]*mtu: 9000[\s\S]*"10\.0\.0\.\d\/30"/);
+      assert.match(lab.must(n.name, `cat ${SYSCTL_FILE}`), new RegExp(`vm.min_free_kbytes = ${plan.hardening.minFreeKbytes}`));
+      assert.equal(lab.must(n.name, "sysctl -n vm.min_free_kbytes").trim(), String(plan.hardening.minFreeKbytes));
+      assert.equal(lab.must(n.name, "swapon --show=NAME --noheadings --raw").trim(), "", `${n.name}: swap is off`);
+      assert.match(lab.must(n.name, "cat /etc/fstab"), /^#dgx-spark-vllm# \/swapfile none swap/m);
+      assert.equal(lab.must(n.name, `systemctl is-enabled ${LINK_UNIT}.service`).trim(), "enabled");
+      assert.equal(lab.must(n.name, `systemctl is-active ${MONITOR_UNIT}.timer`).trim(), "active");
+      assert.match(lab.must(n.name, `stat -c '%U %F' ${n.cache.huggingface}`), /^spark directory/);
+    }
+    // The DF ping is tight: one byte more than the MTU allows does not pass.
+    const head = plan.nodes.find((n) => n.name === HEAD)!;
+    const over = await lab.ssh(steps[0]!.conn, `ping -M do -s 8973 -c 1 -W 1 -I enp1s0f1np1 10.0.0.2`);
+    assert.notEqual(over.code, 0, `a ${head.name} DF ping above the MTU fails`);
+    for (const h of [HEAD, WORKER]) afterBringUp[h] = lab.snapshot(h);
+  });
+
+  it("2. the same again: every step succeeds and changes nothing on either host", async () => {
+    const out = await up(lab, steps);
+    assert.equal(out.failed, undefined, why(out.failed));
+    for (const h of [HEAD, WORKER]) assert.equal(lab.snapshot(h), afterBringUp[h], `${h} unchanged by the second run`);
+  });
+
+  it("3. reboot: addresses, MTU and GID lost; the boot unit brings the link back and verification passes", async () => {
+    for (const h of [HEAD, WORKER]) lab.reboot(h);
+    for (const n of plan.nodes) {
+      const p = n.dataPlane[0]!;
+      // The boot unit hit the GID quirk and re-bounced the address.
+      assert.match(lab.journal(n.name), new RegExp(`RoCEv2 GID for ${p.address.replace(/\./g, "\\.")} missing on ${p.hca}; re-adding the address`));
+      assert.notEqual(lab.rocev2GidIndex(n.name, p.hca, p.address), undefined, `${n.name} GID back`);
+      assert.equal(kernelState(lab.snapshot(n.name)), kernelState(afterBringUp[n.name] as string), `${n.name}: addresses, MTU, sysctl and swap as after the bring-up`);
+    }
+    // The verification the components run: GID checks and the DF pings both ways.
+    const verify = steps.filter((s) => s.step === "gid-check" || s.step.startsWith("ping-"));
+    assert.ok(verify.length >= 4);
+    const out = await up(lab, verify);
+    assert.equal(out.failed, undefined, why(out.failed));
+  });
+
+  it("3b. reboot without the boot unit's recovery: the GID check step itself recovers the quirk", async () => {
+    // Disable the unit so boot leaves the link down, then run the link steps as pulumi would on a re-create.
+    for (const h of [HEAD, WORKER]) lab.must(h, `systemctl disable ${LINK_UNIT}.service`);
+    for (const h of [HEAD, WORKER]) lab.reboot(h);
+    const p = plan.nodes[0]!.dataPlane[0]!;
+    assert.doesNotMatch(lab.must(HEAD, `ip -o -4 addr show dev ${p.netdev}`), / 10\.0\.0\.1\//, "nothing brought the address back");
+    const pings = steps.filter((s) => s.step.startsWith("ping-"));
+    const before = await up(lab, pings);
+    assert.ok(before.failed, "the DF ping fails while the link is down");
+    const linkSteps = steps.filter((s) => ["link-address", "gid-check", "link-boot"].includes(s.step) || s.step.startsWith("ping-"));
+    const out = await up(lab, linkSteps);
+    assert.equal(out.failed, undefined, why(out.failed));
+    for (const n of plan.nodes) assert.notEqual(lab.rocev2GidIndex(n.name, n.dataPlane[0]!.hca, n.dataPlane[0]!.address), undefined);
+    for (const h of [HEAD, WORKER]) assert.equal(lab.must(h, `systemctl is-enabled ${LINK_UNIT}.service`).trim(), "enabled");
+  });
+
+  it("4. delete: every file and setting the bring-up made is reverted", async () => {
+    const out = await destroy(lab, steps, created);
+    assert.equal(out.failed, undefined, why(out.failed));
+    for (const h of [HEAD, WORKER]) {
+      assert.equal(lab.snapshot(h), baseline[h], `${h} is back to how it was before the bring-up`);
+    }
+  });
+});
