@@ -3,12 +3,14 @@
  * says (worker ranks first, the head last), secret variables from the secrets (never in argv), no
  * restart policy; the weight prefetch and the drop-caches sidecar on every node while the engine
  * loads, the sidecar removed once the readiness gate (`/health`, then `/v1/models` reporting the
- * profile's max_model_len) passes.
+ * profile's max_model_len) passes, and also when it fails (the gate's exit trap). Once ready, the
+ * coordinated watchdog is installed on the head (src/plan/watchdog.ts) unless disabled.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { remote } from "@pulumi/command";
-import { dropCachesSidecar, prefetchStep, READINESS_INTERVAL_S, READINESS_TIMEOUT_S, readinessScript } from "../plan/service";
+import { dropCachesLifetimeS, dropCachesSidecar, prefetchStep, READINESS_INTERVAL_S, READINESS_TIMEOUT_S, readinessScript } from "../plan/service";
+import { watchdogStep } from "../plan/watchdog";
 import type { ClusterPlan, ContainerSpec } from "../plan/types";
 import { sizeToMiB, stepCommand, TOKEN_PREFIX } from "./common";
 import type { RoceLink } from "./roce-link";
@@ -85,6 +87,8 @@ export class VllmService extends pulumi.ComponentResource {
   public readonly containers: Readonly<Record<string, docker.Container>>;
   /** The readiness gate. */
   public readonly readiness: remote.Command;
+  /** The watchdog's installation on the head (undefined when `serving.watchdog.enabled` is false). */
+  public readonly watchdog: remote.Command | undefined;
 
   constructor(name: string, args: VllmServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN_PREFIX}VllmService`, name, {}, opts);
@@ -100,6 +104,7 @@ export class VllmService extends pulumi.ComponentResource {
     const headPlan = plan.nodes.find((n) => n.name === plan.cluster.head);
     if (!headPlan) throw new Error(`VllmService ${name}: the plan's head ${plan.cluster.head} is not among its nodes`);
 
+    const timeout = args.readinessTimeoutSeconds ?? READINESS_TIMEOUT_S;
     // Per node: image ready -> (prefetch) -> (drop-caches sidecar).
     const before: Record<string, pulumi.Resource[]> = {};
     const sidecars: { node: string; stop: string; trigger: string }[] = [];
@@ -111,7 +116,7 @@ export class VllmService extends pulumi.ComponentResource {
         deps = [stepCommand(`${name}-${n.name}-${step.id}`, spark.connection, step, { ...child, dependsOn: deps }, { stdin: secrets.HF_TOKEN ?? "" })];
       }
       if (plan.hardening.dropCachesDuringLoad) {
-        const sc = dropCachesSidecar(plan, n);
+        const sc = dropCachesSidecar(plan, n, dropCachesLifetimeS(plan, timeout));
         // Re-run whenever this node's container changes (a new load); deterministic JSON of plan data.
         const trigger = JSON.stringify(n.container);
         deps = [
@@ -149,7 +154,6 @@ export class VllmService extends pulumi.ComponentResource {
     this.containers = containers;
     const headContainer = containers[plan.cluster.head] as docker.Container;
     const headSpark = byName.get(plan.cluster.head) as SparkNode;
-    const timeout = args.readinessTimeoutSeconds ?? READINESS_TIMEOUT_S;
 
     this.readiness = new remote.Command(
       `${name}-readiness`,
@@ -163,14 +167,26 @@ export class VllmService extends pulumi.ComponentResource {
       { ...child, dependsOn: [headContainer, ...workers], customTimeouts: { create: `${timeout + 300}s`, update: `${timeout + 300}s` } },
     );
 
+    const stops: remote.Command[] = [];
     for (const sc of sidecars) {
       const spark = byName.get(sc.node) as SparkNode;
-      new remote.Command(
-        `${name}-${sc.node}-drop-caches-stop`,
-        { connection: spark.connection, create: sc.stop, triggers: [sc.trigger] },
-        { ...child, dependsOn: [this.readiness], deleteBeforeReplace: true },
+      stops.push(
+        new remote.Command(
+          `${name}-${sc.node}-drop-caches-stop`,
+          { connection: spark.connection, create: sc.stop, triggers: [sc.trigger] },
+          { ...child, dependsOn: [this.readiness], deleteBeforeReplace: true },
+        ),
       );
     }
+
+    // The coordinated watchdog on the head, once the service is ready and the sidecars are gone.
+    // Re-installed (which clears a gave-up state) whenever a container is replaced; removed first on destroy.
+    this.watchdog = plan.watchdog.enabled
+      ? stepCommand(`${name}-watchdog`, headSpark.connection, watchdogStep(plan), { ...child, dependsOn: [this.readiness, ...stops] }, {
+          stdin: secrets.VLLM_API_KEY ?? "",
+          triggers: plan.cluster.startOrder.map((n) => (containers[n] as docker.Container).id),
+        })
+      : undefined;
 
     this.endpoint = this.readiness.stdout.apply(() => plan.cluster.endpoint);
     this.servedModelName = pulumi.output(plan.model.servedName);

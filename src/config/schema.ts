@@ -191,6 +191,33 @@ export const customProfileSchema = z.strictObject({
   ...profileFields,
 });
 
+/**
+ * The coordinated watchdog on the head (README "Watchdog"): probes, lost-rank detection, ordered
+ * restarts of every rank, with spacing, backoff, an hourly cap and a free-memory check.
+ */
+export const watchdogSchema = z.strictObject({
+  /** Install the watchdog (a systemd service on the head). @default true */
+  enabled: z.boolean().default(true),
+  /** Seconds between probes (container state, log signatures, /health and a one-token completion). @default 30 */
+  probeIntervalSeconds: int(1, 3600, "seconds").default(30),
+  /** Timeout of each HTTP probe, seconds (a busy engine answers a one-token completion well within it). @default 60 */
+  probeTimeoutSeconds: int(1, 3600, "seconds").default(60),
+  /** Consecutive failed HTTP probes before a restart (an exited rank or a lost-rank log line restarts at once). @default 3 */
+  failuresBeforeRestart: int(1, 100, "probes").default(3),
+  /** How long a (re)started engine may take to answer /v1/models (boot ~80 s plus the weight load). @default 900 */
+  bootTimeoutSeconds: int(5, 7200, "seconds").default(900),
+  /** Least time between the starts of two restarts; doubled after each failed restart up to maxBackoffSeconds. @default 300 */
+  minRestartIntervalSeconds: int(1, 86400, "seconds").default(300),
+  /** Longest wait between two restarts. @default 1800 */
+  maxBackoffSeconds: int(1, 86400, "seconds").default(1800),
+  /** Restarts allowed in any hour; one more needed and the watchdog stops the ranks and gives up. @default 3 */
+  maxRestartsPerHour: int(1, 60, "restarts").default(3),
+  /** `docker stop -t`: grace before a rank is killed, seconds. @default 30 */
+  stopTimeoutSeconds: int(1, 600, "seconds").default(30),
+  /** Free memory (MemAvailable, GiB) every node needs before a restart. @default the plan's start need (util x visible) */
+  minFreeGiB: z.number({ error: "must be a number of GiB" }).gt(0, { error: "must be above 0" }).lt(4096, { error: "must be below 4096" }).optional(),
+});
+
 export const servingSchema = z.strictObject({
   /** Context profile: `1m`, `512k`, `256k`, or a custom object. @default "1m" */
   profile: z
@@ -233,6 +260,8 @@ export const servingSchema = z.strictObject({
   extraArgs: z.array(z.string().regex(NO_CONTROL_CHARS, { error: "must not contain control characters or newlines" })).default([]),
   /** Extra environment for every rank (not one the plan already sets). @default {} */
   extraEnv: z.record(pat("envName"), z.string().regex(NO_CONTROL_CHARS, { error: "must not contain control characters or newlines" })).default({}),
+  /** The coordinated watchdog (README "Watchdog"). */
+  watchdog: watchdogSchema.prefault({}),
 });
 
 export const hardeningSchema = z.strictObject({
@@ -270,6 +299,7 @@ export type NodeConfig = ClusterConfig["nodes"][number];
 export type DataPlanePort = NodeConfig["dataPlane"][number];
 export type ImageConfig = ClusterConfig["image"];
 export type ServingConfig = ClusterConfig["serving"];
+export type WatchdogConfig = ServingConfig["watchdog"];
 export type CustomProfileInput = z.input<typeof customProfileSchema>;
 
 type Ctx = z.RefinementCtx;
@@ -366,6 +396,11 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
   // Utilisation.
   if (s.gpuMemoryUtilization >= 0.85 && !s.acknowledgeHighUtilization) {
     issue(ctx, ["serving", "gpuMemoryUtilization"], `is ${s.gpuMemoryUtilization}: 0.85 leaves ~1 GB free per node and a load burst freezes the host; use 0.80 (0.82 on a clean dedicated node), or set serving.acknowledgeHighUtilization: true`);
+  }
+
+  // Watchdog spacing.
+  if (s.watchdog.maxBackoffSeconds < s.watchdog.minRestartIntervalSeconds) {
+    issue(ctx, ["serving", "watchdog", "maxBackoffSeconds"], `is ${s.watchdog.maxBackoffSeconds} s, below minRestartIntervalSeconds (${s.watchdog.minRestartIntervalSeconds} s): the longest wait between restarts cannot be shorter than the shortest`);
   }
 
   // Auth.

@@ -17,6 +17,7 @@ import { linkPlan, linkSteps } from "./link";
 import { planMemory } from "./memory";
 import { resolveProfile } from "./profile";
 import type { ClusterPlan, NodePlan } from "./types";
+import { watchdogPlan } from "./watchdog";
 
 /** The model geometry and serving facts for a model id (only DeepSeek-V4-Flash ships today). */
 export function modelSpecFor(config: ClusterConfig): ModelSpec {
@@ -80,6 +81,7 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
   });
 
   const startOrder = [...workers.map((w) => w.name), head.name];
+  const watchdog = watchdogPlan(config, memory);
   return {
     schemaVersion: 1,
     cluster: {
@@ -109,7 +111,8 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
     secrets: secretSummary(config),
     nodes,
     memory,
-    warnings: [...warnings, ...memory.warnings],
+    watchdog: watchdog.plan,
+    warnings: [...warnings, ...memory.warnings, ...watchdog.warnings],
   };
 }
 

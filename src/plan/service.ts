@@ -7,6 +7,7 @@
  */
 import { shellJoin, shq } from "../shell/quote";
 import { fail, script } from "../shell/script";
+import { accessFunction, sshAccess, type NodeAccess } from "./access";
 import { CONTAINER_CACHE, OWNER_LABEL } from "./container";
 import type { ClusterPlan, HostStep, NodePlan } from "./types";
 
@@ -162,21 +163,42 @@ export function dropCachesName(node: NodePlan): string {
 }
 
 /**
+ * How long a drop-caches sidecar may live at most, seconds: the longest load it serves (the
+ * readiness gate's default timeout, or the watchdog's boot timeout) plus 5 minutes. After that it
+ * exits and `--rm` removes it, so even a run that died before any cleanup leaves nothing behind.
+ */
+export function dropCachesLifetimeS(plan: ClusterPlan, loadTimeoutS = READINESS_TIMEOUT_S): number {
+  return Math.max(loadTimeoutS, plan.watchdog.bootTimeoutSeconds) + 300;
+}
+
+/** The sidecar's shell loop: drop the page cache every interval, for at most `lifetimeS` seconds. */
+export function dropCachesLoop(lifetimeS: number): string {
+  const rounds = Math.ceil(lifetimeS / DROP_CACHES_INTERVAL_S);
+  return `n=0; while [ "$n" -lt ${rounds} ]; do sync; echo 3 > /proc/sys/vm/drop_caches; n=$((n+1)); sleep ${DROP_CACHES_INTERVAL_S}; done`;
+}
+
+/** `docker run` argv of the sidecar on `node` (the same line the watchdog uses for its restarts). */
+export function dropCachesRunArgv(plan: ClusterPlan, node: NodePlan, lifetimeS = dropCachesLifetimeS(plan)): string[] {
+  return [
+    "docker", "run", "-d", "--rm", "--name", dropCachesName(node), "--privileged", "--restart", "no",
+    "--label", `${OWNER_LABEL}=true`, "--label", "dgx-spark-vllm.role=drop-caches", "--label", `dgx-spark-vllm.node=${node.name}`,
+    "--entrypoint", "sh", plan.image.tag,
+    "-c", dropCachesLoop(lifetimeS),
+  ];
+}
+
+/**
  * The drop-caches sidecar (RECIPE.md: page cache competes with ~149 GB of weights loading):
  * privileged, `sync; echo 3 > /proc/sys/vm/drop_caches` every 60 s, on every node during load.
- * `start` (re)starts it; `stop` removes it (run after readiness, and on delete).
+ * `start` (re)starts it; `stop` removes it. It is removed once `/v1/models` answers, on a failed
+ * readiness (the gate's exit trap), by the watchdog after each restart, on delete, and at the
+ * latest when its lifetime ends (`dropCachesLifetimeS`).
  */
-export function dropCachesSidecar(plan: ClusterPlan, node: NodePlan): { readonly name: string; readonly start: string; readonly stop: string } {
+export function dropCachesSidecar(plan: ClusterPlan, node: NodePlan, lifetimeS = dropCachesLifetimeS(plan)): { readonly name: string; readonly start: string; readonly stop: string } {
   const name = dropCachesName(node);
-  const run = [
-    "docker", "run", "-d", "--name", name, "--privileged", "--restart", "no",
-    "--label", `${OWNER_LABEL}=true`, "--label", "dgx-spark-vllm.role=drop-caches",
-    "--entrypoint", "sh", plan.image.tag,
-    "-c", `while true; do sync; echo 3 > /proc/sys/vm/drop_caches; sleep ${DROP_CACHES_INTERVAL_S}; done`,
-  ];
   return {
     name,
-    start: script(`docker rm -f ${shq(name)} >/dev/null 2>&1 || true`, `${shellJoin(run)} >/dev/null || ${fail(node.name, "drop-caches", "could not start the drop-caches sidecar")}`),
+    start: script(`docker rm -f ${shq(name)} >/dev/null 2>&1 || true`, `${shellJoin(dropCachesRunArgv(plan, node, lifetimeS))} >/dev/null || ${fail(node.name, "drop-caches", "could not start the drop-caches sidecar")}`),
     stop: script(`docker rm -f ${shq(name)} >/dev/null 2>&1 || true`),
   };
 }
@@ -188,14 +210,33 @@ export const READINESS_INTERVAL_S = 10;
  * Run on the head: poll /health and /v1/models on the local API until the served model reports
  * the profile's max_model_len. stdin: the API key (or nothing); it goes into a header file, never
  * on a command line. On timeout the message names the node, the timeout and the last error.
+ * When it fails it removes the drop-caches sidecar of every node before exiting (the head reaches
+ * the others through `access`, by default SSH as the image transfer does), so a failed start never
+ * leaves a sidecar dropping caches behind; when it passes, the per-node stop steps that wait for it
+ * remove them.
  */
-export function readinessScript(plan: ClusterPlan, head: NodePlan, timeoutS = READINESS_TIMEOUT_S, intervalS = READINESS_INTERVAL_S): string {
+export function readinessScript(plan: ClusterPlan, head: NodePlan, timeoutS = READINESS_TIMEOUT_S, intervalS = READINESS_INTERVAL_S, access: NodeAccess = sshAccess(plan, head.name)): string {
   const base = `http://127.0.0.1:${plan.cluster.port}`;
   const want = plan.profile.maxModelLen;
   const served = plan.model.servedName;
+  const sidecars = plan.hardening.dropCachesDuringLoad ? plan.nodes : [];
+  const cleanup = sidecars.length === 0
+    ? ['cleanup() { rm -f "$hdr"; }']
+    : [
+        accessFunction(plan, access),
+        "cleanup() {",
+        '  rc=$?; rm -f "$hdr"',
+        '  [ "$rc" -eq 0 ] && return 0 # ready: the per-node stop steps (which wait for this gate) remove the sidecars',
+        ...sidecars.map((n) => `  on_node ${shq(n.name)} ${shq(`docker rm -f ${dropCachesName(n)} >/dev/null 2>&1 || true`)} </dev/null & pids="\${pids:-} $!"`),
+        '  ok=1; for p in ${pids:-}; do wait "$p" || ok=0; done',
+        `  if [ "$ok" = 1 ]; then echo ${shq(`dgx-spark-vllm: drop-caches sidecars removed on ${sidecars.map((n) => n.name).join(", ")}`)} >&2; else echo ${shq("dgx-spark-vllm: readiness: could not reach every node to remove its drop-caches sidecar (each expires on its own)")} >&2; fi`,
+        "}",
+      ];
   return script(
     "key=; IFS= read -r key || true",
-    'hdr=$(mktemp); trap \'rm -f "$hdr"\' EXIT; chmod 600 "$hdr"',
+    'hdr=$(mktemp); chmod 600 "$hdr"',
+    ...cleanup,
+    "trap cleanup EXIT",
     'if [ -n "$key" ]; then printf \'Authorization: Bearer %s\\n\' "$key" > "$hdr"; fi',
     `deadline=$(( $(date +%s) + ${timeoutS} )); last="no answer yet"`,
     "while :; do",

@@ -1,6 +1,7 @@
 import type { ConfigProblem } from "../config/errors";
 import type { MemoryPlan } from "./memory";
 import type { ResolvedProfile } from "./profile";
+import type { WatchdogPlan } from "./watchdog";
 
 /** One change a component makes on a host: a script to apply it and one to undo it. */
 export interface HostStep {
@@ -166,6 +167,8 @@ export interface ClusterPlan {
   readonly nodes: readonly NodePlan[];
   /** The UMA budget of every node (src/plan/memory.ts). */
   readonly memory: MemoryPlan;
+  /** The coordinated watchdog on the head (src/plan/watchdog.ts): timing, restart order, free-memory floor. */
+  readonly watchdog: WatchdogPlan;
   /** Config and memory warnings, shown by `plan` and as Pulumi warnings during preview. */
   readonly warnings: readonly ConfigProblem[];
 }

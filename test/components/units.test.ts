@@ -92,7 +92,10 @@ test("the readiness gate passes only when /v1/models reports the profile's max_m
   input.serving.port = port;
   const plan = planFromInput(input, "deploy");
   // The journal prologue needs root or passwordless sudo; run the gate with a scratch journal instead.
-  const gate = readinessScript(plan, plan.nodes[0]!, 2, 1).replace(/^J=.*$/m, `J=$(mktemp -d)`).replace(/^\$SUDO mkdir.*$/m, ":");
+  // Node access is a no-op here: the sidecar cleanup on failure must not reach out to the fixture's
+  // addresses (the lifecycle rehearsal exercises it against real containers).
+  const noAccess = Object.fromEntries(plan.nodes.map((n) => [n.name, ["sh", "-c", ":"]]));
+  const gate = readinessScript(plan, plan.nodes[0]!, 2, 1, noAccess).replace(/^J=.*$/m, `J=$(mktemp -d)`).replace(/^\$SUDO mkdir.*$/m, ":");
   const run = () => new Promise<{ status: number | null; out: string; err: string }>((resolve) => {
     const { spawn } = require("node:child_process") as typeof import("node:child_process");
     const p = spawn("bash", ["-c", gate], { stdio: ["pipe", "pipe", "pipe"] });
