@@ -62,7 +62,7 @@ export function swapOffStep(): HostStep {
       `if grep -q '^${FSTAB_MARK}' /etc/fstab; then $SUDO sed -i 's|^${FSTAB_MARK}||' /etc/fstab; fi`,
       'if [ -e "$J/swaps" ]; then',
       '  while read -r dev; do',
-      '    if [ -n "$dev" ] && ! swapon --show=NAME --noheadings --raw | grep -qxF "$dev"; then $SUDO swapon "$dev"; fi',
+      '    if [ -n "$dev" ] && ! grep -qxF "$dev" <<<"$(swapon --show=NAME --noheadings --raw)"; then $SUDO swapon "$dev"; fi',
       '  done < "$J/swaps"',
       '  $SUDO rm -f "$J/swaps"',
       "fi",

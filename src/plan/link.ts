@@ -45,7 +45,7 @@ function setLines(node: NodeConfig, mtu: number): string[] {
   return node.dataPlane.flatMap((p) => {
     const dev = shq(p.netdev);
     const cidr = `${p.address}/${p.prefix}`;
-    return [`$SUDO ip link set dev ${dev} mtu ${mtu} up`, `ip -o -4 addr show dev ${dev} | grep -qF ' ${cidr} ' || $SUDO ip addr add ${cidr} dev ${dev}`];
+    return [`$SUDO ip link set dev ${dev} mtu ${mtu} up`, `grep -qF ' ${cidr} ' <<<"$(ip -o -4 addr show dev ${dev})" || $SUDO ip addr add ${cidr} dev ${dev}`];
   });
 }
 
@@ -56,7 +56,7 @@ export function linkAddressStep(node: NodeConfig, mtu: number): HostStep {
     const key = `link%${p.netdev}`;
     return [
       `[ -e "$J/${key}.mtu" ] || cat /sys/class/net/${p.netdev}/mtu | $SUDO tee "$J/${key}.mtu" >/dev/null`,
-      `if [ ! -e "$J/${key}.addr" ]; then if ip -o -4 addr show dev ${dev} | grep -qF ' ${cidr} '; then echo preexisting; else echo added; fi | $SUDO tee "$J/${key}.addr" >/dev/null; fi`,
+      `if [ ! -e "$J/${key}.addr" ]; then if grep -qF ' ${cidr} ' <<<"$(ip -o -4 addr show dev ${dev})"; then echo preexisting; else echo added; fi | $SUDO tee "$J/${key}.addr" >/dev/null; fi`,
     ];
   });
   const undo: string[] = [];
@@ -65,7 +65,7 @@ export function linkAddressStep(node: NodeConfig, mtu: number): HostStep {
     const cidr = `${p.address}/${p.prefix}`;
     const key = `link%${p.netdev}`;
     undo.push(
-      `if [ "$(cat "$J/${key}.addr" 2>/dev/null)" = added ] && ip -o -4 addr show dev ${dev} 2>/dev/null | grep -qF ' ${cidr} '; then $SUDO ip addr del ${cidr} dev ${dev}; fi`,
+      `if [ "$(cat "$J/${key}.addr" 2>/dev/null)" = added ] && grep -qF ' ${cidr} ' <<<"$(ip -o -4 addr show dev ${dev} 2>/dev/null)"; then $SUDO ip addr del ${cidr} dev ${dev}; fi`,
       `if [ -e "$J/${key}.mtu" ]; then if ip link show dev ${dev} >/dev/null 2>&1; then $SUDO ip link set dev ${dev} mtu "$(cat "$J/${key}.mtu")"; fi; $SUDO rm -f "$J/${key}.mtu"; fi`,
       `$SUDO rm -f "$J/${key}.addr"`,
     );

@@ -35,7 +35,8 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
   const n = node.name;
   const netdevChecks = node.dataPlane.map(
     (p) =>
-      `ibdev2netdev | grep -Eq ${shq(`^${p.hca} port [0-9]+ ==> ${p.netdev} \\(Up\\)`)} || ${fail(n, "preflight netdev", `${p.hca} ==> ${p.netdev} is not Up in ibdev2netdev: check the cable and the port`)}`,
+      // Read the whole output first: with pipefail, grep -q closing the pipe early can fail the pipeline (SIGPIPE).
+      `grep -Eq ${shq(`^${p.hca} port [0-9]+ ==> ${p.netdev} \\(Up\\)`)} <<<"$(ibdev2netdev)" || ${fail(n, "preflight netdev", `${p.hca} ==> ${p.netdev} is not Up in ibdev2netdev: check the cable and the port`)}`,
   );
   const hf = shq(node.cache.huggingface);
   const modelDir = shq(`${node.cache.huggingface}/hub/models--${plan.model.id.replace(/\//g, "--")}`);
@@ -60,7 +61,7 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
       description: "docker answers and has the NVIDIA container runtime",
       script: script(
         `docker info >/dev/null 2>&1 || ${fail(n, "preflight docker", "docker does not answer for this user: install docker and add the user to the docker group")}`,
-        `docker info --format '{{json .Runtimes}}' | grep -q nvidia || ${fail(n, "preflight docker", "the NVIDIA container runtime is not registered with docker: install nvidia-container-toolkit and run nvidia-ctk runtime configure --runtime=docker")}`,
+        `grep -q nvidia <<<"$(docker info --format '{{json .Runtimes}}')" || ${fail(n, "preflight docker", "the NVIDIA container runtime is not registered with docker: install nvidia-container-toolkit and run nvidia-ctk runtime configure --runtime=docker")}`,
         "docker version --format '{{.Server.Version}}'",
       ),
     },
