@@ -8,12 +8,14 @@ import { ConfigError } from "../config/errors";
 import { planFromInput } from "../plan/cluster";
 import { runBenchCli } from "../bench";
 import { runGateCli } from "../gate";
+import { runDoctorCli } from "../doctor/run";
 import { readClusterInput } from "./args";
 import { renderSummary } from "./summary";
 
 const USAGE = `usage: dgx-spark-vllm plan [--stack <1m|512k|256k|name> | --config <file>] [--json]
        dgx-spark-vllm bench --endpoint <url> [...]   (dgx-spark-vllm bench --help)
        dgx-spark-vllm gate --endpoint <url> --suite <...> | --all [...]   (dgx-spark-vllm gate --help)
+       dgx-spark-vllm doctor [--stack <name> | --config <file>] [--json] [...]   (dgx-spark-vllm doctor --help)
 
   --stack NAME   read stacks/Pulumi.NAME.yaml (default: 1m)
   --config FILE  read a Pulumi stack file, or a cluster object in YAML or JSON
@@ -66,11 +68,12 @@ export function runCli(argv: readonly string[], io: CliIo): number {
   }
 }
 
-/** Every command: `plan` (synchronous), `bench` and `gate` (they talk to a running server). */
+/** Every command: `plan` (synchronous), `bench` and `gate` (they talk to a running server), `doctor` (SSH). */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   if (command === "bench") return runBenchCli(rest, io);
   if (command === "gate") return runGateCli(rest, io);
+  if (command === "doctor") return runDoctorCli(rest, io);
   return runCli(argv, io);
 }
 

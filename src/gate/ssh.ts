@@ -20,7 +20,8 @@ export function sshArgv(target: SshTarget, remote: readonly string[]): string[] 
   return ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-p", String(target.port), `${target.user}@${target.host}`, "--", ...remote];
 }
 
-export function execCommand(command: string, args: readonly string[], timeoutMs: number, maxBytes = 256 * 1024 * 1024): Promise<ExecResult> {
+/** Run a command with a timeout (never throws); `input`, when given, is written to its stdin. */
+export function execCommand(command: string, args: readonly string[], timeoutMs: number, maxBytes = 256 * 1024 * 1024, input?: string): Promise<ExecResult> {
   return new Promise((resolve) => {
     let stdout = "";
     let stderr = "";
@@ -33,7 +34,7 @@ export function execCommand(command: string, args: readonly string[], timeoutMs:
     };
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn(command, [...args], { stdio: ["ignore", "pipe", "pipe"] });
+      child = spawn(command, [...args], { stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
     } catch (e) {
       resolve({ code: null, stdout: "", stderr: "", error: `cannot run ${command}: ${(e as Error).message}` });
       return;
@@ -54,6 +55,10 @@ export function execCommand(command: string, args: readonly string[], timeoutMs:
       done({ code: null, stdout, stderr, error: e.code === "ENOENT" ? `${command} is not installed or not on PATH` : `cannot run ${command}: ${e.message}` }),
     );
     child.on("close", (code) => done({ code, stdout, stderr }));
+    if (input !== undefined) {
+      child.stdin?.on("error", () => undefined); // the remote side may close early
+      child.stdin?.end(input);
+    }
   });
 }
 

@@ -182,7 +182,11 @@ export class SimLab {
         sh("ip", ["-n", labNs, "link", "set", m, "up"]);
         sh("ip", ["-n", nsOf(i), "addr", "add", `10.231.${i + 1}.2/30`, "dev", "eth0"]);
         sh("ip", ["-n", nsOf(i), "link", "set", "eth0", "up"]);
+        sh("ip", ["-n", nsOf(i), "route", "add", "10.231.0.0/16", "via", `10.231.${i + 1}.1`]);
       });
+      // The lab namespace routes between the hosts' management addresses (node-to-node SSH). The
+      // setting belongs to the lab's own network namespace, not to the machine.
+      sh("ip", ["netns", "exec", labNs, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
       // The RoCE cable(s): port t of host 0 <-> port t of host 1, up, MTU 1500, no address.
       const [a, b] = specs as [SimHostSpec, SimHostSpec];
       a.ports.forEach((p, t) => {
@@ -197,6 +201,7 @@ export class SimLab {
         const dir = path.join(root, spec.name);
         fs.mkdirSync(dir);
         fs.copyFileSync(path.join(root, "client.pub"), path.join(dir, "client.pub"));
+        fs.copyFileSync(path.join(root, "client"), path.join(dir, "client"));
         fs.writeFileSync(path.join(dir, "ibmap"), spec.ports.map((p) => `${p.hca} ${p.netdev}\n`).join(""));
         const mgmt = `10.231.${i + 1}.2`;
         const log = fs.openSync(path.join(dir, "init.log"), "a");
@@ -303,6 +308,18 @@ export class SimLab {
     const gid = `0000:0000:0000:0000:0000:ffff:${hex[0]}${hex[1]}:${hex[2]}${hex[3]}`;
     const line = out.split("\n").find((l) => l.includes(` ${gid} RoCE v2`));
     return line ? Number(line.split(" ")[0]) : undefined;
+  }
+
+  /**
+   * Let every host's login user SSH to the others without a prompt (the recipe's passwordless
+   * head -> worker SSH): each host's known_hosts lists the other hosts' keys under their
+   * management and the given extra (data-plane) addresses.
+   */
+  trustPeers(extraAddresses: Readonly<Record<string, readonly string[]>> = {}): void {
+    for (const h of this.hosts) {
+      const lines = this.hosts.filter((o) => o !== h).map((o) => `${[o.mgmt, ...(extraAddresses[o.name] ?? [])].join(",")} ${o.hostKey}`);
+      this.must(h.name, `printf '%s\n' ${lines.map((l) => `'${l}'`).join(" ")} > /home/spark/.ssh/known_hosts && chown spark:spark /home/spark/.ssh/known_hosts && chmod 0644 /home/spark/.ssh/known_hosts`);
+    }
   }
 
   /** What the host's stand-in systemd ran (unit output), for asserting on the boot. */

@@ -1,0 +1,369 @@
+/**
+ * `doctor`'s judgement, pure: what each node's probe read (src/doctor/probe.ts), or why it could
+ * not connect, becomes a list of checks, each PASS / WARN / FAIL with the node, the evidence (the
+ * value read) and, for a FAIL (and a WARN with something to do), the fix. Thresholds come from the
+ * plan (RECIPE.md): GB10 12.1, aarch64, the link MTU, 200 Gb/s ports, min_free_kbytes, swap off,
+ * the memory the engine needs to start, the serving port, the profile's max_model_len.
+ */
+import { LINK_UNIT, NETPLAN_FILE } from "../plan/link";
+import { REQUIRED_COMPUTE_CAP, WEIGHTS_DISK_GB, IMAGE_DISK_GB } from "../plan/service";
+import type { ClusterPlan, NodePlan } from "../plan/types";
+import type { SshFailure } from "./ssh";
+
+export type Status = "PASS" | "WARN" | "FAIL";
+
+export interface Check {
+  readonly id: string;
+  /** Node name, or `cluster` for checks across nodes. */
+  readonly node: string;
+  readonly status: Status;
+  readonly title: string;
+  /** The value(s) read. */
+  readonly evidence: string;
+  /** What repairs it (always set for FAIL). */
+  readonly fix?: string;
+}
+
+/** What a node's probe gave: its values, or the classified SSH failure. */
+export type NodeResult = { readonly ok: true; readonly values: ReadonlyMap<string, string> } | { readonly ok: false; readonly failure: SshFailure };
+
+const LINK_FIX = `sudo systemctl restart ${LINK_UNIT}.service (re-applies MTU and addresses, re-bounces a missing GID), or pulumi up`;
+/** PSI "some avg10" above this is memory pressure worth a warning (percent of time stalled). */
+export const PSI_WARN_AVG10 = 5;
+/** Link speed of a ConnectX-7 port on a Spark, Mb/s. */
+export const EXPECTED_SPEED_MBPS = 200000;
+
+function gib(kb: number): string {
+  return `${(kb / 1024 / 1024).toFixed(1)} GiB`;
+}
+
+export function evaluate(plan: ClusterPlan, results: ReadonlyMap<string, NodeResult>): Check[] {
+  const checks: Check[] = [];
+  const add = (c: Check) => checks.push(c);
+  const values = new Map<string, ReadonlyMap<string, string>>();
+
+  for (const node of plan.nodes) {
+    const r = results.get(node.name);
+    const target = `${node.ssh.user}@${node.ssh.host}:${node.ssh.port}`;
+    if (!r || !r.ok) {
+      const f = r && !r.ok ? r.failure : { kind: "other" as const, detail: "not checked", fix: "" };
+      add({ id: "ssh", node: node.name, status: "FAIL", title: "SSH (BatchMode) to the management address", evidence: `${target}: ${f.kind}: ${f.detail}`, fix: f.fix || "check the host is up and reachable" });
+      continue;
+    }
+    const v = r.values;
+    values.set(node.name, v);
+    add({ id: "ssh", node: node.name, status: "PASS", title: "SSH (BatchMode) to the management address", evidence: `${target} (host ${v.get("host") ?? ""})` });
+    nodeChecks(plan, node, v, add);
+  }
+  clusterChecks(plan, values, add);
+  return checks;
+}
+
+function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, string>, add: (c: Check) => void): void {
+  const get = (k: string) => v.get(k) ?? "";
+  const n = node.name;
+  const user = node.ssh.user;
+  // Identity.
+  const gpu = get("gpu");
+  const isGb10 = /GB10/.test(gpu) && gpu.trim().endsWith(`, ${REQUIRED_COMPUTE_CAP}`);
+  const arm = get("arch") === "aarch64";
+  add({
+    id: "identity",
+    node: n,
+    status: isGb10 && arm ? "PASS" : "FAIL",
+    title: `Spark identity: GB10 GPU (compute capability ${REQUIRED_COMPUTE_CAP}) on aarch64`,
+    evidence: `gpu '${gpu}', arch ${get("arch")}`,
+    ...(isGb10 && arm ? {} : { fix: `nodes '${n}' must be a DGX Spark: check its ssh.host points at the Spark (nvidia-smi should say NVIDIA GB10, ${REQUIRED_COMPUTE_CAP})` }),
+  });
+  // Access.
+  const sudo = get("sudo");
+  add({ id: "sudo", node: n, status: sudo === "ok" ? "PASS" : "FAIL", title: "passwordless sudo", evidence: sudo === "ok" ? `sudo -n works for ${user}` : sudo || "no answer", ...(sudo === "ok" ? {} : { fix: `echo '${user} ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/${user}` }) });
+  const dockerOk = get("docker") === "ok";
+  const nvidia = get("docker_nvidia") === "yes";
+  add({
+    id: "docker",
+    node: n,
+    status: dockerOk && nvidia ? "PASS" : "FAIL",
+    title: "docker access and the NVIDIA runtime",
+    evidence: dockerOk ? `docker answers; nvidia runtime ${nvidia ? "registered" : "missing"}` : get("docker"),
+    ...(dockerOk && nvidia ? {} : { fix: dockerOk ? "sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker" : `sudo usermod -aG docker ${user} (then log in again), and check systemctl status docker` }),
+  });
+
+  // Data plane, per port.
+  node.dataPlane.forEach((p, t) => {
+    const port = `${p.netdev} (${p.hca})`;
+    if (get(`p${t}.exists`) !== "yes") {
+      add({ id: `netdev.${t}`, node: n, status: "FAIL", title: `data-plane interface ${p.netdev}`, evidence: `${p.netdev} does not exist`, fix: `check dataPlane[${t}].netdev of node ${n} against 'ibdev2netdev' on the host` });
+      return;
+    }
+    const carrier = get(`p${t}.carrier`) === "1" && get(`p${t}.operstate`) === "up";
+    const speed = get(`p${t}.speed`);
+    const speedOk = speed === String(EXPECTED_SPEED_MBPS);
+    add({
+      id: `netdev.${t}`,
+      node: n,
+      status: !carrier ? "FAIL" : speedOk ? "PASS" : "WARN",
+      title: `data-plane interface ${port}: carrier and speed`,
+      evidence: `operstate ${get(`p${t}.operstate`)}, carrier ${get(`p${t}.carrier`)}, speed ${speed} Mb/s`,
+      ...(!carrier ? { fix: `no carrier on ${p.netdev}: check the QSFP cable on both Sparks and 'ibdev2netdev' (expect Up)` } : speedOk ? {} : { fix: `expected ${EXPECTED_SPEED_MBPS} Mb/s: check the cable is a 200G QSFP112 DAC and both ports negotiated it (ethtool ${p.netdev})` }),
+    });
+    const cidr = `${p.address}/${p.prefix}`;
+    const addrs = get(`p${t}.addrs`).split(" ").filter(Boolean);
+    const holders = get(`p${t}.holders`).split(" ").filter(Boolean);
+    const others = holders.filter((h) => h !== p.netdev);
+    const route = get(`p${t}.route`);
+    const dflt = get(`p${t}.default`);
+    const problems: string[] = [];
+    let fix = LINK_FIX;
+    if (!addrs.includes(cidr)) problems.push(`${cidr} not on ${p.netdev}`);
+    if (others.length > 0) {
+      problems.push(`${p.address} also on ${others.join(", ")}`);
+      fix = `remove ${p.address} from ${others.join(", ")} (sudo ip addr del ${p.address}/<prefix> dev ${others[0]}), then ${LINK_FIX}`;
+    }
+    if (addrs.includes(cidr) && !route.includes(`dev ${p.netdev}`)) problems.push(`no connected route for ${plan.link.twins[t]?.subnet ?? cidr} on ${p.netdev}`);
+    if (dflt) {
+      problems.push(`a default route goes through the data plane: '${dflt}'`);
+      fix = `sudo ip route del default dev ${p.netdev} (and remove it from the host's network config: the data plane must carry only the link subnet)`;
+    }
+    add({
+      id: `address.${t}`,
+      node: n,
+      status: problems.length ? "FAIL" : "PASS",
+      title: `data-plane address ${cidr}: present, unique, connected route, no default route`,
+      evidence: problems.length ? problems.join("; ") : `${cidr} on ${p.netdev}; route '${route}'`,
+      ...(problems.length ? { fix } : {}),
+    });
+    const mtu = get(`p${t}.mtu`);
+    add({ id: `mtu.${t}`, node: n, status: mtu === String(plan.link.mtu) ? "PASS" : "FAIL", title: `MTU ${plan.link.mtu} on ${p.netdev}`, evidence: `mtu ${mtu}`, ...(mtu === String(plan.link.mtu) ? {} : { fix: `${LINK_FIX} (or sudo ip link set dev ${p.netdev} mtu ${plan.link.mtu})` }) });
+    for (const peer of plan.nodes.filter((o) => o.name !== n)) {
+      const q = peer.dataPlane[t];
+      if (!q) continue;
+      const ok = get(`ping.${peer.name}.${t}`) === "ok";
+      add({
+        id: `df-ping.${t}.${peer.name}`,
+        node: n,
+        status: ok ? "PASS" : "FAIL",
+        title: `don't-fragment ping at MTU ${plan.link.mtu} to ${peer.name} (${q.address}) over ${p.netdev}`,
+        evidence: ok ? `${plan.link.mtu - 28}-byte DF ping answered` : `no answer to a ${plan.link.mtu - 28}-byte DF ping`,
+        ...(ok ? {} : { fix: `the MTU must be ${plan.link.mtu} on both ends of twin ${t} and the cable up: ${LINK_FIX} on ${n} and ${peer.name}` }),
+      });
+    }
+    const gid = get(`p${t}.gid`);
+    const gidOk = /^\d+$/.test(gid);
+    add({
+      id: `gid.${t}`,
+      node: n,
+      status: gidOk ? "PASS" : "FAIL",
+      title: `RoCEv2 GID for ${p.address} on ${p.hca}`,
+      evidence: gidOk ? `GID index ${gid}` : `no RoCEv2 GID entry for ${p.address} (the post-reboot quirk: NCCL init would hang)`,
+      ...(gidOk ? {} : { fix: LINK_FIX }),
+    });
+  });
+
+  // Persistent network config: netplan file and the boot unit.
+  const netplan = get("netplan");
+  const content = get("netplan_content");
+  const missing = node.dataPlane.filter((p) => !content.includes(`"${p.address}/${p.prefix}"`) || !new RegExp(`^\\s+${p.netdev}:`, "m").test(content)).map((p) => p.netdev);
+  const mtuOk = new RegExp(`^\\s+mtu: ${plan.link.mtu}$`, "m").test(content);
+  const unit = get("linkunit");
+  const persistProblems = [
+    ...(netplan !== "present" ? [`${NETPLAN_FILE} absent`] : []),
+    ...(netplan === "present" && missing.length ? [`${NETPLAN_FILE} lacks ${missing.join(", ")}`] : []),
+    ...(netplan === "present" && !mtuOk ? [`${NETPLAN_FILE} does not set mtu: ${plan.link.mtu}`] : []),
+    ...(unit !== "enabled" ? [`${LINK_UNIT}.service ${unit || "not installed"}`] : []),
+  ];
+  add({
+    id: "persist",
+    node: n,
+    status: persistProblems.length ? "FAIL" : "PASS",
+    title: "data plane persisted across reboots (netplan file and boot unit)",
+    evidence: persistProblems.length ? persistProblems.join("; ") : `${NETPLAN_FILE} valid; ${LINK_UNIT}.service enabled`,
+    ...(persistProblems.length ? { fix: "pulumi up (rewrites the netplan file and re-enables the unit)" } : {}),
+  });
+
+  // Hardening.
+  const mfk = Number(get("min_free_kbytes"));
+  const mfkOk = Number.isFinite(mfk) && mfk >= plan.hardening.minFreeKbytes;
+  add({
+    id: "min-free-kbytes",
+    node: n,
+    status: mfkOk ? "PASS" : "FAIL",
+    title: `vm.min_free_kbytes >= ${plan.hardening.minFreeKbytes} (a UMA OOM stays recoverable)`,
+    evidence: `vm.min_free_kbytes = ${get("min_free_kbytes")}`,
+    ...(mfkOk ? {} : { fix: `sudo sysctl -w vm.min_free_kbytes=${plan.hardening.minFreeKbytes}; pulumi up persists it` }),
+  });
+  if (plan.hardening.swapOff) {
+    const swaps = get("swaps").trim();
+    add({ id: "swap", node: n, status: swaps ? "FAIL" : "PASS", title: "swap off", evidence: swaps ? `active swap: ${swaps}` : "no active swap", ...(swaps ? { fix: "sudo swapoff -a; pulumi up comments the fstab swap lines out so it stays off" } : {}) });
+  }
+
+  // Disk and memory before start.
+  const avail = Number(get("disk_avail_gb"));
+  const hasModel = get("models") === "present";
+  const need = (hasModel ? 0 : WEIGHTS_DISK_GB) + (get("image").startsWith("sha256:") ? 0 : IMAGE_DISK_GB);
+  add({
+    id: "disk",
+    node: n,
+    status: avail >= need ? "PASS" : "WARN",
+    title: "free disk for the weights and the image",
+    evidence: `${avail} GB free under ${get("disk_path")}, need ${need} GB`,
+    ...(avail >= need ? {} : { fix: `free ${need - avail} GB under ${get("disk_path")} (docker system prune, old Hugging Face snapshots)` }),
+  });
+  const engine = get("engine");
+  const memKb = Number(get("memavailable_kb"));
+  const budget = plan.memory.nodes.find((b) => b.node === n);
+  const needGiB = budget?.start.needsGiB ?? 0;
+  const psi = /avg10=([\d.]+)/.exec(get("psi"));
+  const psi10 = psi ? Number(psi[1]) : 0;
+  if (engine === "running") {
+    const alertKb = plan.hardening.umaAlertThresholdGb * 1024 * 1024;
+    add({ id: "memory", node: n, status: memKb >= alertKb ? "PASS" : "WARN", title: "free unified memory while serving", evidence: `MemAvailable ${gib(memKb)} (engine running; alert below ${plan.hardening.umaAlertThresholdGb} GB); PSI ${get("psi")}`, ...(memKb >= alertKb ? {} : { fix: "headroom is low: lower serving.gpuMemoryUtilization or max_num_seqs in the stack config and pulumi up" }) });
+  } else {
+    const enough = memKb / 1024 / 1024 >= needGiB;
+    const status: Status = !enough ? "FAIL" : psi10 > PSI_WARN_AVG10 ? "WARN" : "PASS";
+    add({
+      id: "memory",
+      node: n,
+      status,
+      title: `free unified memory before start (the engine needs ${needGiB.toFixed(1)} GiB)`,
+      evidence: `MemAvailable ${gib(memKb)} of ${gib(Number(get("memtotal_kb")))}; PSI ${get("psi")}`,
+      ...(status === "PASS" ? {} : { fix: !enough ? "free memory before starting: stop other GPU/memory users (docker ps, nvidia-smi), sync; echo 3 | sudo tee /proc/sys/vm/drop_caches; a reboot clears leaked UMA" : "memory pressure before start: find the process under pressure (top, /proc/pressure/memory) before starting" }),
+    });
+  }
+
+  if (node.role === "head") {
+    const listen = get("listen");
+    const portOk = !listen || engine === "running";
+    add({
+      id: "port",
+      node: n,
+      status: portOk ? "PASS" : "FAIL",
+      title: `serving port ${plan.cluster.port} free or held by our engine`,
+      evidence: !listen ? `port ${plan.cluster.port} free` : engine === "running" ? `held by ${node.container.name}` : `held while ${node.container.name} is not running: '${listen}'`,
+      ...(portOk ? {} : { fix: `stop what listens on ${plan.cluster.port} (sudo ss -ltnp 'sport = :${plan.cluster.port}'), or set serving.port` }),
+    });
+    if (engine === "running") {
+      const health = get("health");
+      add({ id: "health", node: n, status: health === "200" ? "PASS" : "FAIL", title: "engine /health", evidence: `HTTP ${health}`, ...(health === "200" ? {} : { fix: `docker logs ${node.container.name} on ${n}; pulumi up restarts the service` }) });
+      const mm = /"max_model_len"\s*:\s*(\d+)/.exec(get("models_json"));
+      const okLen = mm?.[1] === String(plan.profile.maxModelLen);
+      add({
+        id: "max-model-len",
+        node: n,
+        status: okLen ? "PASS" : "FAIL",
+        title: `served max_model_len = ${plan.profile.maxModelLen} (profile ${plan.profile.name})`,
+        evidence: mm ? `max_model_len ${mm[1]}` : `no max_model_len in /v1/models: ${get("models_json").slice(0, 120)}`,
+        ...(okLen ? {} : { fix: "the running engine is not this stack's profile: pulumi up with this stack (or pulumi stack select the one that runs)" }),
+      });
+      if (v.has("nccl_net")) {
+        const net = get("nccl_net");
+        add({
+          id: "rdma",
+          node: n,
+          status: net.startsWith("NET/IB") ? "PASS" : net.startsWith("NET/Socket") ? "FAIL" : "WARN",
+          title: "NCCL uses RDMA (NET/IB)",
+          evidence: net || "no NET/ line in the engine log (needs NCCL_DEBUG=INFO)",
+          ...(net.startsWith("NET/IB") ? {} : { fix: net ? "NCCL fell back to TCP: check NCCL_IB_HCA, the GID and the link (this report), then pulumi up" : "add NCCL_DEBUG=INFO to serving.extraEnv to see the transport" }),
+        });
+      }
+    }
+    for (const peer of plan.nodes.filter((o) => o.name !== n)) {
+      const targets = [{ id: "mgmt", address: peer.ssh.host, what: "management" }, ...peer.dataPlane.map((q, t) => ({ id: `p${t}`, address: q.address, what: `data-plane ${q.netdev}` }))];
+      for (const tg of targets) {
+        const raw = get(`peerssh.${peer.name}.${tg.id}`);
+        const [code, ...rest] = raw.split("|");
+        const msg = rest.join("|");
+        const ok = code === "0";
+        const cls = ok ? undefined : classifySshText(msg);
+        add({
+          id: `peer-ssh.${peer.name}.${tg.id}`,
+          node: n,
+          status: ok ? "PASS" : tg.id === "mgmt" ? "FAIL" : "WARN",
+          title: `SSH (BatchMode) ${n} -> ${peer.name} ${tg.what} address ${tg.address}`,
+          evidence: ok ? "passwordless login works" : `${cls?.kind}: ${msg || `exit ${code}`}`,
+          ...(ok ? {} : { fix: cls?.kind === "host-key-unknown" ? `on ${n}: ssh ${peer.ssh.user}@${tg.address} once to accept ${peer.name}'s host key` : `${cls?.fix ?? ""}; the image copy needs ${n} -> ${peer.name} SSH: on ${n} run ssh-copy-id ${peer.ssh.user}@${tg.address}`.replace(/^; /, "") }),
+        });
+      }
+    }
+  }
+}
+
+function clusterChecks(plan: ClusterPlan, values: ReadonlyMap<string, ReadonlyMap<string, string>>, add: (c: Check) => void): void {
+  if (values.size === 0) return;
+  const per = (k: string) => [...values].map(([n, v]) => ({ node: n, value: v.get(k) ?? "" }));
+  // Image.
+  const images = per("image");
+  const present = images.filter((i) => i.value.startsWith("sha256:"));
+  const ids = new Set(present.map((i) => i.value));
+  const evidence = images.map((i) => `${i.node} ${i.value === "none" ? "absent" : i.value.slice(0, 19)}`).join(", ");
+  const head = plan.nodes.find((n) => n.role === "head") as NodePlan;
+  if (present.length === 0) {
+    add({ id: "image", node: "cluster", status: "WARN", title: `image ${plan.image.tag} on every node`, evidence: `absent on every node (not deployed yet)`, fix: "pulumi up builds and distributes it" });
+  } else if (ids.size > 1 || present.length < images.length) {
+    add({ id: "image", node: "cluster", status: "FAIL", title: `identical image ${plan.image.tag} on every node`, evidence, fix: `pulumi up re-copies it from ${head.name}, or on ${head.name}: docker save ${plan.image.tag} | ssh <worker> docker load` });
+  } else {
+    add({ id: "image", node: "cluster", status: "PASS", title: `identical image ${plan.image.tag} on every node`, evidence });
+  }
+  // Model files.
+  const models = per("model_files");
+  const withModel = models.filter((m) => m.value.trim() !== "");
+  const summary = (s: string) => {
+    const files = s.split("\n").filter(Boolean);
+    const bytes = files.reduce((a, l) => a + Number(l.split(" ")[0]), 0);
+    return `${files.length} files, ${(bytes / 1e9).toFixed(1)} GB`;
+  };
+  if (withModel.length === 0) {
+    add({ id: "model-files", node: "cluster", status: "WARN", title: `${plan.model.id} files on every node`, evidence: "not downloaded on any node yet", fix: "pulumi up prefetches them" });
+  } else {
+    const ref = (withModel[0] as { value: string }).value;
+    const differ = models.filter((m) => m.value !== ref);
+    let detail = "";
+    if (differ.length) {
+      const a = new Set(ref.split("\n"));
+      const d = differ[0] as { node: string; value: string };
+      const b = new Set(d.value.split("\n"));
+      const onlyA = [...a].filter((x) => x && !b.has(x));
+      const onlyB = [...b].filter((x) => x && !a.has(x));
+      detail = `; first difference: ${(withModel[0] as { node: string }).node} has '${onlyA[0] ?? "-"}', ${d.node} has '${onlyB[0] ?? "-"}'`;
+    }
+    add({
+      id: "model-files",
+      node: "cluster",
+      status: differ.length ? "FAIL" : "PASS",
+      title: `${plan.model.id} files identical on every node (names and sizes)`,
+      evidence: models.map((m) => `${m.node} ${m.value.trim() ? summary(m.value) : "absent"}`).join(", ") + detail,
+      ...(differ.length ? { fix: "pulumi up re-runs the prefetch (it completes partial downloads); delete a corrupt snapshot folder first" } : {}),
+    });
+  }
+  // Ranks.
+  const engines = plan.nodes.map((n) => ({ node: n.name, state: values.get(n.name)?.get("engine") ?? "unknown" }));
+  const running = engines.filter((e) => e.state === "running");
+  const alone = running.length > 0 && running.length < plan.nodes.length;
+  add({
+    id: "ranks",
+    node: "cluster",
+    status: alone ? "FAIL" : "PASS",
+    title: "no rank running alone",
+    evidence: engines.map((e) => `${e.node} ${e.state || "absent"}`).join(", "),
+    ...(alone
+      ? { fix: `a lone rank waits forever in NCCL: remove it (${running.map((r) => `on ${r.node}: docker rm -f ${plan.nodes.find((n) => n.name === r.node)?.container.name}`).join("; ")}) and pulumi up to start all ranks together` }
+      : {}),
+  });
+}
+
+/** Classify an SSH client's error text. */
+export function classifySshText(text: string): SshFailure {
+  const t = text.toLowerCase();
+  if (t.includes("remote host identification has changed") || t.includes("host key for") && t.includes("has changed")) return { kind: "host-key-changed", detail: lastLine(text), fix: "the host key differs from the one pinned or known: if the Spark was reinstalled, update nodes[].ssh.hostKey (ssh-keyscan -t ed25519 <host>) and known_hosts; otherwise stop: something else answers at that address" };
+  if (t.includes("host key verification failed")) return { kind: "host-key-unknown", detail: lastLine(text), fix: "the host key is not the pinned/known one: check nodes[].ssh.hostKey (ssh-keyscan -t ed25519 <host>)" };
+  if (t.includes("permission denied")) return { kind: "auth", detail: lastLine(text), fix: "the key is not accepted: check ssh.user and that the public key is in ~/.ssh/authorized_keys on the host (ssh-copy-id)" };
+  if (t.includes("timed out") || t.includes("timeout")) return { kind: "timeout", detail: lastLine(text), fix: "no answer: is the host up, and is the management address right (nodes[].ssh.host)? a rebooting Spark takes a few minutes" };
+  if (t.includes("connection refused")) return { kind: "refused", detail: lastLine(text), fix: "nothing listens on the SSH port: start sshd on the host (sudo systemctl start ssh) or fix nodes[].ssh.port" };
+  if (t.includes("no route to host") || t.includes("network is unreachable")) return { kind: "no-route", detail: lastLine(text), fix: "no route to the management address: check nodes[].ssh.host and this machine's network" };
+  if (t.includes("could not resolve hostname") || t.includes("name or service not known")) return { kind: "name", detail: lastLine(text), fix: "the host name does not resolve: use an address or fix DNS / /etc/hosts" };
+  return { kind: "other", detail: lastLine(text) || "ssh failed", fix: "run the ssh command by hand with -v to see why" };
+}
+
+function lastLine(s: string): string {
+  return s.trim().split("\n").filter((l) => l.trim()).slice(-1)[0]?.trim() ?? "";
+}

@@ -1,0 +1,240 @@
+/**
+ * `doctor` against the simulated Sparks: a healthy cluster (brought up by the components' own
+ * commands) reports all PASS; each injected fault is the right FAIL with the right fix; and
+ * nothing on the hosts changes while doctor reads them.
+ */
+import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { runDoctor, runDoctorCli, type DoctorReport } from "../../src/doctor/run";
+import type { ClusterPlan } from "../../src/plan/types";
+import { HEAD, hostSpecs, rehearsalConfig, rehearsalPlan, WORKER } from "./cluster";
+import { labUnavailable, SimLab } from "./lab";
+import { captureSteps, describe as why, up } from "./runner";
+
+const unavailable = labUnavailable();
+const skip = unavailable && process.env.CI !== "true" ? `simulated hosts: ${unavailable}` : false;
+const NETDEV = "enp1s0f1np1";
+const IMAGE_ID = `sha256:${"ab12".repeat(16)}`;
+const NODE_BIN = process.execPath;
+
+describe("doctor on simulated Sparks", { skip }, () => {
+  let lab: SimLab;
+  let plan: ClusterPlan;
+  let config: Record<string, any>;
+  let ssh: { sshCommand: string[]; extraOptions: string[] };
+
+  /** Doctor as the library runs it, with the stack's key; asserts the hosts did not change. */
+  async function doctor(opts: { apiKey?: string; rdma?: boolean } = {}): Promise<DoctorReport> {
+    const before = [HEAD, WORKER].map((h) => lab.snapshot(h));
+    const report = await runDoctor(plan, "rehearsal", { ...ssh, privateKeys: { [HEAD]: lab.clientKey, [WORKER]: lab.clientKey }, ...opts });
+    const afterSnap = [HEAD, WORKER].map((h) => lab.snapshot(h));
+    assert.deepEqual(afterSnap, before, "doctor changed nothing on the hosts");
+    return report;
+  }
+  const find = (r: DoctorReport, id: string, node: string) => {
+    const c = r.checks.find((x) => x.id === id && x.node === node);
+    assert.ok(c, `check ${id} on ${node} (have: ${r.checks.map((x) => `${x.node}:${x.id}`).join(", ")})`);
+    return c;
+  };
+  const failures = (r: DoctorReport) => r.checks.filter((c) => c.status !== "PASS").map((c) => `${c.status} ${c.node}:${c.id}: ${c.evidence}`);
+
+  before(async () => {
+    lab = await SimLab.start(hostSpecs());
+    config = rehearsalConfig(lab);
+    plan = rehearsalPlan(config);
+    const out = await up(lab, await captureSteps(plan, "doc", lab.clientKey));
+    assert.equal(out.failed, undefined, why(out.failed));
+    lab.trustPeers({ [HEAD]: ["10.0.0.1"], [WORKER]: ["10.0.0.2"] });
+    // What a finished deploy leaves: the same image and the same weights on both nodes.
+    const tagFile = plan.image.tag.replace(/[/:]/g, "_");
+    const hub = `${plan.nodes[0]!.cache.huggingface}/hub/models--${plan.model.id.replace(/\//g, "--")}/snapshots/0123abc`;
+    for (const h of [HEAD, WORKER]) {
+      lab.must(h, `echo ${IMAGE_ID} > /var/lib/dsv-sim/docker/images/${tagFile}`);
+      lab.must(h, `install -d -o spark -g spark ${hub} && head -c 4096 /dev/zero > ${hub}/model-00001.safetensors && echo '{}' > ${hub}/config.json && chown spark:spark ${hub}/*`);
+    }
+    ssh = { sshCommand: ["ip", "netns", "exec", lab.labNs, "ssh"], extraOptions: ["-F", "/dev/null"] };
+  });
+  after(() => lab?.stop());
+
+  it("a healthy cluster reports every check PASS (exit 0)", async () => {
+    const r = await doctor();
+    assert.deepEqual(failures(r), []);
+    assert.equal(r.exitCode, 0);
+    assert.ok(r.checks.length >= 30, `${r.checks.length} checks`);
+    assert.match(find(r, "gid.0", HEAD).evidence, /^GID index \d+$/);
+    assert.match(find(r, "df-ping.0.spark-worker", HEAD).evidence, /8972-byte DF ping answered/);
+    assert.match(find(r, "peer-ssh.spark-worker.p0", HEAD).evidence, /passwordless/);
+  });
+
+  /** Run a report's fix line on a node as the login user would (the part before ", or"). */
+  async function applyFix(node: string, fix: string): Promise<void> {
+    const cmd = (fix.split(" (re-applies")[0] as string).trim();
+    assert.match(cmd, /^sudo systemctl restart dgx-spark-vllm-link\.service$/);
+    const h = lab.host(node);
+    const r = await lab.ssh({ host: h.mgmt, user: "spark", privateKey: lab.clientKey, hostKey: h.hostKey }, `${cmd.replace(/^sudo /, "sudo -n ")}`);
+    assert.equal(r.code, 0, `${r.stderr}\n${lab.journal(node)}`);
+  }
+
+  it("GID missing (post-reboot quirk): FAIL gid; the fix it gives brings it back", async () => {
+    lab.must(WORKER, "echo 10.0.0.2 > /var/lib/dsv-sim/gid-suppressed; sleep 0.8");
+    try {
+      const r = await doctor();
+      const c = find(r, "gid.0", WORKER);
+      assert.equal(c.status, "FAIL");
+      assert.equal(find(r, "gid.0", HEAD).status, "PASS");
+      assert.equal(r.exitCode, 2);
+      await applyFix(WORKER, c.fix ?? "");
+      assert.equal(find(await doctor(), "gid.0", WORKER).status, "PASS");
+    } finally {
+      lab.must(WORKER, ": > /var/lib/dsv-sim/gid-suppressed; sleep 0.8");
+    }
+  });
+
+  it("MTU 1500 on one end: FAIL mtu on that node and the DF ping both ways; the fix restores it", async () => {
+    lab.must(WORKER, `ip link set dev ${NETDEV} mtu 1500`);
+    try {
+      const r = await doctor();
+      assert.equal(find(r, "mtu.0", WORKER).status, "FAIL");
+      assert.match(find(r, "mtu.0", WORKER).evidence, /mtu 1500/);
+      assert.match(find(r, "mtu.0", WORKER).fix ?? "", /ip link set dev enp1s0f1np1 mtu 9000/);
+      assert.equal(find(r, "mtu.0", HEAD).status, "PASS");
+      assert.equal(find(r, "df-ping.0.spark-worker", HEAD).status, "FAIL");
+      assert.equal(find(r, "df-ping.0.spark-head", WORKER).status, "FAIL");
+      await applyFix(WORKER, find(r, "mtu.0", WORKER).fix ?? "");
+      const again = await doctor();
+      assert.deepEqual(failures(again), []);
+    } finally {
+      lab.must(WORKER, `ip link set dev ${NETDEV} mtu 9000`);
+    }
+  });
+
+  it("different image IDs: FAIL image with the re-copy fix", async () => {
+    const f = `/var/lib/dsv-sim/docker/images/${plan.image.tag.replace(/[/:]/g, "_")}`;
+    lab.must(WORKER, `echo sha256:${"cd34".repeat(16)} > ${f}`);
+    try {
+      const r = await doctor();
+      const c = find(r, "image", "cluster");
+      assert.equal(c.status, "FAIL");
+      assert.match(c.evidence, /spark-head sha256:ab12.*spark-worker sha256:cd34/);
+      assert.match(c.fix ?? "", /pulumi up re-copies it from spark-head/);
+    } finally {
+      lab.must(WORKER, `echo ${IMAGE_ID} > ${f}`);
+    }
+  });
+
+  it("a stale worker rank running alone: FAIL ranks naming the container to remove", async () => {
+    const name = plan.nodes.find((n) => n.name === WORKER)!.container.name;
+    lab.must(WORKER, `echo running > /var/lib/dsv-sim/docker/containers/${name}`);
+    try {
+      const r = await doctor();
+      const c = find(r, "ranks", "cluster");
+      assert.equal(c.status, "FAIL");
+      assert.match(c.evidence, /spark-head absent, spark-worker running/);
+      assert.match(c.fix ?? "", new RegExp(`on spark-worker: docker rm -f ${name}`));
+    } finally {
+      lab.must(WORKER, `rm -f /var/lib/dsv-sim/docker/containers/${name}`);
+    }
+  });
+
+  it("low memory before start: FAIL memory with the amount needed", async () => {
+    // Written in place: /proc/meminfo is a bind mount of this very file.
+    lab.must(HEAD, "cp /var/lib/dsv-sim/meminfo /root/meminfo.ok; sed 's/^MemAvailable:.*/MemAvailable:    20971520 kB/' /root/meminfo.ok > /var/lib/dsv-sim/meminfo");
+    try {
+      const r = await doctor();
+      const c = find(r, "memory", HEAD);
+      assert.equal(c.status, "FAIL");
+      assert.match(c.title, /the engine needs \d+\.\d GiB/);
+      assert.match(c.evidence, /MemAvailable 20\.0 GiB/);
+      assert.equal(find(r, "memory", WORKER).status, "PASS");
+    } finally {
+      lab.must(HEAD, "cat /root/meminfo.ok > /var/lib/dsv-sim/meminfo; rm /root/meminfo.ok");
+    }
+  });
+
+  it("swap on: FAIL swap with swapoff as the fix", async () => {
+    lab.must(WORKER, "swapon /swapfile");
+    try {
+      const r = await doctor();
+      const c = find(r, "swap", WORKER);
+      assert.equal(c.status, "FAIL");
+      assert.match(c.evidence, /\/swapfile/);
+      assert.match(c.fix ?? "", /sudo swapoff -a/);
+    } finally {
+      lab.must(WORKER, "swapoff /swapfile");
+    }
+  });
+
+  it("the engine running: /health and max_model_len are checked; the wrong profile is a FAIL", async () => {
+    const names = plan.nodes.map((n) => n.container.name);
+    for (const [i, h] of [HEAD, WORKER].entries()) lab.must(h, `echo running > /var/lib/dsv-sim/docker/containers/${names[i]}`);
+    const server = path.join(lab.root, "engine.js");
+    fs.writeFileSync(
+      server,
+      `require("http").createServer((q, s) => { if (q.url === "/health") { s.end(); return; } if (q.headers.authorization !== "Bearer k-" + "rehearsal") { s.statusCode = 401; s.end(); return; } s.setHeader("content-type", "application/json"); s.end(JSON.stringify({ data: [{ id: ${JSON.stringify(plan.model.servedName)}, max_model_len: Number(process.argv[2]) }] })); }).listen(${plan.cluster.port}, "127.0.0.1");`,
+    );
+    const serve = (len: number) => spawn("nsenter", ["-t", String(lab.host(HEAD).pid), "-n", "--", NODE_BIN, server, String(len)], { stdio: "ignore" });
+    let p = serve(plan.profile.maxModelLen);
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      let r = await doctor({ apiKey: "k-rehearsal" });
+      assert.deepEqual(failures(r).filter((f) => !/memory/.test(f)), []);
+      assert.equal(find(r, "health", HEAD).status, "PASS");
+      assert.equal(find(r, "max-model-len", HEAD).status, "PASS");
+      assert.match(find(r, "port", HEAD).evidence, /held by dgx-spark-vllm/);
+      p.kill();
+      await new Promise((res) => p.once("exit", res));
+      p = serve(524288);
+      await new Promise((res) => setTimeout(res, 500));
+      r = await doctor({ apiKey: "k-rehearsal" });
+      const c = find(r, "max-model-len", HEAD);
+      assert.equal(c.status, "FAIL");
+      assert.match(c.evidence, /max_model_len 524288/);
+      // A process holds the port while our engine does not run: FAIL port.
+      for (const [i, h] of [HEAD, WORKER].entries()) lab.must(h, `rm -f /var/lib/dsv-sim/docker/containers/${names[i]}`);
+      r = await doctor();
+      assert.equal(find(r, "port", HEAD).status, "FAIL");
+      assert.match(find(r, "port", HEAD).fix ?? "", /ss -ltnp/);
+    } finally {
+      p.kill();
+      for (const [i, h] of [HEAD, WORKER].entries()) lab.must(h, `rm -f /var/lib/dsv-sim/docker/containers/${names[i]}`);
+    }
+  });
+
+  it("SSH failures are classified: wrong host key and no route", async () => {
+    const bad = structuredClone(config);
+    bad.nodes[0].ssh.hostKey = lab.host(WORKER).hostKey;
+    bad.nodes[1].ssh.host = "10.231.9.2";
+    const r = await runDoctor(rehearsalPlan(bad), "rehearsal", { ...ssh, privateKeys: { [HEAD]: lab.clientKey, [WORKER]: lab.clientKey } });
+    assert.match(find(r, "ssh", HEAD).evidence, /host-key-unknown|host-key-changed/);
+    assert.match(find(r, "ssh", HEAD).fix ?? "", /ssh\.hostKey/);
+    assert.match(find(r, "ssh", WORKER).evidence, /no-route|timeout/);
+    assert.equal(r.exitCode, 2);
+  });
+
+  it("the CLI: --config, --json, exit 1 on warnings, progress on stderr, no key in any output", async () => {
+    // Remove the image everywhere: not deployed yet is a WARN, so exit 1.
+    const f = `/var/lib/dsv-sim/docker/images/${plan.image.tag.replace(/[/:]/g, "_")}`;
+    for (const h of [HEAD, WORKER]) lab.must(h, `rm -f ${f}`);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "doctor-cli-")), "cluster.json");
+    fs.writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
+    const out: string[] = [];
+    const err: string[] = [];
+    try {
+      const code = await runDoctorCli(["--config", file, "--json"], { out: (s) => out.push(s), err: (s) => err.push(s) }, {}, ssh);
+      const report = JSON.parse(out.join("")) as DoctorReport;
+      assert.equal(code, 1, failures(report).join("\n"));
+      assert.equal(report.exitCode, 1);
+      assert.equal(find(report, "image", "cluster").status, "WARN");
+      assert.match(err.join(""), /doctor: spark-head: probing spark@10\.231\.1\.2/);
+      const keyBody = lab.clientKey.split("\n")[1] as string;
+      assert.ok(!out.join("").includes(keyBody) && !err.join("").includes(keyBody), "the SSH key never appears in the output");
+    } finally {
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+      for (const h of [HEAD, WORKER]) lab.must(h, `echo ${IMAGE_ID} > ${f}`);
+    }
+  });
+});
