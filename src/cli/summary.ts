@@ -43,6 +43,12 @@ function nodeText(n: NodePlan): string {
   return lines.join("\n");
 }
 
+function watchdogText(w: ClusterPlan["watchdog"]): string {
+  if (!w.enabled) return "Watchdog   off (serving.watchdog.enabled: false)";
+  const floor = Object.entries(w.minFreeGiB).map(([n, g]) => `${n} ${g} GiB`).join(", ");
+  return `Watchdog   ${w.unit} on the head: probe every ${w.probeIntervalSeconds} s, restart ${w.restartOrder.join(" -> ")} after ${w.failuresBeforeRestart} failed probes, at most ${w.maxRestartsPerHour}/hour, >= ${w.minRestartIntervalSeconds} s apart; starts only with MemAvailable >= ${floor}`;
+}
+
 /** Per-node UMA budget (src/plan/memory.ts), one row per node. */
 export function memoryTable(plan: ClusterPlan): string[] {
   const m = plan.memory;
@@ -82,6 +88,7 @@ export function renderSummary(plan: ClusterPlan, source: string): string {
     ...plan.link.twins.map((t) => `           twin ${t.index} ${t.subnet}: ${t.ends.map((e) => `${e.node} ${e.netdev}/${e.hca} ${e.address}`).join(" <-> ")}`),
     `           checks: don't-fragment ping of ${plan.link.checks[0]?.payloadBytes ?? 0} bytes over every twin, both directions (${plan.link.checks.length} pings)`,
     `Hardening  vm.min_free_kbytes ${plan.hardening.minFreeKbytes}, swap ${plan.hardening.swapOff ? "off" : "left as is"}, drop caches during load ${plan.hardening.dropCachesDuringLoad ? "on" : "off"}, UMA alert below ${plan.hardening.umaAlertThresholdGb} GB (webhook ${plan.hardening.webhook})`,
+    watchdogText(plan.watchdog),
     ...memoryTable(plan),
     `Secrets    ${Object.entries(plan.secrets).map(([k, v]) => `${k}: ${v}`).join("; ")}`,
   ];

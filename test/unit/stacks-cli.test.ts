@@ -111,3 +111,18 @@ describe("plan command", () => {
     assert.match(bad.stderr, /--stack: no stack file for 'nope'/);
   });
 });
+
+describe("plan summary: the watchdog line", () => {
+  it("shows the restart order, cap and memory floor, and says when the watchdog is off", () => {
+    let r = cli(["plan", "--stack", "1m"]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^Watchdog   dgx-spark-vllm-watchdog on the head: probe every 30 s, restart spark-worker -> spark-head after 3 failed probes, at most 3\/hour, >= 300 s apart; starts only with MemAvailable >= spark-head \d+(\.\d+)? GiB, spark-worker/m);
+    const file = join(TMP, "no-watchdog.yaml");
+    const input = readStackFile(join(ROOT, "stacks", "Pulumi.1m.yaml")) as Record<string, any>;
+    input.serving.watchdog = { enabled: false };
+    writeFileSync(file, JSON.stringify(input));
+    r = cli(["plan", "--config", file]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^Watchdog   off \(serving\.watchdog\.enabled: false\)$/m);
+  });
+});
