@@ -281,7 +281,7 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
           status: ok ? "PASS" : tg.id === "mgmt" ? "FAIL" : "WARN",
           title: `SSH (BatchMode) ${n} -> ${peer.name} ${tg.what} address ${tg.address}`,
           evidence: ok ? "passwordless login works" : `${cls?.kind}: ${msg || `exit ${code}`}`,
-          ...(ok ? {} : { fix: cls?.kind === "host-key-unknown" ? `on ${n}: ssh ${peer.ssh.user}@${tg.address} once to accept ${peer.name}'s host key` : `${cls?.fix ?? ""}; the image copy needs ${n} -> ${peer.name} SSH: on ${n} run ssh-copy-id ${peer.ssh.user}@${tg.address}`.replace(/^; /, "") }),
+          ...(ok ? {} : { fix: cls?.kind === "auth" ? `the image copy and the watchdog need ${n} -> ${peer.name} SSH: on ${n} run ssh-copy-id ${peer.ssh.user}@${tg.address}` : (cls?.fix ?? "") }),
         });
       }
     }

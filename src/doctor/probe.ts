@@ -5,7 +5,8 @@
  * pattern-checked by the config schema or quoted by `shq`. stdin: the API key (or nothing), for
  * /v1/models on the head.
  */
-import { shq } from "../shell/quote";
+import { shellJoin, shq } from "../shell/quote";
+import { peerSshOptions } from "../plan/access";
 import { NETPLAN_FILE, LINK_UNIT, payloadFor } from "../plan/link";
 import { gidResolverScript } from "../plan/launch";
 import type { ClusterPlan, NodePlan } from "../plan/types";
@@ -86,7 +87,8 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
       const targets = [{ id: "mgmt", address: peer.ssh.host }, ...peer.dataPlane.map((q, t) => ({ id: `p${t}`, address: q.address }))];
       for (const tg of targets) {
         lines.push(
-          `r=$(ssh -o BatchMode=yes -o ConnectTimeout=5 -o StrictHostKeyChecking=yes -p ${peer.ssh.port} ${shq(`${peer.ssh.user}@${tg.address}`)} true 2>&1 </dev/null); kv peerssh.${peer.name}.${tg.id} "$?|$(printf '%s' "$r" | grep -v '^Warning: Permanently' | tail -n3)"`,
+          // The options the library's own head -> worker SSH uses (pinned key checked, nothing recorded).
+          `r=$(${shellJoin(["ssh", ...peerSshOptions(peer), `${peer.ssh.user}@${tg.address}`])} true 2>&1 </dev/null); kv peerssh.${peer.name}.${tg.id} "$?|$(printf '%s' "$r" | tail -n3)"`,
         );
       }
     }

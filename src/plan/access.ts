@@ -6,7 +6,7 @@
  * is the local Docker engine); everything else in the scripts is exactly as rendered.
  */
 import { shellJoin, shq } from "../shell/quote";
-import type { ClusterPlan } from "./types";
+import type { ClusterPlan, NodePlan } from "./types";
 
 /** Per node name: the argv prefix that runs one shell command string (appended as the last word) on that node. */
 export type NodeAccess = Readonly<Record<string, readonly string[]>>;
@@ -14,14 +14,23 @@ export type NodeAccess = Readonly<Record<string, readonly string[]>>;
 export const ACCESS_BEGIN = "# --- node access (the one seam): on_node NODE COMMAND runs the shell COMMAND on NODE ---";
 export const ACCESS_END = "# --- end of node access ---";
 
-/** SSH options for head -> node commands: never prompt, fail fast when a host is down (exit 255). */
-export const SSH_OPTIONS: readonly string[] = ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3", "-o", "StrictHostKeyChecking=accept-new"];
+/**
+ * `ssh` options for one node reaching another (head -> worker: the image copy, the readiness
+ * gate's cleanup, the watchdog, doctor's check): never prompt, fail fast when a host is down (exit
+ * 255), and write no known_hosts entry, so a destroy leaves the user's SSH state as it was. A
+ * pinned host key (`nodes[].ssh.hostKey`) is checked strictly, handed to ssh by KnownHostsCommand
+ * (OpenSSH 8.5+; DGX OS has 9.x); without a pin any key is taken, as the command provider does.
+ */
+export function peerSshOptions(target: Pick<NodePlan, "ssh">): string[] {
+  const hostKey = target.ssh.hostKey
+    ? ["-o", "UserKnownHostsFile=/dev/null", "-o", `KnownHostsCommand=/bin/echo %H ${target.ssh.hostKey}`, "-o", "StrictHostKeyChecking=yes"]
+    : ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no"];
+  return ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3", "-o", "LogLevel=ERROR", ...hostKey, "-p", String(target.ssh.port)];
+}
 
 /** Production access from `from` (the head): itself through bash, every other node over SSH to its management host. */
 export function sshAccess(plan: ClusterPlan, from: string = plan.cluster.head): NodeAccess {
-  return Object.fromEntries(
-    plan.nodes.map((n) => [n.name, n.name === from ? ["bash", "-c"] : ["ssh", ...SSH_OPTIONS, "-p", String(n.ssh.port), `${n.ssh.user}@${n.ssh.host}`]]),
-  );
+  return Object.fromEntries(plan.nodes.map((n) => [n.name, n.name === from ? ["bash", "-c"] : ["ssh", ...peerSshOptions(n), `${n.ssh.user}@${n.ssh.host}`]]));
 }
 
 /** Every node is this machine (a rehearsal with one Docker engine standing in for all hosts). */

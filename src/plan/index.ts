@@ -8,4 +8,4 @@ export { SYSCTL_FILE, FSTAB_MARK } from "./host";
 export { gidResolverScript } from "./launch";
 export { planMemory, nodeBudget, MEMORY_ESTIMATE_MARGIN_GIB, type MemoryPlan, type NodeMemoryBudget, type MemoryInputs } from "./memory";
 export { watchdogPlan, watchdogScript, watchdogStep, watchdogUnit, WATCHDOG_UNIT, WATCHDOG_BIN, WATCHDOG_SCRIPT, WATCHDOG_STATE_DIR, LOST_RANK_SIGNATURES, type WatchdogPlan } from "./watchdog";
-export { accessFunction, sshAccess, localAccess, withAccess, type NodeAccess } from "./access";
+export { accessFunction, peerSshOptions, sshAccess, localAccess, withAccess, type NodeAccess } from "./access";

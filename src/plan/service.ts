@@ -7,7 +7,7 @@
  */
 import { shellJoin, shq } from "../shell/quote";
 import { fail, script } from "../shell/script";
-import { accessFunction, sshAccess, type NodeAccess } from "./access";
+import { accessFunction, peerSshOptions, sshAccess, type NodeAccess } from "./access";
 import { CONTAINER_CACHE, OWNER_LABEL } from "./container";
 import type { ClusterPlan, HostStep, NodePlan } from "./types";
 
@@ -120,7 +120,7 @@ export function imagePresenceStep(plan: ClusterPlan, node: NodePlan): HostStep {
  */
 export function imageTransferScript(plan: ClusterPlan, from: NodePlan, target: NodePlan): string {
   const tag = shq(plan.image.tag);
-  const ssh = shellJoin(["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", "-p", String(target.ssh.port), `${target.ssh.user}@${target.ssh.host}`]);
+  const ssh = shellJoin(["ssh", ...peerSshOptions(target), `${target.ssh.user}@${target.ssh.host}`]);
   return script(
     `src=$(docker image inspect --format '{{.Id}}' ${tag})`,
     `dst=$(${ssh} docker image inspect --format "'{{.Id}}'" ${tag} 2>/dev/null || true)`,

@@ -19,7 +19,7 @@
 import type { ClusterConfig } from "../config/schema";
 import type { ConfigProblem } from "../config/errors";
 import { shellJoin, shq } from "../shell/quote";
-import { removeManagedFile, script, writeManagedFile } from "../shell/script";
+import { removeManagedFile, script, writeManagedFile, undoScript } from "../shell/script";
 import { accessFunction, sshAccess, type NodeAccess } from "./access";
 import type { MemoryPlan } from "./memory";
 import { dropCachesName, dropCachesRunArgv } from "./service";
@@ -463,7 +463,7 @@ export function watchdogStep(plan: ClusterPlan): HostStep {
       `$SUDO systemctl restart ${WATCHDOG_UNIT}.service`,
       `echo ${shq(`dgx-spark-vllm: watchdog installed on ${plan.cluster.head}: journalctl -u ${WATCHDOG_UNIT}`)}`,
     ),
-    delete: script(
+    delete: undoScript(
       `$SUDO systemctl disable --now ${WATCHDOG_UNIT}.service 2>/dev/null || true`,
       removeManagedFile(WATCHDOG_SERVICE_FILE),
       removeManagedFile(WATCHDOG_BIN),

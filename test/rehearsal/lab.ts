@@ -310,18 +310,6 @@ export class SimLab {
     return line ? Number(line.split(" ")[0]) : undefined;
   }
 
-  /**
-   * Let every host's login user SSH to the others without a prompt (the recipe's passwordless
-   * head -> worker SSH): each host's known_hosts lists the other hosts' keys under their
-   * management and the given extra (data-plane) addresses.
-   */
-  trustPeers(extraAddresses: Readonly<Record<string, readonly string[]>> = {}): void {
-    for (const h of this.hosts) {
-      const lines = this.hosts.filter((o) => o !== h).map((o) => `${[o.mgmt, ...(extraAddresses[o.name] ?? [])].join(",")} ${o.hostKey}`);
-      this.must(h.name, `printf '%s\n' ${lines.map((l) => `'${l}'`).join(" ")} > /home/spark/.ssh/known_hosts && chown spark:spark /home/spark/.ssh/known_hosts && chmod 0644 /home/spark/.ssh/known_hosts`);
-    }
-  }
-
   /** What the host's stand-in systemd ran (unit output), for asserting on the boot. */
   journal(name: string): string {
     return this.must(name, "cat /var/lib/dsv-sim/journal");

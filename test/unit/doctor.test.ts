@@ -39,9 +39,20 @@ test("the probe is read-only bash: no journal, no writes, secrets only on stdin"
   for (const n of plan.nodes) {
     const s = probeScript(plan, n, { rdma: true });
     assert.doesNotMatch(s, /\$J|journal|tee |>\s*\/etc|mkdir|rm -rf|systemctl (start|stop|restart|enable|disable)|ip (addr|link) (add|del|set)|sysctl -w|swapoff|swapon [^-]/);
-    assert.doesNotMatch(s, /StrictHostKeyChecking=(no|accept-new)/, "node-to-node SSH never records a host key");
+    const sshLines = s.split("\n").filter((l) => l.includes("ssh -o"));
+    assert.equal(sshLines.length, n.role === "head" ? 2 : 0, "the head checks SSH to the worker's management and data-plane address");
+    for (const l of sshLines) assert.match(l, /UserKnownHostsFile=\/dev\/null/, "node-to-node SSH never records a host key");
     assert.ok(!s.includes("test-api-key-value") && !s.includes("hf_test_token_value"), "no secret in the script");
   }
+});
+
+test("node-to-node SSH checks a pinned host key strictly and records nothing", () => {
+  const c = baseConfig();
+  c.nodes[1].ssh.hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBx0fakefakefakefakefakefakefakefakefakefake";
+  const plan = planFromInput(c, "plan");
+  const s = probeScript(plan, plan.nodes[0]!);
+  assert.match(s, /'KnownHostsCommand=\/bin\/echo %H ssh-ed25519 AAAAC3[^']*' -o StrictHostKeyChecking=yes/);
+  assert.doesNotMatch(s, /accept-new/);
 });
 
 test("doctor CLI: bad input exits 2 with the reason, and a key on the command line is refused", async () => {
