@@ -65,7 +65,7 @@ export function parseIntList(flag: string, v: string, max: number): number[] {
   return parts.map((p) => parsePositiveInt(flag, p, max));
 }
 
-type OptionSpec = { type: "string" | "boolean"; short?: string };
+export type OptionSpec = { type: "string" | "boolean"; short?: string };
 
 /** Options `bench` and `gate` share: endpoint, key variable, the three timeouts, output and help. */
 export const SHARED_OPTIONS: Record<string, OptionSpec> = {
@@ -86,10 +86,18 @@ export type ParsedValues = Record<string, string | boolean | undefined>;
  * Returns the values, or the exit code when it printed usage (2 for a usage error, 0 for --help).
  */
 export function parseCommandArgs(argv: readonly string[], own: Record<string, OptionSpec>, usage: string, io: CliIo): ParsedValues | number {
+  return parseOptions(argv, { ...SHARED_OPTIONS, ...own }, usage, io);
+}
+
+/**
+ * Parse a command's options strictly (secrets on the command line refused first). Returns the
+ * values, or the exit code after printing: 2 with the problem and the usage, 0 after `--help`.
+ */
+export function parseOptions(argv: readonly string[], options: Record<string, OptionSpec>, usage: string, io: CliIo): ParsedValues | number {
   let values: ParsedValues;
   try {
     rejectSecretArgs(argv);
-    ({ values } = parseArgs({ args: [...argv], options: { ...SHARED_OPTIONS, ...own }, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
   } catch (e) {
     io.err(`${(e as Error).message}\n\n${usage}`);
     return 2;

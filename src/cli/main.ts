@@ -3,7 +3,7 @@
  * dgx-spark-vllm command line. `plan` prints what a deployment will do, without Pulumi or hardware.
  * Exit codes: 0 ok, 1 unexpected error, 2 invalid config or usage.
  */
-import { parseArgs } from "node:util";
+import { parseOptions } from "../bench/cliutil";
 import { ConfigError } from "../config/errors";
 import { planFromInput } from "../plan/cluster";
 import { runBenchCli } from "../bench";
@@ -37,22 +37,9 @@ export function runCli(argv: readonly string[], io: CliIo): number {
     io.err(`unknown command '${command}'\n${USAGE}`);
     return 2;
   }
-  let values: { stack?: string; config?: string; json?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: [...rest],
-      options: { stack: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    io.err(`${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.out(USAGE);
-    return 0;
-  }
+  const parsed = parseOptions(rest, { stack: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } }, USAGE, io);
+  if (typeof parsed === "number") return parsed;
+  const values = parsed as { stack?: string; config?: string; json?: boolean };
   try {
     const { input, source } = readClusterInput(values);
     const plan = planFromInput(input, "plan");

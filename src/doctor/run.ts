@@ -4,14 +4,13 @@
  * as a report or as JSON. Exit code: 0 all PASS, 1 warnings, 2 failures (or bad usage/config).
  */
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { ConfigError } from "../config/errors";
 import { Secret } from "../config/secret";
 import { loadClusterConfig } from "../config/load";
 import { planCluster } from "../plan/cluster";
 import type { ClusterPlan } from "../plan/types";
 import { readClusterInput } from "../cli/args";
-import { apiKeyFromEnv, rejectSecretArgs, UsageError, type CliIo } from "../bench/cliutil";
+import { apiKeyFromEnv, parseOptions, UsageError, type CliIo } from "../bench/cliutil";
 import { classifySshText, evaluate, type Check, type NodeResult, type Status } from "./evaluate";
 import { parseProbe, probeScript } from "./probe";
 import { SshSession, type SshSettings } from "./ssh";
@@ -94,23 +93,14 @@ Exit: 0 all PASS, 1 warnings, 2 failures or bad input.
 `;
 
 export async function runDoctorCli(argv: readonly string[], io: CliIo, env: NodeJS.ProcessEnv = process.env, ssh: Pick<SshSettings, "sshCommand" | "extraOptions"> = {}): Promise<number> {
-  let values: { stack?: string; config?: string; json?: boolean; identity?: string; rdma?: boolean; "api-key-env"?: string; help?: boolean };
-  try {
-    rejectSecretArgs(argv);
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: { stack: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, identity: { type: "string" }, rdma: { type: "boolean" }, "api-key-env": { type: "string" }, help: { type: "boolean", short: "h" } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    io.err(`${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.out(USAGE);
-    return 0;
-  }
+  const parsed = parseOptions(
+    argv,
+    { stack: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, identity: { type: "string" }, rdma: { type: "boolean" }, "api-key-env": { type: "string" }, help: { type: "boolean", short: "h" } },
+    USAGE,
+    io,
+  );
+  if (typeof parsed === "number") return parsed;
+  const values = parsed as { stack?: string; config?: string; json?: boolean; identity?: string; rdma?: boolean; "api-key-env"?: string };
   let plan: ClusterPlan;
   let source: string;
   const privateKeys: Record<string, string> = {};
