@@ -32,7 +32,8 @@ function checkLines(node: NodeConfig, step: string): string[] {
     out.push(
       `ip link show dev ${dev} >/dev/null 2>&1 || ${fail(node.name, step, `data-plane netdev ${p.netdev} does not exist`)}`,
       // The address must not already sit on another interface of this host.
-      `other=$(ip -o -4 addr show to ${p.address}/32 | awk '$2 != "${p.netdev}" {print $2}' | head -n1)`,
+      // awk reads to the end (no early close of the pipe: under pipefail that could fail the line).
+      `other=$(ip -o -4 addr show to ${p.address}/32 | awk '$2 != "${p.netdev}" && o == "" {o = $2} END {print o}')`,
       // node names and addresses are pattern-checked, so double quotes are safe here ($other expands).
       `[ -z "$other" ] || { echo "dgx-spark-vllm: node ${node.name}: ${step}: ${p.address} is already in use on interface $other" >&2; exit 1; }`,
     );

@@ -46,7 +46,7 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
       description: `GPU is a GB10 with compute capability ${REQUIRED_COMPUTE_CAP}`,
       script: script(
         `command -v nvidia-smi >/dev/null || ${fail(n, "preflight gpu", "nvidia-smi not found: install the NVIDIA driver (DGX OS ships it)")}`,
-        'gpu=$(nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader | head -n1)',
+        "gpu=$(nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader | awk 'NR == 1')",
         `case "$gpu" in *GB10*", ${REQUIRED_COMPUTE_CAP}") ;; *) echo "dgx-spark-vllm: node ${n}: preflight gpu: expected a GB10 with compute capability ${REQUIRED_COMPUTE_CAP}, found '$gpu'" >&2; exit 1;; esac`,
         'echo "$gpu"',
       ),

@@ -310,7 +310,7 @@ wait_ready() {
     code=$(curl -s -o /dev/null -w '%{http_code}' -m "$PROBE_TIMEOUT" "$BASE/health" 2>/dev/null) || true
     if [ "$code" = 200 ]; then
       if body=$(curl -fsS -m "$PROBE_TIMEOUT" -H @"$HDR" "$BASE/v1/models" 2>&1); then
-        got=$(printf '%s' "$body" | tr -d ' \n' | grep -o "\"id\":\"$SERVED\"[^}]*\"max_model_len\":[0-9]*" | grep -o '[0-9]*$' | head -n 1)
+        got=$(printf '%s' "$body" | tr -d ' \n' | grep -o "\"id\":\"$SERVED\"[^}]*\"max_model_len\":[0-9]*" | grep -o '[0-9]*$' | awk 'NR == 1')
         if [ "$got" = "$MAX_MODEL_LEN" ]; then
           if probe; then return 0; fi
           last=$PROBE_ERR
