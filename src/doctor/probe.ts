@@ -9,12 +9,8 @@ import { shellJoin, shq } from "../shell/quote";
 import { peerSshOptions } from "../plan/access";
 import { NETPLAN_FILE, LINK_UNIT, payloadFor } from "../plan/link";
 import { gidResolverScript } from "../plan/launch";
+import { modelCacheDir } from "../plan/service";
 import type { ClusterPlan, NodePlan } from "../plan/types";
-
-/** The model's folder in a Hugging Face cache. */
-export function modelDir(plan: ClusterPlan, node: NodePlan): string {
-  return `${node.cache.huggingface}/hub/models--${plan.model.id.replace(/\//g, "--")}`;
-}
 
 export interface ProbeOptions {
   /** Read the engine's log for the NCCL transport (NET/IB vs NET/Socket). */
@@ -65,7 +61,7 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
     'kv min_free_kbytes "$(sysctl -n vm.min_free_kbytes 2>&1)"',
     'kv swaps "$(swapon --show=NAME --noheadings --raw 2>&1)"',
     `kv image "$(docker image inspect --format '{{.Id}}' ${shq(plan.image.tag)} 2>/dev/null || echo none)"`,
-    `m=${shq(modelDir(plan, node))}; if [ -d "$m/snapshots" ]; then kv models present; (cd "$m/snapshots" && find -L . -type f -printf '%s %P\\n' | sort -k2) | block model_files; else kv models none; fi`,
+    `m=${shq(modelCacheDir(plan, node))}; if [ -d "$m/snapshots" ]; then kv models present; (cd "$m/snapshots" && find -L . -type f -printf '%s %P\\n' | sort -k2) | block model_files; else kv models none; fi`,
     `d=${shq(node.cache.huggingface)}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; kv disk_path "$d"; kv disk_avail_gb "$(df -P -BG "$d" | awk 'NR==2 {print int($4)}')"`,
     "kv memavailable_kb \"$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)\"",
     "kv memtotal_kb \"$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)\"",

@@ -25,6 +25,11 @@ export const WEIGHTS_DISK_GB = 160;
 /** The sm_121 image, GB (a CUDA devel base plus the build). */
 export const IMAGE_DISK_GB = 40;
 
+/** The model's folder in a node's Hugging Face cache (`<hf>/hub/models--<org>--<name>`). */
+export function modelCacheDir(plan: ClusterPlan, node: NodePlan): string {
+  return `${node.cache.huggingface}/hub/models--${plan.model.id.replace(/\//g, "--")}`;
+}
+
 /** First step: the host answers over SSH and runs bash. */
 export function reachableScript(node: NodePlan): string {
   return script(`echo ${shq(`dgx-spark-vllm: node ${node.name} reachable`)} "$(uname -n)"`);
@@ -39,7 +44,7 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
       `grep -Eq ${shq(`^${p.hca} port [0-9]+ ==> ${p.netdev} \\(Up\\)`)} <<<"$(ibdev2netdev)" || ${fail(n, "preflight netdev", `${p.hca} ==> ${p.netdev} is not Up in ibdev2netdev: check the cable and the port`)}`,
   );
   const hf = shq(node.cache.huggingface);
-  const modelDir = shq(`${node.cache.huggingface}/hub/models--${plan.model.id.replace(/\//g, "--")}`);
+  const modelDir = shq(modelCacheDir(plan, node));
   return [
     {
       id: "gpu",

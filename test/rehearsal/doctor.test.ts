@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runDoctor, runDoctorCli, type DoctorReport } from "../../src/doctor/run";
+import { modelCacheDir } from "../../src/plan/service";
 import type { ClusterPlan } from "../../src/plan/types";
 import { HEAD, hostSpecs, rehearsalConfig, rehearsalPlan, WORKER } from "./cluster";
 import { labUnavailable, SimLab } from "./lab";
@@ -50,7 +51,7 @@ describe("doctor on simulated Sparks", { skip }, () => {
     assert.equal(out.failed, undefined, why(out.failed));
     // What a finished deploy leaves: the same image and the same weights on both nodes.
     const tagFile = plan.image.tag.replace(/[/:]/g, "_");
-    const hub = `${plan.nodes[0]!.cache.huggingface}/hub/models--${plan.model.id.replace(/\//g, "--")}/snapshots/0123abc`;
+    const hub = `${modelCacheDir(plan, plan.nodes[0]!)}/snapshots/0123abc`;
     for (const h of [HEAD, WORKER]) {
       lab.must(h, `echo ${IMAGE_ID} > /var/lib/dsv-sim/docker/images/${tagFile}`);
       lab.must(h, `install -d -o spark -g spark ${hub} && head -c 4096 /dev/zero > ${hub}/model-00001.safetensors && echo '{}' > ${hub}/config.json && chown spark:spark ${hub}/*`);

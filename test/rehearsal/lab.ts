@@ -11,10 +11,10 @@
  * namespaces and deletes them; `start()` first removes what a killed earlier run left behind.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { SshSession, type SshConnection } from "../../src/doctor/ssh";
 
 export const SIM_DIR = path.resolve(__dirname, "..", "..", "..", "test", "rehearsal", "sim");
 const NS_PREFIX = "dsvr-";
@@ -39,13 +39,7 @@ export interface SimHost {
 }
 
 /** What an SSH connection of a component says (the resolved `connection` input). */
-export interface Conn {
-  readonly host: string;
-  readonly port?: number;
-  readonly user?: string;
-  readonly privateKey?: string;
-  readonly hostKey?: string;
-}
+export type Conn = SshConnection;
 
 export interface Run {
   readonly code: number;
@@ -140,12 +134,14 @@ export class SimLab {
   /** The client's private key (OpenSSH text) every host authorizes for its login user. */
   readonly clientKey: string;
   private stopped = false;
+  private readonly session: SshSession;
 
   private constructor(root: string, labNs: string, hosts: SimHost[], clientKey: string) {
     this.root = root;
     this.labNs = labNs;
     this.hosts = hosts;
     this.clientKey = clientKey;
+    this.session = new SshSession({ sshCommand: ["ip", "netns", "exec", labNs, "ssh"], extraOptions: ["-F", "/dev/null"], connectTimeoutS: 3, timeoutS: 120 });
   }
 
   /** Boot the hosts (about a second each). Host i gets management address 10.231.<i+1>.2. */
@@ -251,42 +247,15 @@ export class SimLab {
     return r.stdout;
   }
 
-  private keyFile(text: string): string {
-    const f = path.join(this.root, `key-${createHash("sha256").update(text).digest("hex").slice(0, 12)}`);
-    if (!fs.existsSync(f)) fs.writeFileSync(f, text.endsWith("\n") ? text : `${text}\n`, { mode: 0o600 });
-    return f;
-  }
-
   /**
-   * Run `command` over SSH exactly as a component's connection says, from the lab namespace:
-   * the command string goes to the login shell as one piece (as remote.Command sends it), stdin
-   * (secrets) on the pipe. A pinned host key must match (StrictHostKeyChecking=yes); without one
-   * any key is taken, as the command provider does.
+   * Run `command` over SSH exactly as a component's connection says, from the lab namespace, with
+   * doctor's SSH client (src/doctor/ssh.ts): the command string goes to the login shell as one
+   * piece (as remote.Command sends it), stdin (secrets) on the pipe. A pinned host key must match
+   * (StrictHostKeyChecking=yes); without one any key is taken, as the command provider does.
    */
-  ssh(conn: Conn, command: string, stdin?: string, timeoutMs = 120_000): Promise<Run> {
-    const args = ["netns", "exec", this.labNs, "ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=3", "-o", "LogLevel=ERROR", "-p", String(conn.port ?? 22)];
-    if (conn.privateKey) args.push("-o", "IdentitiesOnly=yes", "-i", this.keyFile(conn.privateKey));
-    if (conn.hostKey) {
-      const kh = path.join(this.root, `known-${createHash("sha256").update(conn.host + conn.hostKey).digest("hex").slice(0, 12)}`);
-      fs.writeFileSync(kh, `${conn.host} ${conn.hostKey}\n`);
-      args.push("-o", `UserKnownHostsFile=${kh}`, "-o", "StrictHostKeyChecking=yes");
-    } else {
-      args.push("-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no");
-    }
-    args.push(`${conn.user ?? "root"}@${conn.host}`, "--", command);
-    return new Promise((resolve) => {
-      const child = spawn("ip", args, { stdio: ["pipe", "pipe", "pipe"], env: { PATH: ROOT_PATH } });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => (stdout += d));
-      child.stderr.on("data", (d) => (stderr += d));
-      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-      child.on("close", (code) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? -1, stdout, stderr });
-      });
-      child.stdin.end(stdin ?? "");
-    });
+  async ssh(conn: Conn, command: string, stdin?: string): Promise<Run> {
+    const r = await this.session.exec(conn, command, stdin ?? "");
+    return { code: r.code ?? -1, stdout: r.stdout, stderr: r.error ? `${r.stderr}${r.error}` : r.stderr };
   }
 
   /** Everything of a host the components could change (sim/snapshot): files, interfaces, sysctl values, swaps. */
@@ -319,6 +288,7 @@ export class SimLab {
     if (this.stopped) return;
     this.stopped = true;
     live.delete(this);
+    this.session.close();
     removeNamespaces([...this.hosts.map((h) => h.ns), this.labNs]);
     // The hosts' overlays lived in their own mount namespaces: gone with the processes.
     fs.rmSync(this.root, { recursive: true, force: true });
