@@ -1,0 +1,85 @@
+/**
+ * Every script the library renders for a stack, by a stable name: the plan's own (host and link
+ * steps, the DF-ping checks) and the ones the components compute from the plan (reachability,
+ * preflight, image, prefetch, sidecar, readiness, watchdog). The golden tests write them to
+ * test/golden/<stack>/scripts/ so that a change to any of them is a reviewable diff, and the
+ * shellcheck test lints every one.
+ */
+import { join, resolve } from "node:path";
+import { readStackFile } from "../../src/config";
+import { planFromInput } from "../../src/plan/cluster";
+import type { ClusterPlan } from "../../src/plan/types";
+import {
+  dropCachesSidecar,
+  imageIdScript,
+  imagePresenceStep,
+  imageTransferScript,
+  preflightChecks,
+  prefetchStep,
+  reachableScript,
+  readinessScript,
+} from "../../src/plan/service";
+
+export const ROOT = resolve(__dirname, "..", "..", "..");
+export const GOLDEN_STACKS = ["1m", "512k", "256k"] as const;
+
+export function stackPlan(stack: string): ClusterPlan {
+  return planFromInput(readStackFile(join(ROOT, "stacks", `Pulumi.${stack}.yaml`)), "plan");
+}
+
+/** File-name-safe form of a name. */
+const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, "_");
+
+/**
+ * The plan JSON with every script replaced by a reference to its file, and the scripts by file
+ * name. `JSON.stringify(plan, null, 2)` of the result is what `plan --json` prints, minus the
+ * script texts.
+ */
+export function splitPlan(plan: ClusterPlan): { skeleton: unknown; scripts: Map<string, string> } {
+  const scripts = new Map<string, string>();
+  const put = (name: string, text: string): string => {
+    const file = `${safe(name)}.sh`;
+    if (scripts.has(file)) throw new Error(`two scripts named ${file}`);
+    scripts.set(file, text);
+    return `@script ${file}`;
+  };
+  const skeleton = JSON.parse(JSON.stringify(plan)) as any;
+  for (const n of skeleton.nodes) {
+    for (const kind of ["hostSteps", "linkSteps"] as const) {
+      for (const s of n[kind]) {
+        s.create = put(`${n.name}.${kind}.${s.id}.create`, s.create);
+        s.delete = put(`${n.name}.${kind}.${s.id}.delete`, s.delete);
+      }
+    }
+  }
+  for (const c of skeleton.link.checks) c.script = put(`link.check.${c.from}-${c.to}.twin${c.twin}`, c.script);
+  return { skeleton, scripts };
+}
+
+/** The scripts the components render from the plan (not part of the plan JSON). */
+export function componentScripts(plan: ClusterPlan): Map<string, string> {
+  const out = new Map<string, string>();
+  const put = (name: string, text: string) => {
+    const file = `${safe(name)}.sh`;
+    if (out.has(file)) throw new Error(`two scripts named ${file}`);
+    out.set(file, text);
+  };
+  const head = plan.nodes.find((n) => n.name === plan.cluster.head)!;
+  for (const n of plan.nodes) {
+    put(`${n.name}.reachable`, reachableScript(n));
+    for (const c of preflightChecks(plan, n)) put(`${n.name}.preflight.${c.id}`, c.script);
+    put(`${n.name}.image-id`, imageIdScript(plan, n));
+    const presence = imagePresenceStep(plan, n);
+    put(`${n.name}.${presence.id}.create`, presence.create);
+    put(`${n.name}.${presence.id}.delete`, presence.delete);
+    if (n.name !== head.name) put(`${head.name}.image-transfer.to-${n.name}`, imageTransferScript(plan, head, n));
+    const prefetch = prefetchStep(plan, n);
+    put(`${n.name}.prefetch.create`, prefetch.create);
+    put(`${n.name}.prefetch.delete`, prefetch.delete);
+    const sidecar = dropCachesSidecar(plan, n);
+    put(`${n.name}.drop-caches.start`, sidecar.start);
+    put(`${n.name}.drop-caches.stop`, sidecar.stop);
+  }
+  put(`${head.name}.readiness`, readinessScript(plan, head));
+  return out;
+}
