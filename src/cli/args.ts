@@ -2,7 +2,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../config/errors";
-import { clusterInputFromStackConfig, readStackFile } from "../config/load";
+import { clusterInputFromStackConfig, loadClusterConfig, readStackFile } from "../config/load";
+import { Secret } from "../config/secret";
+import { planCluster } from "../plan/cluster";
+import type { ClusterPlan } from "../plan/types";
 
 /** The package root (where stacks/ ships), from dist/src/cli/. */
 export const PACKAGE_ROOT = resolve(__dirname, "..", "..", "..");
@@ -42,3 +45,36 @@ export function readClusterInput(opts: { stack?: string; config?: string }): { i
   return { input: readStackFile(file), source: file };
 }
 
+
+/** A plan read from `--stack`/`--config`, with the private key text of each node the config holds readable. */
+export interface ClusterRead {
+  readonly plan: ClusterPlan;
+  readonly source: string;
+  /**
+   * Per node name: the key its components would use, when the config holds it as plain text (a
+   * stack file's encrypted secret is not readable: then `--identity` or the ssh agent).
+   */
+  readonly privateKeys: Readonly<Record<string, string>>;
+}
+
+export function readClusterPlan(opts: { stack?: string; config?: string }): ClusterRead {
+  const { input, source } = readClusterInput(opts);
+  const { config, warnings } = loadClusterConfig(input, "plan");
+  const plan = planCluster(config, warnings);
+  const privateKeys: Record<string, string> = {};
+  for (const n of config.nodes) {
+    const k = n.ssh.privateKey ?? config.ssh.privateKey;
+    const v = k instanceof Secret ? k.reveal() : undefined;
+    if (typeof v === "string" && v.length > 0) privateKeys[n.name] = v;
+  }
+  return { plan, source, privateKeys };
+}
+
+/** `--identity FILE` must be readable (ssh reads it; this only checks that it can be read). */
+export function checkIdentityFile(file: string): void {
+  try {
+    readFileSync(file);
+  } catch {
+    throw new ConfigError([{ path: "--identity", message: `cannot read ${file}` }]);
+  }
+}

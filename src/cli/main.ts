@@ -3,14 +3,16 @@
  * dgx-spark-vllm command line. `plan` prints what a deployment will do, without Pulumi or hardware.
  * Exit codes: 0 ok, 1 unexpected error, 2 invalid config or usage.
  */
-import { parseOptions } from "../bench/cliutil";
 import { ConfigError } from "../config/errors";
 import { planFromInput } from "../plan/cluster";
-import { runBenchCli } from "../bench";
-import { runGateCli } from "../gate";
-import { runDoctorCli } from "../doctor/run";
 import { readClusterInput } from "./args";
+import { runBenchCli } from "./bench";
+import { runDoctorCli } from "./doctor";
+import { runGateCli } from "./gate";
+import { type CliIo, parseOptions } from "./options";
 import { renderSummary } from "./summary";
+
+export type { CliIo } from "./options";
 
 const USAGE = `usage: dgx-spark-vllm plan [--stack <1m|512k|256k|name> | --config <file>] [--json]
        dgx-spark-vllm bench --endpoint <url> [...]   (dgx-spark-vllm bench --help)
@@ -21,11 +23,6 @@ const USAGE = `usage: dgx-spark-vllm plan [--stack <1m|512k|256k|name> | --confi
   --config FILE  read a Pulumi stack file, or a cluster object in YAML or JSON
   --json         print the ClusterPlan as JSON (shape: README "Plan JSON")
 `;
-
-export interface CliIo {
-  readonly out: (s: string) => void;
-  readonly err: (s: string) => void;
-}
 
 export function runCli(argv: readonly string[], io: CliIo): number {
   const [command, ...rest] = argv;

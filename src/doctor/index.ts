@@ -1,4 +1,4 @@
 export { evaluate, classifySshText, type Check, type NodeResult, type Status } from "./evaluate";
 export { probeScript, parseProbe } from "./probe";
-export { runDoctor, renderReport, runDoctorCli, type DoctorOptions, type DoctorReport } from "./run";
-export { SshSession, type SshFailure, type SshSettings } from "./ssh";
+export { runDoctor, renderReport, type DoctorOptions, type DoctorReport } from "./run";
+export { SshSession, type SshFailure, type SshSettings } from "../ssh";

@@ -3,7 +3,8 @@
  * logged with NCCL_DEBUG=INFO), the expected KV cache dtype, and none of the fallback markers.
  */
 import { readFile } from "node:fs/promises";
-import { describeExecFailure, type SshTarget, sshExec } from "./ssh";
+import { shq } from "../shell/quote";
+import { describeExecFailure, type SshNode, type SshSession } from "../ssh";
 import { type CheckResult, result } from "./types";
 
 /** Markers a public gate treats as silent fallbacks (RECIPE "Beyond the recipe"). */
@@ -11,13 +12,18 @@ export const DEFAULT_FORBIDDEN_MARKERS: readonly string[] = ["fall back to", "Ma
 
 export type LogSource = { readonly describe: string; read(): Promise<string> };
 
-/** `ssh -o BatchMode=yes user@host docker logs <container>` (stdout and stderr: docker writes to both). */
-export function sshDockerLogs(target: SshTarget, container: string, opts: { sshCommand?: string; timeoutMs?: number } = {}): LogSource {
+/**
+ * `docker logs <container>` on a node over the session's SSH (its pinned host key and private key;
+ * stdout and stderr: docker writes to both).
+ */
+export function sshDockerLogs(session: SshSession, node: SshNode, container: string, opts: { timeoutMs?: number } = {}): LogSource {
+  const { user, host } = node.ssh;
   return {
-    describe: `docker logs ${container} on ${target.user}@${target.host}`,
+    describe: `docker logs ${container} on ${user}@${host}`,
     async read() {
-      const r = await sshExec(target, ["docker", "logs", container], { timeoutMs: opts.timeoutMs ?? 120_000, ...(opts.sshCommand ? { sshCommand: opts.sshCommand } : {}) });
-      if (r.error || r.code !== 0) throw new Error(describeExecFailure(`ssh ${target.user}@${target.host} docker logs ${container}`, r));
+      const limits = { timeoutMs: opts.timeoutMs ?? 120_000, maxBytes: 256 * 1024 * 1024 };
+      const r = await session.exec(session.connectionOf(node), `docker logs ${shq(container)}`, "", limits);
+      if (r.error || r.code !== 0) throw new Error(describeExecFailure(`ssh ${user}@${host} docker logs ${container}`, r));
       return `${r.stdout}\n${r.stderr}`;
     },
   };

@@ -1,7 +1,7 @@
 /** Free-memory samplers for the soak gate: MemAvailable of each node, in MB. */
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { describeExecFailure, type SshTarget, sshExec } from "./ssh";
+import { describeExecFailure, type SshNode, type SshSession } from "../ssh";
 
 export interface MemorySampler {
   /** Node name, as reports show it. */
@@ -17,12 +17,12 @@ export function parseMemAvailableMb(meminfo: string): number {
   return Number(m[1]) / 1024;
 }
 
-/** `ssh -o BatchMode=yes user@host cat /proc/meminfo` (the real thing on the Sparks). */
-export function sshMemorySampler(node: { readonly name: string; readonly ssh: SshTarget }, opts: { sshCommand?: string; timeoutMs?: number } = {}): MemorySampler {
+/** `cat /proc/meminfo` on a node over the session's SSH (the real thing on the Sparks). */
+export function sshMemorySampler(session: SshSession, node: SshNode, opts: { timeoutMs?: number } = {}): MemorySampler {
   return {
     node: node.name,
     async sample() {
-      const r = await sshExec(node.ssh, ["cat", "/proc/meminfo"], { timeoutMs: opts.timeoutMs ?? 15_000, ...(opts.sshCommand ? { sshCommand: opts.sshCommand } : {}) });
+      const r = await session.exec(session.connectionOf(node), "cat /proc/meminfo", "", { timeoutMs: opts.timeoutMs ?? 15_000 });
       if (r.error || r.code !== 0) throw new Error(describeExecFailure(`ssh ${node.ssh.user}@${node.ssh.host} cat /proc/meminfo`, r));
       return parseMemAvailableMb(r.stdout);
     },

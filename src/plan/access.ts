@@ -6,6 +6,7 @@
  * is the local Docker engine); everything else in the scripts is exactly as rendered.
  */
 import { shellJoin, shq } from "../shell/quote";
+import { sshOptions } from "../ssh/options";
 import type { ClusterPlan, NodePlan } from "./types";
 
 /** Per node name: the argv prefix that runs one shell command string (appended as the last word) on that node. */
@@ -16,16 +17,12 @@ export const ACCESS_END = "# --- end of node access ---";
 
 /**
  * `ssh` options for one node reaching another (head -> worker: the image copy, the readiness
- * gate's cleanup, the watchdog, doctor's check): never prompt, fail fast when a host is down (exit
- * 255), and write no known_hosts entry, so a destroy leaves the user's SSH state as it was. A
- * pinned host key (`nodes[].ssh.hostKey`) is checked strictly, handed to ssh by KnownHostsCommand
- * (OpenSSH 8.5+; DGX OS has 9.x); without a pin any key is taken, as the command provider does.
+ * gate's cleanup, the watchdog, doctor's check), from the one builder (src/ssh/options.ts): never
+ * prompt, fail fast when a host is down (exit 255), write no known_hosts entry, check a pinned host
+ * key (`nodes[].ssh.hostKey`) strictly, else take any key, as the command provider does.
  */
 export function peerSshOptions(target: Pick<NodePlan, "ssh">): string[] {
-  const hostKey = target.ssh.hostKey
-    ? ["-o", "UserKnownHostsFile=/dev/null", "-o", `KnownHostsCommand=/bin/echo %H ${target.ssh.hostKey}`, "-o", "StrictHostKeyChecking=yes"]
-    : ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no"];
-  return ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3", "-o", "LogLevel=ERROR", ...hostKey, "-p", String(target.ssh.port)];
+  return sshOptions({ port: target.ssh.port, ...(target.ssh.hostKey ? { hostKey: target.ssh.hostKey } : {}) });
 }
 
 /** Production access from `from` (the head): itself through bash, every other node over SSH to its management host. */

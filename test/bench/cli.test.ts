@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { runBenchCli } from "../../src/bench/index";
+import { runBenchCli } from "../../src/cli/bench";
 import { captureIo, closedPort, tempDir, withStandin, xmlBalanced } from "./support";
 
 const QUICK = ["--max-tokens", "8", "--first-token-timeout", "3", "--idle-timeout", "1", "--request-timeout", "10"];

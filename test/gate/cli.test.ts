@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { runGateCli } from "../../src/gate/index";
+import { runGateCli } from "../../src/cli/gate";
 import type { GateReport } from "../../src/gate/types";
 import { captureIo, closedPort, fakeSsh, tempDir, withStandin } from "../bench/support";
 

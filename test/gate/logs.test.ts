@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { judgeLogs, logsGate, sshDockerLogs } from "../../src/gate/logs";
+import { SshSession } from "../../src/ssh";
 import { fakeSsh, tempDir } from "../bench/support";
 
 const GOOD = [
@@ -35,12 +36,14 @@ test("logs are read over SSH with docker logs <container> (stdout and stderr), i
   const lines = GOOD.split("\n");
   writeFileSync(join(dir, "docker.log"), lines.filter((l) => l.includes("NCCL")).join("\n"));
   writeFileSync(join(dir, "docker.stderr.log"), lines.filter((l) => !l.includes("NCCL")).join("\n"));
-  const r = await logsGate({ source: sshDockerLogs({ host: "spark-head.local", port: 2222, user: "spark" }, "dgx-spark-vllm-spark-head", { sshCommand: ssh }), kvCacheDtype: "fp8" });
+  const session = new SshSession({ sshCommand: [ssh] });
+  const head = { name: "spark-head", ssh: { host: "spark-head.local", port: 2222, user: "spark" } };
+  const r = await logsGate({ source: sshDockerLogs(session, head, "dgx-spark-vllm-spark-head"), kvCacheDtype: "fp8" });
   assert.equal(r.status, "pass", r.problems.join("; "));
   const argv = readFileSync(join(dir, "ssh.log"), "utf8").trim();
-  assert.equal(argv, "-o BatchMode=yes -o ConnectTimeout=10 -p 2222 spark@spark-head.local -- docker logs dgx-spark-vllm-spark-head");
+  assert.equal(argv, "-o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -o LogLevel=ERROR -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -p 2222 spark@spark-head.local -- docker logs dgx-spark-vllm-spark-head");
   writeFileSync(join(dir, "fail"), "");
-  const down = await logsGate({ source: sshDockerLogs({ host: "spark-head.local", port: 22, user: "spark" }, "c", { sshCommand: ssh }), kvCacheDtype: "fp8" });
+  const down = await logsGate({ source: sshDockerLogs(session, { name: "h", ssh: { ...head.ssh, port: 22 } }, "c"), kvCacheDtype: "fp8" });
   assert.equal(down.status, "fail");
   assert.match(down.problems.join("\n"), /exit 255 \(ssh: connect to host: No route to host\)/);
 });

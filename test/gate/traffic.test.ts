@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { functionSampler, parseMemAvailableMb, sshMemorySampler } from "../../src/gate/memory";
+import { SshSession } from "../../src/ssh";
 import { mtpGate, soakGate } from "../../src/gate/traffic";
 import { FAST, fakeSsh, tempDir, withStandin } from "../bench/support";
 
@@ -107,19 +108,20 @@ test("soak passes with flat memory; failing samplers, no samplers and an explici
   });
 });
 
-test("the SSH sampler runs `ssh -o BatchMode=yes ... user@host cat /proc/meminfo` and reads MemAvailable", async () => {
+test("the SSH sampler runs `ssh -o BatchMode=yes ... user@host -- cat /proc/meminfo` and reads MemAvailable", async () => {
   assert.equal(parseMemAvailableMb("MemTotal: 1 kB\nMemAvailable:    8388608 kB\n"), 8192);
   assert.throws(() => parseMemAvailableMb("MemTotal: 1 kB\n"), /no MemAvailable/);
   const dir = tempDir();
   const ssh = fakeSsh(dir);
   writeFileSync(join(dir, "memavail-10.1.2.3"), "8388608");
   writeFileSync(join(dir, "step-10.1.2.3"), "1024");
-  const sampler = sshMemorySampler({ name: "spark-worker", ssh: { host: "10.1.2.3", port: 22, user: "spark" } }, { sshCommand: ssh });
+  const worker = { name: "spark-worker", ssh: { host: "10.1.2.3", port: 22, user: "spark" } };
+  const sampler = sshMemorySampler(new SshSession({ sshCommand: [ssh] }), worker);
   assert.equal(await sampler.sample(), 8192);
   assert.equal(await sampler.sample(), 8191);
-  assert.match(readFileSync(join(dir, "ssh.log"), "utf8"), /^-o BatchMode=yes -o ConnectTimeout=10 -p 22 spark@10\.1\.2\.3 -- cat \/proc\/meminfo$/m);
+  assert.match(readFileSync(join(dir, "ssh.log"), "utf8"), /^-o BatchMode=yes -o ConnectTimeout=10 .*-o StrictHostKeyChecking=no -p 22 spark@10\.1\.2\.3 -- cat \/proc\/meminfo$/m);
   writeFileSync(join(dir, "fail"), "");
   await assert.rejects(sampler.sample(), /spark@10\.1\.2\.3 cat \/proc\/meminfo: exit 255 \(ssh: connect to host: No route to host\)/);
-  const missing = sshMemorySampler({ name: "x", ssh: { host: "h", port: 22, user: "u" } }, { sshCommand: join(dir, "no-such-ssh") });
+  const missing = sshMemorySampler(new SshSession({ sshCommand: [join(dir, "no-such-ssh")] }), { name: "x", ssh: { host: "h", port: 22, user: "u" } });
   await assert.rejects(missing.sample(), /not installed or not on PATH/);
 });

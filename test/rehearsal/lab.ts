@@ -14,7 +14,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { SshSession, type SshConnection } from "../../src/doctor/ssh";
+import { SshSession, type SshConnection } from "../../src/ssh";
 
 export const SIM_DIR = path.resolve(__dirname, "..", "..", "..", "test", "rehearsal", "sim");
 const NS_PREFIX = "dsvr-";
@@ -249,7 +249,7 @@ export class SimLab {
 
   /**
    * Run `command` over SSH exactly as a component's connection says, from the lab namespace, with
-   * doctor's SSH client (src/doctor/ssh.ts): the command string goes to the login shell as one
+   * the one SSH module (src/ssh/session.ts): the command string goes to the login shell as one
    * piece (as remote.Command sends it), stdin (secrets) on the pipe. A pinned host key must match
    * (StrictHostKeyChecking=yes); without one any key is taken, as the command provider does.
    */

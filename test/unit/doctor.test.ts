@@ -3,7 +3,7 @@ import { strict as assert } from "node:assert";
 import { test } from "node:test";
 import { classifySshText } from "../../src/doctor/evaluate";
 import { parseProbe, probeScript } from "../../src/doctor/probe";
-import { runDoctorCli } from "../../src/doctor/run";
+import { runDoctorCli } from "../../src/cli/doctor";
 import { planFromInput } from "../../src/plan/cluster";
 import { baseConfig } from "../support/fixtures";
 

@@ -1,7 +1,12 @@
-/** Helpers shared by the `bench` and `gate` commands. */
+/**
+ * CLI plumbing shared by every command (`plan`, `bench`, `gate`, `doctor`): the output streams,
+ * usage errors, strict option parsing that refuses secrets on the command line, the API key from
+ * the environment, number and endpoint checks.
+ */
 import { parseArgs } from "node:util";
-import { DEFAULT_TIMEOUTS, normalizeEndpoint, type Timeouts } from "./client";
+import { DEFAULT_TIMEOUTS, normalizeEndpoint, type Timeouts } from "../bench/client";
 
+/** Where a command writes: stdout and stderr (tests capture them). */
 export interface CliIo {
   readonly out: (s: string) => void;
   readonly err: (s: string) => void;

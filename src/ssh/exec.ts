@@ -1,11 +1,5 @@
-/** Run a command on a node over SSH (BatchMode: never prompts), with a timeout. Never throws. */
+/** Run a local command with a timeout and an output cap; never throws. */
 import { spawn } from "node:child_process";
-
-export interface SshTarget {
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-}
 
 export interface ExecResult {
   readonly code: number | null;
@@ -13,11 +7,6 @@ export interface ExecResult {
   readonly stderr: string;
   /** Set when the command could not run or timed out. */
   readonly error?: string;
-}
-
-/** argv of `ssh` for a remote command (exported for tests and for people reading reports). */
-export function sshArgv(target: SshTarget, remote: readonly string[]): string[] {
-  return ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-p", String(target.port), `${target.user}@${target.host}`, "--", ...remote];
 }
 
 /** Run a command with a timeout (never throws); `input`, when given, is written to its stdin. */
@@ -60,10 +49,6 @@ export function execCommand(command: string, args: readonly string[], timeoutMs:
       child.stdin?.end(input);
     }
   });
-}
-
-export function sshExec(target: SshTarget, remote: readonly string[], opts: { sshCommand?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
-  return execCommand(opts.sshCommand ?? "ssh", sshArgv(target, remote), opts.timeoutMs ?? 30_000);
 }
 
 /** Short description of an SSH failure. */

@@ -1,0 +1,70 @@
+/**
+ * `dgx-spark-vllm doctor`: a read-only health check of every node over SSH (src/doctor/).
+ * Exit code: 0 all PASS, 1 warnings, 2 failures (or bad usage/config).
+ */
+import { ConfigError } from "../config/errors";
+import { renderReport, runDoctor } from "../doctor/run";
+import type { ClusterPlan } from "../plan/types";
+import type { SshSettings } from "../ssh/session";
+import { checkIdentityFile, readClusterPlan } from "./args";
+import { apiKeyFromEnv, type CliIo, parseOptions, UsageError } from "./options";
+
+const USAGE = `usage: dgx-spark-vllm doctor [--stack <name> | --config <file>] [--json] [--identity <key file>] [--rdma] [--api-key-env NAME]
+
+Read-only health check of every node over SSH (BatchMode), before and after deploying.
+  --stack NAME        read stacks/Pulumi.NAME.yaml (default: 1m)
+  --config FILE       a Pulumi stack file, or a cluster object in YAML or JSON
+  --json              print the report as JSON
+  --identity FILE     SSH private key file (default: the config's key when readable, else the ssh agent)
+  --rdma              also read the engine log for NCCL's transport (NET/IB vs NET/Socket)
+  --api-key-env NAME  variable holding the API key for /v1/models (default: $VLLM_API_KEY)
+Exit: 0 all PASS, 1 warnings, 2 failures or bad input.
+`;
+
+export async function runDoctorCli(
+  argv: readonly string[],
+  io: CliIo,
+  env: NodeJS.ProcessEnv = process.env,
+  ssh: Pick<SshSettings, "sshCommand" | "extraOptions"> = {},
+): Promise<number> {
+  const parsed = parseOptions(
+    argv,
+    {
+      stack: { type: "string" },
+      config: { type: "string" },
+      json: { type: "boolean" },
+      identity: { type: "string" },
+      rdma: { type: "boolean" },
+      "api-key-env": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    USAGE,
+    io,
+  );
+  if (typeof parsed === "number") return parsed;
+  const values = parsed as { stack?: string; config?: string; json?: boolean; identity?: string; rdma?: boolean; "api-key-env"?: string };
+  let plan: ClusterPlan;
+  let source: string;
+  let privateKeys: Readonly<Record<string, string>>;
+  let apiKey: string | undefined;
+  try {
+    ({ plan, source, privateKeys } = readClusterPlan(values));
+    if (values.identity) checkIdentityFile(values.identity);
+    apiKey = apiKeyFromEnv(values["api-key-env"], env).key;
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof UsageError) {
+      io.err(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const report = await runDoctor(plan, source, {
+    ...ssh,
+    ...(values.identity ? { identityFile: values.identity } : { privateKeys }),
+    ...(apiKey !== undefined ? { apiKey } : {}),
+    rdma: values.rdma ?? false,
+    progress: (l) => io.err(`${l}\n`),
+  });
+  io.out(values.json ? JSON.stringify(report, null, 2) + "\n" : renderReport(report));
+  return report.exitCode;
+}

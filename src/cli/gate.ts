@@ -1,0 +1,253 @@
+/**
+ * `dgx-spark-vllm gate`: qualify a running deployment (RECIPE "Validation gates" plus the public
+ * canaries). Exit codes: 0 every selected check passed or was skipped; 1 a check failed; 2 usage
+ * or invalid config.
+ */
+import { writeFileSync } from "node:fs";
+import { ConfigError } from "../config/errors";
+import { fileLogs, type LogSource, sshDockerLogs } from "../gate/logs";
+import { localMemorySampler, type MemorySampler, sshMemorySampler } from "../gate/memory";
+import { renderGateReport, runGate } from "../gate/run";
+import { CHECK_NAMES, type CheckName, type GateReport } from "../gate/types";
+import type { ClusterPlan } from "../plan/types";
+import { SshSession, type SshSettings } from "../ssh/session";
+import { checkIdentityFile, readClusterPlan } from "./args";
+import {
+  apiKeyFromEnv,
+  checkEndpoint,
+  type CliIo,
+  parseCommandArgs,
+  parseNumber,
+  parsePositiveInt,
+  parseSeconds,
+  timeoutsFrom,
+  UsageError,
+} from "./options";
+
+export const GATE_USAGE = `usage: dgx-spark-vllm gate (--suite LIST | --all) [--endpoint URL] [expectations] [options]
+
+Qualifies a running deployment before it is promoted. Checks (run in this order):
+  boot      /health answers 200; /v1/models lists the served name with the profile's max_model_len
+  security  a request without the API key gets 401/403 (skipped when no key is configured)
+  quality   JSON mode parses, English answered in Latin script, 7x19 = 133, forced tool call
+  mtp       mixed greedy + non-greedy concurrent streams for --mtp-duration: no refused
+            connection, 5xx, dropped/truncated/stalled stream or engine death
+  soak      zero-gap traffic for --soak-duration while each node's MemAvailable is sampled;
+            fails when free memory falls faster than --max-memory-decline MB/h
+  logs      head container logs over SSH (or --logs-file): NET/IB present, the profile's KV
+            dtype, no "fall back to" / "Marlin" / "emulation"
+
+  --suite LIST            comma-separated checks, e.g. boot,mtp,soak,quality,security,logs
+  --all                   every check (logs only when a log source is known)
+  --endpoint URL          server (default: the plan's endpoint when --stack/--config is given)
+  --api-key-env NAME      read the API key from environment variable NAME (default: $VLLM_API_KEY
+                          when set). Keys are never accepted on the command line.
+Expectations (served name, max_model_len, nodes for SSH) from one of:
+  --stack NAME | --config FILE   a stack or config, as \`plan\` reads them (default: --stack 1m)
+  --max-model-len N [--served-name NAME]   explicit (served name default deepseek-v4)
+Options:
+  --boot-wait S           keep polling /health for up to S seconds (default 0: one attempt)
+  --concurrency N         streams for mtp and soak (default: the profile's max-num-seqs, else 6)
+  --max-tokens N          max_tokens for mtp and soak requests (default 256)
+  --mtp-duration S        default 600
+  --soak-duration S       default 1800 (RECIPE: ~30 min)
+  --health-interval S     /health poll during mtp and soak (default 5)
+  --sampler ssh|local|none   free-memory sampler (default ssh when nodes are known)
+  --sample-interval S     default 30
+  --max-memory-decline MB_PER_HOUR   default 500
+  --logs-file FILE        judge this log file instead of docker logs over SSH
+  --identity FILE         SSH private key for the logs and the ssh sampler (default: the config's
+                          key when readable, else the ssh agent). SSH checks each node's pinned
+                          host key (nodes[].ssh.hostKey) when the config has one.
+  --first-token-timeout S / --idle-timeout S / --request-timeout S   (180 / 60 / 600)
+  --json                  print the report as JSON
+  --report FILE           also write the JSON report to FILE
+  --quiet                 no progress lines
+
+Exit: 0 all selected checks passed (or were skipped), 1 a check failed, 2 usage or invalid config.
+`;
+
+export interface GateCliDeps {
+  readonly env?: NodeJS.ProcessEnv;
+  /** ssh executable (tests point this at a stand-in script). */
+  readonly sshCommand?: string;
+  /** Told the session the gate's SSH runs through (tests). */
+  readonly onSession?: (session: SshSession) => void;
+  /** Replace the memory samplers (tests). */
+  readonly samplers?: readonly MemorySampler[];
+}
+
+interface Expectations {
+  servedName: string;
+  maxModelLen: number;
+  source: string;
+  plan?: ClusterPlan;
+  privateKeys?: Readonly<Record<string, string>>;
+}
+
+function parseSuite(v: string): CheckName[] {
+  const out: CheckName[] = [];
+  for (const raw of v.split(",").map((s) => s.trim()).filter(Boolean)) {
+    if (!(CHECK_NAMES as readonly string[]).includes(raw)) throw new UsageError(`--suite: unknown check '${raw}' (known: ${CHECK_NAMES.join(", ")})`);
+    if (!out.includes(raw as CheckName)) out.push(raw as CheckName);
+  }
+  if (out.length === 0) throw new UsageError("--suite needs at least one check");
+  return out;
+}
+
+export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateCliDeps = {}): Promise<number> {
+  const env = deps.env ?? process.env;
+  const values = parseCommandArgs(
+    argv,
+    {
+      suite: { type: "string" },
+      all: { type: "boolean" },
+      stack: { type: "string" },
+      config: { type: "string" },
+      "max-model-len": { type: "string" },
+      "served-name": { type: "string" },
+      "boot-wait": { type: "string" },
+      concurrency: { type: "string" },
+      "max-tokens": { type: "string" },
+      "mtp-duration": { type: "string" },
+      "soak-duration": { type: "string" },
+      "health-interval": { type: "string" },
+      sampler: { type: "string" },
+      "sample-interval": { type: "string" },
+      "max-memory-decline": { type: "string" },
+      "logs-file": { type: "string" },
+      report: { type: "string" },
+      identity: { type: "string" },
+    },
+    GATE_USAGE,
+    io,
+  );
+  if (typeof values === "number") return values;
+  const str = (k: string) => values[k] as string | undefined;
+  const say = values.quiet ? undefined : (line: string) => io.err(`${line}\n`);
+  let gateOpts: Parameters<typeof runGate>[0];
+  let session: SshSession | undefined;
+  try {
+    if (values.all && str("suite")) throw new UsageError("--all and --suite were both given: choose one");
+    if (!values.all && !str("suite")) throw new UsageError("say which checks to run: --suite boot,mtp,soak,quality,security[,logs] or --all");
+    const requested: CheckName[] = values.all ? [...CHECK_NAMES] : parseSuite(str("suite") as string);
+
+    // Expectations.
+    let exp: Expectations;
+    const explicitLen = str("max-model-len");
+    if (explicitLen !== undefined && (str("stack") || str("config"))) throw new UsageError("--max-model-len replaces --stack/--config: give one or the other");
+    if (explicitLen !== undefined) {
+      exp = { maxModelLen: parsePositiveInt("--max-model-len", explicitLen, 100_000_000), servedName: str("served-name") ?? "deepseek-v4", source: "command-line flags" };
+    } else {
+      const { plan, source, privateKeys } = readClusterPlan({
+        ...(str("stack") ? { stack: str("stack") as string } : {}),
+        ...(str("config") ? { config: str("config") as string } : {}),
+      });
+      exp = { maxModelLen: plan.profile.maxModelLen, servedName: str("served-name") ?? plan.model.servedName, source, plan, privateKeys };
+    }
+    const identity = str("identity");
+    if (identity !== undefined) {
+      if (!exp.plan) throw new UsageError("--identity is for SSH to the nodes: give --stack or --config");
+      checkIdentityFile(identity);
+    }
+
+    // Endpoint and key.
+    const endpoint = str("endpoint") ?? exp.plan?.cluster.endpoint;
+    if (!endpoint) throw new UsageError("--endpoint is required (or give --stack/--config to use the plan's endpoint)");
+    checkEndpoint(endpoint);
+    const { key, source: keySource } = apiKeyFromEnv(str("api-key-env"), env);
+    if (keySource) say?.(`using the API key from ${keySource}`);
+    if (!key && exp.plan?.cluster.authenticated) say?.("note: the plan expects an API key but none was given (--api-key-env NAME): requests may get 401");
+
+    // SSH to the nodes (made only when the plan is known): --identity, else the config's keys.
+    if (exp.plan) {
+      const settings: SshSettings = {
+        ...(deps.sshCommand ? { sshCommand: [deps.sshCommand] } : {}),
+        ...(identity !== undefined ? { identityFile: identity } : { privateKeys: exp.privateKeys ?? {} }),
+      };
+      session = new SshSession(settings);
+      deps.onSession?.(session);
+    }
+    const head = exp.plan?.nodes.find((n) => n.role === "head");
+    // Log source.
+    let logSource: LogSource | undefined;
+    if (str("logs-file")) logSource = fileLogs(str("logs-file") as string);
+    else if (head && session) logSource = sshDockerLogs(session, head, head.container.name);
+    const unavailable: { name: CheckName; note: string }[] = [];
+    if (requested.includes("logs") && !logSource) {
+      if (!values.all) throw new UsageError("--suite logs needs a log source: --stack/--config (SSH to the head) or --logs-file FILE");
+      unavailable.push({ name: "logs", note: "no log source (pass --stack/--config for SSH, or --logs-file FILE)" });
+    }
+
+    // Memory samplers.
+    const samplerKind = str("sampler") ?? (exp.plan ? "ssh" : undefined);
+    let samplers: MemorySampler[] = [];
+    if (deps.samplers) samplers = [...deps.samplers];
+    else if (samplerKind === "ssh") {
+      if (!exp.plan || !session) throw new UsageError("--sampler ssh needs the nodes: give --stack or --config");
+      const ssh = session;
+      samplers = exp.plan.nodes.map((n) => sshMemorySampler(ssh, n));
+    } else if (samplerKind === "local") samplers = [localMemorySampler()];
+    else if (samplerKind !== undefined && samplerKind !== "none") throw new UsageError(`--sampler must be ssh, local or none, not '${samplerKind}'`);
+
+    const seconds = (flag: string, dflt: number) => (str(flag) !== undefined ? parseSeconds(`--${flag}`, str(flag) as string) : dflt);
+    const concurrency =
+      str("concurrency") !== undefined ? parsePositiveInt("--concurrency", str("concurrency") as string, 1024) : exp.plan ? exp.plan.profile.maxNumSeqs : 6;
+    gateOpts = {
+      endpoint,
+      ...(key ? { apiKey: key } : {}),
+      servedName: exp.servedName,
+      maxModelLen: exp.maxModelLen,
+      expectations: exp.source,
+      suite: requested,
+      timeouts: timeoutsFrom(values),
+      bootWaitMs: str("boot-wait") !== undefined ? Math.round(parseNumber("--boot-wait", str("boot-wait") as string, 0, 86_400) * 1000) : 0,
+      concurrency,
+      maxTokens: str("max-tokens") !== undefined ? parsePositiveInt("--max-tokens", str("max-tokens") as string, 1_000_000) : 256,
+      mtpDurationMs: seconds("mtp-duration", 600_000),
+      soakDurationMs: seconds("soak-duration", 1_800_000),
+      healthIntervalMs: seconds("health-interval", 5_000),
+      samplers,
+      memoryOptOut: samplerKind === "none",
+      sampleIntervalMs: seconds("sample-interval", 30_000),
+      maxDeclineMbPerHour: str("max-memory-decline") !== undefined ? parseNumber("--max-memory-decline", str("max-memory-decline") as string, 0, 1e9) : 500,
+      ...(logSource ? { logSource } : {}),
+      kvCacheDtype: exp.plan?.profile.kvCacheDtype ?? "fp8",
+      unavailable,
+      ...(say ? { onProgress: say } : {}),
+    };
+  } catch (e) {
+    session?.close();
+    if (e instanceof UsageError) {
+      io.err(`${e.message}\n\n${GATE_USAGE}`);
+      return 2;
+    }
+    if (e instanceof ConfigError) {
+      io.err(`${e.message}\n`);
+      if (values.json) io.out(JSON.stringify({ error: "invalid-config", problems: e.problems }, null, 2) + "\n");
+      return 2;
+    }
+    throw e;
+  }
+
+  let report: GateReport;
+  try {
+    report = await runGate(gateOpts);
+  } finally {
+    session?.close();
+  }
+  const json = JSON.stringify(report, null, 2) + "\n";
+  if (values.json) io.out(json);
+  else io.out(renderGateReport(report));
+  const reportFile = str("report");
+  if (reportFile) {
+    try {
+      writeFileSync(reportFile, json);
+      say?.(`report written to ${reportFile}`);
+    } catch (e) {
+      io.err(`cannot write the report to ${reportFile}: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
+  return report.ok ? 0 : 1;
+}
