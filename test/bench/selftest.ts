@@ -7,11 +7,12 @@
  * 2. Cost: the stand-in emits as fast as it can; the client's own CPU time (process.cpuUsage of
  *    this process only) per streamed token gives how many tokens/s one client core can drive.
  *
- * Run: `node dist/src/bench/selftest.js [--json]` or `node scripts/bench-selftest.ts [--json]`.
+ * Test support, not part of the package. After a build (`npm run build`): `npm run bench:selftest`
+ * or `node dist/test/bench/selftest.js [--json]`.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { performance } from "node:perf_hooks";
-import { runBench } from "./run";
+import { runBench } from "../../src/bench/run";
 
 export interface AccuracyResult {
   readonly concurrency: number;

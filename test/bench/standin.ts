@@ -6,7 +6,8 @@
  * an API key that is (or is not) enforced. Used by the tests and by the bench self-test; also
  * handy to try `bench`/`gate` without hardware. Listens on 127.0.0.1 only.
  *
- * Run as a process: `node dist/src/bench/standin.js '{"port":8000,"tokenIntervalMs":25}'`.
+ * Test support, not part of the package. Run as a process (after a build):
+ * `node dist/test/bench/standin.js '{"port":8000,"tokenIntervalMs":25}'`.
  */
 import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
