@@ -23,7 +23,7 @@ module.exports = {
     {
       name: "tools-not-cli",
       severity: "error",
-      comment: "Only the CLI layer (src/cli/) imports src/cli/: tools and the library never depend on the command line.",
+      comment: "Only src/cli/ imports src/cli/: tools and the library never depend on the command line.",
       from: { path: "^src/", pathNot: "^src/cli/" },
       to: { path: "^src/cli/" },
     },

@@ -42,7 +42,14 @@ export async function runDoctorCli(
     io,
   );
   if (typeof parsed === "number") return parsed;
-  const values = parsed as { stack?: string; config?: string; json?: boolean; identity?: string; rdma?: boolean; "api-key-env"?: string };
+  const values = parsed as {
+    stack?: string;
+    config?: string;
+    json?: boolean;
+    identity?: string;
+    rdma?: boolean;
+    "api-key-env"?: string;
+  };
   let plan: ClusterPlan;
   let source: string;
   let privateKeys: Readonly<Record<string, string>>;

@@ -143,7 +143,8 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
         ...(str("stack") ? { stack: str("stack") as string } : {}),
         ...(str("config") ? { config: str("config") as string } : {}),
       });
-      exp = { maxModelLen: plan.profile.maxModelLen, servedName: str("served-name") ?? plan.model.servedName, source, plan, privateKeys };
+      const servedName = str("served-name") ?? plan.model.servedName;
+      exp = { maxModelLen: plan.profile.maxModelLen, servedName, source, plan, privateKeys };
     }
     const identity = str("identity");
     if (identity !== undefined) {

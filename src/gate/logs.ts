@@ -16,14 +16,21 @@ export type LogSource = { readonly describe: string; read(): Promise<string> };
  * `docker logs <container>` on a node over the session's SSH (its pinned host key and private key;
  * stdout and stderr: docker writes to both).
  */
-export function sshDockerLogs(session: SshSession, node: SshNode, container: string, opts: { timeoutMs?: number } = {}): LogSource {
+export function sshDockerLogs(
+  session: SshSession,
+  node: SshNode,
+  container: string,
+  opts: { timeoutMs?: number } = {},
+): LogSource {
   const { user, host } = node.ssh;
   return {
     describe: `docker logs ${container} on ${user}@${host}`,
     async read() {
       const limits = { timeoutMs: opts.timeoutMs ?? 120_000, maxBytes: 256 * 1024 * 1024 };
       const r = await session.exec(session.connectionOf(node), `docker logs ${shq(container)}`, "", limits);
-      if (r.error || r.code !== 0) throw new Error(describeExecFailure(`ssh ${user}@${host} docker logs ${container}`, r));
+      if (r.error || r.code !== 0) {
+        throw new Error(describeExecFailure(`ssh ${user}@${host} docker logs ${container}`, r));
+      }
       return `${r.stdout}\n${r.stderr}`;
     },
   };

@@ -22,7 +22,8 @@ export function sshMemorySampler(session: SshSession, node: SshNode, opts: { tim
   return {
     node: node.name,
     async sample() {
-      const r = await session.exec(session.connectionOf(node), "cat /proc/meminfo", "", { timeoutMs: opts.timeoutMs ?? 15_000 });
+      const limits = { timeoutMs: opts.timeoutMs ?? 15_000 };
+      const r = await session.exec(session.connectionOf(node), "cat /proc/meminfo", "", limits);
       if (r.error || r.code !== 0) throw new Error(describeExecFailure(`ssh ${node.ssh.user}@${node.ssh.host} cat /proc/meminfo`, r));
       return parseMemAvailableMb(r.stdout);
     },

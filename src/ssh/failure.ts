@@ -1,6 +1,14 @@
 /** What went wrong with an SSH connection, from ssh's own messages, with a fix for the report. */
 
-export type SshFailureKind = "auth" | "host-key-changed" | "host-key-unknown" | "timeout" | "refused" | "no-route" | "name" | "other";
+export type SshFailureKind =
+  | "auth"
+  | "host-key-changed"
+  | "host-key-unknown"
+  | "timeout"
+  | "refused"
+  | "no-route"
+  | "name"
+  | "other";
 
 export interface SshFailure {
   readonly kind: SshFailureKind;

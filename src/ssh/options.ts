@@ -27,9 +27,10 @@ export interface SshOptionSettings {
 
 /** The host-key options: strict against the pin, else take any key and remember nothing. */
 export function hostKeyOptions(hostKey: string | undefined): string[] {
+  const noFile = ["-o", "UserKnownHostsFile=/dev/null"];
   return hostKey
-    ? ["-o", "UserKnownHostsFile=/dev/null", "-o", `KnownHostsCommand=/bin/echo %H ${hostKey}`, "-o", "StrictHostKeyChecking=yes"]
-    : ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no"];
+    ? [...noFile, "-o", `KnownHostsCommand=/bin/echo %H ${hostKey}`, "-o", "StrictHostKeyChecking=yes"]
+    : [...noFile, "-o", "StrictHostKeyChecking=no"];
 }
 
 /** OpenSSH options (without the destination) for one node. */

@@ -80,11 +80,13 @@ export class SshSession {
   /** The ssh argv for a connection, up to `--` (the remote command follows). For reports and tests. */
   argvFor(c: SshConnection): string[] {
     const s = this.settings;
-    const identityFile = s.identityFile ?? (c.privateKey !== undefined ? this.privateFile("key", c.privateKey) : undefined);
-    const options = sshOptions(
-      { port: c.port ?? 22, ...(c.hostKey ? { hostKey: c.hostKey } : {}) },
-      { ...(s.connectTimeoutS !== undefined ? { connectTimeoutS: s.connectTimeoutS } : {}), ...(identityFile ? { identityFile } : {}) },
-    );
+    const keyFile = c.privateKey !== undefined ? this.privateFile("key", c.privateKey) : undefined;
+    const identityFile = s.identityFile ?? keyFile;
+    const target = { port: c.port ?? 22, ...(c.hostKey ? { hostKey: c.hostKey } : {}) };
+    const options = sshOptions(target, {
+      ...(s.connectTimeoutS !== undefined ? { connectTimeoutS: s.connectTimeoutS } : {}),
+      ...(identityFile ? { identityFile } : {}),
+    });
     return [...(s.sshCommand ?? ["ssh"]), ...(s.extraOptions ?? []), ...options, sshDestination(c), "--"];
   }
 

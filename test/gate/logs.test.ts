@@ -41,9 +41,15 @@ test("logs are read over SSH with docker logs <container> (stdout and stderr), i
   const r = await logsGate({ source: sshDockerLogs(session, head, "dgx-spark-vllm-spark-head"), kvCacheDtype: "fp8" });
   assert.equal(r.status, "pass", r.problems.join("; "));
   const argv = readFileSync(join(dir, "ssh.log"), "utf8").trim();
-  assert.equal(argv, "-o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -o LogLevel=ERROR -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -p 2222 spark@spark-head.local -- docker logs dgx-spark-vllm-spark-head");
+  assert.equal(
+    argv,
+    "-o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -o LogLevel=ERROR " +
+      "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no " +
+      "-p 2222 spark@spark-head.local -- docker logs dgx-spark-vllm-spark-head",
+  );
   writeFileSync(join(dir, "fail"), "");
-  const down = await logsGate({ source: sshDockerLogs(session, { name: "h", ssh: { ...head.ssh, port: 22 } }, "c"), kvCacheDtype: "fp8" });
+  const other = { name: "h", ssh: { ...head.ssh, port: 22 } };
+  const down = await logsGate({ source: sshDockerLogs(session, other, "c"), kvCacheDtype: "fp8" });
   assert.equal(down.status, "fail");
   assert.match(down.problems.join("\n"), /exit 255 \(ssh: connect to host: No route to host\)/);
 });

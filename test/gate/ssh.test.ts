@@ -15,7 +15,9 @@ import { captureIo, tempDir, withStandin } from "../bench/support";
 
 // A made-up host key line, assembled here so no key-shaped text sits in the repository.
 const HOST_KEY = ["ssh-ed25519", `AAAAC3NzaC1lZDI1NTE5${"d".repeat(48)}`].join(" ");
-const SHORT = ["--soak-duration", "0.4", "--sample-interval", "0.1", "--health-interval", "0.1", "--concurrency", "2", "--max-tokens", "4"];
+const SHORT = ["--soak-duration", "0.4", "--sample-interval", "0.1", "--health-interval", "0.1"].concat(
+  ["--concurrency", "2", "--max-tokens", "4"],
+);
 
 /** A stand-in ssh: one argv per line in ssh.log, and the content and mode of the -i file in keys.log. */
 function recordingSsh(dir: string): string {
@@ -67,7 +69,8 @@ test("gate --config: logs and memory over SSH check the pinned host key and use 
     assert.ok(worker.length > 0 && head.length > 0, log.join("\n"));
     assert.ok(head.some((l) => l.endsWith("-- docker logs dgx-spark-vllm-spark-head")));
     for (const l of worker) {
-      assert.ok(l.includes(`-o UserKnownHostsFile=/dev/null -o KnownHostsCommand=/bin/echo %H ${HOST_KEY} -o StrictHostKeyChecking=yes`), l);
+      const pinned = `-o UserKnownHostsFile=/dev/null -o KnownHostsCommand=/bin/echo %H ${HOST_KEY} -o StrictHostKeyChecking=yes`;
+      assert.ok(l.includes(pinned), l);
     }
     for (const l of head) assert.ok(l.includes("-o StrictHostKeyChecking=no"), `no pin on the head: ${l}`);
     for (const l of log) {
@@ -106,7 +109,10 @@ test("gate --identity FILE: that key for every node, the pins still checked", as
 test("gate --identity: needs the nodes and a readable file (exit 2)", async () => {
   const dir = tempDir();
   const cases: [string[], RegExp][] = [
-    [["--endpoint", "http://127.0.0.1:1", "--suite", "boot", "--max-model-len", "1000", "--identity", "/x"], /--identity is for SSH to the nodes/],
+    [
+      ["--endpoint", "http://127.0.0.1:1", "--suite", "boot", "--max-model-len", "1000", "--identity", "/x"],
+      /--identity is for SSH to the nodes/,
+    ],
     [["--config", configFile(dir), "--suite", "boot", "--identity", "/nonexistent/key"], /--identity: cannot read \/nonexistent\/key/],
   ];
   for (const [argv, msg] of cases) {

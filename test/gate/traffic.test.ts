@@ -119,9 +119,10 @@ test("the SSH sampler runs `ssh -o BatchMode=yes ... user@host -- cat /proc/memi
   const sampler = sshMemorySampler(new SshSession({ sshCommand: [ssh] }), worker);
   assert.equal(await sampler.sample(), 8192);
   assert.equal(await sampler.sample(), 8191);
-  assert.match(readFileSync(join(dir, "ssh.log"), "utf8"), /^-o BatchMode=yes -o ConnectTimeout=10 .*-o StrictHostKeyChecking=no -p 22 spark@10\.1\.2\.3 -- cat \/proc\/meminfo$/m);
+  assert.match(readFileSync(join(dir, "ssh.log"), "utf8"), /^-o BatchMode=yes .*-o StrictHostKeyChecking=no -p 22 spark@10\.1\.2\.3 -- cat \/proc\/meminfo$/m);
   writeFileSync(join(dir, "fail"), "");
   await assert.rejects(sampler.sample(), /spark@10\.1\.2\.3 cat \/proc\/meminfo: exit 255 \(ssh: connect to host: No route to host\)/);
-  const missing = sshMemorySampler(new SshSession({ sshCommand: [join(dir, "no-such-ssh")] }), { name: "x", ssh: { host: "h", port: 22, user: "u" } });
+  const noSsh = new SshSession({ sshCommand: [join(dir, "no-such-ssh")] });
+  const missing = sshMemorySampler(noSsh, { name: "x", ssh: { host: "h", port: 22, user: "u" } });
   await assert.rejects(missing.sample(), /not installed or not on PATH/);
 });

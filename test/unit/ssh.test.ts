@@ -13,10 +13,13 @@ import { baseConfig } from "../support/fixtures";
 const HOST_KEY = ["ssh-ed25519", `AAAAC3NzaC1lZDI1NTE5${"e".repeat(48)}`].join(" ");
 const KEY_TEXT = ["-----BEGIN MADE-UP KEY-----", "not a real key", "-----END MADE-UP KEY-----"].join("\n");
 
-const BASE = ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3", "-o", "LogLevel=ERROR"];
+const BASE = ["BatchMode=yes", "ConnectTimeout=10", "ServerAliveInterval=5", "ServerAliveCountMax=3", "LogLevel=ERROR"].flatMap(
+  (o) => ["-o", o],
+);
+const NO_PIN = ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no"];
 
 test("no pinned host key: any key is taken and nothing is remembered", () => {
-  assert.deepEqual(sshOptions({ port: 22 }), [...BASE, "-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no", "-p", "22"]);
+  assert.deepEqual(sshOptions({ port: 22 }), [...BASE, ...NO_PIN, "-p", "22"]);
 });
 
 test("a pinned host key is checked strictly, handed over by KnownHostsCommand", () => {
@@ -44,7 +47,7 @@ test("peerSshOptions (rendered into the host scripts) is the builder's output, u
   c.nodes[1].ssh.port = 2200;
   const plan = planFromInput(c, "plan");
   const [head, worker] = plan.nodes;
-  assert.deepEqual(peerSshOptions(head!), [...BASE, "-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no", "-p", "22"]);
+  assert.deepEqual(peerSshOptions(head!), [...BASE, ...NO_PIN, "-p", "22"]);
   assert.deepEqual(peerSshOptions(worker!), sshOptions({ port: 2200, hostKey: HOST_KEY }));
 });
 
@@ -70,7 +73,8 @@ test("session: the stack's key goes to a 0600 file in a private folder, never on
 test("session.exec: the command is one string after --, stdin goes on the pipe, output and exit code come back", async () => {
   const dir = tempDir();
   const ssh = join(dir, "ssh");
-  writeFileSync(ssh, `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done > "${dir}/argv"\ncat > "${dir}/stdin"\necho out; echo err >&2; exit 3\n`);
+  const record = `for a in "$@"; do printf '%s\\n' "$a"; done > "${dir}/argv"`;
+  writeFileSync(ssh, `#!/bin/sh\n${record}\ncat > "${dir}/stdin"\necho out; echo err >&2; exit 3\n`);
   chmodSync(ssh, 0o755);
   const s = new SshSession({ sshCommand: [ssh], extraOptions: ["-F", "/dev/null"] });
   const r = await s.run({ name: "h", ssh: { host: "h.local", port: 22, user: "u" } }, "echo a b; exit 3", "secret-line");
