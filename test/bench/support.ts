@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Timeouts } from "../../src/bench/client";
-import { StandinServer, startStandin } from "./standin";
+import { StandinServer, startStandin } from "../support/standin";
 
 export const FAST: Timeouts = { firstTokenMs: 3_000, idleMs: 1_000, totalMs: 10_000 };
 

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { test } from "node:test";
@@ -33,6 +33,7 @@ interface Cruise {
 }
 
 function depcruise(cwd: string, paths: readonly string[], outputType: "json" | "err") {
+  if (!existsSync(DEPCRUISE)) throw new Error(`${DEPCRUISE} is missing: dependency-cruiser is a devDependency, run npm ci`);
   const args = [DEPCRUISE, ...paths, "--config", CONFIG, "--ignore-known", KNOWN, "--output-type", outputType];
   return spawnSync(process.execPath, args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
 }

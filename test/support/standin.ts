@@ -7,7 +7,7 @@
  * handy to try `bench`/`gate` without hardware. Listens on 127.0.0.1 only.
  *
  * Test support, not part of the package. Run as a process (after a build):
- * `node dist/test/bench/standin.js '{"port":8000,"tokenIntervalMs":25}'`.
+ * `node dist/test/support/standin.js '{"port":8000,"tokenIntervalMs":25}'`.
  */
 import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";

@@ -8,7 +8,7 @@
  *    this process only) per streamed token gives how many tokens/s one client core can drive.
  *
  * Test support, not part of the package. After a build (`npm run build`): `npm run bench:selftest`
- * or `node dist/test/bench/selftest.js [--json]`.
+ * or `node dist/test/support/bench-selftest.js [--json]`.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { performance } from "node:perf_hooks";
