@@ -1,0 +1,144 @@
+/**
+ * A JSON Schema of a Pulumi stack file (`stacks/Pulumi.<stack>.yaml`), generated from the zod
+ * schema in ./schema.ts, so that an editor can complete and check the `dgx-spark-vllm:` keys.
+ *
+ *   npm run schema      # rewrites schema/stack-config.schema.json
+ *
+ * What zod's `z.toJSONSchema` cannot express, and what is done about it here:
+ * - Secret fields are a transform (string | Pulumi Output | `{ secure: ... }` -> Secret). With
+ *   `io: "input"` a transform's input is `z.unknown()`, i.e. `{}`; it is replaced by `#/$defs/secret`
+ *   (a non-empty string or an encrypted `{ secure: "..." }` value).
+ * - `.refine()` checks are dropped: the IPv4 check on data-plane addresses is put back as
+ *   `format: "ipv4"`, and the webhook's URL check (lost behind its `.regex()`) as `format: "uri"`
+ *   (editors may or may not check formats).
+ * - The cross-field rules (one head, unique names and addresses, subnets of twins, TP x PP, the
+ *   utilisation acknowledgement, ...) are not in the schema: `plan` checks them.
+ * - Descriptions live as comments in schema.ts, which zod does not see; the sections and secret
+ *   keys get short descriptions here, and docs/configuration.md is the reference.
+ */
+import { writeFileSync } from "node:fs";
+import { z } from "zod";
+import { CONFIG_NAMESPACE, CONFIG_SECTIONS, SECRET_KEYS } from "./load";
+import { clusterSchema } from "./schema";
+
+type Json = Record<string, unknown>;
+
+const SECTION_DESCRIPTIONS: Record<(typeof CONFIG_SECTIONS)[number], string> = {
+  nodes: "The Sparks: at least two, exactly one with role head (docs/configuration.md).",
+  ssh: "SSH settings shared by every node unless the node sets its own.",
+  link: "The RoCEv2 data plane: MTU, GID index policy, rendezvous port.",
+  image: "The vLLM image: built for sm_121 (source: build) or pulled (source: prebuilt).",
+  model: "The model and its Hugging Face cache.",
+  serving: "vLLM serving: profile (1m, 512k, 256k or custom), utilisation, launcher, watchdog.",
+  hardening: "Host hardening: min_free_kbytes, swap, the drop-caches sidecar, the headroom alert.",
+};
+
+const SECRET_DESCRIPTIONS: Record<keyof typeof SECRET_KEYS, string> = {
+  hfToken: "Hugging Face token (model.hfToken): pulumi config set --secret hfToken <token>",
+  apiKey: "API key of the server (serving.apiKey): pulumi config set --secret apiKey <key>",
+  sshPrivateKey: "SSH private key for every node (ssh.privateKey): pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519",
+};
+
+const SECRET_DEF: Json = {
+  description: "A secret: set it with `pulumi config set --secret`, which stores { secure: <ciphertext> }.",
+  anyOf: [
+    { type: "string", minLength: 1 },
+    {
+      type: "object",
+      properties: { secure: { type: "string", description: "Ciphertext written by pulumi config set --secret" } },
+      required: ["secure"],
+      additionalProperties: false,
+    },
+  ],
+};
+
+/** Is this zod schema the secret transform (unknown -> Secret)? */
+function isSecretTransform(s: unknown): boolean {
+  const def = (s as { _zod?: { def?: { type?: string; in?: { _zod?: { def?: { type?: string } } }; out?: { _zod?: { def?: { type?: string } } } } } })._zod?.def;
+  return def?.type === "pipe" && def.in?._zod?.def?.type === "unknown" && def.out?._zod?.def?.type === "transform";
+}
+
+/** The cluster object (what `loadClusterConfig` takes) as JSON Schema, input side. */
+export function clusterJsonSchema(): Json {
+  const json = z.toJSONSchema(clusterSchema, {
+    io: "input",
+    unrepresentable: "throw",
+    override: (ctx) => {
+      if (isSecretTransform(ctx.zodSchema)) {
+        for (const k of Object.keys(ctx.jsonSchema)) delete (ctx.jsonSchema as Json)[k];
+        (ctx.jsonSchema as Json).$ref = "#/$defs/secret";
+      }
+    },
+  }) as Json;
+  delete json.$schema;
+  // The refine() on addresses is not representable; say what it checks.
+  const address = at(json, ["properties", "nodes", "items", "properties", "dataPlane", "items", "properties", "address"]);
+  address.format = "ipv4";
+  // z.url() followed by .regex() keeps only the regex; the URL check is put back as a format.
+  const webhook = at(json, ["properties", "hardening", "properties", "webhookUrl"]);
+  webhook.format = "uri";
+  return json;
+}
+
+/** Follow a path of keys into the generated schema; throws when zod's output changed shape. */
+function at(root: Json, path: string[]): Json {
+  let cur: unknown = root;
+  for (const k of path) {
+    cur = (cur as Json | undefined)?.[k];
+    if (!cur || typeof cur !== "object") throw new Error(`json-schema: ${path.join(".")} not found in zod's output`);
+  }
+  return cur as Json;
+}
+
+/** The JSON Schema of a Pulumi stack file holding a dgx-spark-vllm cluster. */
+export function stackConfigJsonSchema(): Json {
+  const cluster = clusterJsonSchema();
+  const props = cluster.properties as Record<string, Json>;
+  const config: Record<string, Json> = {};
+  for (const section of CONFIG_SECTIONS) {
+    const p = props[section];
+    if (!p) throw new Error(`json-schema: section ${section} missing from the zod schema`);
+    config[`${CONFIG_NAMESPACE}:${section}`] = { description: SECTION_DESCRIPTIONS[section], ...p };
+  }
+  for (const key of Object.keys(SECRET_KEYS) as (keyof typeof SECRET_KEYS)[]) {
+    config[`${CONFIG_NAMESPACE}:${key}`] = { description: SECRET_DESCRIPTIONS[key], $ref: "#/$defs/secret" };
+  }
+  return {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    title: "dgx-spark-vllm Pulumi stack file",
+    description:
+      "Pulumi.<stack>.yaml for dgx-spark-vllm. Generated from src/config/schema.ts by `npm run schema`; do not edit. " +
+      "Shapes, types, patterns and ranges only: `npm run plan` also checks the cross-field rules.",
+    type: "object",
+    properties: {
+      config: {
+        type: "object",
+        description: `Stack config. Keys of this project are ${CONFIG_NAMESPACE}:<key>; other namespaces (docker:, pulumi:, ...) are allowed.`,
+        properties: config,
+        required: [`${CONFIG_NAMESPACE}:nodes`],
+        // A misspelt key of our namespace is an error (as in the loader); other namespaces pass.
+        propertyNames: {
+          anyOf: [{ not: { pattern: `^${CONFIG_NAMESPACE}:` } }, { enum: Object.keys(config) }],
+        },
+        additionalProperties: true,
+      },
+      secretsprovider: { type: "string" },
+      encryptedkey: { type: "string" },
+      encryptionsalt: { type: "string" },
+    },
+    required: ["config"],
+    additionalProperties: true,
+    $defs: { secret: SECRET_DEF },
+  };
+}
+
+/** The file's text: stable key order, two-space indent, final newline. */
+export function stackConfigJsonSchemaText(): string {
+  return JSON.stringify(stackConfigJsonSchema(), null, 2) + "\n";
+}
+
+if (require.main === module) {
+  const out = process.argv[2];
+  if (out) writeFileSync(out, stackConfigJsonSchemaText());
+  else process.stdout.write(stackConfigJsonSchemaText());
+}
