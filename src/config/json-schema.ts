@@ -4,9 +4,12 @@
  *
  *   npm run schema      # rewrites schema/stack-config.schema.json
  *
+ * Draft-07, not zod's default 2020-12: the YAML language server (VS Code's YAML extension and the
+ * editors that embed it) supports draft-07 fully and newer drafts only in part.
+ *
  * What zod's `z.toJSONSchema` cannot express, and what is done about it here:
  * - Secret fields are a transform (string | Pulumi Output | `{ secure: ... }` -> Secret). With
- *   `io: "input"` a transform's input is `z.unknown()`, i.e. `{}`; it is replaced by `#/$defs/secret`
+ *   `io: "input"` a transform's input is `z.unknown()`, i.e. `{}`; it is replaced by `#/definitions/secret`
  *   (a non-empty string or an encrypted `{ secure: "..." }` value).
  * - `.refine()` checks are dropped: the IPv4 check on data-plane addresses is put back as
  *   `format: "ipv4"`, and the webhook's URL check (lost behind its `.regex()`) as `format: "uri"`
@@ -62,11 +65,12 @@ function isSecretTransform(s: unknown): boolean {
 export function clusterJsonSchema(): Json {
   const json = z.toJSONSchema(clusterSchema, {
     io: "input",
+    target: "draft-07",
     unrepresentable: "throw",
     override: (ctx) => {
       if (isSecretTransform(ctx.zodSchema)) {
         for (const k of Object.keys(ctx.jsonSchema)) delete (ctx.jsonSchema as Json)[k];
-        (ctx.jsonSchema as Json).$ref = "#/$defs/secret";
+        (ctx.jsonSchema as Json).$ref = "#/definitions/secret";
       }
     },
   }) as Json;
@@ -101,10 +105,11 @@ export function stackConfigJsonSchema(): Json {
     config[`${CONFIG_NAMESPACE}:${section}`] = { description: SECTION_DESCRIPTIONS[section], ...p };
   }
   for (const key of Object.keys(SECRET_KEYS) as (keyof typeof SECRET_KEYS)[]) {
-    config[`${CONFIG_NAMESPACE}:${key}`] = { description: SECRET_DESCRIPTIONS[key], $ref: "#/$defs/secret" };
+    // In draft-07 a $ref's siblings are ignored: allOf keeps the description.
+    config[`${CONFIG_NAMESPACE}:${key}`] = { description: SECRET_DESCRIPTIONS[key], allOf: [{ $ref: "#/definitions/secret" }] };
   }
   return {
-    $schema: "https://json-schema.org/draft/2020-12/schema",
+    $schema: "http://json-schema.org/draft-07/schema#",
     title: "dgx-spark-vllm Pulumi stack file",
     description:
       "Pulumi.<stack>.yaml for dgx-spark-vllm. Generated from src/config/schema.ts by `npm run schema`; do not edit. " +
@@ -128,7 +133,7 @@ export function stackConfigJsonSchema(): Json {
     },
     required: ["config"],
     additionalProperties: true,
-    $defs: { secret: SECRET_DEF },
+    definitions: { secret: SECRET_DEF },
   };
 }
 
