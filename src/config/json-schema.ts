@@ -16,10 +16,13 @@
  *   (editors may or may not check formats).
  * - The cross-field rules (one head, unique names and addresses, subnets of twins, TP x PP, the
  *   utilisation acknowledgement, ...) are not in the schema: `plan` checks them.
- * - Descriptions live as comments in schema.ts, which zod does not see; the sections and secret
- *   keys get short descriptions here, and docs/configuration.md is the reference.
+ * - Descriptions live as JSDoc comments in schema.ts, which zod does not see. They are read from
+ *   the source with the TypeScript parser and attached to every object whose keys match an object
+ *   literal there (fields without a comment get none); the sections and secret keys get short
+ *   descriptions here, and docs/configuration.md is the reference.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { z } from "zod";
 import { CONFIG_NAMESPACE, CONFIG_SECTIONS, SECRET_KEYS } from "./load";
 import { clusterSchema } from "./schema";
@@ -75,13 +78,81 @@ export function clusterJsonSchema(): Json {
     },
   }) as Json;
   delete json.$schema;
+  // zod may hand back one object for a schema used in several places: copy before annotating.
+  const tree = JSON.parse(JSON.stringify(json)) as Json;
+  describeFields(tree, fieldDocs());
   // The refine() on addresses is not representable; say what it checks.
-  const address = at(json, ["properties", "nodes", "items", "properties", "dataPlane", "items", "properties", "address"]);
+  const address = at(tree, ["properties", "nodes", "items", "properties", "dataPlane", "items", "properties", "address"]);
   address.format = "ipv4";
   // z.url() followed by .regex() keeps only the regex; the URL check is put back as a format.
-  const webhook = at(json, ["properties", "hardening", "properties", "webhookUrl"]);
+  const webhook = at(tree, ["properties", "hardening", "properties", "webhookUrl"]);
   webhook.format = "uri";
-  return json;
+  return tree;
+}
+
+/** The JSDoc of each object literal in schema.ts, keyed by its sorted property names. */
+function fieldDocs(): Map<string, Record<string, string>> {
+  // Only the generator needs the TypeScript parser (a devDependency): load it here.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ts = require("typescript") as typeof import("typescript");
+  const file = resolve(__dirname, "..", "..", "..", "src", "config", "schema.ts");
+  const sf = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.ES2022, true);
+  const literals = new Map<string, import("typescript").ObjectLiteralExpression>();
+  const all: import("typescript").ObjectLiteralExpression[] = [];
+  const visit = (n: import("typescript").Node): void => {
+    if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.initializer && ts.isObjectLiteralExpression(n.initializer)) {
+      literals.set(n.name.text, n.initializer);
+    }
+    if (ts.isObjectLiteralExpression(n)) all.push(n);
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  const docOf = (prop: import("typescript").Node): string | undefined => {
+    const parts: string[] = [];
+    for (const d of ts.getJSDocCommentsAndTags(prop)) {
+      if (!ts.isJSDoc(d)) continue;
+      const text = ts.getTextOfJSDocComment(d.comment);
+      if (text) parts.push(text.replace(/\s+/g, " ").trim());
+      for (const t of d.tags ?? []) {
+        const c = ts.getTextOfJSDocComment(t.comment);
+        if (t.tagName.text === "default" && c) parts.push(`Default: ${c.trim()}.`);
+      }
+    }
+    return parts.length ? parts.join(" ") : undefined;
+  };
+  const fieldsOf = (o: import("typescript").ObjectLiteralExpression): Record<string, string | undefined> => {
+    const out: Record<string, string | undefined> = {};
+    for (const p of o.properties) {
+      if (ts.isSpreadAssignment(p) && ts.isIdentifier(p.expression)) {
+        const lit = literals.get(p.expression.text);
+        if (lit) Object.assign(out, fieldsOf(lit));
+      } else if ((ts.isPropertyAssignment(p) || ts.isShorthandPropertyAssignment(p)) && ts.isIdentifier(p.name)) {
+        out[p.name.text] = docOf(p);
+      }
+    }
+    return out;
+  };
+  const byKeys = new Map<string, Record<string, string>>();
+  for (const o of all) {
+    const fields = fieldsOf(o);
+    const docs = Object.fromEntries(Object.entries(fields).filter((e): e is [string, string] => e[1] !== undefined));
+    const key = Object.keys(fields).sort().join(",");
+    if (Object.keys(docs).length > 0 && !byKeys.has(key)) byKeys.set(key, docs);
+  }
+  return byKeys;
+}
+
+/** Put the field comments of schema.ts on the generated properties, everywhere in the tree. */
+function describeFields(node: unknown, docs: Map<string, Record<string, string>>): void {
+  if (Array.isArray(node)) return node.forEach((n) => describeFields(n, docs));
+  if (!node || typeof node !== "object") return;
+  const o = node as Json;
+  const props = o.properties as Record<string, Json> | undefined;
+  if (props && typeof props === "object") {
+    const d = docs.get(Object.keys(props).sort().join(","));
+    if (d) for (const [k, v] of Object.entries(props)) if (d[k] && v.description === undefined) props[k] = { description: d[k], ...v };
+  }
+  for (const v of Object.values(o)) describeFields(v, docs);
 }
 
 /** Follow a path of keys into the generated schema; throws when zod's output changed shape. */
