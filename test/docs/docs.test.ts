@@ -297,3 +297,44 @@ describe("docs: relative links point at files and headings that exist", () => {
     });
   }
 });
+
+describe("docs test machinery: it catches rot", () => {
+  const md = [
+    "```ts",
+    'import { planCluster } from "dgx-spark-vllm";',
+    "const n: number = planCluster;",
+    "```",
+    "",
+    "```sh",
+    "npm run plan -- --stack nosuchstack",
+    "npx dgx-spark-vllm bench --endpoint http://spark-head.local:8000   # needs hardware",
+    'dgx-spark-vllm-watchdog pause "firmware"',
+    "sudo ls /var/lib/dgx-spark-vllm/journal",
+    "```",
+  ].join("\n");
+  const blocks = extractBlocks(join(ROOT, "docs", "fake.md"), md);
+
+  it("a block that does not type-check is reported at its doc line", () => {
+    const { units } = tsUnits(blocks);
+    const problems = typeCheck(units).get(units[0]!.name)!;
+    assert.equal(problems.length, 1, problems.join("\n"));
+    assert.match(problems[0]!, /^docs\/fake\.md:3: TS2322: /);
+  });
+
+  it("CLI lines are found (and only those), marks are read, and a broken one exits non-zero", () => {
+    const lines = cliLines(blocks);
+    assert.deepEqual(lines.map((l) => [l.line, l.needs !== undefined]), [[7, false], [8, true]]);
+    const tmp = mkdtempSync(join(tmpdir(), "dsv-docs-self-"));
+    try {
+      const r = spawnSync("bash", ["-c", commandFor(lines[0]!.text, tmp)], { cwd: tmp, encoding: "utf8" });
+      assert.equal(r.status, 2, r.stderr);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it("GitHub heading anchors", () => {
+    assert.equal(slug("Plan JSON (`--json`, `ClusterPlan` in `src/plan/types.ts`)"), "plan-json---json-clusterplan-in-srcplantypests");
+    assert.equal(slug("`doctor`: a read-only health check"), "doctor-a-read-only-health-check");
+  });
+});
