@@ -19,7 +19,7 @@ import { dropCachesLoop, dropCachesName, dropCachesSidecar, readinessScript } fr
 import { watchdogScript } from "../../src/plan/watchdog";
 import { shellWords } from "../support/fixtures";
 import {
-  adaptForThisMachine, api, API_KEY, bashScript, docker, dockerEngine, ensureStandinImage, HEAD, IN_CI, logsOf, machineLimits, rehearsalAccess, rehearsalPlan,
+  adaptForThisMachine, api, API_KEY, bashScript, docker, dockerEngine, ensureStandinImage, HEAD, IN_CI, logsOf, machineLimits, rehearsalAccess, rehearsalPlan, removeStandinImage, RUN_ID,
   runRank, serving, shimRuns, sidecarsPresent, skipWithoutDocker, sleep, deadline, state, until, WatchdogProcess, withScratchJournal, WORKER, writeDockerShim,
   type MachineLimits, type Rehearsal, type REHEARSAL_WATCHDOG,
 } from "./support";
@@ -39,8 +39,8 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
     limits = machineLimits(image);
   });
   after(() => {
-    // The stand-in image is a cache keyed by its content (reruns reuse it); CI removes it.
-    if (IN_CI && image) docker("image", "rm", "-f", image);
+    // Only this run's own tag goes: a concurrent run's containers and image are left alone.
+    if (image) removeStandinImage(image);
     console.log(`# lifecycle rehearsal: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
 
@@ -205,7 +205,7 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
       const { gate } = await deploy(r, shimBin, 4);
       assert.equal(gate.status, 1);
       assert.match(gate.err, new RegExp(`node ${HEAD}: readiness: not ready after 4 s`));
-      assert.match(gate.err, /drop-caches sidecars removed on rehearsal-head, rehearsal-worker/);
+      assert.match(gate.err, new RegExp(`drop-caches sidecars removed on ${HEAD}, ${WORKER}`));
       assert.deepEqual(sidecarsPresent(r.plan), [], "no sidecar after a failed start");
       assert.equal(state(r.worker.container.name)?.exitCode, 1);
       assert.match(logsOf(r.worker.container.name), /Free memory on device/);
@@ -217,7 +217,7 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
       assert.equal((await deploy(r, shimBin)).gate.status, 0);
       const { wd } = startWatchdog(r, shimBin);
       try {
-        await wd.waitFor(/watchdog: started: ranks rehearsal-worker rehearsal-head/, 10_000);
+        await wd.waitFor(new RegExp(`watchdog: started: ranks ${WORKER} ${HEAD}`), 10_000);
         await wd.waitFor(/watchdog: healthy: deepseek-v4 answers/, 10_000);
         await sleep(1500);
         assert.doesNotMatch(wd.out, /restart \d of|probe failed/, "nothing happens while healthy");
@@ -225,7 +225,7 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
         assert.equal(docker("kill", r.worker.container.name).status, 0);
         await wd.waitFor(/watchdog: ready: /, 30_000);
         // Seen either way, whichever the next probe meets first: the worker's container exited, or the head's "No route to host".
-        assert.match(wd.out, /restart 1 of at most 3 this hour: (rehearsal-worker: container dgx-spark-vllm-rehearsal-worker is exited \(exit code 137\)|rehearsal-head logs a lost-rank signature: .*No route to host)/);
+        assert.match(wd.out, new RegExp(`restart 1 of at most 3 this hour: (${WORKER}: container dgx-spark-vllm-${WORKER} is exited \\(exit code 137\\)|${HEAD} logs a lost-rank signature: .*No route to host)`));
         await assertRestored(r, wd, killed - 1000);
       } finally {
         await wd.stop();
@@ -261,7 +261,7 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
         r.control(HEAD, "sever");
         await wd.waitFor(/watchdog: ready: /, 30_000);
         // both containers were still running: only the logs said a rank was lost
-        assert.match(wd.out, /restart 1 of at most 3 this hour: rehearsal-(head|worker) logs a lost-rank signature: .*(TCPStore server has shut down|No route to host)/);
+        assert.match(wd.out, new RegExp(`restart 1 of at most 3 this hour: (${HEAD}|${WORKER}) logs a lost-rank signature: .*(TCPStore server has shut down|No route to host)`));
         await assertRestored(r, wd, severed);
       } finally {
         await wd.stop();
@@ -280,8 +280,8 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
         assert.equal(code, 3, wd.out);
         const lines = wd.lines();
         assert.equal(lines.filter((l) => /watchdog: restart \d of at most 2/.test(l)).length, 2, wd.out);
-        assert.equal(lines.filter((l) => /restart failed: rehearsal-worker stopped while the engine was loading \(exited, exit code 1\): .*Free memory on device/.test(l)).length, 2, wd.out);
-        assert.match(wd.out, /giving up: 2 restart\(s\) in the last hour reached the cap \(maxRestartsPerHour=2\); last problem: rehearsal-worker: container dgx-spark-vllm-rehearsal-worker is exited/);
+        assert.equal(lines.filter((l) => new RegExp(`restart failed: ${WORKER} stopped while the engine was loading \\(exited, exit code 1\\): .*Free memory on device`).test(l)).length, 2, wd.out);
+        assert.match(wd.out, new RegExp(`giving up: 2 restart\\(s\\) in the last hour reached the cap \\(maxRestartsPerHour=2\\); last problem: ${WORKER}: container dgx-spark-vllm-${WORKER} is exited`));
         assert.match(wd.out, /the service stays down until an operator runs: .* resume/);
         // restarts were spaced: after one failed restart, at least 2 x minRestartIntervalSeconds (4 s, counted in whole seconds of `date +%s`, so > 3 s) between their starts
         const starts = wd.timed().filter((l) => /watchdog: restart \d of at most 2/.test(l.line)).map((l) => l.at);
@@ -309,12 +309,12 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
       try {
         await wd.waitFor(/watchdog: healthy: deepseek-v4 answers/, 10_000);
         docker("kill", r.worker.container.name);
-        await wd.waitFor(/refusing to start the engine; rehearsal-worker has [\d.]+ GiB available but the engine needs 4000\.0 GiB to start; rehearsal-head has [\d.]+ GiB available but the engine needs 4000\.0 GiB to start; waiting/, 15_000);
+        await wd.waitFor(new RegExp(`refusing to start the engine; ${WORKER} has [\\d.]+ GiB available but the engine needs 4000\\.0 GiB to start; ${HEAD} has [\\d.]+ GiB available but the engine needs 4000\\.0 GiB to start; waiting`), 15_000);
         const code = await Promise.race([wd.exit, deadline(30_000)]);
         assert.equal(code, 3, wd.out);
         assert.match(wd.out, /restart failed: free memory stayed below what the engine needs for 5 s/);
         assert.match(wd.out, /giving up: 1 restart\(s\) in the last hour/);
-        assert.doesNotMatch(wd.out, /started rehearsal-(worker|head)$/m, "no rank was started into low memory");
+        assert.doesNotMatch(wd.out, new RegExp(`started (${WORKER}|${HEAD})$`, "m"), "no rank was started into low memory");
         assert.equal(shimRuns(r.dir).length, runsBefore, "no sidecar either");
         assert.notEqual(state(r.head.container.name)?.status, "running");
       } finally {
@@ -346,5 +346,29 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
         await wd.stop();
       }
     });
+  });
+
+  it("a second run on the same engine keeps its containers and image: this run removes only its own", async () => {
+    // Another run's stand-in tag and rank container, named as that run would name them.
+    const foreignTag = image.replace(`-${RUN_ID}`, "-zzother");
+    const foreign = "dgx-spark-vllm-rh-zzother-head";
+    assert.notEqual(foreignTag, image);
+    assert.equal(docker("tag", image, foreignTag).status, 0);
+    try {
+      const run = docker("run", "-d", "--rm", "--name", foreign, "--entrypoint", "sh", foreignTag, "-c", "sleep");
+      assert.equal(run.status, 0, run.err);
+      await withCluster({}, async (r, shimBin) => {
+        assert.equal((await deploy(r, shimBin)).gate.status, 0);
+      });
+      removeStandinImage(image);
+      assert.equal(state(foreign)?.status, "running", "the other run's container is untouched by this run's cleanup");
+      assert.equal(docker("image", "inspect", foreignTag).status, 0, "the other run's image tag is untouched");
+      assert.notEqual(docker("image", "inspect", image).status, 0, "this run's own tag is gone");
+      image = ensureStandinImage(); // found under the other run's tag: tagged again, not rebuilt
+      assert.equal(docker("image", "inspect", image).status, 0);
+    } finally {
+      docker("rm", "-f", foreign);
+      docker("image", "rm", foreignTag);
+    }
   });
 });

@@ -122,11 +122,16 @@ export function ensureStandinImage(): string {
     const st = statSync(f);
     h.update(`${f}:${st.size}:${st.mtimeMs}\n`);
   }
-  const tag = `dgx-spark-vllm-standin:${h.digest("hex").slice(0, 12)}`;
+  const content = h.digest("hex").slice(0, 12);
+  // This run's own tag. Another run's image with the same content is reused by adding our tag to
+  // it (never by sharing its tag), and `removeStandinImage` removes only our tag: the engine drops
+  // the image when no run's tag is left on it, and never while another run still uses it.
+  const tag = `dgx-spark-vllm-standin:${content}-${RUN_ID}`;
   if (docker("image", "inspect", tag).status === 0) return tag;
-  // A new stand-in replaces older ones (they are only a cache of this harness).
-  const stale = docker("images", "--filter", "label=dgx-spark-vllm.standin=true", "--format", "{{.Repository}}:{{.Tag}}").out.split("\n").filter((t) => t.startsWith("dgx-spark-vllm-standin:"));
-  if (stale.length > 0) docker("image", "rm", "-f", ...stale);
+  const same = docker("images", "--filter", "label=dgx-spark-vllm.standin=true", "--format", "{{.Repository}}:{{.Tag}}")
+    .out.split("\n")
+    .find((t) => t.startsWith(`dgx-spark-vllm-standin:${content}-`));
+  if (same && docker("tag", same, tag).status === 0) return tag;
   const root = mkdtempSync(join(tmpdir(), "dsv-standin-root-"));
   try {
     const put = (src: string, dest: string, mode = 0o755) => {
@@ -154,6 +159,11 @@ export function ensureStandinImage(): string {
   return tag;
 }
 
+/** Remove this run's tag of the stand-in image (the image itself goes with the last run's tag). */
+export function removeStandinImage(tag: string): void {
+  if (tag.endsWith(`-${RUN_ID}`)) docker("image", "rm", tag);
+}
+
 // ---------------------------------------------------------------- the plan
 
 export async function freePort(): Promise<number> {
@@ -167,8 +177,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export const HEAD = "rehearsal-head";
-export const WORKER = "rehearsal-worker";
+/**
+ * This run's own id: every name the rehearsal gives the Docker engine (node names, and so the
+ * container and sidecar names; the stand-in image's tag) carries it, so two runs on one engine
+ * (two checkouts, or CI beside a developer) never touch each other's containers or images.
+ */
+export const RUN_ID = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 5)}`;
+export const HEAD = `rh-${RUN_ID}-head`;
+export const WORKER = `rh-${RUN_ID}-worker`;
 
 /** Rehearsal timing: small, so faults resolve within seconds (production defaults are in the schema). */
 export const REHEARSAL_WATCHDOG = {
