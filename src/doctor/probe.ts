@@ -8,7 +8,8 @@
 import { shellJoin, shq } from "../shell/quote";
 import { peerSshOptions } from "../plan/access";
 import { NETPLAN_FILE, LINK_UNIT, payloadFor } from "../plan/link";
-import { gidResolverScript } from "../plan/launch";
+import { hostFile } from "../shell/host";
+import { gidIndexCall } from "../plan/launch";
 import { modelCacheDir } from "../plan/service";
 import type { ClusterPlan, NodePlan } from "../plan/types";
 
@@ -30,6 +31,7 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
     "kv() { printf '@%s %s\\n' \"$1\" \"$(printf '%s' \"$2\" | tr '\\r\\n' '  ' | sed 's/ *$//')\"; }",
     // A block always ends on its own line, even when the output it holds has no final newline.
     "block() { printf '@%s<\\n' \"$1\"; cat; printf '\\n@>\\n'; }",
+    hostFile("gid.sh").replace(/\n$/, ""),
     'kv host "$(uname -n)"',
     'kv user "$(id -un)"',
     'kv arch "$(uname -m)"',
@@ -40,14 +42,13 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
   node.dataPlane.forEach((p, t) => {
     const d = `/sys/class/net/${p.netdev}`;
     const subnet = plan.link.twins[t]?.subnet ?? `${p.address}/${p.prefix}`;
-    const probe = gidResolverScript(p.hca, p.address).replace(/^set -euo pipefail\n/, "");
     lines.push(
       `if [ -e ${d} ]; then kv p${t}.exists yes; kv p${t}.operstate "$(cat ${d}/operstate)"; kv p${t}.carrier "$(cat ${d}/carrier 2>/dev/null || echo 0)"; kv p${t}.speed "$(cat ${d}/speed 2>/dev/null || echo unknown)"; kv p${t}.mtu "$(cat ${d}/mtu)"; else kv p${t}.exists no; fi`,
       `kv p${t}.addrs "$(ip -o -4 addr show dev ${shq(p.netdev)} 2>/dev/null | awk '{print $4}')"`,
       `kv p${t}.holders "$(ip -o -4 addr show to ${p.address}/32 | awk '{print $2}')"`,
       `kv p${t}.route "$(ip -o -4 route show to exact ${subnet} 2>/dev/null | head -n1)"`,
       `kv p${t}.default "$(ip -o -4 route show default dev ${shq(p.netdev)} 2>/dev/null | head -n1)"`,
-      `if g=$( (\n${probe}\necho "$idx"\n) 2>/dev/null ); then kv p${t}.gid "$g"; else kv p${t}.gid none; fi`,
+      `if g=$(${gidIndexCall(p.hca, p.address)} 2>/dev/null); then kv p${t}.gid "$g"; else kv p${t}.gid none; fi`,
     );
     for (const peer of peers) {
       const q = peer.dataPlane[t];

@@ -8,7 +8,9 @@ import type { ClusterConfig, NodeConfig } from "../config/schema";
 import { subnetString } from "../config/net";
 import { shq } from "../shell/quote";
 import { fail, removeManagedFile, script, undoScript, writeManagedFile } from "../shell/script";
-import { gidResolverScript } from "./launch";
+import { hostFile } from "../shell/host";
+import { rawShell, sh } from "../shell/sh";
+import { gidIndexCall } from "./launch";
 import type { HostStep, LinkCheck, LinkPlan } from "./types";
 
 export const NETPLAN_FILE = "/etc/netplan/60-dgx-spark-vllm.yaml";
@@ -56,7 +58,7 @@ export function linkAddressStep(node: NodeConfig, mtu: number): HostStep {
     const cidr = `${p.address}/${p.prefix}`;
     const key = `link%${p.netdev}`;
     return [
-      `[ -e "$J/${key}.mtu" ] || cat /sys/class/net/${p.netdev}/mtu | $SUDO tee "$J/${key}.mtu" >/dev/null`,
+      `[ -e "$J/${key}.mtu" ] || $SUDO tee "$J/${key}.mtu" </sys/class/net/${p.netdev}/mtu >/dev/null`,
       `if [ ! -e "$J/${key}.addr" ]; then if grep -qF ' ${cidr} ' <<<"$(ip -o -4 addr show dev ${dev})"; then echo preexisting; else echo added; fi | $SUDO tee "$J/${key}.addr" >/dev/null; fi`,
     ];
   });
@@ -80,21 +82,24 @@ export function linkAddressStep(node: NodeConfig, mtu: number): HostStep {
   };
 }
 
-/** Lines that re-bounce an address whose RoCEv2 GID is missing and wait for it; fail if it stays missing. */
+/**
+ * Lines that re-bounce an address whose RoCEv2 GID is missing and wait for it; fail if it stays
+ * missing. They call `roce_gid_index`: the script defines it first (src/host/gid.sh).
+ */
 function gidLines(node: NodeConfig, step: string): string[] {
-  const body: string[] = [];
+  const body: string[] = [hostFile("gid.sh").replace(/\n$/, "")];
   for (const p of node.dataPlane) {
     const cidr = `${p.address}/${p.prefix}`;
-    const probe = `(${gidResolverScript(p.hca, p.address).replace(/^set -euo pipefail\n/, "")})`;
+    const probe = rawShell(gidIndexCall(p.hca, p.address));
     body.push(
-      `if ! ${probe} >/dev/null 2>&1; then`,
-      `  echo ${shq(`dgx-spark-vllm: node ${node.name}: RoCEv2 GID for ${p.address} missing on ${p.hca}; re-adding the address`)} >&2`,
-      `  $SUDO ip addr del ${cidr} dev ${shq(p.netdev)} 2>/dev/null || true`,
-      `  $SUDO ip addr add ${cidr} dev ${shq(p.netdev)}`,
+      sh`if ! ${probe} >/dev/null 2>&1; then`,
+      sh`  echo ${`dgx-spark-vllm: node ${node.name}: RoCEv2 GID for ${p.address} missing on ${p.hca}; re-adding the address`} >&2`,
+      sh`  $SUDO ip addr del ${cidr} dev ${p.netdev} 2>/dev/null || true`,
+      sh`  $SUDO ip addr add ${cidr} dev ${p.netdev}`,
       "  ok=; for _ in 1 2 3 4 5 6 7 8 9 10; do",
-      `    if ${probe} >/dev/null 2>&1; then ok=1; break; fi; sleep 1`,
+      sh`    if ${probe} >/dev/null 2>&1; then ok=1; break; fi; sleep 1`,
       "  done",
-      `  [ -n "$ok" ] || ${fail(node.name, step, `no RoCEv2 GID for ${p.address} on ${p.hca} after re-adding the address: check the cable and 'ibdev2netdev'`)}`,
+      sh`  [ -n "$ok" ] || ${rawShell(fail(node.name, step, `no RoCEv2 GID for ${p.address} on ${p.hca} after re-adding the address: check the cable and 'ibdev2netdev'`))}`,
       "fi",
     );
   }
@@ -180,7 +185,7 @@ export function pingCheck(from: NodeConfig, to: NodeConfig, twin: number, mtu: n
     target: dst.address,
     payloadBytes: payload,
     script: script(
-      `ping -M do -s ${payload} -c 3 -W 2 -I ${shq(src.netdev)} ${dst.address} >/dev/null || ${fail(from.name, "link-verify", `no don't-fragment ping of ${payload} bytes to ${to.name} (${dst.address}) over ${src.netdev}: check the MTU (${mtu}) on both ends and the cable`)}`,
+      `ping -M "do" -s ${payload} -c 3 -W 2 -I ${shq(src.netdev)} ${dst.address} >/dev/null || ${fail(from.name, "link-verify", `no don't-fragment ping of ${payload} bytes to ${to.name} (${dst.address}) over ${src.netdev}: check the MTU (${mtu}) on both ends and the cable`)}`,
     ),
   };
 }

@@ -6,6 +6,7 @@
  * written into a script.
  */
 import { shellJoin, shq } from "../shell/quote";
+import { hostScript } from "../shell/host";
 import { fail, script } from "../shell/script";
 import { accessFunction, peerSshOptions, sshAccess, type NodeAccess } from "./access";
 import { CONTAINER_CACHE, OWNER_LABEL } from "./container";
@@ -222,39 +223,20 @@ export const READINESS_INTERVAL_S = 10;
  * remove them.
  */
 export function readinessScript(plan: ClusterPlan, head: NodePlan, timeoutS = READINESS_TIMEOUT_S, intervalS = READINESS_INTERVAL_S, access: NodeAccess = sshAccess(plan, head.name)): string {
-  const base = `http://127.0.0.1:${plan.cluster.port}`;
-  const want = plan.profile.maxModelLen;
-  const served = plan.model.servedName;
   const sidecars = plan.hardening.dropCachesDuringLoad ? plan.nodes : [];
-  const cleanup = sidecars.length === 0
-    ? ['cleanup() { rm -f "$hdr"; }']
-    : [
-        accessFunction(plan, access),
-        "cleanup() {",
-        '  rc=$?; rm -f "$hdr"',
-        '  [ "$rc" -eq 0 ] && return 0 # ready: the per-node stop steps (which wait for this gate) remove the sidecars',
-        ...sidecars.map((n) => `  on_node ${shq(n.name)} ${shq(`docker rm -f ${dropCachesName(n)} >/dev/null 2>&1 || true`)} </dev/null & pids="\${pids:-} $!"`),
-        '  ok=1; for p in ${pids:-}; do wait "$p" || ok=0; done',
-        `  if [ "$ok" = 1 ]; then echo ${shq(`dgx-spark-vllm: drop-caches sidecars removed on ${sidecars.map((n) => n.name).join(", ")}`)} >&2; else echo ${shq("dgx-spark-vllm: readiness: could not reach every node to remove its drop-caches sidecar (each expires on its own)")} >&2; fi`,
-        "}",
-      ];
-  return script(
-    "key=; IFS= read -r key || true",
-    'hdr=$(mktemp); chmod 600 "$hdr"',
-    ...cleanup,
-    "trap cleanup EXIT",
-    'if [ -n "$key" ]; then printf \'Authorization: Bearer %s\\n\' "$key" > "$hdr"; fi',
-    `deadline=$(( $(date +%s) + ${timeoutS} )); last="no answer yet"`,
-    "while :; do",
-    `  if code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 ${base}/health) && [ "$code" = 200 ]; then`,
-    `    if body=$(curl -fsS -m 10 -H @"$hdr" ${base}/v1/models 2>&1); then`,
-    `      got=$(printf '%s' "$body" | tr -d ' \\n' | grep -o '"id":"${served}"[^}]*"max_model_len":[0-9]*' | grep -o '[0-9]*$' | head -n1 || true)`,
-    `      if [ "$got" = ${want} ]; then echo "ready: ${served} max_model_len=$got"; exit 0; fi`,
-    `      last="/v1/models reports max_model_len='$got' for ${served}, expected ${want}"`,
-    '    else last="/v1/models: $body"; fi',
-    '  else last="/health: HTTP ${code:-none}"; fi',
-    `  if [ "$(date +%s)" -ge "$deadline" ]; then echo "dgx-spark-vllm: node ${head.name}: readiness: not ready after ${timeoutS} s; last error: $last" >&2; exit 1; fi`,
-    `  sleep ${intervalS}`,
-    "done",
-  );
+  return hostScript({
+    head: ["set -euo pipefail"],
+    vars: {
+      NODE: head.name,
+      BASE: `http://127.0.0.1:${plan.cluster.port}`,
+      SERVED: plan.model.servedName,
+      MAX_MODEL_LEN: plan.profile.maxModelLen,
+      TIMEOUT: timeoutS,
+      INTERVAL: intervalS,
+      SIDECAR_NODES: sidecars.map((n) => n.name),
+      SIDECAR: new Map(sidecars.map((n) => [n.name, dropCachesName(n)])),
+    },
+    ...(sidecars.length > 0 ? { access: accessFunction(plan, access) } : {}),
+    files: ["lib.sh", "readiness.sh"],
+  });
 }

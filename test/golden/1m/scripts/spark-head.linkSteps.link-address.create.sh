@@ -5,7 +5,7 @@ $SUDO mkdir -p "$J"
 ip link show dev enp1s0f1np1 >/dev/null 2>&1 || { echo 'dgx-spark-vllm: node spark-head: link-address: data-plane netdev enp1s0f1np1 does not exist' >&2; exit 1; }
 other=$(ip -o -4 addr show to 10.0.0.1/32 | awk '$2 != "enp1s0f1np1" && o == "" {o = $2} END {print o}')
 [ -z "$other" ] || { echo "dgx-spark-vllm: node spark-head: link-address: 10.0.0.1 is already in use on interface $other" >&2; exit 1; }
-[ -e "$J/link%enp1s0f1np1.mtu" ] || cat /sys/class/net/enp1s0f1np1/mtu | $SUDO tee "$J/link%enp1s0f1np1.mtu" >/dev/null
+[ -e "$J/link%enp1s0f1np1.mtu" ] || $SUDO tee "$J/link%enp1s0f1np1.mtu" </sys/class/net/enp1s0f1np1/mtu >/dev/null
 if [ ! -e "$J/link%enp1s0f1np1.addr" ]; then if grep -qF ' 10.0.0.1/30 ' <<<"$(ip -o -4 addr show dev enp1s0f1np1)"; then echo preexisting; else echo added; fi | $SUDO tee "$J/link%enp1s0f1np1.addr" >/dev/null; fi
 $SUDO ip link set dev enp1s0f1np1 mtu 9000 up
 grep -qF ' 10.0.0.1/30 ' <<<"$(ip -o -4 addr show dev enp1s0f1np1)" || $SUDO ip addr add 10.0.0.1/30 dev enp1s0f1np1

@@ -1,6 +1,4 @@
 set -euo pipefail
-if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi
-J=/var/lib/dgx-spark-vllm/journal
 d=/home/spark/.cache/huggingface; while [ ! -d "$d" ]; do d=$(dirname "$d"); done
 cached=0; if [ -d /home/spark/.cache/huggingface/hub/models--deepseek-ai--DeepSeek-V4-Flash ]; then cached=$(du -s -BG -L /home/spark/.cache/huggingface/hub/models--deepseek-ai--DeepSeek-V4-Flash | awk '{print int($1)}'); fi
 need=$(( (160 - cached > 0 ? 160 - cached : 0) + 40 ))

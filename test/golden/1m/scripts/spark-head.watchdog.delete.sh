@@ -17,4 +17,4 @@ $SUDO rm -f "$J/file%usr%local%lib%dgx-spark-vllm%watchdog.sh.absent"
 if [ -e "$J/file%usr%local%lib%dgx-spark-vllm%watchdog.sh.dirs" ]; then while read -r d; do $SUDO rmdir "$d" 2>/dev/null || true; done < "$J/file%usr%local%lib%dgx-spark-vllm%watchdog.sh.dirs"; $SUDO rm -f "$J/file%usr%local%lib%dgx-spark-vllm%watchdog.sh.dirs"; fi
 $SUDO rm -rf /var/lib/dgx-spark-vllm/watchdog
 $SUDO systemctl daemon-reload
-$SUDO rmdir "$J" 2>/dev/null && $SUDO rmdir "${J%/*}" 2>/dev/null || true
+if $SUDO rmdir "$J" 2>/dev/null; then $SUDO rmdir "${J%/*}" 2>/dev/null || true; fi

@@ -4,6 +4,17 @@ key=; IFS= read -r key || true
 if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi
 kv() { printf '@%s %s\n' "$1" "$(printf '%s' "$2" | tr '\r\n' '  ' | sed 's/ *$//')"; }
 block() { printf '@%s<\n' "$1"; cat; printf '\n@>\n'; }
+# roce_gid_index HCA GID: print the index of GID on HCA port 1 when its type is RoCE v2 (RECIPE.md
+# "Post-reboot RoCEv2 GID-index quirk"); fail, printing nothing, when there is none. Used by the
+# container's start (link.gidPolicy: resolve), the link steps, the boot unit and doctor.
+roce_gid_index() {
+  local dev="/sys/class/infiniband/$1/ports/1" f i
+  for f in "$dev"/gids/*; do
+    i=${f##*/}
+    if [ "$(cat "$f" 2>/dev/null)" = "$2" ] && [ "$(cat "$dev/gid_attrs/types/$i" 2>/dev/null)" = "RoCE v2" ]; then echo "$i"; return 0; fi
+  done
+  return 1
+}
 kv host "$(uname -n)"
 kv user "$(id -un)"
 kv arch "$(uname -m)"
@@ -15,16 +26,7 @@ kv p0.addrs "$(ip -o -4 addr show dev enp1s0f1np1 2>/dev/null | awk '{print $4}'
 kv p0.holders "$(ip -o -4 addr show to 10.0.0.1/32 | awk '{print $2}')"
 kv p0.route "$(ip -o -4 route show to exact 10.0.0.0/30 2>/dev/null | head -n1)"
 kv p0.default "$(ip -o -4 route show default dev enp1s0f1np1 2>/dev/null | head -n1)"
-if g=$( (
-dev=/sys/class/infiniband/rocep1s0f1/ports/1
-idx=
-for f in "$dev"/gids/*; do
-  i=${f##*/}
-  if [ "$(cat "$f" 2>/dev/null)" = 0000:0000:0000:0000:0000:ffff:0a00:0001 ] && [ "$(cat "$dev/gid_attrs/types/$i" 2>/dev/null)" = "RoCE v2" ]; then idx=$i; break; fi
-done
-if [ -z "$idx" ]; then echo "dgx-spark-vllm: no RoCEv2 GID for 10.0.0.1 on rocep1s0f1: run the link recovery (pulumi up) before starting" >&2; exit 1; fi
-echo "$idx"
-) 2>/dev/null ); then kv p0.gid "$g"; else kv p0.gid none; fi
+if g=$(roce_gid_index rocep1s0f1 0000:0000:0000:0000:0000:ffff:0a00:0001 2>/dev/null); then kv p0.gid "$g"; else kv p0.gid none; fi
 if ping -M do -s 8972 -c 2 -i 0.2 -W 1 -I enp1s0f1np1 10.0.0.2 >/dev/null 2>&1; then kv ping.spark-worker.0 ok; else kv ping.spark-worker.0 fail; fi
 if $SUDO test -e /etc/netplan/60-dgx-spark-vllm.yaml; then kv netplan present; $SUDO cat /etc/netplan/60-dgx-spark-vllm.yaml 2>&1 | block netplan_content; else kv netplan absent; fi
 kv linkunit "$(systemctl is-enabled dgx-spark-vllm-link.service 2>/dev/null | head -n1)"

@@ -9,4 +9,4 @@ if [ -e "$J/file%etc%netplan%60-dgx-spark-vllm.yaml.orig" ]; then $SUDO cp -p "$
 else $SUDO rm -f /etc/netplan/60-dgx-spark-vllm.yaml; fi
 $SUDO rm -f "$J/file%etc%netplan%60-dgx-spark-vllm.yaml.absent"
 if [ -e "$J/file%etc%netplan%60-dgx-spark-vllm.yaml.dirs" ]; then while read -r d; do $SUDO rmdir "$d" 2>/dev/null || true; done < "$J/file%etc%netplan%60-dgx-spark-vllm.yaml.dirs"; $SUDO rm -f "$J/file%etc%netplan%60-dgx-spark-vllm.yaml.dirs"; fi
-$SUDO rmdir "$J" 2>/dev/null && $SUDO rmdir "${J%/*}" 2>/dev/null || true
+if $SUDO rmdir "$J" 2>/dev/null; then $SUDO rmdir "${J%/*}" 2>/dev/null || true; fi
