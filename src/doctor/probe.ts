@@ -25,7 +25,8 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
   const lines: string[] = [
     "set -uo pipefail",
     "export LC_ALL=C",
-    'key=; IFS= read -r key || true',
+    // stdin: the API key, for /v1/models on the head (other nodes get nothing).
+    ...(isHead ? ['key=; IFS= read -r key || true'] : []),
     'if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi',
     // One line per value: newlines and carriage returns (ssh ends its errors with CRLF) become spaces.
     "kv() { printf '@%s %s\\n' \"$1\" \"$(printf '%s' \"$2\" | tr '\\r\\n' '  ' | sed 's/ *$//')\"; }",
@@ -53,7 +54,7 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
     for (const peer of peers) {
       const q = peer.dataPlane[t];
       if (!q) continue;
-      lines.push(`if ping -M do -s ${payloadFor(mtu)} -c 2 -i 0.2 -W 1 -I ${shq(p.netdev)} ${q.address} >/dev/null 2>&1; then kv ping.${peer.name}.${t} ok; else kv ping.${peer.name}.${t} fail; fi`);
+      lines.push(`if ping -M "do" -s ${payloadFor(mtu)} -c 2 -i 0.2 -W 1 -I ${shq(p.netdev)} ${q.address} >/dev/null 2>&1; then kv ping.${peer.name}.${t} ok; else kv ping.${peer.name}.${t} fail; fi`);
     }
   });
   lines.push(

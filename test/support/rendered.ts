@@ -20,7 +20,7 @@ import {
   readinessScript,
 } from "../../src/plan/service";
 import { probeScript } from "../../src/doctor/probe";
-import { gidResolverScript } from "../../src/plan/launch";
+import { withGidResolver } from "../../src/plan/launch";
 import { linkBootScript } from "../../src/plan/link";
 import { monitorCheckScript, umaMonitorStep } from "../../src/plan/monitor";
 import { watchdogScript, watchdogStep } from "../../src/plan/watchdog";
@@ -90,9 +90,8 @@ export function componentScripts(plan: ClusterPlan): Map<string, string> {
   for (const n of plan.nodes) {
     const config = { name: n.name, dataPlane: n.dataPlane } as unknown as Parameters<typeof linkBootScript>[0];
     put(`${n.name}.link-up`, linkBootScript(config, plan.link.mtu));
-    // link.gidPolicy: resolve wraps the container's process in this script (bash -c).
-    const p0 = n.dataPlane[0]!;
-    put(`${n.name}.gid-resolver`, gidResolverScript(p0.hca, p0.address) + "\n");
+    // link.gidPolicy: resolve wraps the container's process in this script (bash -c ... vllm serve ...).
+    put(`${n.name}.gid-resolver`, withGidResolver(config, ["vllm"])[2] + "\n");
     put(`${n.name}.uma-headroom`, monitorCheckScript(n.name, plan.hardening.umaAlertThresholdGb));
     const monitor = umaMonitorStep(n.name, plan.hardening.umaAlertThresholdGb);
     put(`${n.name}.uma-monitor.create`, monitor.create);

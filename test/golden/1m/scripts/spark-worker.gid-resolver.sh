@@ -11,3 +11,5 @@ roce_gid_index() {
   return 1
 }
 if ! idx=$(roce_gid_index rocep1s0f1 0000:0000:0000:0000:0000:ffff:0a00:0002); then echo 'dgx-spark-vllm: no RoCEv2 GID for 10.0.0.2 on rocep1s0f1: run the link recovery (pulumi up) before starting' >&2; exit 1; fi
+export NCCL_IB_GID_INDEX="$idx"
+exec "$@"

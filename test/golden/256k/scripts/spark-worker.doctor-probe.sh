@@ -1,6 +1,5 @@
 set -uo pipefail
 export LC_ALL=C
-key=; IFS= read -r key || true
 if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi
 kv() { printf '@%s %s\n' "$1" "$(printf '%s' "$2" | tr '\r\n' '  ' | sed 's/ *$//')"; }
 block() { printf '@%s<\n' "$1"; cat; printf '\n@>\n'; }
@@ -27,7 +26,7 @@ kv p0.holders "$(ip -o -4 addr show to 10.0.0.2/32 | awk '{print $2}')"
 kv p0.route "$(ip -o -4 route show to exact 10.0.0.0/30 2>/dev/null | head -n1)"
 kv p0.default "$(ip -o -4 route show default dev enp1s0f1np1 2>/dev/null | head -n1)"
 if g=$(roce_gid_index rocep1s0f1 0000:0000:0000:0000:0000:ffff:0a00:0002 2>/dev/null); then kv p0.gid "$g"; else kv p0.gid none; fi
-if ping -M do -s 8972 -c 2 -i 0.2 -W 1 -I enp1s0f1np1 10.0.0.1 >/dev/null 2>&1; then kv ping.spark-head.0 ok; else kv ping.spark-head.0 fail; fi
+if ping -M "do" -s 8972 -c 2 -i 0.2 -W 1 -I enp1s0f1np1 10.0.0.1 >/dev/null 2>&1; then kv ping.spark-head.0 ok; else kv ping.spark-head.0 fail; fi
 if $SUDO test -e /etc/netplan/60-dgx-spark-vllm.yaml; then kv netplan present; $SUDO cat /etc/netplan/60-dgx-spark-vllm.yaml 2>&1 | block netplan_content; else kv netplan absent; fi
 kv linkunit "$(systemctl is-enabled dgx-spark-vllm-link.service 2>/dev/null | head -n1)"
 kv min_free_kbytes "$(sysctl -n vm.min_free_kbytes 2>&1)"
