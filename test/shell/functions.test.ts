@@ -144,6 +144,33 @@ describe("readiness: model_ready's verdict and message", () => {
   });
 });
 
+describe("link.sh: the data plane of a node", () => {
+  /** link.sh with two ports, SUDO empty, `ip` stubbed: it logs each call; `holders` hold 10.0.0.2, `addrs` answer addr show dev. */
+  const link = (body: string, addrs = "", holders = "") =>
+    bash(
+      [
+        "SUDO=; NODE=spark-worker; MTU=9000; NETDEV=(enp1 enP2); ADDRESS=(10.0.0.2 10.0.1.2); PREFIX=(30 30)",
+        `ip() { echo "ip $*" >&2; case "$*" in "-o -4 addr show to 10.0.0.2/32") printf '%s' ${shq(holders)} ;; "-o -4 addr show dev "*) printf '%s' ${shq(addrs)} ;; esac; }`,
+        body,
+      ].join("\n"),
+      ["link.sh"],
+    );
+
+  it("link_set: MTU and up on every port, the address added only when missing", () => {
+    const r = link("link_set", "2: enp1    inet 10.0.0.2/30 brd 10.0.0.3 scope global enp1\n");
+    assert.equal(r.status, 0, r.err);
+    const calls = r.err.split("\n").filter((l) => !/addr show/.test(l) && l);
+    assert.deepEqual(calls, ["ip link set dev enp1 mtu 9000 up", "ip link set dev enP2 mtu 9000 up", "ip addr add 10.0.1.2/30 dev enP2"]);
+  });
+  it("link_check: fails naming node, step and interface when the address sits on another interface", () => {
+    const ok = link("link_check link-boot && echo OK", "", "3: enp1    inet 10.0.0.2/30\n");
+    assert.equal(ok.out, "OK\n", ok.err);
+    const taken = link("link_check link-boot", "", "3: docker0    inet 10.0.0.2/30\n");
+    assert.equal(taken.status, 1);
+    assert.match(taken.err, /dgx-spark-vllm: node spark-worker: link-boot: 10\.0\.0\.2 is already in use on interface docker0/);
+  });
+});
+
 describe("oneline", () => {
   it("joins lines and cuts to the width", () => {
     assert.equal(bash("printf 'a\\nb\\nc' | oneline").out, "a b c\n");
