@@ -6,7 +6,6 @@
  */
 import type { ClusterConfig, NodeConfig } from "../config/schema";
 import { subnetString } from "../config/net";
-import { shq } from "../shell/quote";
 import { fail, removeManagedFile, script, undoScript, writeManagedFile } from "../shell/script";
 import { hostFile, varBlock } from "../shell/host";
 import { sh } from "../shell/sh";
@@ -151,7 +150,7 @@ export function pingCheck(from: NodeConfig, to: NodeConfig, twin: number, mtu: n
     target: dst.address,
     payloadBytes: payload,
     script: script(
-      `ping -M "do" -s ${payload} -c 3 -W 2 -I ${shq(src.netdev)} ${dst.address} >/dev/null || ${fail(from.name, "link-verify", `no don't-fragment ping of ${payload} bytes to ${to.name} (${dst.address}) over ${src.netdev}: check the MTU (${mtu}) on both ends and the cable`)}`,
+      sh`ping -M "do" -s ${payload} -c 3 -W 2 -I ${src.netdev} ${dst.address} >/dev/null || ${fail(from.name, "link-verify", `no don't-fragment ping of ${payload} bytes to ${to.name} (${dst.address}) over ${src.netdev}: check the MTU (${mtu}) on both ends and the cable`)}`,
     ),
   };
 }

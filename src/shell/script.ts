@@ -4,6 +4,7 @@
  * change it makes has a matching undo built by the same module.
  */
 import { shq } from "./quote";
+import { rawShell, sh, type RawShell } from "./sh";
 
 /** Where a host records what it looked like before we changed it. */
 export const JOURNAL_DIR = "/var/lib/dgx-spark-vllm/journal";
@@ -84,7 +85,7 @@ export function removeManagedFile(path: string): string {
   ].join("\n");
 }
 
-/** Fail with a message naming the node and the step. */
-export function fail(node: string, step: string, message: string): string {
-  return `{ echo ${shq(`dgx-spark-vllm: node ${node}: ${step}: ${message}`)} >&2; exit 1; }`;
+/** Fail with a message naming the node and the step (shell, usable as is inside `sh`). */
+export function fail(node: string, step: string, message: string): RawShell {
+  return rawShell(sh`{ echo ${`dgx-spark-vllm: node ${node}: ${step}: ${message}`} >&2; exit 1; }`);
 }

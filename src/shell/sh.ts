@@ -10,6 +10,10 @@ import { shq } from "./quote";
 /** Shell text that `sh` inserts as it is: only for fragments that were themselves rendered. */
 export class RawShell {
   constructor(readonly text: string) {}
+  /** In a plain template literal it is its text. */
+  toString(): string {
+    return this.text;
+  }
 }
 
 /** Mark already-rendered shell so that `sh` inserts it unquoted. */

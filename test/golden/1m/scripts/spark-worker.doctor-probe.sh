@@ -20,7 +20,8 @@ kv arch "$(uname -m)"
 if command -v nvidia-smi >/dev/null; then kv gpu "$(nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader 2>&1 | head -n1)"; else kv gpu "nvidia-smi not found"; fi
 if [ -z "$SUDO" ] || sudo -n true 2>/dev/null; then kv sudo ok; else kv sudo "$(sudo -n true 2>&1 | head -n1)"; fi
 if out=$(docker info --format '{{json .Runtimes}}' 2>&1); then kv docker ok; case "$out" in *nvidia*) kv docker_nvidia yes ;; *) kv docker_nvidia no ;; esac; else kv docker "$(printf '%s' "$out" | head -n1)"; fi
-if [ -e /sys/class/net/enp1s0f1np1 ]; then kv p0.exists yes; kv p0.operstate "$(cat /sys/class/net/enp1s0f1np1/operstate)"; kv p0.carrier "$(cat /sys/class/net/enp1s0f1np1/carrier 2>/dev/null || echo 0)"; kv p0.speed "$(cat /sys/class/net/enp1s0f1np1/speed 2>/dev/null || echo unknown)"; kv p0.mtu "$(cat /sys/class/net/enp1s0f1np1/mtu)"; else kv p0.exists no; fi
+d=/sys/class/net/enp1s0f1np1
+if [ -e "$d" ]; then kv p0.exists yes; kv p0.operstate "$(cat "$d"/operstate)"; kv p0.carrier "$(cat "$d"/carrier 2>/dev/null || echo 0)"; kv p0.speed "$(cat "$d"/speed 2>/dev/null || echo unknown)"; kv p0.mtu "$(cat "$d"/mtu)"; else kv p0.exists no; fi
 kv p0.addrs "$(ip -o -4 addr show dev enp1s0f1np1 2>/dev/null | awk '{print $4}')"
 kv p0.holders "$(ip -o -4 addr show to 10.0.0.2/32 | awk '{print $2}')"
 kv p0.route "$(ip -o -4 route show to exact 10.0.0.0/30 2>/dev/null | head -n1)"
@@ -37,4 +38,4 @@ d=/home/spark/.cache/huggingface; while [ ! -d "$d" ]; do d=$(dirname "$d"); don
 kv memavailable_kb "$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)"
 kv memtotal_kb "$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
 kv psi "$(head -n1 /proc/pressure/memory 2>/dev/null || echo unavailable)"
-kv engine "$(docker ps -a --filter name=^/dgx-spark-vllm-spark-worker\$ --format '{{.State}}' 2>/dev/null | head -n1)"
+kv engine "$(docker ps -a --filter 'name=^/dgx-spark-vllm-spark-worker$' --format '{{.State}}' 2>/dev/null | head -n1)"
