@@ -7,6 +7,7 @@
  * reads it from stdin and stores it in a root-only file.
  */
 import { hostScript } from "../shell/host";
+import { sh } from "../shell/sh";
 import { removeManagedFile, script, undoScript, writeManagedFile } from "../shell/script";
 import type { HostStep } from "./types";
 
@@ -59,15 +60,15 @@ export function umaMonitorStep(node: string, thresholdGb: number): HostStep {
       writeManagedFile(MONITOR_SCRIPT, monitorCheckScript(node, thresholdGb), "0755"),
       writeManagedFile(MONITOR_SERVICE_FILE, service),
       writeManagedFile(MONITOR_TIMER_FILE, timer),
-      `if [ ! -d ${MONITOR_CONFIG_DIR} ]; then $SUDO mkdir -p ${MONITOR_CONFIG_DIR}; $SUDO touch "$J/dir%etc%dgx-spark-vllm.created"; fi`,
-      `if [ -n "$webhook" ]; then printf '%s\\n' "$webhook" | $SUDO tee ${MONITOR_WEBHOOK_FILE} >/dev/null; $SUDO chmod 0600 ${MONITOR_WEBHOOK_FILE}; else $SUDO rm -f ${MONITOR_WEBHOOK_FILE}; fi`,
+      sh`if [ ! -d ${MONITOR_CONFIG_DIR} ]; then $SUDO mkdir -p ${MONITOR_CONFIG_DIR}; $SUDO touch "$J/dir%etc%dgx-spark-vllm.created"; fi`,
+      sh`if [ -n "$webhook" ]; then printf '%s\\n' "$webhook" | $SUDO tee ${MONITOR_WEBHOOK_FILE} >/dev/null; $SUDO chmod 0600 ${MONITOR_WEBHOOK_FILE}; else $SUDO rm -f ${MONITOR_WEBHOOK_FILE}; fi`,
       "$SUDO systemctl daemon-reload",
-      `$SUDO systemctl enable --now ${MONITOR_UNIT}.timer`,
+      sh`$SUDO systemctl enable --now ${`${MONITOR_UNIT}.timer`}`,
     ),
     delete: undoScript(
-      `$SUDO systemctl disable --now ${MONITOR_UNIT}.timer 2>/dev/null || true`,
-      `$SUDO rm -f ${MONITOR_WEBHOOK_FILE}`,
-      `if [ -e "$J/dir%etc%dgx-spark-vllm.created" ]; then $SUDO rmdir ${MONITOR_CONFIG_DIR} 2>/dev/null || true; $SUDO rm -f "$J/dir%etc%dgx-spark-vllm.created"; fi`,
+      sh`$SUDO systemctl disable --now ${`${MONITOR_UNIT}.timer`} 2>/dev/null || true`,
+      sh`$SUDO rm -f ${MONITOR_WEBHOOK_FILE}`,
+      sh`if [ -e "$J/dir%etc%dgx-spark-vllm.created" ]; then $SUDO rmdir ${MONITOR_CONFIG_DIR} 2>/dev/null || true; $SUDO rm -f "$J/dir%etc%dgx-spark-vllm.created"; fi`,
       removeManagedFile(MONITOR_TIMER_FILE),
       removeManagedFile(MONITOR_SERVICE_FILE),
       removeManagedFile(MONITOR_SCRIPT),

@@ -19,7 +19,8 @@
 import type { ClusterConfig } from "../config/schema";
 import type { ConfigProblem } from "../config/errors";
 import { hostScript } from "../shell/host";
-import { shellJoin, shq } from "../shell/quote";
+import { shellJoin } from "../shell/quote";
+import { sh } from "../shell/sh";
 import { removeManagedFile, script, writeManagedFile, undoScript } from "../shell/script";
 import { accessFunction, sshAccess, type NodeAccess } from "./access";
 import type { MemoryPlan } from "./memory";
@@ -199,9 +200,11 @@ export function watchdogUnit(plan: ClusterPlan): string {
  */
 export function watchdogStep(plan: ClusterPlan): HostStep {
   const w = plan.watchdog;
-  const dir = shq(WATCHDOG_STATE_DIR);
-  const user = shq(w.runAs);
-  const wrapper = ["#!/bin/bash", "# Managed by dgx-spark-vllm: the watchdog's operator command (pause | resume | status).", `exec ${WATCHDOG_SCRIPT} "$@"`].join("\n");
+  const dir = WATCHDOG_STATE_DIR;
+  const user = w.runAs;
+  const header = `${dir}/auth-header`;
+  const unit = `${WATCHDOG_UNIT}.service`;
+  const wrapper = ["#!/bin/bash", "# Managed by dgx-spark-vllm: the watchdog's operator command (pause | resume | status).", sh`exec ${WATCHDOG_SCRIPT} "$@"`].join("\n");
   return {
     id: "watchdog",
     description: `coordinated watchdog on ${plan.cluster.head}: systemd service ${WATCHDOG_UNIT}, probes every ${w.probeIntervalSeconds} s, restarts ${w.restartOrder.join(" -> ")}, at most ${w.maxRestartsPerHour} per hour (API key read on stdin)`,
@@ -211,21 +214,21 @@ export function watchdogStep(plan: ClusterPlan): HostStep {
       writeManagedFile(WATCHDOG_SCRIPT, watchdogScript(plan), "0755"),
       writeManagedFile(WATCHDOG_BIN, wrapper, "0755"),
       writeManagedFile(WATCHDOG_SERVICE_FILE, watchdogUnit(plan)),
-      `$SUDO install -d -m 0750 -o ${user} ${dir}`,
-      `if [ -n "$key" ]; then printf 'Authorization: Bearer %s\\n' "$key" | $SUDO tee ${dir}/auth-header >/dev/null; else $SUDO truncate -s 0 ${dir}/auth-header; fi`,
-      `$SUDO chown ${user} ${dir}/auth-header && $SUDO chmod 0600 ${dir}/auth-header`,
-      `$SUDO rm -f ${dir}/gave-up ${dir}/restarts`,
+      sh`$SUDO install -d -m 0750 -o ${user} ${dir}`,
+      sh`if [ -n "$key" ]; then printf 'Authorization: Bearer %s\\n' "$key" | $SUDO tee ${header} >/dev/null; else $SUDO truncate -s 0 ${header}; fi`,
+      sh`$SUDO chown ${user} ${header} && $SUDO chmod 0600 ${header}`,
+      sh`$SUDO rm -f ${`${dir}/gave-up`} ${`${dir}/restarts`}`,
       "$SUDO systemctl daemon-reload",
-      `$SUDO systemctl enable ${WATCHDOG_UNIT}.service`,
-      `$SUDO systemctl restart ${WATCHDOG_UNIT}.service`,
-      `echo ${shq(`dgx-spark-vllm: watchdog installed on ${plan.cluster.head}: journalctl -u ${WATCHDOG_UNIT}`)}`,
+      sh`$SUDO systemctl enable ${unit}`,
+      sh`$SUDO systemctl restart ${unit}`,
+      sh`echo ${`dgx-spark-vllm: watchdog installed on ${plan.cluster.head}: journalctl -u ${WATCHDOG_UNIT}`}`,
     ),
     delete: undoScript(
-      `$SUDO systemctl disable --now ${WATCHDOG_UNIT}.service 2>/dev/null || true`,
+      sh`$SUDO systemctl disable --now ${unit} 2>/dev/null || true`,
       removeManagedFile(WATCHDOG_SERVICE_FILE),
       removeManagedFile(WATCHDOG_BIN),
       removeManagedFile(WATCHDOG_SCRIPT),
-      `$SUDO rm -rf ${dir}`,
+      sh`$SUDO rm -rf ${dir}`,
       "$SUDO systemctl daemon-reload",
     ),
     after: [],
