@@ -76,7 +76,11 @@ cleanup() {
   done
   for p in "${pids[@]}"; do wait "$p" || ok=0; done
   printf -v list '%s, ' "${SIDECAR_NODES[@]}"
-  if [ "$ok" = 1 ]; then echo "dgx-spark-vllm: drop-caches sidecars removed on ${list%, }" >&2; else echo "dgx-spark-vllm: readiness: could not reach every node to remove its drop-caches sidecar (each expires on its own)" >&2; fi
+  if [ "$ok" = 1 ]; then
+    echo "dgx-spark-vllm: drop-caches sidecars removed on ${list%, }" >&2
+  else
+    echo "dgx-spark-vllm: readiness: could not reach every node to remove its drop-caches sidecar (each expires on its own)" >&2
+  fi
 }
 trap cleanup EXIT
 if [ -n "$key" ]; then printf 'Authorization: Bearer %s\n' "$key" > "$hdr"; fi
@@ -84,6 +88,9 @@ deadline=$(( $(date +%s) + TIMEOUT )); last="no answer yet"
 while :; do
   if model_ready "$BASE" "$hdr" 5 10 "$SERVED" "$MAX_MODEL_LEN"; then echo "ready: $SERVED max_model_len=$MAX_MODEL_LEN"; exit 0; fi
   last=$READY_LAST
-  if [ "$(date +%s)" -ge "$deadline" ]; then echo "dgx-spark-vllm: node $NODE: readiness: not ready after $TIMEOUT s; last error: $last" >&2; exit 1; fi
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "dgx-spark-vllm: node $NODE: readiness: not ready after $TIMEOUT s; last error: $last" >&2
+    exit 1
+  fi
   sleep "$INTERVAL"
 done
