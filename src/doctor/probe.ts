@@ -5,10 +5,11 @@
  * pattern-checked by the config schema or quoted by `shq`. stdin: the API key (or nothing), for
  * /v1/models on the head.
  */
-import { shellJoin, shq } from "../shell/quote";
+import { rawShell, sh } from "../shell/sh";
 import { peerSshOptions } from "../plan/access";
 import { NETPLAN_FILE, LINK_UNIT, payloadFor } from "../plan/link";
-import { gidResolverScript } from "../plan/launch";
+import { hostFile } from "../shell/host";
+import { gidIndexCall } from "../plan/launch";
 import { modelCacheDir } from "../plan/service";
 import type { ClusterPlan, NodePlan } from "../plan/types";
 
@@ -21,15 +22,19 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
   const isHead = node.role === "head";
   const peers = plan.nodes.filter((n) => n.name !== node.name);
   const mtu = plan.link.mtu;
+  // docker ps --filter for this node's engine container, by its exact name.
+  const engine = `name=^/${node.container.name}$`;
   const lines: string[] = [
     "set -uo pipefail",
     "export LC_ALL=C",
-    'key=; IFS= read -r key || true',
+    // stdin: the API key, for /v1/models on the head (other nodes get nothing).
+    ...(isHead ? ['key=; IFS= read -r key || true'] : []),
     'if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi',
     // One line per value: newlines and carriage returns (ssh ends its errors with CRLF) become spaces.
     "kv() { printf '@%s %s\\n' \"$1\" \"$(printf '%s' \"$2\" | tr '\\r\\n' '  ' | sed 's/ *$//')\"; }",
     // A block always ends on its own line, even when the output it holds has no final newline.
     "block() { printf '@%s<\\n' \"$1\"; cat; printf '\\n@>\\n'; }",
+    hostFile("gid.sh").replace(/\n$/, ""),
     'kv host "$(uname -n)"',
     'kv user "$(id -un)"',
     'kv arch "$(uname -m)"',
@@ -40,43 +45,44 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
   node.dataPlane.forEach((p, t) => {
     const d = `/sys/class/net/${p.netdev}`;
     const subnet = plan.link.twins[t]?.subnet ?? `${p.address}/${p.prefix}`;
-    const probe = gidResolverScript(p.hca, p.address).replace(/^set -euo pipefail\n/, "");
     lines.push(
-      `if [ -e ${d} ]; then kv p${t}.exists yes; kv p${t}.operstate "$(cat ${d}/operstate)"; kv p${t}.carrier "$(cat ${d}/carrier 2>/dev/null || echo 0)"; kv p${t}.speed "$(cat ${d}/speed 2>/dev/null || echo unknown)"; kv p${t}.mtu "$(cat ${d}/mtu)"; else kv p${t}.exists no; fi`,
-      `kv p${t}.addrs "$(ip -o -4 addr show dev ${shq(p.netdev)} 2>/dev/null | awk '{print $4}')"`,
-      `kv p${t}.holders "$(ip -o -4 addr show to ${p.address}/32 | awk '{print $2}')"`,
-      `kv p${t}.route "$(ip -o -4 route show to exact ${subnet} 2>/dev/null | head -n1)"`,
-      `kv p${t}.default "$(ip -o -4 route show default dev ${shq(p.netdev)} 2>/dev/null | head -n1)"`,
-      `if g=$( (\n${probe}\necho "$idx"\n) 2>/dev/null ); then kv p${t}.gid "$g"; else kv p${t}.gid none; fi`,
+      sh`d=${d}`,
+      `if [ -e "$d" ]; then kv p${t}.exists yes; kv p${t}.operstate "$(cat "$d"/operstate)"; kv p${t}.carrier "$(cat "$d"/carrier 2>/dev/null || echo 0)"; kv p${t}.speed "$(cat "$d"/speed 2>/dev/null || echo unknown)"; kv p${t}.mtu "$(cat "$d"/mtu)"; else kv p${t}.exists no; fi`,
+      sh`kv ${`p${t}.addrs`} "$(ip -o -4 addr show dev ${p.netdev} 2>/dev/null | awk '{print $4}')"`,
+      sh`kv ${`p${t}.holders`} "$(ip -o -4 addr show to ${`${p.address}/32`} | awk '{print $2}')"`,
+      sh`kv ${`p${t}.route`} "$(ip -o -4 route show to exact ${subnet} 2>/dev/null | head -n1)"`,
+      sh`kv ${`p${t}.default`} "$(ip -o -4 route show default dev ${p.netdev} 2>/dev/null | head -n1)"`,
+      sh`if g=$(${rawShell(gidIndexCall(p.hca, p.address))} 2>/dev/null); then kv ${`p${t}.gid`} "$g"; else kv ${`p${t}.gid`} none; fi`,
     );
     for (const peer of peers) {
       const q = peer.dataPlane[t];
       if (!q) continue;
-      lines.push(`if ping -M do -s ${payloadFor(mtu)} -c 2 -i 0.2 -W 1 -I ${shq(p.netdev)} ${q.address} >/dev/null 2>&1; then kv ping.${peer.name}.${t} ok; else kv ping.${peer.name}.${t} fail; fi`);
+      const key = `ping.${peer.name}.${t}`;
+      lines.push(sh`if ping -M "do" -s ${payloadFor(mtu)} -c 2 -i 0.2 -W 1 -I ${p.netdev} ${q.address} >/dev/null 2>&1; then kv ${key} ok; else kv ${key} fail; fi`);
     }
   });
   lines.push(
-    `if $SUDO test -e ${NETPLAN_FILE}; then kv netplan present; $SUDO cat ${NETPLAN_FILE} 2>&1 | block netplan_content; else kv netplan absent; fi`,
-    `kv linkunit "$(systemctl is-enabled ${LINK_UNIT}.service 2>/dev/null | head -n1)"`,
+    sh`if $SUDO test -e ${NETPLAN_FILE}; then kv netplan present; $SUDO cat ${NETPLAN_FILE} 2>&1 | block netplan_content; else kv netplan absent; fi`,
+    sh`kv linkunit "$(systemctl is-enabled ${`${LINK_UNIT}.service`} 2>/dev/null | head -n1)"`,
     'kv min_free_kbytes "$(sysctl -n vm.min_free_kbytes 2>&1)"',
     'kv swaps "$(swapon --show=NAME --noheadings --raw 2>&1)"',
-    `kv image "$(docker image inspect --format '{{.Id}}' ${shq(plan.image.tag)} 2>/dev/null || echo none)"`,
-    `m=${shq(modelCacheDir(plan, node))}; if [ -d "$m/snapshots" ]; then kv models present; (cd "$m/snapshots" && find -L . -type f -printf '%s %P\\n' | sort -k2) | block model_files; else kv models none; fi`,
-    `d=${shq(node.cache.huggingface)}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; kv disk_path "$d"; kv disk_avail_gb "$(df -P -BG "$d" | awk 'NR==2 {print int($4)}')"`,
+    sh`kv image "$(docker image inspect --format '{{.Id}}' ${plan.image.tag} 2>/dev/null || echo none)"`,
+    sh`m=${modelCacheDir(plan, node)}; if [ -d "$m/snapshots" ]; then kv models present; (cd "$m/snapshots" && find -L . -type f -printf '%s %P\\n' | sort -k2) | block model_files; else kv models none; fi`,
+    sh`d=${node.cache.huggingface}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; kv disk_path "$d"; kv disk_avail_gb "$(df -P -BG "$d" | awk 'NR==2 {print int($4)}')"`,
     "kv memavailable_kb \"$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)\"",
     "kv memtotal_kb \"$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)\"",
     'kv psi "$(head -n1 /proc/pressure/memory 2>/dev/null || echo unavailable)"',
-    `kv engine "$(docker ps -a --filter name=^/${node.container.name}\\$ --format '{{.State}}' 2>/dev/null | head -n1)"`,
+    sh`kv engine "$(docker ps -a --filter ${engine} --format '{{.State}}' 2>/dev/null | head -n1)"`,
   );
   if (isHead) {
     const base = `http://127.0.0.1:${plan.cluster.port}`;
     lines.push(
-      `kv listen "$(ss -Hltn 'sport = :${plan.cluster.port}' 2>/dev/null | head -n1)"`,
-      `if [ "$(docker ps -a --filter name=^/${node.container.name}\\$ --format '{{.State}}' 2>/dev/null | head -n1)" = running ]; then`,
-      `  kv health "$(curl -s -o /dev/null -w '%{http_code}' -m 5 ${base}/health 2>/dev/null || echo none)"`,
+      sh`kv listen "$(ss -Hltn ${`sport = :${plan.cluster.port}`} 2>/dev/null | head -n1)"`,
+      sh`if [ "$(docker ps -a --filter ${engine} --format '{{.State}}' 2>/dev/null | head -n1)" = running ]; then`,
+      sh`  kv health "$(curl -s -o /dev/null -w '%{http_code}' -m 5 ${`${base}/health`} 2>/dev/null || echo none)"`,
       '  hdr=$(mktemp); chmod 600 "$hdr"; if [ -n "$key" ]; then printf \'Authorization: Bearer %s\\n\' "$key" >"$hdr"; fi',
-      `  curl -s -m 10 -H @"$hdr" ${base}/v1/models 2>&1 | block models_json; rm -f "$hdr"`,
-      ...(opts.rdma ? [`  docker logs --tail 5000 ${node.container.name} 2>&1 | grep -o -m1 -E 'NET/(IB|Socket)[^ ]*' | head -n1 | block nccl_net`] : []),
+      sh`  curl -s -m 10 -H @"$hdr" ${`${base}/v1/models`} 2>&1 | block models_json; rm -f "$hdr"`,
+      ...(opts.rdma ? [sh`  docker logs --tail 5000 ${node.container.name} 2>&1 | grep -o -m1 -E 'NET/(IB|Socket)[^ ]*' | head -n1 | block nccl_net`] : []),
       "fi",
     );
     for (const peer of peers) {
@@ -84,7 +90,7 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
       for (const tg of targets) {
         lines.push(
           // The options the library's own head -> worker SSH uses (pinned key checked, nothing recorded).
-          `r=$(${shellJoin(["ssh", ...peerSshOptions(peer), `${peer.ssh.user}@${tg.address}`])} true 2>&1 </dev/null); kv peerssh.${peer.name}.${tg.id} "$?|$(printf '%s' "$r" | tail -n3)"`,
+          sh`r=$(${["ssh", ...peerSshOptions(peer), `${peer.ssh.user}@${tg.address}`]} true 2>&1 </dev/null); kv ${`peerssh.${peer.name}.${tg.id}`} "$?|$(printf '%s' "$r" | tail -n3)"`,
         );
       }
     }

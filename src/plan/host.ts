@@ -4,7 +4,7 @@
  * what was there before in the host's journal and its delete puts exactly that back.
  */
 import type { ClusterConfig } from "../config/schema";
-import { shq } from "../shell/quote";
+import { sh } from "../shell/sh";
 import { removeManagedFile, script, undoScript, writeManagedFile } from "../shell/script";
 import type { HostStep, NodePlan } from "./types";
 
@@ -19,7 +19,7 @@ export function cacheStep(cache: NodePlan["cache"]): HostStep {
     id: "caches",
     description: `cache folders ${uniq.join(", ")} (kept on delete when not empty: the weights are data)`,
     create: script(
-      ...uniq.map((d) => `if [ ! -d ${shq(d)} ]; then $SUDO install -d -o "$(id -un)" -g "$(id -gn)" ${shq(d)}; echo ${shq(d)} | $SUDO tee -a "$J/created-dirs" >/dev/null; fi`),
+      ...uniq.map((d) => sh`if [ ! -d ${d} ]; then $SUDO install -d -o "$(id -un)" -g "$(id -gn)" ${d}; echo ${d} | $SUDO tee -a "$J/created-dirs" >/dev/null; fi`),
     ),
     delete: undoScript(
       'if [ -e "$J/created-dirs" ]; then',
@@ -38,7 +38,7 @@ export function minFreeKbytesStep(kb: number): HostStep {
     create: script(
       'if [ ! -e "$J/vm.min_free_kbytes" ]; then sysctl -n vm.min_free_kbytes | $SUDO tee "$J/vm.min_free_kbytes" >/dev/null; fi',
       writeManagedFile(SYSCTL_FILE, `# Managed by dgx-spark-vllm: make a UMA OOM recoverable.\nvm.min_free_kbytes = ${kb}`),
-      `$SUDO sysctl -q -w vm.min_free_kbytes=${kb}`,
+      sh`$SUDO sysctl -q -w ${`vm.min_free_kbytes=${kb}`}`,
     ),
     delete: undoScript(
       'if [ -e "$J/vm.min_free_kbytes" ]; then $SUDO sysctl -q -w vm.min_free_kbytes="$(cat "$J/vm.min_free_kbytes")"; $SUDO rm -f "$J/vm.min_free_kbytes"; fi',
@@ -56,10 +56,10 @@ export function swapOffStep(): HostStep {
     create: script(
       'if [ ! -e "$J/swaps" ]; then swapon --show=NAME --noheadings --raw | $SUDO tee "$J/swaps" >/dev/null; fi',
       "$SUDO swapoff -a",
-      `if grep -Eq '${swapLine}' /etc/fstab; then $SUDO sed -i -E 's|(${swapLine}.*)$|${FSTAB_MARK}\\1|' /etc/fstab; fi`,
+      sh`if grep -Eq ${swapLine} /etc/fstab; then $SUDO sed -i -E ${`s|(${swapLine}.*)$|${FSTAB_MARK}\\1|`} /etc/fstab; fi`,
     ),
     delete: undoScript(
-      `if grep -q '^${FSTAB_MARK}' /etc/fstab; then $SUDO sed -i 's|^${FSTAB_MARK}||' /etc/fstab; fi`,
+      sh`if grep -q ${`^${FSTAB_MARK}`} /etc/fstab; then $SUDO sed -i ${`s|^${FSTAB_MARK}||`} /etc/fstab; fi`,
       'if [ -e "$J/swaps" ]; then',
       '  while read -r dev; do',
       '    if [ -n "$dev" ] && ! grep -qxF "$dev" <<<"$(swapon --show=NAME --noheadings --raw)"; then $SUDO swapon "$dev"; fi',

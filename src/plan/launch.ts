@@ -5,7 +5,9 @@
  */
 import type { ClusterConfig, NodeConfig } from "../config/schema";
 import type { ModelSpec } from "../models/deepseek-v4-flash";
+import { hostFile } from "../shell/host";
 import { shellJoin } from "../shell/quote";
+import { rawShell, sh } from "../shell/sh";
 import type { ResolvedProfile } from "./profile";
 
 /** Ray's object store, from the recipe: 1 GiB. */
@@ -103,18 +105,26 @@ export function withGidResolver(node: NodeConfig, command: readonly string[]): s
   return ["bash", "-c", gidResolverScript(p.hca, p.address) + '\nexport NCCL_IB_GID_INDEX="$idx"\nexec "$@"', "dgx-spark-vllm-gid", ...command];
 }
 
+/** The IPv4-mapped GID of an address, as /sys/class/infiniband shows it. */
+export function roceGid(address: string): string {
+  const hex = address.split(".").map((o) => Number(o).toString(16).padStart(2, "0"));
+  return `0000:0000:0000:0000:0000:ffff:${hex[0]}${hex[1]}:${hex[2]}${hex[3]}`;
+}
+
+/**
+ * The shell call (a command, needs `hostFile("gid.sh")` defined before it) that prints the RoCEv2
+ * GID index of `address` on `hca` port 1 and fails when there is none.
+ */
+export function gidIndexCall(hca: string, address: string): string {
+  return sh`roce_gid_index ${hca} ${roceGid(address)}`;
+}
+
 /** Shell that sets `idx` to the RoCEv2 GID index of `address` on `hca` port 1, or exits 1. */
 export function gidResolverScript(hca: string, address: string): string {
-  const hex = address.split(".").map((o) => Number(o).toString(16).padStart(2, "0"));
-  const gid = `0000:0000:0000:0000:0000:ffff:${hex[0]}${hex[1]}:${hex[2]}${hex[3]}`;
+  const missing = `dgx-spark-vllm: no RoCEv2 GID for ${address} on ${hca}: run the link recovery (pulumi up) before starting`;
   return [
     "set -euo pipefail",
-    `dev=/sys/class/infiniband/${hca}/ports/1`,
-    "idx=",
-    'for f in "$dev"/gids/*; do',
-    '  i=${f##*/}',
-    `  if [ "$(cat "$f" 2>/dev/null)" = ${gid} ] && [ "$(cat "$dev/gid_attrs/types/$i" 2>/dev/null)" = "RoCE v2" ]; then idx=$i; break; fi`,
-    "done",
-    `if [ -z "$idx" ]; then echo "dgx-spark-vllm: no RoCEv2 GID for ${address} on ${hca}: run the link recovery (pulumi up) before starting" >&2; exit 1; fi`,
+    hostFile("gid.sh").replace(/\n$/, ""),
+    sh`if ! idx=$(${rawShell(gidIndexCall(hca, address))}); then echo ${missing} >&2; exit 1; fi`,
   ].join("\n");
 }

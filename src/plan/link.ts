@@ -6,9 +6,10 @@
  */
 import type { ClusterConfig, NodeConfig } from "../config/schema";
 import { subnetString } from "../config/net";
-import { shq } from "../shell/quote";
 import { fail, removeManagedFile, script, undoScript, writeManagedFile } from "../shell/script";
-import { gidResolverScript } from "./launch";
+import { hostFile, varBlock } from "../shell/host";
+import { sh } from "../shell/sh";
+import { roceGid } from "./launch";
 import type { HostStep, LinkCheck, LinkPlan } from "./types";
 
 export const NETPLAN_FILE = "/etc/netplan/60-dgx-spark-vllm.yaml";
@@ -24,81 +25,50 @@ export function netplanContent(node: NodeConfig, mtu: number): string {
   return lines.join("\n");
 }
 
-/** Every port: the netdev exists and its address is not on another interface. */
-function checkLines(node: NodeConfig, step: string): string[] {
-  const out: string[] = [];
-  for (const p of node.dataPlane) {
-    const dev = shq(p.netdev);
-    out.push(
-      `ip link show dev ${dev} >/dev/null 2>&1 || ${fail(node.name, step, `data-plane netdev ${p.netdev} does not exist`)}`,
-      // The address must not already sit on another interface of this host.
-      // awk reads to the end (no early close of the pipe: under pipefail that could fail the line).
-      `other=$(ip -o -4 addr show to ${p.address}/32 | awk '$2 != "${p.netdev}" && o == "" {o = $2} END {print o}')`,
-      // node names and addresses are pattern-checked, so double quotes are safe here ($other expands).
-      `[ -z "$other" ] || { echo "dgx-spark-vllm: node ${node.name}: ${step}: ${p.address} is already in use on interface $other" >&2; exit 1; }`,
-    );
-  }
-  return out;
-}
-
-/** Every port: MTU and up, and the address added when missing. */
-function setLines(node: NodeConfig, mtu: number): string[] {
-  return node.dataPlane.flatMap((p) => {
-    const dev = shq(p.netdev);
-    const cidr = `${p.address}/${p.prefix}`;
-    return [`$SUDO ip link set dev ${dev} mtu ${mtu} up`, `grep -qF ' ${cidr} ' <<<"$(ip -o -4 addr show dev ${dev})" || $SUDO ip addr add ${cidr} dev ${dev}`];
+/**
+ * The variable block and the functions (src/host/gid.sh, src/host/link.sh) in front of every
+ * link script: link_check STEP, link_set (needs the MTU), link_gid STEP over this node's
+ * data-plane ports.
+ */
+function linkFunctions(node: NodeConfig, mtu?: number): string[] {
+  const ports = node.dataPlane;
+  const vars = varBlock({
+    NODE: node.name,
+    ...(mtu === undefined ? {} : { MTU: mtu }),
+    NETDEV: ports.map((q) => q.netdev),
+    ADDRESS: ports.map((q) => q.address),
+    PREFIX: ports.map((q) => q.prefix),
+    HCA: ports.map((q) => q.hca),
+    GID: ports.map((q) => roceGid(q.address)),
   });
+  return [vars, hostFile("gid.sh").replace(/\n$/, ""), hostFile("link.sh").replace(/\n$/, "")];
 }
 
 export function linkAddressStep(node: NodeConfig, mtu: number): HostStep {
   const journal = node.dataPlane.flatMap((p) => {
-    const dev = shq(p.netdev);
     const cidr = `${p.address}/${p.prefix}`;
-    const key = `link%${p.netdev}`;
     return [
-      `[ -e "$J/${key}.mtu" ] || cat /sys/class/net/${p.netdev}/mtu | $SUDO tee "$J/${key}.mtu" >/dev/null`,
-      `if [ ! -e "$J/${key}.addr" ]; then if grep -qF ' ${cidr} ' <<<"$(ip -o -4 addr show dev ${dev})"; then echo preexisting; else echo added; fi | $SUDO tee "$J/${key}.addr" >/dev/null; fi`,
+      sh`k="$J"/${`link%${p.netdev}`}`,
+      sh`[ -e "$k.mtu" ] || $SUDO tee "$k.mtu" <${`/sys/class/net/${p.netdev}/mtu`} >/dev/null`,
+      sh`if [ ! -e "$k.addr" ]; then if grep -qF ${` ${cidr} `} <<<"$(ip -o -4 addr show dev ${p.netdev})"; then echo preexisting; else echo added; fi | $SUDO tee "$k.addr" >/dev/null; fi`,
     ];
   });
-  const undo: string[] = [];
-  for (const p of node.dataPlane) {
-    const dev = shq(p.netdev);
+  const undo = node.dataPlane.flatMap((p) => {
     const cidr = `${p.address}/${p.prefix}`;
-    const key = `link%${p.netdev}`;
-    undo.push(
-      `if [ "$(cat "$J/${key}.addr" 2>/dev/null)" = added ] && grep -qF ' ${cidr} ' <<<"$(ip -o -4 addr show dev ${dev} 2>/dev/null)"; then $SUDO ip addr del ${cidr} dev ${dev}; fi`,
-      `if [ -e "$J/${key}.mtu" ]; then if ip link show dev ${dev} >/dev/null 2>&1; then $SUDO ip link set dev ${dev} mtu "$(cat "$J/${key}.mtu")"; fi; $SUDO rm -f "$J/${key}.mtu"; fi`,
-      `$SUDO rm -f "$J/${key}.addr"`,
-    );
-  }
+    return [
+      sh`k="$J"/${`link%${p.netdev}`}`,
+      sh`if [ "$(cat "$k.addr" 2>/dev/null)" = added ] && grep -qF ${` ${cidr} `} <<<"$(ip -o -4 addr show dev ${p.netdev} 2>/dev/null)"; then $SUDO ip addr del ${cidr} dev ${p.netdev}; fi`,
+      sh`if [ -e "$k.mtu" ]; then if ip link show dev ${p.netdev} >/dev/null 2>&1; then $SUDO ip link set dev ${p.netdev} mtu "$(cat "$k.mtu")"; fi; $SUDO rm -f "$k.mtu"; fi`,
+      '$SUDO rm -f "$k.addr"',
+    ];
+  });
   return {
     id: "link-address",
     description: `data-plane ${node.dataPlane.map((p) => `${p.netdev} ${p.address}/${p.prefix}`).join(", ")} at MTU ${mtu}, applied now and persisted in ${NETPLAN_FILE}`,
-    create: script(...checkLines(node, "link-address"), ...journal, ...setLines(node, mtu), writeManagedFile(NETPLAN_FILE, netplanContent(node, mtu), "0600")),
+    create: script(...linkFunctions(node, mtu), "link_check link-address", ...journal, "link_set", writeManagedFile(NETPLAN_FILE, netplanContent(node, mtu), "0600")),
     delete: undoScript(...undo, removeManagedFile(NETPLAN_FILE)),
     after: [],
   };
-}
-
-/** Lines that re-bounce an address whose RoCEv2 GID is missing and wait for it; fail if it stays missing. */
-function gidLines(node: NodeConfig, step: string): string[] {
-  const body: string[] = [];
-  for (const p of node.dataPlane) {
-    const cidr = `${p.address}/${p.prefix}`;
-    const probe = `(${gidResolverScript(p.hca, p.address).replace(/^set -euo pipefail\n/, "")})`;
-    body.push(
-      `if ! ${probe} >/dev/null 2>&1; then`,
-      `  echo ${shq(`dgx-spark-vllm: node ${node.name}: RoCEv2 GID for ${p.address} missing on ${p.hca}; re-adding the address`)} >&2`,
-      `  $SUDO ip addr del ${cidr} dev ${shq(p.netdev)} 2>/dev/null || true`,
-      `  $SUDO ip addr add ${cidr} dev ${shq(p.netdev)}`,
-      "  ok=; for _ in 1 2 3 4 5 6 7 8 9 10; do",
-      `    if ${probe} >/dev/null 2>&1; then ok=1; break; fi; sleep 1`,
-      "  done",
-      `  [ -n "$ok" ] || ${fail(node.name, step, `no RoCEv2 GID for ${p.address} on ${p.hca} after re-adding the address: check the cable and 'ibdev2netdev'`)}`,
-      "fi",
-    );
-  }
-  return body;
 }
 
 /**
@@ -109,7 +79,7 @@ export function gidCheckStep(node: NodeConfig): HostStep {
   return {
     id: "gid-check",
     description: "RoCEv2 GID present for every data-plane address; re-bounce the address when missing (the post-reboot quirk)",
-    create: script(...gidLines(node, "gid-check")),
+    create: script(...linkFunctions(node), "link_gid gid-check"),
     delete: undoScript(": # the check changes nothing lasting"),
     after: ["link-address"],
   };
@@ -121,7 +91,7 @@ export const LINK_SERVICE_FILE = `/etc/systemd/system/${LINK_UNIT}.service`;
 
 /** What the boot unit runs (as root): MTU, up, addresses if missing, then the GID re-bounce. */
 export function linkBootScript(node: NodeConfig, mtu: number): string {
-  return ["#!/bin/bash", `# Managed by dgx-spark-vllm (node ${node.name}): bring the RoCE data plane back after a boot.`, script(...checkLines(node, "link-boot"), ...setLines(node, mtu), ...gidLines(node, "link-boot"), `echo ${shq(`dgx-spark-vllm: node ${node.name}: data plane up at MTU ${mtu}`)}`)].join("\n");
+  return ["#!/bin/bash", `# Managed by dgx-spark-vllm (node ${node.name}): bring the RoCE data plane back after a boot.`, script(...linkFunctions(node, mtu), hostFile("link-up.sh").replace(/\n$/, ""))].join("\n");
 }
 
 /**
@@ -180,7 +150,7 @@ export function pingCheck(from: NodeConfig, to: NodeConfig, twin: number, mtu: n
     target: dst.address,
     payloadBytes: payload,
     script: script(
-      `ping -M do -s ${payload} -c 3 -W 2 -I ${shq(src.netdev)} ${dst.address} >/dev/null || ${fail(from.name, "link-verify", `no don't-fragment ping of ${payload} bytes to ${to.name} (${dst.address}) over ${src.netdev}: check the MTU (${mtu}) on both ends and the cable`)}`,
+      sh`ping -M "do" -s ${payload} -c 3 -W 2 -I ${src.netdev} ${dst.address} >/dev/null || ${fail(from.name, "link-verify", `no don't-fragment ping of ${payload} bytes to ${to.name} (${dst.address}) over ${src.netdev}: check the MTU (${mtu}) on both ends and the cable`)}`,
     ),
   };
 }

@@ -6,6 +6,8 @@
  * The webhook URL is not put in the plan (the plan prints "set"/"not set"): the create script
  * reads it from stdin and stores it in a root-only file.
  */
+import { hostScript } from "../shell/host";
+import { sh } from "../shell/sh";
 import { removeManagedFile, script, undoScript, writeManagedFile } from "../shell/script";
 import type { HostStep } from "./types";
 
@@ -18,24 +20,13 @@ export const MONITOR_TIMER_FILE = `/etc/systemd/system/${MONITOR_UNIT}.timer`;
 /** Check interval, seconds (RECIPE.md: every ~60 s). */
 export const MONITOR_INTERVAL_S = 60;
 
-/** The check itself (runs as root from the service). */
+/** The check itself (runs as root from the service): src/host/uma-headroom.sh with its settings. */
 export function monitorCheckScript(node: string, thresholdGb: number): string {
-  const thresholdKb = Math.round(thresholdGb * 1024 * 1024);
-  return [
-    "#!/bin/bash",
-    "# Managed by dgx-spark-vllm: UMA headroom check (free unified memory below the threshold).",
-    "set -euo pipefail",
-    `threshold_kb=${thresholdKb}`,
-    "avail_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)",
-    'if [ "$avail_kb" -lt "$threshold_kb" ]; then',
-    `  msg="dgx-spark-vllm: node ${node}: UMA headroom low: $((avail_kb / 1024)) MiB available, threshold ${thresholdGb} GB"`,
-    '  logger -t dgx-spark-vllm -p user.warning "$msg"',
-    '  echo "$msg" >&2',
-    `  if [ -s ${MONITOR_WEBHOOK_FILE} ]; then`,
-    `    curl -fsS -m 10 -X POST -H 'Content-Type: application/json' --data "{\\"text\\":\\"$msg\\"}" "$(cat ${MONITOR_WEBHOOK_FILE})" >/dev/null || logger -t dgx-spark-vllm "webhook POST failed"`,
-    "  fi",
-    "fi",
-  ].join("\n");
+  return hostScript({
+    head: ["#!/bin/bash", "# Managed by dgx-spark-vllm: UMA headroom check (free unified memory below the threshold).", "set -euo pipefail"],
+    vars: { NODE: node, THRESHOLD_KB: Math.round(thresholdGb * 1024 * 1024), THRESHOLD_GB: thresholdGb, WEBHOOK_FILE: MONITOR_WEBHOOK_FILE },
+    files: ["uma-headroom.sh"],
+  });
 }
 
 /** The monitor as a host step. Its create script reads the optional webhook URL on stdin. */
@@ -69,15 +60,15 @@ export function umaMonitorStep(node: string, thresholdGb: number): HostStep {
       writeManagedFile(MONITOR_SCRIPT, monitorCheckScript(node, thresholdGb), "0755"),
       writeManagedFile(MONITOR_SERVICE_FILE, service),
       writeManagedFile(MONITOR_TIMER_FILE, timer),
-      `if [ ! -d ${MONITOR_CONFIG_DIR} ]; then $SUDO mkdir -p ${MONITOR_CONFIG_DIR}; $SUDO touch "$J/dir%etc%dgx-spark-vllm.created"; fi`,
-      `if [ -n "$webhook" ]; then printf '%s\\n' "$webhook" | $SUDO tee ${MONITOR_WEBHOOK_FILE} >/dev/null; $SUDO chmod 0600 ${MONITOR_WEBHOOK_FILE}; else $SUDO rm -f ${MONITOR_WEBHOOK_FILE}; fi`,
+      sh`if [ ! -d ${MONITOR_CONFIG_DIR} ]; then $SUDO mkdir -p ${MONITOR_CONFIG_DIR}; $SUDO touch "$J/dir%etc%dgx-spark-vllm.created"; fi`,
+      sh`if [ -n "$webhook" ]; then printf '%s\\n' "$webhook" | $SUDO tee ${MONITOR_WEBHOOK_FILE} >/dev/null; $SUDO chmod 0600 ${MONITOR_WEBHOOK_FILE}; else $SUDO rm -f ${MONITOR_WEBHOOK_FILE}; fi`,
       "$SUDO systemctl daemon-reload",
-      `$SUDO systemctl enable --now ${MONITOR_UNIT}.timer`,
+      sh`$SUDO systemctl enable --now ${`${MONITOR_UNIT}.timer`}`,
     ),
     delete: undoScript(
-      `$SUDO systemctl disable --now ${MONITOR_UNIT}.timer 2>/dev/null || true`,
-      `$SUDO rm -f ${MONITOR_WEBHOOK_FILE}`,
-      `if [ -e "$J/dir%etc%dgx-spark-vllm.created" ]; then $SUDO rmdir ${MONITOR_CONFIG_DIR} 2>/dev/null || true; $SUDO rm -f "$J/dir%etc%dgx-spark-vllm.created"; fi`,
+      sh`$SUDO systemctl disable --now ${`${MONITOR_UNIT}.timer`} 2>/dev/null || true`,
+      sh`$SUDO rm -f ${MONITOR_WEBHOOK_FILE}`,
+      sh`if [ -e "$J/dir%etc%dgx-spark-vllm.created" ]; then $SUDO rmdir ${MONITOR_CONFIG_DIR} 2>/dev/null || true; $SUDO rm -f "$J/dir%etc%dgx-spark-vllm.created"; fi`,
       removeManagedFile(MONITOR_TIMER_FILE),
       removeManagedFile(MONITOR_SERVICE_FILE),
       removeManagedFile(MONITOR_SCRIPT),

@@ -5,7 +5,9 @@
  * pattern-checked by the config schema or quoted by `shq`; secrets are read from stdin, never
  * written into a script.
  */
-import { shellJoin, shq } from "../shell/quote";
+import { shellJoin } from "../shell/quote";
+import { sh } from "../shell/sh";
+import { hostScript } from "../shell/host";
 import { fail, script } from "../shell/script";
 import { accessFunction, peerSshOptions, sshAccess, type NodeAccess } from "./access";
 import { CONTAINER_CACHE, OWNER_LABEL } from "./container";
@@ -32,7 +34,7 @@ export function modelCacheDir(plan: ClusterPlan, node: NodePlan): string {
 
 /** First step: the host answers over SSH and runs bash. */
 export function reachableScript(node: NodePlan): string {
-  return script(`echo ${shq(`dgx-spark-vllm: node ${node.name} reachable`)} "$(uname -n)"`);
+  return script(sh`echo ${`dgx-spark-vllm: node ${node.name} reachable`} "$(uname -n)"`);
 }
 
 /** Preflight checks (read-only), RECIPE.md "Hardware" and the doctor checks of other launchers. */
@@ -41,10 +43,11 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
   const netdevChecks = node.dataPlane.map(
     (p) =>
       // Read the whole output first: with pipefail, grep -q closing the pipe early can fail the pipeline (SIGPIPE).
-      `grep -Eq ${shq(`^${p.hca} port [0-9]+ ==> ${p.netdev} \\(Up\\)`)} <<<"$(ibdev2netdev)" || ${fail(n, "preflight netdev", `${p.hca} ==> ${p.netdev} is not Up in ibdev2netdev: check the cable and the port`)}`,
+      sh`grep -Eq ${`^${p.hca} port [0-9]+ ==> ${p.netdev} \\(Up\\)`} <<<"$(ibdev2netdev)" || ${fail(n, "preflight netdev", `${p.hca} ==> ${p.netdev} is not Up in ibdev2netdev: check the cable and the port`)}`,
   );
-  const hf = shq(node.cache.huggingface);
-  const modelDir = shq(modelCacheDir(plan, node));
+  const modelDir = modelCacheDir(plan, node);
+  // Messages that show values read on the host name the node through $node.
+  const nodeVar = sh`node=${n}`;
   return [
     {
       id: "gpu",
@@ -52,14 +55,16 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
       script: script(
         `command -v nvidia-smi >/dev/null || ${fail(n, "preflight gpu", "nvidia-smi not found: install the NVIDIA driver (DGX OS ships it)")}`,
         "gpu=$(nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader | awk 'NR == 1')",
-        `case "$gpu" in *GB10*", ${REQUIRED_COMPUTE_CAP}") ;; *) echo "dgx-spark-vllm: node ${n}: preflight gpu: expected a GB10 with compute capability ${REQUIRED_COMPUTE_CAP}, found '$gpu'" >&2; exit 1;; esac`,
+        nodeVar,
+        sh`cap=${REQUIRED_COMPUTE_CAP}`,
+        `case "$gpu" in *GB10*", $cap") ;; *) echo "dgx-spark-vllm: node $node: preflight gpu: expected a GB10 with compute capability $cap, found '$gpu'" >&2; exit 1;; esac`,
         'echo "$gpu"',
       ),
     },
     {
       id: "arch",
       description: "CPU is Arm64 (aarch64)",
-      script: script(`[ "$(uname -m)" = aarch64 ] || { echo "dgx-spark-vllm: node ${n}: preflight arch: expected aarch64, found $(uname -m)" >&2; exit 1; }`, "uname -m"),
+      script: script(nodeVar, '[ "$(uname -m)" = aarch64 ] || { echo "dgx-spark-vllm: node $node: preflight arch: expected aarch64, found $(uname -m)" >&2; exit 1; }', "uname -m"),
     },
     {
       id: "docker",
@@ -79,11 +84,13 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
       id: "disk",
       description: `free disk under ${node.cache.huggingface} for the weights (~${WEIGHTS_DISK_GB} GB, less what is already cached) plus the image (~${IMAGE_DISK_GB} GB)`,
       script: script(
-        `d=${hf}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done`,
-        `cached=0; if [ -d ${modelDir} ]; then cached=$(du -s -BG -L ${modelDir} | awk '{print int($1)}'); fi`,
-        `need=$(( (${WEIGHTS_DISK_GB} - cached > 0 ? ${WEIGHTS_DISK_GB} - cached : 0) + ${IMAGE_DISK_GB} ))`,
+        nodeVar,
+        sh`weights=${WEIGHTS_DISK_GB}; image=${IMAGE_DISK_GB}`,
+        sh`d=${node.cache.huggingface}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done`,
+        sh`cached=0; if [ -d ${modelDir} ]; then cached=$(du -s -BG -L ${modelDir} | awk '{print int($1)}'); fi`,
+        "need=$(( (weights - cached > 0 ? weights - cached : 0) + image ))",
         `avail=$(df -P -BG "$d" | awk 'NR==2 {print int($4)}')`,
-        `[ "$avail" -ge "$need" ] || { echo "dgx-spark-vllm: node ${n}: preflight disk: $avail GB free under $d, need $need GB (weights ${WEIGHTS_DISK_GB} GB less $cached GB cached, image ${IMAGE_DISK_GB} GB)" >&2; exit 1; }`,
+        '[ "$avail" -ge "$need" ] || { echo "dgx-spark-vllm: node $node: preflight disk: $avail GB free under $d, need $need GB (weights $weights GB less $cached GB cached, image $image GB)" >&2; exit 1; }',
         'echo "$avail GB free, need $need GB"',
       ),
     },
@@ -93,7 +100,7 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
 /** The image's ID on a node (stdout), failing with a clear message when it is missing. */
 export function imageIdScript(plan: ClusterPlan, node: NodePlan): string {
   return script(
-    `docker image inspect --format '{{.Id}}' ${shq(plan.image.tag)} 2>/dev/null || ${fail(node.name, "image", `image ${plan.image.tag} is not present`)}`,
+    sh`docker image inspect --format '{{.Id}}' ${plan.image.tag} 2>/dev/null || ${fail(node.name, "image", `image ${plan.image.tag} is not present`)}`,
   );
 }
 
@@ -106,14 +113,14 @@ function imageJournalKey(tag: string): string {
  * pull it. Delete removes the image only when it was absent before.
  */
 export function imagePresenceStep(plan: ClusterPlan, node: NodePlan): HostStep {
-  const tag = shq(plan.image.tag);
-  const key = imageJournalKey(plan.image.tag);
-  const pull = plan.image.source === "prebuilt" ? [`docker image inspect ${tag} >/dev/null 2>&1 || docker pull ${tag} || ${fail(node.name, "image-pull", `docker pull ${plan.image.tag} failed`)}`] : [];
+  const tag = plan.image.tag;
+  const key = sh`k="$J"/${imageJournalKey(tag)}`;
+  const pull = plan.image.source === "prebuilt" ? [sh`docker image inspect ${tag} >/dev/null 2>&1 || docker pull ${tag} || ${fail(node.name, "image-pull", `docker pull ${plan.image.tag} failed`)}`] : [];
   return {
     id: plan.image.source === "prebuilt" ? "image-pull" : "image-journal",
     description: plan.image.source === "prebuilt" ? `pull ${plan.image.tag} (removed on delete if it was not there before)` : `note whether ${plan.image.tag} was present before it is loaded (removed on delete if not)`,
-    create: script(`if [ ! -e "$J/${key}.present" ] && [ ! -e "$J/${key}.absent" ]; then if docker image inspect ${tag} >/dev/null 2>&1; then $SUDO touch "$J/${key}.present"; else $SUDO touch "$J/${key}.absent"; fi; fi`, ...pull),
-    delete: script(`if [ -e "$J/${key}.absent" ]; then docker image rm ${tag} >/dev/null 2>&1 || true; fi`, `$SUDO rm -f "$J/${key}.absent" "$J/${key}.present"`),
+    create: script(key, sh`if [ ! -e "$k.present" ] && [ ! -e "$k.absent" ]; then if docker image inspect ${tag} >/dev/null 2>&1; then $SUDO touch "$k.present"; else $SUDO touch "$k.absent"; fi; fi`, ...pull),
+    delete: script(key, sh`if [ -e "$k.absent" ]; then docker image rm ${tag} >/dev/null 2>&1 || true; fi`, '$SUDO rm -f "$k.absent" "$k.present"'),
     after: [],
   };
 }
@@ -124,15 +131,16 @@ export function imagePresenceStep(plan: ClusterPlan, node: NodePlan): HostStep {
  * (RECIPE.md: passwordless SSH head -> worker).
  */
 export function imageTransferScript(plan: ClusterPlan, from: NodePlan, target: NodePlan): string {
-  const tag = shq(plan.image.tag);
-  const ssh = shellJoin(["ssh", ...peerSshOptions(target), `${target.ssh.user}@${target.ssh.host}`]);
+  const tag = plan.image.tag;
+  const ssh = ["ssh", ...peerSshOptions(target), `${target.ssh.user}@${target.ssh.host}`];
   return script(
-    `src=$(docker image inspect --format '{{.Id}}' ${tag})`,
-    `dst=$(${ssh} docker image inspect --format "'{{.Id}}'" ${tag} 2>/dev/null || true)`,
+    sh`src=$(docker image inspect --format '{{.Id}}' ${tag})`,
+    // The remote shell gets the format quoted once more.
+    sh`dst=$(${ssh} docker image inspect --format "'{{.Id}}'" ${tag} 2>/dev/null || true)`,
     'if [ "$src" != "$dst" ]; then',
-    `  docker save ${tag} | ${ssh} docker load || ${fail(from.name, "image-transfer", `docker save | ssh ${target.ssh.user}@${target.ssh.host} docker load failed: the head needs passwordless SSH to ${target.name}`)}`,
+    sh`  docker save ${tag} | ${ssh} docker load || ${fail(from.name, "image-transfer", `docker save | ssh ${target.ssh.user}@${target.ssh.host} docker load failed: the head needs passwordless SSH to ${target.name}`)}`,
     "fi",
-    `echo "${target.name}: $src"`,
+    sh`echo ${`${target.name}: `}"$src"`,
   );
 }
 
@@ -155,7 +163,7 @@ export function prefetchStep(plan: ClusterPlan, node: NodePlan): HostStep {
     create: script(
       "HF_TOKEN=; IFS= read -r HF_TOKEN || true",
       "export HF_TOKEN",
-      `${shellJoin(run)} || ${fail(node.name, "prefetch", `downloading ${plan.model.id} failed: check the HF token has access to the gated model and the disk space`)}`,
+      sh`${run} || ${fail(node.name, "prefetch", `downloading ${plan.model.id} failed: check the HF token has access to the gated model and the disk space`)}`,
     ),
     delete: script(": # the weights are kept (data); remove them by hand if you want the space back"),
     after: [],
@@ -204,8 +212,8 @@ export function dropCachesSidecar(plan: ClusterPlan, node: NodePlan, lifetimeS =
   const name = dropCachesName(node);
   return {
     name,
-    start: script(`docker rm -f ${shq(name)} >/dev/null 2>&1 || true`, `${shellJoin(dropCachesRunArgv(plan, node, lifetimeS))} >/dev/null || ${fail(node.name, "drop-caches", "could not start the drop-caches sidecar")}`),
-    stop: script(`docker rm -f ${shq(name)} >/dev/null 2>&1 || true`),
+    start: script(sh`docker rm -f ${name} >/dev/null 2>&1 || true`, sh`${dropCachesRunArgv(plan, node, lifetimeS)} >/dev/null || ${fail(node.name, "drop-caches", "could not start the drop-caches sidecar")}`),
+    stop: script(sh`docker rm -f ${name} >/dev/null 2>&1 || true`),
   };
 }
 
@@ -222,39 +230,20 @@ export const READINESS_INTERVAL_S = 10;
  * remove them.
  */
 export function readinessScript(plan: ClusterPlan, head: NodePlan, timeoutS = READINESS_TIMEOUT_S, intervalS = READINESS_INTERVAL_S, access: NodeAccess = sshAccess(plan, head.name)): string {
-  const base = `http://127.0.0.1:${plan.cluster.port}`;
-  const want = plan.profile.maxModelLen;
-  const served = plan.model.servedName;
   const sidecars = plan.hardening.dropCachesDuringLoad ? plan.nodes : [];
-  const cleanup = sidecars.length === 0
-    ? ['cleanup() { rm -f "$hdr"; }']
-    : [
-        accessFunction(plan, access),
-        "cleanup() {",
-        '  rc=$?; rm -f "$hdr"',
-        '  [ "$rc" -eq 0 ] && return 0 # ready: the per-node stop steps (which wait for this gate) remove the sidecars',
-        ...sidecars.map((n) => `  on_node ${shq(n.name)} ${shq(`docker rm -f ${dropCachesName(n)} >/dev/null 2>&1 || true`)} </dev/null & pids="\${pids:-} $!"`),
-        '  ok=1; for p in ${pids:-}; do wait "$p" || ok=0; done',
-        `  if [ "$ok" = 1 ]; then echo ${shq(`dgx-spark-vllm: drop-caches sidecars removed on ${sidecars.map((n) => n.name).join(", ")}`)} >&2; else echo ${shq("dgx-spark-vllm: readiness: could not reach every node to remove its drop-caches sidecar (each expires on its own)")} >&2; fi`,
-        "}",
-      ];
-  return script(
-    "key=; IFS= read -r key || true",
-    'hdr=$(mktemp); chmod 600 "$hdr"',
-    ...cleanup,
-    "trap cleanup EXIT",
-    'if [ -n "$key" ]; then printf \'Authorization: Bearer %s\\n\' "$key" > "$hdr"; fi',
-    `deadline=$(( $(date +%s) + ${timeoutS} )); last="no answer yet"`,
-    "while :; do",
-    `  if code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 ${base}/health) && [ "$code" = 200 ]; then`,
-    `    if body=$(curl -fsS -m 10 -H @"$hdr" ${base}/v1/models 2>&1); then`,
-    `      got=$(printf '%s' "$body" | tr -d ' \\n' | grep -o '"id":"${served}"[^}]*"max_model_len":[0-9]*' | grep -o '[0-9]*$' | head -n1 || true)`,
-    `      if [ "$got" = ${want} ]; then echo "ready: ${served} max_model_len=$got"; exit 0; fi`,
-    `      last="/v1/models reports max_model_len='$got' for ${served}, expected ${want}"`,
-    '    else last="/v1/models: $body"; fi',
-    '  else last="/health: HTTP ${code:-none}"; fi',
-    `  if [ "$(date +%s)" -ge "$deadline" ]; then echo "dgx-spark-vllm: node ${head.name}: readiness: not ready after ${timeoutS} s; last error: $last" >&2; exit 1; fi`,
-    `  sleep ${intervalS}`,
-    "done",
-  );
+  return hostScript({
+    head: ["set -euo pipefail"],
+    vars: {
+      NODE: head.name,
+      BASE: `http://127.0.0.1:${plan.cluster.port}`,
+      SERVED: plan.model.servedName,
+      MAX_MODEL_LEN: plan.profile.maxModelLen,
+      TIMEOUT: timeoutS,
+      INTERVAL: intervalS,
+      SIDECAR_NODES: sidecars.map((n) => n.name),
+      SIDECAR: new Map(sidecars.map((n) => [n.name, dropCachesName(n)])),
+    },
+    ...(sidecars.length > 0 ? { access: accessFunction(plan, access) } : {}),
+    files: ["lib.sh", "readiness.sh"],
+  });
 }

@@ -18,7 +18,9 @@
  */
 import type { ClusterConfig } from "../config/schema";
 import type { ConfigProblem } from "../config/errors";
-import { shellJoin, shq } from "../shell/quote";
+import { hostScript } from "../shell/host";
+import { shellJoin } from "../shell/quote";
+import { sh } from "../shell/sh";
 import { removeManagedFile, script, writeManagedFile, undoScript } from "../shell/script";
 import { accessFunction, sshAccess, type NodeAccess } from "./access";
 import type { MemoryPlan } from "./memory";
@@ -32,7 +34,7 @@ export const WATCHDOG_BIN = "/usr/local/bin/dgx-spark-vllm-watchdog";
 export const WATCHDOG_SERVICE_FILE = `/etc/systemd/system/${WATCHDOG_UNIT}.service`;
 /** State: restart history, pause and gave-up markers, the API key header (0600). */
 export const WATCHDOG_STATE_DIR = "/var/lib/dgx-spark-vllm/watchdog";
-/** The one environment override the script honours: its state folder (rehearsals use a scratch folder). */
+/** The one environment override the script honours: its state folder (rehearsals use a scratch folder; src/host/watchdog.sh). */
 export const WATCHDOG_DIR_ENV = "DGX_SPARK_VLLM_WATCHDOG_DIR";
 /** Exit status after giving up (systemd does not restart it: RestartPreventExitStatus). */
 export const WATCHDOG_GAVE_UP_EXIT = 3;
@@ -114,13 +116,9 @@ export function watchdogPlan(config: ClusterConfig, memory: MemoryPlan): { plan:
   };
 }
 
-/** bash associative-array literal from a map of safe keys to values (each shell-quoted). */
-function assoc(name: string, entries: readonly (readonly [string, string])[]): string {
-  return `declare -A ${name}=(${entries.map(([k, v]) => `[${shq(k)}]=${shq(v)}`).join(" ")})`;
-}
-
 /**
- * The watchdog itself (bash). `access` is the one seam (how the head reaches each node); the
+ * The watchdog itself: the variable block and the node access block in front of src/host/lib.sh
+ * and src/host/watchdog.sh. `access` is the one seam (how the head reaches each node); the
  * rehearsal renders it with every node on the local Docker engine, nothing else differs.
  */
 export function watchdogScript(plan: ClusterPlan, access: NodeAccess = sshAccess(plan)): string {
@@ -133,282 +131,42 @@ export function watchdogScript(plan: ClusterPlan, access: NodeAccess = sshAccess
   };
   const probeBody = JSON.stringify({ model: plan.model.servedName, messages: [{ role: "user", content: "Reply with OK." }], max_tokens: 1, temperature: 0, chat_template_kwargs: { thinking: false } });
   const sidecars = plan.hardening.dropCachesDuringLoad ? w.restartOrder : [];
-  const poll = Math.min(5, w.probeIntervalSeconds);
-  const lines = [
-    "#!/bin/bash",
-    `# Managed by dgx-spark-vllm: the coordinated watchdog of the TP=${plan.cluster.tensorParallelSize} service (README "Watchdog").`,
-    "# Usage: dgx-spark-vllm-watchdog [run | pause [reason] | resume | status]",
-    "# It restarts the containers Pulumi created (docker stop/start), every rank together, in order.",
-    "set -uo pipefail",
-    `DIR="\${${WATCHDOG_DIR_ENV}:-${WATCHDOG_STATE_DIR}}"`,
-    `UNIT=${WATCHDOG_UNIT}`,
-    `PROBE_INTERVAL=${w.probeIntervalSeconds}`,
-    `PROBE_TIMEOUT=${w.probeTimeoutSeconds}`,
-    `FAILURES_BEFORE_RESTART=${w.failuresBeforeRestart}`,
-    `BOOT_TIMEOUT=${w.bootTimeoutSeconds}`,
-    `MIN_RESTART_INTERVAL=${w.minRestartIntervalSeconds}`,
-    `MAX_BACKOFF=${w.maxBackoffSeconds}`,
-    `MAX_RESTARTS_PER_HOUR=${w.maxRestartsPerHour}`,
-    `STOP_TIMEOUT=${w.stopTimeoutSeconds}`,
-    `POLL=${poll}`,
-    `BASE=http://127.0.0.1:${plan.cluster.port}`,
-    `SERVED=${shq(plan.model.servedName)}`,
-    `MAX_MODEL_LEN=${plan.profile.maxModelLen}`,
-    `START_ORDER=(${w.restartOrder.map(shq).join(" ")})`,
-    `STOP_ORDER=(${w.stopOrder.map(shq).join(" ")})`,
-    assoc("CONTAINER", w.restartOrder.map((n) => [n, node(n).container.name])),
-    assoc("MIN_FREE_KB", w.restartOrder.map((n) => [n, String(Math.ceil((w.minFreeGiB[n] ?? 0) * 1048576))])),
-    assoc("SIDECAR", sidecars.map((n) => [n, dropCachesName(node(n))])),
-    assoc("SIDECAR_RUN", sidecars.map((n) => [n, shellJoin(dropCachesRunArgv(plan, node(n)))])),
-    `SIG_Q=${shq(shq(w.signatures.join("|")))}`,
-    `MEMINFO_CMD=${shq("awk '/^MemAvailable:/ {print $2}' /proc/meminfo")}`,
-    `PROBE_BODY=${shq(probeBody)}`,
-    "",
-    accessFunction(plan, access),
-    "",
-    String.raw`log() { echo "dgx-spark-vllm watchdog: $*"; }
-now() { date +%s; }
-nap() { sleep "$1" & wait $! 2>/dev/null; }
-gib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1048576 }'; }
-oneline() { tr '\n' ' ' | cut -c1-"\${1:-300}"; }
-NOTE=""
-note() { if [ "$1" != "$NOTE" ]; then log "$1"; NOTE=$1; fi; }
-
-status() {
-  if [ -e "$DIR/gave-up" ]; then echo "gave up: $(cat "$DIR/gave-up")"; elif [ -e "$DIR/paused" ]; then echo "paused: $(cat "$DIR/paused")"; else echo "active"; fi
-  local cutoff=$(( $(now) - 3600 )) c=0 t
-  if [ -e "$DIR/restarts" ]; then while read -r t; do [ "$t" -gt "$cutoff" ] 2>/dev/null && c=$((c + 1)); done < "$DIR/restarts"; fi
-  echo "restarts in the last hour: $c of $MAX_RESTARTS_PER_HOUR"
-}
-
-case "\${1:-run}" in
-  run) ;;
-  pause)
-    mkdir -p "$DIR" && printf '%s\n' "\${2:-maintenance} (since $(date -u +%FT%TZ), by \${SUDO_USER:-\${USER:-$(id -un)}})" > "$DIR/paused" || exit 1
-    log "paused: \${2:-maintenance}: no probes and no restarts until: $0 resume"; exit 0 ;;
-  resume)
-    gave_up=0; [ -e "$DIR/gave-up" ] && gave_up=1
-    rm -f "$DIR/paused" "$DIR/gave-up" "$DIR/restarts" || exit 1
-    log "resumed: probing again, with a fresh restart budget"
-    if [ "$gave_up" = 1 ] && command -v systemctl >/dev/null 2>&1 && systemctl cat "$UNIT.service" >/dev/null 2>&1; then
-      if [ "$(id -u)" -eq 0 ]; then systemctl restart "$UNIT.service"; else sudo -n systemctl restart "$UNIT.service" || log "start it again: sudo systemctl restart $UNIT"; fi
-    fi
-    exit 0 ;;
-  status) status; exit 0 ;;
-  *) echo "usage: $0 [run | pause [reason] | resume | status]" >&2; exit 2 ;;
-esac
-
-mkdir -p "$DIR" || exit 1
-exec 9>"$DIR/lock"
-flock -n 9 || { log "another watchdog holds $DIR/lock: exiting"; exit 1; }
-if [ -e "$DIR/gave-up" ]; then log "gave up earlier ($(cat "$DIR/gave-up")): not probing or restarting until an operator runs: $0 resume"; exit 3; fi
-HDR="$DIR/auth-header"
-[ -e "$HDR" ] || { : > "$HDR"; chmod 600 "$HDR"; }
-touch "$DIR/restarts"
-
-FAILS=0; NOTE="starting"; CONSEC_FAILED=0; RESTARTING=0; PAUSED=0; LAST_READY=0; SINCE=$(( $(now) - 2 ))
-
-sidecars_start() {
-  local n
-  for n in "\${START_ORDER[@]}"; do
-    [ -n "\${SIDECAR_RUN[$n]:-}" ] || continue
-    if out=$(on_node "$n" "docker rm -f \${SIDECAR[$n]} >/dev/null 2>&1; \${SIDECAR_RUN[$n]} >/dev/null" 2>&1 </dev/null); then log "drop-caches sidecar started on $n"; else log "could not start the drop-caches sidecar on $n (continuing without it): $(printf '%s' "$out" | oneline)"; fi
-  done
-}
-sidecars_stop() {
-  local n
-  for n in "\${START_ORDER[@]}"; do
-    [ -n "\${SIDECAR[$n]:-}" ] || continue
-    on_node "$n" "docker rm -f \${SIDECAR[$n]} >/dev/null 2>&1 || true" </dev/null >/dev/null 2>&1 || log "could not reach $n to remove its drop-caches sidecar (it expires on its own)"
-  done
-}
-on_exit() { if [ "$RESTARTING" = 1 ]; then log "stopping in the middle of a restart: removing the drop-caches sidecars"; sidecars_stop; fi; }
-trap on_exit EXIT
-trap 'exit 0' TERM INT
-
-# inspect NODE: sets ST (running, exited, ..., missing, unreachable), EXITC, STARTED, INFO.
-inspect() {
-  local out rc
-  out=$(on_node "$1" "docker inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.State.StartedAt}}' \${CONTAINER[$1]}" 2>&1 </dev/null); rc=$?
-  ST=; EXITC=; STARTED=; INFO=
-  if [ "$rc" -eq 255 ]; then ST=unreachable; INFO=$(printf '%s' "$out" | tail -n 1 | oneline); return; fi
-  if [ "$rc" -ne 0 ]; then ST=missing; INFO=$(printf '%s' "$out" | tail -n 1 | oneline); return; fi
-  read -r ST EXITC STARTED <<<"$out"
-}
-last_log() { on_node "$1" "docker logs --tail 3 \${CONTAINER[$1]} 2>&1" </dev/null 2>&1 | oneline 400; }
-
-# probe: /health, then a one-token completion. Sets PROBE_ERR on failure.
-probe() {
-  local code out
-  code=$(curl -s -o /dev/null -w '%{http_code}' -m "$PROBE_TIMEOUT" "$BASE/health" 2>/dev/null) || true
-  if [ "$code" != 200 ]; then
-    if [ -z "$code" ] || [ "$code" = 000 ]; then PROBE_ERR="/health: no answer within $PROBE_TIMEOUT s"; else PROBE_ERR="/health: HTTP $code"; fi
-    return 1
-  fi
-  out=$(curl -s -m "$PROBE_TIMEOUT" -H @"$HDR" -H 'Content-Type: application/json' -d "$PROBE_BODY" -w '\nHTTP %{http_code}' "$BASE/v1/chat/completions" 2>&1)
-  case "$out" in *'"choices"'*'HTTP 200') return 0 ;; esac
-  case "$out" in *'HTTP 000') PROBE_ERR="one-token completion: no answer within $PROBE_TIMEOUT s" ;; *) PROBE_ERR="one-token completion: $(printf '%s' "$out" | oneline 200)" ;; esac
-  return 1
-}
-
-# check: 0 when healthy; otherwise KIND (exit, signature, probe, booting, unreachable, missing) and REASON.
-check() {
-  local n t newest=0 since hit
-  for n in "\${START_ORDER[@]}"; do
-    inspect "$n"
-    case "$ST" in
-      running) t=$(date -d "$STARTED" +%s 2>/dev/null || echo 0); [ "$t" -gt "$newest" ] && newest=$t ;;
-      unreachable) KIND=unreachable; REASON="$n is unreachable ($INFO)"; return 1 ;;
-      missing) KIND=missing; REASON="$n: container \${CONTAINER[$n]} does not exist ($INFO): the watchdog restarts containers, it does not create them (run pulumi up)"; return 1 ;;
-      *) KIND=exit; REASON="$n: container \${CONTAINER[$n]} is $ST (exit code $EXITC); last log: $(last_log "$n")"; return 1 ;;
-    esac
-  done
-  since=$SINCE; SINCE=$(( $(now) - 2 ))
-  for n in "\${START_ORDER[@]}"; do
-    hit=$(on_node "$n" "docker logs --since $since \${CONTAINER[$n]} 2>&1 | grep -E -m 1 -e $SIG_Q" 2>/dev/null </dev/null | oneline 300)
-    if [ -n "$hit" ]; then KIND=signature; REASON="$n logs a lost-rank signature: $hit"; return 1; fi
-  done
-  probe && return 0
-  if [ "$newest" -gt "$LAST_READY" ] && [ $(( $(now) - newest )) -lt "$BOOT_TIMEOUT" ]; then
-    KIND=booting; REASON="a rank started $(( $(now) - newest )) s ago and the engine has not answered yet ($PROBE_ERR); waiting up to $BOOT_TIMEOUT s"; return 1
-  fi
-  KIND=probe; REASON=$PROBE_ERR; return 1
-}
-
-stop_ranks() {
-  local n out
-  for n in "\${STOP_ORDER[@]}"; do
-    if out=$(on_node "$n" "docker stop -t $STOP_TIMEOUT \${CONTAINER[$n]}" 2>&1 </dev/null); then log "stopped $n"; else log "could not stop $n: $(printf '%s' "$out" | oneline)"; fi
-  done
-}
-
-# wait_memory: every node has the free memory the engine needs to start, or REASON_MEM after BOOT_TIMEOUT.
-wait_memory() {
-  local deadline=$(( $(now) + BOOT_TIMEOUT )) n kb low
-  while :; do
-    low=""
-    for n in "\${START_ORDER[@]}"; do
-      kb=$(on_node "$n" "$MEMINFO_CMD" 2>/dev/null </dev/null)
-      if ! [[ "$kb" =~ ^[0-9]+$ ]]; then low="$low; $n: cannot read its free memory"; continue; fi
-      if [ "$kb" -lt "\${MIN_FREE_KB[$n]}" ]; then low="$low; $n has $(gib "$kb") GiB available but the engine needs $(gib "\${MIN_FREE_KB[$n]}") GiB to start"; fi
-    done
-    [ -z "$low" ] && return 0
-    if [ "$(now)" -ge "$deadline" ]; then REASON_MEM="free memory stayed below what the engine needs for $BOOT_TIMEOUT s\${low}"; return 1; fi
-    log "refusing to start the engine\${low}; waiting (restarting into low memory once leaked unified memory until the hosts froze)"
-    nap "$PROBE_INTERVAL"
-  done
-}
-
-# wait_ready: every rank keeps running and /v1/models reports MAX_MODEL_LEN and a completion answers; else READY_ERR.
-wait_ready() {
-  local deadline=$(( $(now) + BOOT_TIMEOUT )) n last="no answer yet" code body got
-  while :; do
-    for n in "\${START_ORDER[@]}"; do
-      inspect "$n"
-      if [ "$ST" != running ]; then READY_ERR="$n stopped while the engine was loading ($ST, exit code \${EXITC:-?}): $(last_log "$n")"; return 1; fi
-    done
-    code=$(curl -s -o /dev/null -w '%{http_code}' -m "$PROBE_TIMEOUT" "$BASE/health" 2>/dev/null) || true
-    if [ "$code" = 200 ]; then
-      if body=$(curl -fsS -m "$PROBE_TIMEOUT" -H @"$HDR" "$BASE/v1/models" 2>&1); then
-        got=$(printf '%s' "$body" | tr -d ' \n' | grep -o "\"id\":\"$SERVED\"[^}]*\"max_model_len\":[0-9]*" | grep -o '[0-9]*$' | awk 'NR == 1')
-        if [ "$got" = "$MAX_MODEL_LEN" ]; then
-          if probe; then return 0; fi
-          last=$PROBE_ERR
-        else last="/v1/models reports max_model_len='$got' for $SERVED, expected $MAX_MODEL_LEN"; fi
-      else last="/v1/models: $(printf '%s' "$body" | oneline 200)"; fi
-    else last="/health: HTTP \${code:-none}"; fi
-    if [ "$(now)" -ge "$deadline" ]; then READY_ERR="not ready after $BOOT_TIMEOUT s (last: $last)"; return 1; fi
-    nap "$POLL"
-  done
-}
-
-spacing() {
-  local g=$MIN_RESTART_INTERVAL i=0
-  while [ "$i" -lt "$CONSEC_FAILED" ] && [ "$g" -lt "$MAX_BACKOFF" ]; do g=$((g * 2)); i=$((i + 1)); done
-  [ "$g" -gt "$MAX_BACKOFF" ] && g=$MAX_BACKOFF
-  echo "$g"
-}
-restarts_last_hour() {
-  local cutoff=$(( $(now) - 3600 )) t kept=""
-  while read -r t; do [ "$t" -gt "$cutoff" ] 2>/dev/null && kept="$kept$t"$'\n'; done < "$DIR/restarts"
-  printf '%s' "$kept" > "$DIR/restarts.new" && mv -f "$DIR/restarts.new" "$DIR/restarts"
-  wc -l < "$DIR/restarts" | tr -d ' '
-}
-
-give_up() {
-  log "giving up: $1 restart(s) in the last hour reached the cap (maxRestartsPerHour=$MAX_RESTARTS_PER_HOUR); last problem: $2"
-  log "stopping every rank so a wedged engine does not hold unified memory; the service stays down until an operator runs: $0 resume"
-  stop_ranks
-  sidecars_stop
-  printf '%s\n' "$(date -u +%FT%TZ): $2" > "$DIR/gave-up"
-  exit 3
-}
-
-restart_failed() {
-  log "restart failed: $1"
-  stop_ranks
-  sidecars_stop
-  RESTARTING=0; CONSEC_FAILED=$((CONSEC_FAILED + 1)); FAILS=0; NOTE=""
-  log "drop-caches sidecars removed; ranks stopped; the next restart waits at least $(spacing) s after this one began"
-}
-
-restart_all() {
-  local t0 count n out
-  t0=$(now); echo "$t0" >> "$DIR/restarts"; count=$(wc -l < "$DIR/restarts" | tr -d ' ')
-  log "restart $count of at most $MAX_RESTARTS_PER_HOUR this hour: $1"
-  RESTARTING=1
-  stop_ranks
-  if ! wait_memory; then restart_failed "$REASON_MEM"; return; fi
-  sidecars_start
-  for n in "\${START_ORDER[@]}"; do
-    if out=$(on_node "$n" "docker start \${CONTAINER[$n]}" 2>&1 </dev/null); then log "started $n"; else restart_failed "could not start $n: $(printf '%s' "$out" | oneline)"; return; fi
-  done
-  if wait_ready; then
-    sidecars_stop
-    RESTARTING=0; CONSEC_FAILED=0; FAILS=0; NOTE=""; LAST_READY=$(now); SINCE=$(( LAST_READY - 1 ))
-    log "ready: $SERVED answers with max_model_len=$MAX_MODEL_LEN $(( $(now) - t0 )) s after the restart began; drop-caches sidecars removed"
-  else
-    restart_failed "$READY_ERR"
-  fi
-  SINCE=$(( $(now) - 1 ))
-}
-
-# want_restart REASON: restart now, or wait out the spacing, or give up past the hourly cap.
-want_restart() {
-  local count last gap left
-  count=$(restarts_last_hour)
-  if [ "$count" -ge "$MAX_RESTARTS_PER_HOUR" ]; then give_up "$count" "$1"; fi
-  last=$(tail -n 1 "$DIR/restarts" 2>/dev/null); last=\${last:-0}
-  gap=$(spacing); left=$(( last + gap - $(now) ))
-  if [ "$left" -gt 0 ]; then note "restart needed ($1), waiting: the last restart began $(( $(now) - last )) s ago and restarts are at least $gap s apart (after $CONSEC_FAILED failed restart(s))"; return; fi
-  restart_all "$1"
-}
-
-log "started: ranks \${START_ORDER[*]} (started in this order), probing every $PROBE_INTERVAL s, restart after $FAILURES_BEFORE_RESTART failed probes or at once when a rank exits or logs a lost-rank signature; at most $MAX_RESTARTS_PER_HOUR restarts per hour, at least $MIN_RESTART_INTERVAL s apart"
-while :; do
-  if [ -e "$DIR/paused" ]; then
-    [ "$PAUSED" = 1 ] || log "paused ($(cat "$DIR/paused" 2>/dev/null)): not probing or restarting; resume with: $0 resume"
-    PAUSED=1; FAILS=0; nap "$PROBE_INTERVAL"; continue
-  fi
-  if [ "$PAUSED" = 1 ]; then log "resumed: probing again"; PAUSED=0; NOTE=""; SINCE=$(( $(now) - 2 )); fi
-  if check; then
-    if [ "$FAILS" -gt 0 ] || [ -n "$NOTE" ]; then log "healthy: $SERVED answers"; fi
-    FAILS=0; NOTE=""; LAST_READY=$(now)
-  else
-    case "$KIND" in
-      exit|signature) want_restart "$REASON" ;;
-      probe)
-        FAILS=$((FAILS + 1))
-        log "probe failed ($FAILS of $FAILURES_BEFORE_RESTART): $REASON"
-        if [ "$FAILS" -ge "$FAILURES_BEFORE_RESTART" ]; then want_restart "the engine did not answer $FAILS probes in a row ($REASON)"; fi ;;
-      booting) note "booting: $REASON" ;;
-      *) note "cannot restart: $REASON; waiting" ;;
-    esac
-  fi
-  nap "$PROBE_INTERVAL"
-done`.replace(/\\\$\{/g, "${"),
-  ];
-  return lines.join("\n") + "\n";
+  const perNode = (names: readonly string[], f: (n: string) => string | number) => new Map(names.map((n) => [n, f(n)]));
+  return hostScript({
+    head: [
+      "#!/bin/bash",
+      `# Managed by dgx-spark-vllm: the coordinated watchdog of the TP=${plan.cluster.tensorParallelSize} service (README "Watchdog").`,
+      "# Usage: dgx-spark-vllm-watchdog [run | pause [reason] | resume | status]",
+      "# It restarts the containers Pulumi created (docker stop/start), every rank together, in order.",
+      "set -uo pipefail",
+    ],
+    vars: {
+      STATE_DIR: WATCHDOG_STATE_DIR,
+      UNIT: WATCHDOG_UNIT,
+      PROBE_INTERVAL: w.probeIntervalSeconds,
+      PROBE_TIMEOUT: w.probeTimeoutSeconds,
+      FAILURES_BEFORE_RESTART: w.failuresBeforeRestart,
+      BOOT_TIMEOUT: w.bootTimeoutSeconds,
+      MIN_RESTART_INTERVAL: w.minRestartIntervalSeconds,
+      MAX_BACKOFF: w.maxBackoffSeconds,
+      MAX_RESTARTS_PER_HOUR: w.maxRestartsPerHour,
+      STOP_TIMEOUT: w.stopTimeoutSeconds,
+      POLL: Math.min(5, w.probeIntervalSeconds),
+      BASE: `http://127.0.0.1:${plan.cluster.port}`,
+      SERVED: plan.model.servedName,
+      MAX_MODEL_LEN: plan.profile.maxModelLen,
+      START_ORDER: w.restartOrder,
+      STOP_ORDER: w.stopOrder,
+      CONTAINER: perNode(w.restartOrder, (n) => node(n).container.name),
+      MIN_FREE_KB: perNode(w.restartOrder, (n) => Math.ceil((w.minFreeGiB[n] ?? 0) * 1048576)),
+      SIDECAR: perNode(sidecars, (n) => dropCachesName(node(n))),
+      SIDECAR_RUN: perNode(sidecars, (n) => shellJoin(dropCachesRunArgv(plan, node(n)))),
+      SIGNATURES: w.signatures.join("|"),
+      PROBE_BODY: probeBody,
+    },
+    access: accessFunction(plan, access),
+    files: ["lib.sh", "watchdog.sh"],
+  });
 }
 
 /** The systemd unit: long-running, starts at boot after docker, not restarted after it gave up. */
@@ -442,9 +200,11 @@ export function watchdogUnit(plan: ClusterPlan): string {
  */
 export function watchdogStep(plan: ClusterPlan): HostStep {
   const w = plan.watchdog;
-  const dir = shq(WATCHDOG_STATE_DIR);
-  const user = shq(w.runAs);
-  const wrapper = ["#!/bin/bash", "# Managed by dgx-spark-vllm: the watchdog's operator command (pause | resume | status).", `exec ${WATCHDOG_SCRIPT} "$@"`].join("\n");
+  const dir = WATCHDOG_STATE_DIR;
+  const user = w.runAs;
+  const header = `${dir}/auth-header`;
+  const unit = `${WATCHDOG_UNIT}.service`;
+  const wrapper = ["#!/bin/bash", "# Managed by dgx-spark-vllm: the watchdog's operator command (pause | resume | status).", sh`exec ${WATCHDOG_SCRIPT} "$@"`].join("\n");
   return {
     id: "watchdog",
     description: `coordinated watchdog on ${plan.cluster.head}: systemd service ${WATCHDOG_UNIT}, probes every ${w.probeIntervalSeconds} s, restarts ${w.restartOrder.join(" -> ")}, at most ${w.maxRestartsPerHour} per hour (API key read on stdin)`,
@@ -454,21 +214,21 @@ export function watchdogStep(plan: ClusterPlan): HostStep {
       writeManagedFile(WATCHDOG_SCRIPT, watchdogScript(plan), "0755"),
       writeManagedFile(WATCHDOG_BIN, wrapper, "0755"),
       writeManagedFile(WATCHDOG_SERVICE_FILE, watchdogUnit(plan)),
-      `$SUDO install -d -m 0750 -o ${user} ${dir}`,
-      `if [ -n "$key" ]; then printf 'Authorization: Bearer %s\\n' "$key" | $SUDO tee ${dir}/auth-header >/dev/null; else $SUDO truncate -s 0 ${dir}/auth-header; fi`,
-      `$SUDO chown ${user} ${dir}/auth-header && $SUDO chmod 0600 ${dir}/auth-header`,
-      `$SUDO rm -f ${dir}/gave-up ${dir}/restarts`,
+      sh`$SUDO install -d -m 0750 -o ${user} ${dir}`,
+      sh`if [ -n "$key" ]; then printf 'Authorization: Bearer %s\\n' "$key" | $SUDO tee ${header} >/dev/null; else $SUDO truncate -s 0 ${header}; fi`,
+      sh`$SUDO chown ${user} ${header} && $SUDO chmod 0600 ${header}`,
+      sh`$SUDO rm -f ${`${dir}/gave-up`} ${`${dir}/restarts`}`,
       "$SUDO systemctl daemon-reload",
-      `$SUDO systemctl enable ${WATCHDOG_UNIT}.service`,
-      `$SUDO systemctl restart ${WATCHDOG_UNIT}.service`,
-      `echo ${shq(`dgx-spark-vllm: watchdog installed on ${plan.cluster.head}: journalctl -u ${WATCHDOG_UNIT}`)}`,
+      sh`$SUDO systemctl enable ${unit}`,
+      sh`$SUDO systemctl restart ${unit}`,
+      sh`echo ${`dgx-spark-vllm: watchdog installed on ${plan.cluster.head}: journalctl -u ${WATCHDOG_UNIT}`}`,
     ),
     delete: undoScript(
-      `$SUDO systemctl disable --now ${WATCHDOG_UNIT}.service 2>/dev/null || true`,
+      sh`$SUDO systemctl disable --now ${unit} 2>/dev/null || true`,
       removeManagedFile(WATCHDOG_SERVICE_FILE),
       removeManagedFile(WATCHDOG_BIN),
       removeManagedFile(WATCHDOG_SCRIPT),
-      `$SUDO rm -rf ${dir}`,
+      sh`$SUDO rm -rf ${dir}`,
       "$SUDO systemctl daemon-reload",
     ),
     after: [],

@@ -1,10 +1,9 @@
 /**
- * The one place where a value becomes part of a shell command.
- *
- * Every value that reaches a shell on a Spark is either matched against a strict pattern in the
- * config schema (names, interfaces, HCAs, addresses, paths, refs) or passed through `shq`, which
- * wraps it in single quotes so that the shell sees exactly one word with no expansion at all.
- * Nothing else in the library builds command text from config values.
+ * The one place where a value becomes part of a shell command: `shq` wraps it in single quotes
+ * so that the shell sees exactly one word with no expansion at all. Callers use it through the
+ * `sh` tagged template (src/shell/sh.ts) for short steps, or `varBlock` (src/shell/host.ts) for
+ * the variables in front of a src/host/*.sh file; the config schema's patterns are a second
+ * line of defence, not the reason a value is safe.
  */
 
 /** Characters that never need quoting in a POSIX shell word. */

@@ -4,19 +4,36 @@
  * change it makes has a matching undo built by the same module.
  */
 import { shq } from "./quote";
+import { rawShell, sh, type RawShell } from "./sh";
 
 /** Where a host records what it looked like before we changed it. */
 export const JOURNAL_DIR = "/var/lib/dgx-spark-vllm/journal";
 
-export const PROLOGUE = ["set -euo pipefail", 'if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi', `J=${JOURNAL_DIR}`].join("\n");
+const STRICT = "set -euo pipefail";
+const SUDO_LINE = 'if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi';
+const JOURNAL_LINE = `J=${JOURNAL_DIR}`;
+
+/** The whole prologue: strict mode, `$SUDO`, `$J`. */
+export const PROLOGUE = [STRICT, SUDO_LINE, JOURNAL_LINE].join("\n");
+
+/**
+ * The prologue a body needs: strict mode, then `SUDO` and `J` only when the body uses them
+ * (`$J` needs `$SUDO` to make the journal folder), so no script sets a variable it never reads.
+ */
+export function prologue(body: string): string {
+  const usesJournal = body.includes("$J");
+  const usesSudo = usesJournal || body.includes("$SUDO");
+  return [STRICT, ...(usesSudo ? [SUDO_LINE] : []), ...(usesJournal ? [JOURNAL_LINE] : [])].join("\n");
+}
 
 /**
  * A complete script: the prologue, then the body lines. The journal folder is made only when
  * the body uses it, so read-only checks leave no trace on the host.
  */
 export function script(...body: string[]): string {
-  const usesJournal = body.some((l) => l.includes("$J"));
-  return [PROLOGUE, ...(usesJournal ? ['$SUDO mkdir -p "$J"'] : []), ...body].join("\n") + "\n";
+  const text = body.join("\n");
+  const usesJournal = text.includes("$J");
+  return [prologue(text), ...(usesJournal ? ['$SUDO mkdir -p "$J"'] : []), text].join("\n") + "\n";
 }
 
 /**
@@ -24,7 +41,7 @@ export function script(...body: string[]): string {
  * the last record is gone, so a full delete leaves nothing of ours on the host.
  */
 export function undoScript(...body: string[]): string {
-  return script(...body, '$SUDO rmdir "$J" 2>/dev/null && $SUDO rmdir "${J%/*}" 2>/dev/null || true');
+  return script(...body, 'if $SUDO rmdir "$J" 2>/dev/null; then $SUDO rmdir "${J%/*}" 2>/dev/null || true; fi');
 }
 
 /** Journal key for a path: `/etc/x.conf` -> `file%etc%x.conf`. */
@@ -68,7 +85,7 @@ export function removeManagedFile(path: string): string {
   ].join("\n");
 }
 
-/** Fail with a message naming the node and the step. */
-export function fail(node: string, step: string, message: string): string {
-  return `{ echo ${shq(`dgx-spark-vllm: node ${node}: ${step}: ${message}`)} >&2; exit 1; }`;
+/** Fail with a message naming the node and the step (shell, usable as is inside `sh`). */
+export function fail(node: string, step: string, message: string): RawShell {
+  return rawShell(sh`{ echo ${`dgx-spark-vllm: node ${node}: ${step}: ${message}`} >&2; exit 1; }`);
 }

@@ -214,12 +214,16 @@ test("the drop-caches sidecar expires on its own and the readiness gate removes 
   assert.ok(sc.start.includes(`while [ "$n" -lt ${rounds} ]; do sync; echo 3 > /proc/sys/vm/drop_caches;`));
   const gate = readinessScript(plan, head);
   assert.match(gate, /trap cleanup EXIT/);
-  for (const n of plan.nodes) assert.ok(gate.includes(`on_node ${n.name} 'docker rm -f dgx-spark-vllm-drop-caches-${n.name}`), n.name);
+  for (const n of plan.nodes) assert.ok(gate.includes(`[${n.name}]=dgx-spark-vllm-drop-caches-${n.name}`), n.name);
+  assert.ok(gate.includes('on_node "$n" "docker rm -f ${SIDECAR[$n]@Q} >/dev/null 2>&1 || true"'), "the cleanup removes each node's sidecar through on_node");
   const off = baseConfig();
   off.hardening = { dropCachesDuringLoad: false };
   const p2 = planFromInput(off, "deploy");
-  assert.doesNotMatch(readinessScript(p2, p2.nodes[0]!), /on_node/);
-  assert.doesNotMatch(watchdogScript(p2), /docker run/);
+  const gate2 = readinessScript(p2, p2.nodes[0]!);
+  assert.doesNotMatch(gate2, /^on_node\(\) \{$/m, "no node access block: nothing to clean up on other nodes");
+  assert.match(gate2, /^SIDECAR_NODES=\(\)$/m);
+  assert.match(watchdogScript(p2), /^declare -A SIDECAR_RUN=\(\)$/m, "no sidecar for the watchdog to start");
+  assert.doesNotMatch(watchdogScript(p2), /^declare -A SIDECAR_RUN=.*docker run/m);
 });
 
 test("VllmService installs the watchdog on the head after readiness and the sidecar removal, with the API key as a secret", async () => {

@@ -19,6 +19,11 @@ import {
   reachableScript,
   readinessScript,
 } from "../../src/plan/service";
+import { probeScript } from "../../src/doctor/probe";
+import { withGidResolver } from "../../src/plan/launch";
+import { linkBootScript } from "../../src/plan/link";
+import { monitorCheckScript, umaMonitorStep } from "../../src/plan/monitor";
+import { watchdogScript, watchdogStep } from "../../src/plan/watchdog";
 
 export const ROOT = resolve(__dirname, "..", "..", "..");
 export const GOLDEN_STACKS = ["1m", "512k", "256k"] as const;
@@ -81,5 +86,23 @@ export function componentScripts(plan: ClusterPlan): Map<string, string> {
     put(`${n.name}.drop-caches.stop`, sidecar.stop);
   }
   put(`${head.name}.readiness`, readinessScript(plan, head));
+  // The files the host steps install, on their own (they are also inside the steps' create scripts).
+  for (const n of plan.nodes) {
+    const config = { name: n.name, dataPlane: n.dataPlane } as unknown as Parameters<typeof linkBootScript>[0];
+    put(`${n.name}.link-up`, linkBootScript(config, plan.link.mtu));
+    // link.gidPolicy: resolve wraps the container's process in this script (bash -c ... vllm serve ...).
+    put(`${n.name}.gid-resolver`, withGidResolver(config, ["vllm"])[2] + "\n");
+    put(`${n.name}.uma-headroom`, monitorCheckScript(n.name, plan.hardening.umaAlertThresholdGb));
+    const monitor = umaMonitorStep(n.name, plan.hardening.umaAlertThresholdGb);
+    put(`${n.name}.uma-monitor.create`, monitor.create);
+    put(`${n.name}.uma-monitor.delete`, monitor.delete);
+    put(`${n.name}.doctor-probe`, probeScript(plan, n, { rdma: true }));
+  }
+  if (plan.watchdog.enabled) {
+    put(`${head.name}.watchdog`, watchdogScript(plan));
+    const step = watchdogStep(plan);
+    put(`${head.name}.watchdog.create`, step.create);
+    put(`${head.name}.watchdog.delete`, step.delete);
+  }
   return out;
 }

@@ -110,7 +110,8 @@ describe("link-derived environment (RECIPE.md 'Per-node env')", () => {
     const plan = planFromInput(c);
     for (const n of plan.nodes) {
       assert.equal(n.container.command[0], "bash");
-      assert.match(n.container.command[2]!, /\/sys\/class\/infiniband\/rocep1s0f1\/ports\/1/);
+      assert.match(n.container.command[2]!, /^roce_gid_index\(\) \{$/m, "src/host/gid.sh is inlined");
+      assert.match(n.container.command[2]!, /if ! idx=\$\(roce_gid_index rocep1s0f1 0000:0000:0000:0000:0000:ffff:[0-9a-f]{4}:[0-9a-f]{4}\); then/);
       assert.deepEqual(n.container.command.slice(4), n.serveArgv);
       assert.equal(n.serveArgv[0], "vllm");
     }

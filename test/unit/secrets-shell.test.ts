@@ -124,7 +124,10 @@ describe("host scripts", () => {
     assert.match(link, /mtu: 9000/);
     assert.match(link, /- "10\.0\.0\.2\/30"/);
     assert.match(link, /- "10\.0\.1\.2\/30"/);
-    assert.match(link, /ip link set dev enP2p1s0f1np1 mtu 9000 up/);
+    // link_set (src/host/link.sh; test/shell/functions.test.ts calls it) sets every port's MTU
+    assert.match(link, /^MTU=9000$/m);
+    assert.match(link, /^NETDEV=\(enp1s0f1np1 enP2p1s0f1np1\)$/m);
+    assert.match(link, /^link_set$/m);
     const sysctl = plan.nodes[1]!.hostSteps.find((s) => s.id === "min-free-kbytes")!.create;
     assert.match(sysctl, /vm\.min_free_kbytes = 2097152/);
     assert.match(sysctl, /sysctl -q -w vm\.min_free_kbytes=2097152/);

@@ -12,4 +12,4 @@ else $SUDO rm -f /usr/local/lib/dgx-spark-vllm/link-up.sh; fi
 $SUDO rm -f "$J/file%usr%local%lib%dgx-spark-vllm%link-up.sh.absent"
 if [ -e "$J/file%usr%local%lib%dgx-spark-vllm%link-up.sh.dirs" ]; then while read -r d; do $SUDO rmdir "$d" 2>/dev/null || true; done < "$J/file%usr%local%lib%dgx-spark-vllm%link-up.sh.dirs"; $SUDO rm -f "$J/file%usr%local%lib%dgx-spark-vllm%link-up.sh.dirs"; fi
 $SUDO systemctl daemon-reload
-$SUDO rmdir "$J" 2>/dev/null && $SUDO rmdir "${J%/*}" 2>/dev/null || true
+if $SUDO rmdir "$J" 2>/dev/null; then $SUDO rmdir "${J%/*}" 2>/dev/null || true; fi

@@ -7,4 +7,4 @@ if [ -e "$J/file%etc%sysctl.d%90-dgx-spark-vllm.conf.orig" ]; then $SUDO cp -p "
 else $SUDO rm -f /etc/sysctl.d/90-dgx-spark-vllm.conf; fi
 $SUDO rm -f "$J/file%etc%sysctl.d%90-dgx-spark-vllm.conf.absent"
 if [ -e "$J/file%etc%sysctl.d%90-dgx-spark-vllm.conf.dirs" ]; then while read -r d; do $SUDO rmdir "$d" 2>/dev/null || true; done < "$J/file%etc%sysctl.d%90-dgx-spark-vllm.conf.dirs"; $SUDO rm -f "$J/file%etc%sysctl.d%90-dgx-spark-vllm.conf.dirs"; fi
-$SUDO rmdir "$J" 2>/dev/null && $SUDO rmdir "${J%/*}" 2>/dev/null || true
+if $SUDO rmdir "$J" 2>/dev/null; then $SUDO rmdir "${J%/*}" 2>/dev/null || true; fi

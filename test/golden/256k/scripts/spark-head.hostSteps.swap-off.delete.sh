@@ -9,4 +9,4 @@ if [ -e "$J/swaps" ]; then
   done < "$J/swaps"
   $SUDO rm -f "$J/swaps"
 fi
-$SUDO rmdir "$J" 2>/dev/null && $SUDO rmdir "${J%/*}" 2>/dev/null || true
+if $SUDO rmdir "$J" 2>/dev/null; then $SUDO rmdir "${J%/*}" 2>/dev/null || true; fi

@@ -1,5 +1,4 @@
 set -euo pipefail
-if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi
-J=/var/lib/dgx-spark-vllm/journal
-[ "$(uname -m)" = aarch64 ] || { echo "dgx-spark-vllm: node spark-worker: preflight arch: expected aarch64, found $(uname -m)" >&2; exit 1; }
+node=spark-worker
+[ "$(uname -m)" = aarch64 ] || { echo "dgx-spark-vllm: node $node: preflight arch: expected aarch64, found $(uname -m)" >&2; exit 1; }
 uname -m

@@ -6,4 +6,4 @@ if [ -e "$J/created-dirs" ]; then
   tac "$J/created-dirs" | while read -r d; do [ -d "$d" ] && $SUDO rmdir --ignore-fail-on-non-empty "$d"; done
   $SUDO rm -f "$J/created-dirs"
 fi
-$SUDO rmdir "$J" 2>/dev/null && $SUDO rmdir "${J%/*}" 2>/dev/null || true
+if $SUDO rmdir "$J" 2>/dev/null; then $SUDO rmdir "${J%/*}" 2>/dev/null || true; fi

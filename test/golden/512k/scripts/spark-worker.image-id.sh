@@ -1,4 +1,2 @@
 set -euo pipefail
-if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi
-J=/var/lib/dgx-spark-vllm/journal
 docker image inspect --format '{{.Id}}' vllm-gb10-dsv4 2>/dev/null || { echo 'dgx-spark-vllm: node spark-worker: image: image vllm-gb10-dsv4 is not present' >&2; exit 1; }
