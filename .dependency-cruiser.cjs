@@ -1,14 +1,7 @@
 /**
  * Dependency rules, checked by test/unit/dependencies.test.ts (npm test, npm run test:unit) with
  * dependency-cruiser. Type-only imports count: a cycle through types is still a cycle.
- * By hand: npx depcruise src test --config .dependency-cruiser.cjs --ignore-known
- *
- * Known violations (.dependency-cruiser-known-violations.json, made by `npx depcruise-baseline src
- * test --config .dependency-cruiser.cjs`) are ignored; the test allows only the one type-only cycle
- * that was there when the check was added: src/plan/types.ts imports the type WatchdogPlan from
- * src/plan/watchdog.ts, which imports types.ts (and access.ts, service.ts, container.ts, which
- * import types.ts). The fix is to declare WatchdogPlan in types.ts (watchdog.ts re-exporting it),
- * then empty the baseline file ([]); it waits for the move of the host scripts out of watchdog.ts.
+ * By hand: npm run check:deps. There is no baseline of known violations: the tree has none.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -1,7 +1,6 @@
 import type { ConfigProblem } from "../config/errors";
 import type { MemoryPlan } from "./memory";
 import type { ResolvedProfile } from "./profile";
-import type { WatchdogPlan } from "./watchdog";
 
 /** One change a component makes on a host: a script to apply it and one to undo it. */
 export interface HostStep {
@@ -171,4 +170,29 @@ export interface ClusterPlan {
   readonly watchdog: WatchdogPlan;
   /** Config and memory warnings, shown by `plan` and as Pulumi warnings during preview. */
   readonly warnings: readonly ConfigProblem[];
+}
+
+/** The coordinated watchdog on the head: timing, restart order, free-memory floor (src/plan/watchdog.ts). */
+export interface WatchdogPlan {
+  readonly enabled: boolean;
+  readonly unit: string;
+  readonly script: string;
+  readonly stateDir: string;
+  /** The head's SSH user: the service runs as it (docker group, passwordless SSH to the workers). */
+  readonly runAs: string;
+  readonly probeIntervalSeconds: number;
+  readonly probeTimeoutSeconds: number;
+  readonly failuresBeforeRestart: number;
+  readonly bootTimeoutSeconds: number;
+  readonly minRestartIntervalSeconds: number;
+  readonly maxBackoffSeconds: number;
+  readonly maxRestartsPerHour: number;
+  readonly stopTimeoutSeconds: number;
+  /** Node names in the order the ranks are started on a restart (mp: workers first, head last; Ray: head first). */
+  readonly restartOrder: readonly string[];
+  /** Node names in the order the ranks are stopped (the reverse). */
+  readonly stopOrder: readonly string[];
+  /** MemAvailable (GiB) each node needs before the engine is started again. */
+  readonly minFreeGiB: Readonly<Record<string, number>>;
+  readonly signatures: readonly string[];
 }

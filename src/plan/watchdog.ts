@@ -25,7 +25,9 @@ import { removeManagedFile, script, writeManagedFile, undoScript } from "../shel
 import { accessFunction, sshAccess, type NodeAccess } from "./access";
 import type { MemoryPlan } from "./memory";
 import { dropCachesName, dropCachesRunArgv } from "./service";
-import type { ClusterPlan, HostStep } from "./types";
+import type { ClusterPlan, HostStep, WatchdogPlan } from "./types";
+
+export type { WatchdogPlan } from "./types";
 
 export const WATCHDOG_UNIT = "dgx-spark-vllm-watchdog";
 export const WATCHDOG_SCRIPT = "/usr/local/lib/dgx-spark-vllm/watchdog.sh";
@@ -53,29 +55,6 @@ export const LOST_RANK_SIGNATURES: readonly string[] = [
   "EngineDeadError",
 ];
 
-export interface WatchdogPlan {
-  readonly enabled: boolean;
-  readonly unit: string;
-  readonly script: string;
-  readonly stateDir: string;
-  /** The head's SSH user: the service runs as it (docker group, passwordless SSH to the workers). */
-  readonly runAs: string;
-  readonly probeIntervalSeconds: number;
-  readonly probeTimeoutSeconds: number;
-  readonly failuresBeforeRestart: number;
-  readonly bootTimeoutSeconds: number;
-  readonly minRestartIntervalSeconds: number;
-  readonly maxBackoffSeconds: number;
-  readonly maxRestartsPerHour: number;
-  readonly stopTimeoutSeconds: number;
-  /** Node names in the order the ranks are started on a restart (mp: workers first, head last; Ray: head first). */
-  readonly restartOrder: readonly string[];
-  /** Node names in the order the ranks are stopped (the reverse). */
-  readonly stopOrder: readonly string[];
-  /** MemAvailable (GiB) each node needs before the engine is started again. */
-  readonly minFreeGiB: Readonly<Record<string, number>>;
-  readonly signatures: readonly string[];
-}
 
 /** The watchdog's settings and order from the config (pure), with warnings about risky timing. */
 export function watchdogPlan(config: ClusterConfig, memory: MemoryPlan): { plan: WatchdogPlan; warnings: ConfigProblem[] } {

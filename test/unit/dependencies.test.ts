@@ -6,15 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { test } from "node:test";
 
 const REPO = resolve(__dirname, "..", "..", "..");
 const CONFIG = join(REPO, ".dependency-cruiser.cjs");
-/** Violations known when the check was added (see .dependency-cruiser.cjs): ignored, nothing else is. */
-const KNOWN = join(REPO, ".dependency-cruiser-known-violations.json");
 const DEPCRUISE = join(REPO, "node_modules", "dependency-cruiser", "bin", "dependency-cruise.mjs");
 
 interface Violation {
@@ -34,11 +32,11 @@ interface Cruise {
 
 function depcruise(cwd: string, paths: readonly string[], outputType: "json" | "err") {
   if (!existsSync(DEPCRUISE)) throw new Error(`${DEPCRUISE} is missing: dependency-cruiser is a devDependency, run npm ci`);
-  const args = [DEPCRUISE, ...paths, "--config", CONFIG, "--ignore-known", KNOWN, "--output-type", outputType];
+  const args = [DEPCRUISE, ...paths, "--config", CONFIG, "--output-type", outputType];
   return spawnSync(process.execPath, args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
 }
 
-/** Run dependency-cruiser as the check does (the repo's config and baseline) over `paths` in `cwd`. */
+/** Run dependency-cruiser as the check does (the repo's config) over `paths` in `cwd`. */
 function cruise(cwd: string, paths: readonly string[]): Cruise {
   const j = depcruise(cwd, paths, "json");
   let doc: { summary: { violations: Violation[] }; modules: { source: string }[] };
@@ -64,17 +62,6 @@ test("src/ and test/ keep the dependency rules (no cycles, tools never import th
     assert.ok(r.modules.includes(m), `${m} was checked`);
   }
   assert.ok(r.modules.length > 100, `${r.modules.length} modules checked`);
-});
-
-test("the known-violation baseline holds only the type-only cycle through src/plan/types.ts -> watchdog.ts", () => {
-  const known = JSON.parse(readFileSync(KNOWN, "utf8")) as Violation[];
-  assert.ok(known.length <= 5, "the baseline only shrinks");
-  for (const v of known) {
-    assert.equal(v.rule.name, "no-circular", describe(v));
-    const names = (v.cycle ?? []).map((c) => c.name);
-    const i = names.indexOf("src/plan/types.ts");
-    assert.ok(i >= 0 && names[(i + 1) % names.length] === "src/plan/watchdog.ts", describe(v));
-  }
 });
 
 test("the check fails on a cycle (runtime or type-only), a tool importing src/cli/, and src/ importing test/", () => {
