@@ -1,5 +1,5 @@
 /**
- * Dependency rules, checked by test/unit/dependencies.test.ts (npm test, npm run test:unit) with
+ * Dependency rules, checked by test/repo/dependencies.test.ts (npm test, npm run test:unit) with
  * dependency-cruiser. Type-only imports count: a cycle through types is still a cycle.
  * By hand: npm run check:deps. There is no baseline of known violations: the tree has none.
  */

@@ -124,7 +124,7 @@ describe("host scripts", () => {
     assert.match(link, /mtu: 9000/);
     assert.match(link, /- "10\.0\.0\.2\/30"/);
     assert.match(link, /- "10\.0\.1\.2\/30"/);
-    // link_set (src/host/link.sh; test/shell/functions.test.ts calls it) sets every port's MTU
+    // link_set (src/host/link.sh; test/host/functions.test.ts calls it) sets every port's MTU
     assert.match(link, /^MTU=9000$/m);
     assert.match(link, /^NETDEV=\(enp1s0f1np1 enP2p1s0f1np1\)$/m);
     assert.match(link, /^link_set$/m);

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+/*
+ * Runs the compiled tests with node's test runner.
+ *   node scripts/run-tests.js          every test under dist/test (what CI runs: `npm test`)
+ *   node scripts/run-tests.js unit     the fast loop: everything but the two rehearsals, which need
+ *                                      root, network namespaces and a Docker engine
+ *   node scripts/run-tests.js FILE...  only these compiled test files
+ * Test files are found by pattern, so a new test folder is in both loops without editing this.
+ */
+"use strict";
+const { globSync } = require("node:fs");
+const { spawnSync } = require("node:child_process");
+
+const REHEARSALS = /^dist\/test\/(rehearsal|lifecycle)\//;
+const args = process.argv.slice(2);
+const mode = args[0] === "unit" ? "unit" : "all";
+const files =
+  args.length > 0 && mode === "all"
+    ? args
+    : globSync("dist/test/**/*.test.js")
+        .sort()
+        .filter((f) => mode === "all" || !REHEARSALS.test(f));
+if (files.length === 0) {
+  console.error("run-tests: no compiled tests under dist/test: run `npm run build` first");
+  process.exit(2);
+}
+const r = spawnSync(process.execPath, ["--test", "--test-reporter=spec", ...files], { stdio: "inherit" });
+process.exit(r.status ?? 1);
