@@ -21,7 +21,7 @@ const USAGE = `usage: dgx-spark-vllm plan [--stack <1m|512k|256k|name> | --confi
 
   --stack NAME   read stacks/Pulumi.NAME.yaml (default: 1m)
   --config FILE  read a Pulumi stack file, or a cluster object in YAML or JSON
-  --json         print the ClusterPlan as JSON (shape: README "Plan JSON")
+  --json         print the ClusterPlan as JSON (shape: docs/configuration.md "Plan JSON")
 `;
 
 export function runCli(argv: readonly string[], io: CliIo): number {

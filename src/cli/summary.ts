@@ -67,7 +67,7 @@ export function memoryTable(plan: ClusterPlan): string[] {
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (r: string[]) => "           " + r.map((c, i) => c.padEnd(widths[i] as number)).join("  ").trimEnd();
-  return [`Memory     per node, GiB (estimate, margin +/-${m.marginGiB} GiB; README "Memory model")`, line(head), ...rows.map(line)];
+  return [`Memory     per node, GiB (estimate, margin +/-${m.marginGiB} GiB; docs/memory.md)`, line(head), ...rows.map(line)];
 }
 
 export function renderSummary(plan: ClusterPlan, source: string): string {

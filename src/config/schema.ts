@@ -192,7 +192,7 @@ export const customProfileSchema = z.strictObject({
 });
 
 /**
- * The coordinated watchdog on the head (README "Watchdog"): probes, lost-rank detection, ordered
+ * The coordinated watchdog on the head (docs/operations.md "The watchdog"): probes, lost-rank detection, ordered
  * restarts of every rank, with spacing, backoff, an hourly cap and a free-memory check.
  */
 export const watchdogSchema = z.strictObject({
@@ -260,7 +260,7 @@ export const servingSchema = z.strictObject({
   extraArgs: z.array(z.string().regex(NO_CONTROL_CHARS, { error: "must not contain control characters or newlines" })).default([]),
   /** Extra environment for every rank (not one the plan already sets). @default {} */
   extraEnv: z.record(pat("envName"), z.string().regex(NO_CONTROL_CHARS, { error: "must not contain control characters or newlines" })).default({}),
-  /** The coordinated watchdog (README "Watchdog"). */
+  /** The coordinated watchdog (docs/operations.md "The watchdog"). */
   watchdog: watchdogSchema.prefault({}),
 });
 

@@ -62,7 +62,7 @@ export const deepseekV4Flash: ModelSpec = {
     // One 1,048,576-token request needs ~11.04 GiB of fp8 KV per rank (RECIPE.md): 11.04 GiB / 2^20.
     kvBytesPerToken: 11305,
     kvShardedByTp: false,
-    // Fitted to three measured GB10 points, checked on two more (src/plan/memory.ts, README).
+    // Fitted to three measured GB10 points, checked on two more (src/plan/memory.ts, docs/memory.md).
     overheadGiB: { base: 9.743, perSeq: 0.4387, perCaptureSize: 0.06816 },
   },
 };

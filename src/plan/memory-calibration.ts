@@ -1,7 +1,7 @@
 /**
  * The measured GB10 points the memory model is fitted to and checked against (RECIPE.md
  * "Benchmark method and reference numbers" and "Beyond the recipe"), and the model's prediction
- * for each. The tests hold every prediction to its stated tolerance; the README prints this table.
+ * for each. The tests hold every prediction to its stated tolerance; docs/memory.md prints this table.
  */
 import { deepseekV4Flash } from "../models/deepseek-v4-flash";
 import { gb10 } from "../models/gb10";

@@ -13,7 +13,7 @@
  * 0.80 -> 1.18 M tokens; 1M @ 0.85 with 12 seqs and capture 128 -> 10.33 GiB KV, init failed) and
  * checked against two others (0.85 leaves ~1 GB free; an earlier higher-util 1M run had ~2.0 M
  * tokens). outsideBudget is the mean of the two measured free-memory points. It is an estimate:
- * the README and the tests show every prediction beside its measurement.
+ * docs/memory.md and the tests show every prediction beside its measurement.
  */
 import type { ClusterConfig } from "../config/schema";
 import type { ConfigProblem } from "../config/errors";
@@ -22,7 +22,7 @@ import type { ModelMemoryGeometry } from "../models/deepseek-v4-flash";
 
 const GIB = 2 ** 30;
 
-/** How far the estimate may be off, from the calibration (README "Memory model"). */
+/** How far the estimate may be off, from the calibration (docs/memory.md). */
 export const MEMORY_ESTIMATE_MARGIN_GIB = 0.75;
 
 export interface MemoryInputs {

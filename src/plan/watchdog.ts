@@ -114,7 +114,7 @@ export function watchdogScript(plan: ClusterPlan, access: NodeAccess = sshAccess
   return hostScript({
     head: [
       "#!/bin/bash",
-      `# Managed by dgx-spark-vllm: the coordinated watchdog of the TP=${plan.cluster.tensorParallelSize} service (README "Watchdog").`,
+      `# Managed by dgx-spark-vllm: the coordinated watchdog of the TP=${plan.cluster.tensorParallelSize} service (docs/operations.md "The watchdog").`,
       "# Usage: dgx-spark-vllm-watchdog [run | pause [reason] | resume | status]",
       "# It restarts the containers Pulumi created (docker stop/start), every rank together, in order.",
       "set -uo pipefail",

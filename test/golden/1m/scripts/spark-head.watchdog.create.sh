@@ -10,7 +10,7 @@ if [ ! -e "$J/file%usr%local%lib%dgx-spark-vllm%watchdog.sh.dirs" ]; then d=/usr
 $SUDO mkdir -p /usr/local/lib/dgx-spark-vllm
 $SUDO tee /usr/local/lib/dgx-spark-vllm/watchdog.sh >/dev/null <<'DGX_SPARK_VLLM_EOF'
 #!/bin/bash
-# Managed by dgx-spark-vllm: the coordinated watchdog of the TP=2 service (README "Watchdog").
+# Managed by dgx-spark-vllm: the coordinated watchdog of the TP=2 service (docs/operations.md "The watchdog").
 # Usage: dgx-spark-vllm-watchdog [run | pause [reason] | resume | status]
 # It restarts the containers Pulumi created (docker stop/start), every rank together, in order.
 set -uo pipefail
@@ -86,7 +86,7 @@ model_ready() {
   return 0
 }
 
-# The coordinated watchdog (src/plan/watchdog.ts renders it; README "Watchdog"). Usage:
+# The coordinated watchdog (src/plan/watchdog.ts renders it; docs/operations.md "The watchdog"). Usage:
 #   dgx-spark-vllm-watchdog [run | pause [reason] | resume | status]
 # It restarts the containers Pulumi created (docker stop/start), every rank together, in order.
 # Inputs, rendered in front of this file: STATE_DIR UNIT PROBE_INTERVAL PROBE_TIMEOUT

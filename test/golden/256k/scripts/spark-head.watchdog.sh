@@ -1,5 +1,5 @@
 #!/bin/bash
-# Managed by dgx-spark-vllm: the coordinated watchdog of the TP=2 service (README "Watchdog").
+# Managed by dgx-spark-vllm: the coordinated watchdog of the TP=2 service (docs/operations.md "The watchdog").
 # Usage: dgx-spark-vllm-watchdog [run | pause [reason] | resume | status]
 # It restarts the containers Pulumi created (docker stop/start), every rank together, in order.
 set -uo pipefail
@@ -75,7 +75,7 @@ model_ready() {
   return 0
 }
 
-# The coordinated watchdog (src/plan/watchdog.ts renders it; README "Watchdog"). Usage:
+# The coordinated watchdog (src/plan/watchdog.ts renders it; docs/operations.md "The watchdog"). Usage:
 #   dgx-spark-vllm-watchdog [run | pause [reason] | resume | status]
 # It restarts the containers Pulumi created (docker stop/start), every rank together, in order.
 # Inputs, rendered in front of this file: STATE_DIR UNIT PROBE_INTERVAL PROBE_TIMEOUT
