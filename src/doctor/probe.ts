@@ -49,6 +49,12 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
       `kv p${t}.default "$(ip -o -4 route show default dev ${shq(p.netdev)} 2>/dev/null | head -n1)"`,
       `if g=$( (\n${probe}\necho "$idx"\n) 2>/dev/null ); then kv p${t}.gid "$g"; else kv p${t}.gid none; fi`,
     );
+    const pin = plan.link.gidPolicy;
+    if (typeof pin === "object") {
+      // The entry NCCL_IB_GID_INDEX names: its GID and type, read as they are.
+      const g = shq(`/sys/class/infiniband/${p.hca}/ports/1`);
+      lines.push(`g=${g}; kv p${t}.pinned "$(cat "$g/gids/${pin.index}" 2>/dev/null)|$(cat "$g/gid_attrs/types/${pin.index}" 2>/dev/null)"`);
+    }
     for (const peer of peers) {
       const q = peer.dataPlane[t];
       if (!q) continue;

@@ -29,9 +29,10 @@ describe("doctor on simulated Sparks", { skip }, () => {
   let ssh: { sshCommand: string[]; extraOptions: string[] };
 
   /** Doctor as the library runs it, with the stack's key; asserts the hosts did not change. */
-  async function doctor(opts: { apiKey?: string; rdma?: boolean } = {}): Promise<DoctorReport> {
+  async function doctor(opts: { apiKey?: string; rdma?: boolean; plan?: ClusterPlan } = {}): Promise<DoctorReport> {
     const before = [HEAD, WORKER].map((h) => lab.snapshot(h));
-    const report = await runDoctor(plan, "rehearsal", { ...ssh, privateKeys: { [HEAD]: lab.clientKey, [WORKER]: lab.clientKey }, ...opts });
+    const { plan: p = plan, ...rest } = opts;
+    const report = await runDoctor(p, "rehearsal", { ...ssh, privateKeys: { [HEAD]: lab.clientKey, [WORKER]: lab.clientKey }, ...rest });
     const afterSnap = [HEAD, WORKER].map((h) => lab.snapshot(h));
     assert.deepEqual(afterSnap, before, "doctor changed nothing on the hosts");
     return report;
@@ -91,6 +92,34 @@ describe("doctor on simulated Sparks", { skip }, () => {
       assert.equal(find(await doctor(), "gid.0", WORKER).status, "PASS");
     } finally {
       lab.must(WORKER, ": > /var/lib/dsv-sim/gid-suppressed; sleep 0.8");
+    }
+  });
+
+  it("pinned GID index 3, the RoCEv2 entry moved to 5 (post-reboot drift): FAIL gid naming index 5", async () => {
+    const pinned = rehearsalPlan({ ...structuredClone(config), link: { ...config.link, gidPolicy: { index: 3 } } });
+    const hca = pinned.nodes[1]!.dataPlane[0]!.hca;
+    let r = await doctor({ plan: pinned });
+    for (const [h, last] of [[HEAD, "0001"], [WORKER, "0002"]]) {
+      assert.equal(find(r, "gid.0", h!).status, "PASS", find(r, "gid.0", h!).evidence);
+      assert.equal(find(r, "gid.0", h!).evidence, `GID index 3: 0000:0000:0000:0000:0000:ffff:0a00:${last} (RoCE v2)`);
+    }
+    // The worker's table gets another GID pair first: its RoCEv2 entry for 10.0.0.2 is now at 5.
+    lab.must(WORKER, "echo 1 > /var/lib/dsv-sim/gid-shift; sleep 0.8");
+    try {
+      assert.equal(lab.rocev2GidIndex(WORKER, hca, "10.0.0.2"), 5, "the simulated table moved the entry");
+      r = await doctor({ plan: pinned });
+      const c = find(r, "gid.0", WORKER);
+      assert.equal(c.status, "FAIL");
+      assert.match(c.evidence, /^GID index 3 holds '[0-9a-f:]+' \(RoCE v2\); the RoCEv2 GID of 10\.0\.0\.2 is at index 5$/);
+      assert.match(c.fix ?? "", /link\.gidPolicy to 'resolve'.*\{ index: 5 \}/);
+      assert.equal(find(r, "gid.0", HEAD).status, "PASS");
+      assert.equal(r.exitCode, 2);
+      // Without a pin the moved entry is fine: NCCL (auto) or the resolver finds index 5.
+      const auto = await doctor();
+      assert.equal(find(auto, "gid.0", WORKER).evidence, "GID index 5");
+      assert.equal(find(auto, "gid.0", WORKER).status, "PASS");
+    } finally {
+      lab.must(WORKER, "rm -f /var/lib/dsv-sim/gid-shift; sleep 0.8");
     }
   });
 
