@@ -80,8 +80,8 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
       `kv listen "$(ss -Hltn 'sport = :${plan.cluster.port}' 2>/dev/null | head -n1)"`,
       `if [ "$(docker ps -a --filter name=^/${node.container.name}\\$ --format '{{.State}}' 2>/dev/null | head -n1)" = running ]; then`,
       `  kv health "$(curl -s -o /dev/null -w '%{http_code}' -m 5 ${base}/health 2>/dev/null || echo none)"`,
-      '  hdr=$(mktemp); chmod 600 "$hdr"; if [ -n "$key" ]; then printf \'Authorization: Bearer %s\\n\' "$key" >"$hdr"; fi',
-      `  curl -s -m 10 -H @"$hdr" ${base}/v1/models 2>&1 | block models_json; rm -f "$hdr"`,
+      // The key reaches curl on a pipe (printf is a builtin: in no argv), never in a file on the node.
+      `  { if [ -n "$key" ]; then printf 'Authorization: Bearer %s\\n' "$key"; fi; } | curl -s -m 10 -H @- ${base}/v1/models 2>&1 | block models_json`,
       ...(opts.rdma ? [`  docker logs --tail 5000 ${node.container.name} 2>&1 | grep -o -m1 -E 'NET/(IB|Socket)[^ ]*' | head -n1 | block nccl_net`] : []),
       "fi",
     );

@@ -5,6 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -227,6 +228,72 @@ describe("doctor on simulated Sparks", { skip }, () => {
       r = await doctor();
       assert.equal(find(r, "port", HEAD).status, "FAIL");
       assert.match(find(r, "port", HEAD).fix ?? "", /ss -ltnp/);
+    } finally {
+      p.kill();
+      for (const [i, h] of [HEAD, WORKER].entries()) lab.must(h, `rm -f /var/lib/dsv-sim/docker/containers/${names[i]}`);
+    }
+  });
+
+  it("the API key reaches /v1/models on a pipe: no file on the head holds it, during or after", async () => {
+    const names = plan.nodes.map((n) => n.container.name);
+    for (const [i, h] of [HEAD, WORKER].entries()) lab.must(h, `echo running > /var/lib/dsv-sim/docker/containers/${names[i]}`);
+    const key = `k-pipe-${Math.random().toString(36).slice(2, 12)}`;
+    const mark = path.join(lab.root, "models-request");
+    const release = path.join(lab.root, "models-release");
+    const server = path.join(lab.root, "slow-engine.js");
+    // /v1/models answers only once the test has looked at the head while doctor's curl waits; it
+    // records a hash of the Authorization header it got (the key itself goes in no file).
+    fs.writeFileSync(
+      server,
+      [
+        `const mark = ${JSON.stringify(mark)}, release = ${JSON.stringify(release)};`,
+        "const sha = (s) => require('crypto').createHash('sha256').update(String(s)).digest('hex');",
+        "require('http').createServer((q, s) => {",
+        "  if (q.url === '/health') { s.end(); return; }",
+        "  require('fs').writeFileSync(mark, sha(q.headers.authorization));",
+        `  const body = JSON.stringify({ data: [{ id: ${JSON.stringify(plan.model.servedName)}, max_model_len: ${plan.profile.maxModelLen} }] });`,
+        "  const t = setInterval(() => {",
+        "    if (!require('fs').existsSync(release)) return;",
+        "    clearInterval(t); s.setHeader('content-type', 'application/json'); s.end(body);",
+        "  }, 50);",
+        `}).listen(${plan.cluster.port}, '127.0.0.1');`,
+      ].join("\n"),
+    );
+    await new Promise((r) => setTimeout(r, 500)); // an earlier test's engine lets go of the port
+    const p = spawn("nsenter", ["-t", String(lab.host(HEAD).pid), "-n", "--", NODE_BIN, server], { stdio: "ignore" });
+    // Every file on the head written in the last minutes that holds the key (the host's own view:
+    // /tmp, /var/tmp, /dev/shm, /run and its overlays of /home, /root, /var, /etc).
+    const holders = () =>
+      lab.must(
+        HEAD,
+        "find /tmp /var/tmp /dev/shm /run /home /root /var /etc -xdev \\( -path /var/lib/docker -o -path /var/lib/containerd \\) -prune " +
+          `-o -type f -mmin -10 -size -1024k -print0 2>/dev/null | xargs -0 -r grep -l -F -e ${key} 2>/dev/null || true`,
+      ).trim();
+    try {
+      const health = `curl -s -o /dev/null -w '%{http_code}' -m 1 http://127.0.0.1:${plan.cluster.port}/health || true`;
+      for (let i = 0; lab.must(HEAD, health) !== "200"; i++) {
+        assert.ok(i < 50 && p.exitCode === null, "the slow engine listens");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(p.exitCode, null, "the slow engine (not an earlier one) holds the port");
+      // The scan finds such a file: one planted the way a temporary header file would be.
+      const canary = lab.must(HEAD, `sudo -u spark sh -c 'f=$(mktemp); echo "Authorization: Bearer ${key}" > "$f"; echo "$f"'`).trim();
+      assert.equal(holders(), canary);
+      lab.must(HEAD, `rm -f ${canary}`);
+      const run = doctor({ apiKey: key });
+      const t0 = Date.now();
+      while (!fs.existsSync(mark)) {
+        assert.ok(Date.now() - t0 < 30_000, "doctor asked /v1/models on the head");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const during = holders();
+      fs.writeFileSync(release, "");
+      const r = await run;
+      assert.equal(fs.readFileSync(mark, "utf8"), createHash("sha256").update(`Bearer ${key}`).digest("hex"), "the key was sent");
+      assert.equal(find(r, "max-model-len", HEAD).status, "PASS");
+      assert.equal(during, "", "no file holds the key while the request runs");
+      assert.equal(holders(), "", "no file holds the key after doctor");
     } finally {
       p.kill();
       for (const [i, h] of [HEAD, WORKER].entries()) lab.must(h, `rm -f /var/lib/dsv-sim/docker/containers/${names[i]}`);

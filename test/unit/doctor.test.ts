@@ -131,3 +131,13 @@ test("the probe reads the pinned GID entry (read-only) only when the index is pi
     "spark-worker FAIL no RoCEv2 GID entry for 10.0.0.2 (the post-reboot quirk: NCCL init would hang)",
   ]);
 });
+
+test("the API key never lands in a file on the node: the probe hands it to curl on a pipe", () => {
+  const plan = planFromInput(baseConfig(), "plan");
+  const s = probeScript(plan, plan.nodes.find((n) => n.role === "head")!);
+  assert.doesNotMatch(s, /mktemp|\/tmp\/|\/dev\/shm/, "no temporary file on the node");
+  assert.doesNotMatch(s, /\$key"?\s*>/, "the key is never redirected into a file");
+  const models = s.split("\n").filter((l) => l.includes("/v1/models"));
+  assert.equal(models.length, 1);
+  assert.match(models[0]!, /-H @- /, "curl reads the header from its stdin");
+});
