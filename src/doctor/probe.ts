@@ -53,7 +53,8 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
     if (typeof pin === "object") {
       // The entry NCCL_IB_GID_INDEX names: its GID and type, read as they are.
       const g = shq(`/sys/class/infiniband/${p.hca}/ports/1`);
-      lines.push(`g=${g}; kv p${t}.pinned "$(cat "$g/gids/${pin.index}" 2>/dev/null)|$(cat "$g/gid_attrs/types/${pin.index}" 2>/dev/null)"`);
+      const at = (f: string) => `$(cat "$g/${f}/${pin.index}" 2>/dev/null)`;
+      lines.push(`g=${g}; kv p${t}.pinned "${at("gids")}|${at("gid_attrs/types")}"`);
     }
     for (const peer of peers) {
       const q = peer.dataPlane[t];
@@ -81,7 +82,8 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
       `if [ "$(docker ps -a --filter name=^/${node.container.name}\\$ --format '{{.State}}' 2>/dev/null | head -n1)" = running ]; then`,
       `  kv health "$(curl -s -o /dev/null -w '%{http_code}' -m 5 ${base}/health 2>/dev/null || echo none)"`,
       // The key reaches curl on a pipe (printf is a builtin: in no argv), never in a file on the node.
-      `  { if [ -n "$key" ]; then printf 'Authorization: Bearer %s\\n' "$key"; fi; } | curl -s -m 10 -H @- ${base}/v1/models 2>&1 | block models_json`,
+      `  { if [ -n "$key" ]; then printf 'Authorization: Bearer %s\\n' "$key"; fi; }` +
+        ` | curl -s -m 10 -H @- ${base}/v1/models 2>&1 | block models_json`,
       ...(opts.rdma ? [`  docker logs --tail 5000 ${node.container.name} 2>&1 | grep -o -m1 -E 'NET/(IB|Socket)[^ ]*' | head -n1 | block nccl_net`] : []),
       "fi",
     );

@@ -100,21 +100,23 @@ describe("doctor on simulated Sparks", { skip }, () => {
     const pinned = rehearsalPlan({ ...structuredClone(config), link: { ...config.link, gidPolicy: { index: 3 } } });
     const hca = pinned.nodes[1]!.dataPlane[0]!.hca;
     let r = await doctor({ plan: pinned });
-    for (const [h, last] of [[HEAD, "0001"], [WORKER, "0002"]]) {
-      assert.equal(find(r, "gid.0", h!).status, "PASS", find(r, "gid.0", h!).evidence);
-      assert.equal(find(r, "gid.0", h!).evidence, `GID index 3: 0000:0000:0000:0000:0000:ffff:0a00:${last} (RoCE v2)`);
-    }
+    const healthy = [HEAD, WORKER].map((h) => find(r, "gid.0", h));
+    assert.deepEqual(healthy.map((c) => c.status), ["PASS", "PASS"], healthy.map((c) => c.evidence).join("; "));
     // The worker's table gets another GID pair first: its RoCEv2 entry for 10.0.0.2 is now at 5.
     lab.must(WORKER, "echo 1 > /var/lib/dsv-sim/gid-shift; sleep 0.8");
     try {
       assert.equal(lab.rocev2GidIndex(WORKER, hca, "10.0.0.2"), 5, "the simulated table moved the entry");
       r = await doctor({ plan: pinned });
       const c = find(r, "gid.0", WORKER);
-      assert.equal(c.status, "FAIL");
-      assert.match(c.evidence, /^GID index 3 holds '[0-9a-f:]+' \(RoCE v2\); the RoCEv2 GID of 10\.0\.0\.2 is at index 5$/);
+      assert.equal(c.status, "FAIL", c.evidence);
+      assert.match(c.evidence, /^GID index 3 holds '[0-9a-f:]+' \(RoCE v2\); /);
+      assert.match(c.evidence, /; the RoCEv2 GID of 10\.0\.0\.2 is at index 5$/);
       assert.match(c.fix ?? "", /link\.gidPolicy to 'resolve'.*\{ index: 5 \}/);
       assert.equal(find(r, "gid.0", HEAD).status, "PASS");
       assert.equal(r.exitCode, 2);
+      for (const [h, last] of [[healthy[0]!, "0001"], [healthy[1]!, "0002"]] as const) {
+        assert.equal(h.evidence, `GID index 3: 0000:0000:0000:0000:0000:ffff:0a00:${last} (RoCE v2)`);
+      }
       // Without a pin the moved entry is fine: NCCL (auto) or the resolver finds index 5.
       const auto = await doctor();
       assert.equal(find(auto, "gid.0", WORKER).evidence, "GID index 5");
@@ -278,7 +280,8 @@ describe("doctor on simulated Sparks", { skip }, () => {
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(p.exitCode, null, "the slow engine (not an earlier one) holds the port");
       // The scan finds such a file: one planted the way a temporary header file would be.
-      const canary = lab.must(HEAD, `sudo -u spark sh -c 'f=$(mktemp); echo "Authorization: Bearer ${key}" > "$f"; echo "$f"'`).trim();
+      const plant = `sudo -u spark sh -c 'f=$(mktemp); echo "Authorization: Bearer ${key}" > "$f"; echo "$f"'`;
+      const canary = lab.must(HEAD, plant).trim();
       assert.equal(holders(), canary);
       lab.must(HEAD, `rm -f ${canary}`);
       const run = doctor({ apiKey: key });
@@ -290,7 +293,8 @@ describe("doctor on simulated Sparks", { skip }, () => {
       const during = holders();
       fs.writeFileSync(release, "");
       const r = await run;
-      assert.equal(fs.readFileSync(mark, "utf8"), createHash("sha256").update(`Bearer ${key}`).digest("hex"), "the key was sent");
+      const sent = createHash("sha256").update(`Bearer ${key}`).digest("hex");
+      assert.equal(fs.readFileSync(mark, "utf8"), sent, "the key was sent");
       assert.equal(find(r, "max-model-len", HEAD).status, "PASS");
       assert.equal(during, "", "no file holds the key while the request runs");
       assert.equal(holders(), "", "no file holds the key after doctor");

@@ -43,7 +43,8 @@ describe("gidPolicy resolve: the container's GID resolver against the simulated 
     assert.equal(cmd[4], "vllm", "the resolver execs the engine");
     const probe = [...cmd.slice(0, 4), "sh", "-c", 'echo "NCCL_IB_GID_INDEX=$NCCL_IB_GID_INDEX"'];
     const h = lab.host(name);
-    const r = await lab.ssh({ host: h.mgmt, user: "spark", privateKey: lab.clientKey, hostKey: h.hostKey }, shellJoin(probe));
+    const conn = { host: h.mgmt, user: "spark", privateKey: lab.clientKey, hostKey: h.hostKey };
+    const r = await lab.ssh(conn, shellJoin(probe));
     return { code: r.code, out: r.stdout.trim(), err: r.stderr.trim() };
   }
 

@@ -82,7 +82,9 @@ function gidChecks(gidPolicy: unknown, probe: Record<string, string>) {
   const c = baseConfig();
   c.link = { ...(c.link ?? {}), gidPolicy };
   const plan = planFromInput(c, "plan");
-  const results = new Map<string, NodeResult>(plan.nodes.map((n) => [n.name, { ok: true, values: parseProbe(probe[n.name] ?? "") }]));
+  const results = new Map<string, NodeResult>(
+    plan.nodes.map((n) => [n.name, { ok: true, values: parseProbe(probe[n.name] ?? "") }]),
+  );
   return { plan, checks: evaluate(plan, results).filter((x) => x.id === "gid.0") };
 }
 const V2 = (last: string) => `0000:0000:0000:0000:0000:ffff:0a00:${last}`;
@@ -97,9 +99,10 @@ test("pinned GID index: PASS only while the pinned entry is the node's RoCEv2 GI
   const head = checks.find((x) => x.node === "spark-head")!;
   const worker = checks.find((x) => x.node === "spark-worker")!;
   assert.equal(head.status, "PASS", head.evidence);
-  assert.match(head.evidence, /GID index 3: 0000:0000:0000:0000:0000:ffff:0a00:0001 \(RoCE v2\)/);
   assert.equal(worker.status, "FAIL", worker.evidence);
-  assert.match(worker.evidence, /GID index 3 holds 'fd00:[0-9a-f:]+' \(RoCE v2\); the RoCEv2 GID of 10\.0\.0\.2 is at index 5/);
+  assert.match(head.evidence, /GID index 3: 0000:0000:0000:0000:0000:ffff:0a00:0001 \(RoCE v2\)/);
+  assert.match(worker.evidence, /GID index 3 holds 'fd00:[0-9a-f:]+' \(RoCE v2\); /);
+  assert.match(worker.evidence, /; the RoCEv2 GID of 10\.0\.0\.2 is at index 5$/);
   assert.match(worker.fix ?? "", /gidPolicy to 'resolve'.*\{ index: 5 \}/);
 });
 
@@ -120,12 +123,16 @@ test("pinned GID index: the right GID as RoCE v1, or no RoCEv2 entry at all, is 
 test("the probe reads the pinned GID entry (read-only) only when the index is pinned", () => {
   const pinned = planFromInput({ ...baseConfig(), link: { gidPolicy: { index: 3 } } }, "plan");
   const s = probeScript(pinned, pinned.nodes[1]!);
-  assert.match(s, /kv p0\.pinned "\$\(cat "\$g\/gids\/3" 2>\/dev\/null\)\|\$\(cat "\$g\/gid_attrs\/types\/3" 2>\/dev\/null\)"/);
+  const read = (f: string) => `$(cat "$g/${f}/3" 2>/dev/null)`;
+  assert.ok(s.includes(`kv p0.pinned "${read("gids")}|${read("gid_attrs/types")}"`), "reads gids/3 and its type");
   assert.match(s, /^g=\/sys\/class\/infiniband\/rocep1s0f1\/ports\/1;/m);
   const auto = planFromInput(baseConfig(), "plan");
   assert.doesNotMatch(probeScript(auto, auto.nodes[1]!), /pinned/);
   // Without a pin, the check is unchanged: the index that holds the RoCEv2 GID.
-  const { checks } = gidChecks("auto", { "spark-head": "@p0.exists yes\n@p0.gid 5\n", "spark-worker": "@p0.exists yes\n@p0.gid none\n" });
+  const { checks } = gidChecks("auto", {
+    "spark-head": "@p0.exists yes\n@p0.gid 5\n",
+    "spark-worker": "@p0.exists yes\n@p0.gid none\n",
+  });
   assert.deepEqual(checks.map((x) => `${x.node} ${x.status} ${x.evidence}`), [
     "spark-head PASS GID index 5",
     "spark-worker FAIL no RoCEv2 GID entry for 10.0.0.2 (the post-reboot quirk: NCCL init would hang)",
