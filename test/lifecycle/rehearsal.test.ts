@@ -2,8 +2,8 @@
  * Lifecycle rehearsal on a real Docker engine (issue #7): the containers the plan renders, run
  * from the stand-in image in place of vLLM; the Pulumi start order with the drop-caches sidecar;
  * a failed start; and the watchdog (rendered by the library, only its node access pointed at this
- * machine) against a killed worker, a hung head, a lost-rank signature, an exhausted restart
- * budget, too little free memory, and a pause. See test/lifecycle/support.ts for exactly what
+ * machine) against a killed worker, a hung head, a stopped (SIGSTOP) worker, a lost-rank
+ * signature, an exhausted restart budget, too little free memory, and a pause. See test/lifecycle/support.ts for exactly what
  * differs from a deployment on Sparks.
  *
  * In CI (CI=true) a missing Docker engine fails these tests; elsewhere they are skipped with a
