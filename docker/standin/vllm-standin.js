@@ -12,6 +12,10 @@
  * (retrying) and exchange heartbeats. The head "loads" once every worker joined, then serves
  * /health, /v1/models (max_model_len from --max-model-len) and /v1/chat/completions (also SSE
  * streaming), with `Authorization: Bearer $VLLM_API_KEY` when that variable is set.
+ * Every completion is a collective, as in a TP=2 engine: the head sends `step <n>` to every worker
+ * and answers only once each one sent `ack <n>` back. A worker that is alive but does not answer
+ * (SIGSTOP, `docker pause`) leaves completions hanging while /health still says 200, as a real
+ * engine hangs in NCCL.
  * A lost peer behaves like the recipe's silent freeze: the worker logs the ProcessGroupNCCL
  * HeartbeatMonitor / "TCPStore server has shut down" line and hangs; the head logs "No route to
  * host" and stops answering completions while /health still says 200.
@@ -152,7 +156,9 @@ if (nodeRank === 0) {
       while ((i = buf.indexOf("\n")) >= 0) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
-        if (line.startsWith("hello ")) {
+        if (line.startsWith("ack ")) {
+          acked(sock, Number(line.slice(4)));
+        } else if (line.startsWith("hello ")) {
           peers.add(sock);
           sock.write("ok\n");
           log(`rank ${line.slice(6)} joined (${peers.size + 1} of ${nnodes})`);
@@ -178,6 +184,25 @@ if (nodeRank === 0) {
     for (const p of peers) p.destroy();
   };
   setInterval(() => { for (const p of peers) p.write("hb\n"); }, 500);
+  // One step of the engine: `then` runs once every worker acknowledged it; never when one is lost
+  // or does not answer (the request hangs, like a collective waiting on a stuck rank).
+  let step = 0;
+  const steps = new Map();
+  const collective = (then) => {
+    if (wedged || peers.size + 1 < nnodes) return;
+    const n = ++step;
+    steps.set(n, { left: new Set(peers), then });
+    for (const p of peers) p.write(`step ${n}\n`);
+  };
+  const acked = (sock, n) => {
+    const s = steps.get(n);
+    if (!s) return;
+    s.left.delete(sock);
+    if (s.left.size === 0) {
+      steps.delete(n);
+      s.then();
+    }
+  };
 
   const port = int("--port");
   const served = String(flags.get("--served-model-name"));
@@ -204,25 +229,28 @@ if (nodeRank === 0) {
           let b;
           try { b = JSON.parse(body); } catch { res.writeHead(400); res.end(JSON.stringify({ error: "bad json" })); return; }
           if (b.model !== served) { res.writeHead(404, { "content-type": "application/json" }); res.end(JSON.stringify({ error: `The model \`${b.model}\` does not exist.` })); return; }
-          const words = ["OK", " from", " the", " stand-in"].slice(0, Math.max(1, Math.min(4, Number(b.max_tokens) || 4)));
-          const id = `chatcmpl-standin-${Date.now()}`;
-          if (b.stream) {
-            res.writeHead(200, { "content-type": "text/event-stream" });
-            const chunk = (delta, finish) => `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 1, model: served, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
-            res.write(chunk({ role: "assistant", content: "" }, null));
-            for (const w of words) res.write(chunk({ content: w }, null));
-            res.write(chunk({}, words.length < 4 ? "length" : "stop"));
-            res.end("data: [DONE]\n\n");
-          } else {
-            res.writeHead(200, { "content-type": "application/json" });
-            res.end(JSON.stringify({ id, object: "chat.completion", created: 1, model: served, choices: [{ index: 0, message: { role: "assistant", content: words.join("") }, finish_reason: words.length < 4 ? "length" : "stop" }], usage: { prompt_tokens: 5, completion_tokens: words.length, total_tokens: 5 + words.length } }));
-          }
+          collective(() => complete(b, res));
         });
         return;
       }
       res.writeHead(404, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: "not found" }));
     });
+    const complete = (b, res) => {
+      const words = ["OK", " from", " the", " stand-in"].slice(0, Math.max(1, Math.min(4, Number(b.max_tokens) || 4)));
+      const id = `chatcmpl-standin-${Date.now()}`;
+      if (b.stream) {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        const chunk = (delta, finish) => `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 1, model: served, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+        res.write(chunk({ role: "assistant", content: "" }, null));
+        for (const w of words) res.write(chunk({ content: w }, null));
+        res.write(chunk({}, words.length < 4 ? "length" : "stop"));
+        res.end("data: [DONE]\n\n");
+      } else {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ id, object: "chat.completion", created: 1, model: served, choices: [{ index: 0, message: { role: "assistant", content: words.join("") }, finish_reason: words.length < 4 ? "length" : "stop" }], usage: { prompt_tokens: 5, completion_tokens: words.length, total_tokens: 5 + words.length } }));
+      }
+    };
     api.listen(port, String(flags.get("--host")), () => log(`Application startup complete. Serving ${served} on :${port}`));
   };
 } else {
@@ -232,10 +260,19 @@ if (nodeRank === 0) {
     const sock = net.connect(masterPort, masterAddr);
     sock.setEncoding("utf8");
     sock.on("connect", () => sock.write(`hello ${nodeRank}\n`));
+    let buf = "";
     sock.on("data", (d) => {
-      if (!joined && d.includes("ok")) {
-        joined = true;
-        log(`joined the head at ${masterAddr}:${masterPort}; loading weights (headless)`);
+      buf += d;
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (line === "ok" && !joined) {
+          joined = true;
+          log(`joined the head at ${masterAddr}:${masterPort}; loading weights (headless)`);
+        } else if (line.startsWith("step ")) {
+          sock.write(`ack ${line.slice(5)}\n`); // this rank's part of the collective
+        }
       }
     });
     const gone = () => {

@@ -152,6 +152,11 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
     }
     const gid = get(`p${t}.gid`);
     const gidOk = /^\d+$/.test(gid);
+    const pin = plan.link.gidPolicy;
+    if (typeof pin === "object") {
+      add(pinnedGidCheck(n, p, t, pin.index, get(`p${t}.pinned`), gidOk ? gid : undefined));
+      return;
+    }
     add({
       id: `gid.${t}`,
       node: n,
@@ -288,6 +293,42 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
       }
     }
   }
+}
+
+/** The RoCEv2 GID of an IPv4 address as the kernel lists it: ::ffff:a.b.c.d, in full. */
+export function ipv4MappedGid(address: string): string {
+  const hex = address.split(".").map((o) => Number(o).toString(16).padStart(2, "0"));
+  return `0000:0000:0000:0000:0000:ffff:${hex[0]}${hex[1]}:${hex[2]}${hex[3]}`;
+}
+
+/**
+ * `link.gidPolicy: { index }`: NCCL uses that index as it is, so the entry there must be this
+ * port's RoCEv2 GID. `pinned` is the probe's `<gid>|<type>` of that entry; `now` is the index
+ * that holds the RoCEv2 GID (undefined: none does).
+ */
+function pinnedGidCheck(
+  n: string,
+  p: NodePlan["dataPlane"][number],
+  t: number,
+  index: number,
+  pinned: string,
+  now: string | undefined,
+): Check {
+  const want = ipv4MappedGid(p.address);
+  const [gid = "", type = ""] = pinned.split("|");
+  const ok = gid === want && type === "RoCE v2";
+  const title = `pinned GID index ${index} (link.gidPolicy) holds the RoCEv2 GID of ${p.address} on ${p.hca}`;
+  if (ok) return { id: `gid.${t}`, node: n, status: "PASS", title, evidence: `GID index ${index}: ${gid} (${type})` };
+  const held = gid ? `'${gid}' (${type || "no type"})` : "nothing";
+  const where =
+    now === undefined ? `no index holds the RoCEv2 GID of ${p.address}` : `the RoCEv2 GID of ${p.address} is at index ${now}`;
+  const fix =
+    now === undefined
+      ? `${LINK_FIX}; then check the index again (or set link.gidPolicy to 'resolve' and pulumi up)`
+      : `NCCL_IB_GID_INDEX=${index} would hang NCCL init: set link.gidPolicy to 'resolve' ` +
+        `(finds the index at every start), or to { index: ${now} }, and pulumi up`;
+  const evidence = `GID index ${index} holds ${held}; ${where}`;
+  return { id: `gid.${t}`, node: n, status: "FAIL", title, evidence, fix };
 }
 
 function clusterChecks(plan: ClusterPlan, values: ReadonlyMap<string, ReadonlyMap<string, string>>, add: (c: Check) => void): void {

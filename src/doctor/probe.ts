@@ -54,6 +54,13 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
       sh`kv ${`p${t}.default`} "$(ip -o -4 route show default dev ${p.netdev} 2>/dev/null | head -n1)"`,
       sh`if g=$(${rawShell(gidIndexCall(p.hca, p.address))} 2>/dev/null); then kv ${`p${t}.gid`} "$g"; else kv ${`p${t}.gid`} none; fi`,
     );
+    const pin = plan.link.gidPolicy;
+    if (typeof pin === "object") {
+      // The entry NCCL_IB_GID_INDEX names: its GID and type, read as they are.
+      const port = `/sys/class/infiniband/${p.hca}/ports/1`;
+      const i = pin.index;
+      lines.push(sh`g=${port}; kv ${`p${t}.pinned`} "$(cat "$g"/gids/${i} 2>/dev/null)|$(cat "$g"/gid_attrs/types/${i} 2>/dev/null)"`);
+    }
     for (const peer of peers) {
       const q = peer.dataPlane[t];
       if (!q) continue;
@@ -80,8 +87,9 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
       sh`kv listen "$(ss -Hltn ${`sport = :${plan.cluster.port}`} 2>/dev/null | head -n1)"`,
       sh`if [ "$(docker ps -a --filter ${engine} --format '{{.State}}' 2>/dev/null | head -n1)" = running ]; then`,
       sh`  kv health "$(curl -s -o /dev/null -w '%{http_code}' -m 5 ${`${base}/health`} 2>/dev/null || echo none)"`,
-      '  hdr=$(mktemp); chmod 600 "$hdr"; if [ -n "$key" ]; then printf \'Authorization: Bearer %s\\n\' "$key" >"$hdr"; fi',
-      sh`  curl -s -m 10 -H @"$hdr" ${`${base}/v1/models`} 2>&1 | block models_json; rm -f "$hdr"`,
+      // The key reaches curl on a pipe (printf is a builtin: in no argv), never in a file on the node.
+      `  { if [ -n "$key" ]; then printf 'Authorization: Bearer %s\\n' "$key"; fi; }` +
+        sh` | curl -s -m 10 -H @- ${`${base}/v1/models`} 2>&1 | block models_json`,
       ...(opts.rdma ? [sh`  docker logs --tail 5000 ${node.container.name} 2>&1 | grep -o -m1 -E 'NET/(IB|Socket)[^ ]*' | head -n1 | block nccl_net`] : []),
       "fi",
     );

@@ -1,7 +1,7 @@
 /** doctor's pure parts: probe output parsing, SSH failure classes, the CLI's input errors. */
 import { strict as assert } from "node:assert";
 import { test } from "node:test";
-import { classifySshText } from "../../src/doctor/evaluate";
+import { classifySshText, evaluate, type NodeResult } from "../../src/doctor/evaluate";
 import { parseProbe, probeScript } from "../../src/doctor/probe";
 import { runDoctorCli } from "../../src/cli/doctor";
 import { planFromInput } from "../../src/plan/cluster";
@@ -75,4 +75,76 @@ test("doctor CLI: bad input exits 2 with the reason, and a key on the command li
   r = await run(["--identity", "/nonexistent/key"]);
   assert.equal(r.code, 2);
   assert.match(r.err, /--identity: cannot read \/nonexistent\/key/);
+});
+
+/** evaluate() on probe text per node (only the keys a test cares about). */
+function gidChecks(gidPolicy: unknown, probe: Record<string, string>) {
+  const c = baseConfig();
+  c.link = { ...(c.link ?? {}), gidPolicy };
+  const plan = planFromInput(c, "plan");
+  const results = new Map<string, NodeResult>(
+    plan.nodes.map((n) => [n.name, { ok: true, values: parseProbe(probe[n.name] ?? "") }]),
+  );
+  return { plan, checks: evaluate(plan, results).filter((x) => x.id === "gid.0") };
+}
+const V2 = (last: string) => `0000:0000:0000:0000:0000:ffff:0a00:${last}`;
+
+test("pinned GID index: PASS only while the pinned entry is the node's RoCEv2 GID; drift FAILs naming the index", () => {
+  const { checks } = gidChecks({ index: 3 }, {
+    // The head: the RoCEv2 entry is where it was pinned.
+    "spark-head": `@p0.exists yes\n@p0.gid 3\n@p0.pinned ${V2("0001")}|RoCE v2\n`,
+    // The worker after a reboot: the entry moved to 5; index 3 now holds another GID.
+    "spark-worker": "@p0.exists yes\n@p0.gid 5\n@p0.pinned fd00:0000:0000:0000:0000:0000:0000:0001|RoCE v2\n",
+  });
+  const head = checks.find((x) => x.node === "spark-head")!;
+  const worker = checks.find((x) => x.node === "spark-worker")!;
+  assert.equal(head.status, "PASS", head.evidence);
+  assert.equal(worker.status, "FAIL", worker.evidence);
+  assert.match(head.evidence, /GID index 3: 0000:0000:0000:0000:0000:ffff:0a00:0001 \(RoCE v2\)/);
+  assert.match(worker.evidence, /GID index 3 holds 'fd00:[0-9a-f:]+' \(RoCE v2\); /);
+  assert.match(worker.evidence, /; the RoCEv2 GID of 10\.0\.0\.2 is at index 5$/);
+  assert.match(worker.fix ?? "", /gidPolicy to 'resolve'.*\{ index: 5 \}/);
+});
+
+test("pinned GID index: the right GID as RoCE v1, or no RoCEv2 entry at all, is a FAIL too", () => {
+  const { checks } = gidChecks({ index: 3 }, {
+    "spark-head": `@p0.exists yes\n@p0.gid 7\n@p0.pinned ${V2("0001")}|IB/RoCE v1\n`,
+    "spark-worker": "@p0.exists yes\n@p0.gid none\n@p0.pinned 0000:0000:0000:0000:0000:0000:0000:0000|\n",
+  });
+  const head = checks.find((x) => x.node === "spark-head")!;
+  const worker = checks.find((x) => x.node === "spark-worker")!;
+  assert.equal(head.status, "FAIL");
+  assert.match(head.evidence, /\(IB\/RoCE v1\); the RoCEv2 GID of 10\.0\.0\.1 is at index 7/);
+  assert.equal(worker.status, "FAIL");
+  assert.match(worker.evidence, /no index holds the RoCEv2 GID of 10\.0\.0\.2/);
+  assert.match(worker.fix ?? "", /systemctl restart dgx-spark-vllm-link\.service/);
+});
+
+test("the probe reads the pinned GID entry (read-only) only when the index is pinned", () => {
+  const pinned = planFromInput({ ...baseConfig(), link: { gidPolicy: { index: 3 } } }, "plan");
+  const s = probeScript(pinned, pinned.nodes[1]!);
+  const read = (f: string) => `$(cat "$g/${f}/3" 2>/dev/null)`;
+  assert.ok(s.includes(`kv p0.pinned "${read("gids")}|${read("gid_attrs/types")}"`), "reads gids/3 and its type");
+  assert.match(s, /^g=\/sys\/class\/infiniband\/rocep1s0f1\/ports\/1;/m);
+  const auto = planFromInput(baseConfig(), "plan");
+  assert.doesNotMatch(probeScript(auto, auto.nodes[1]!), /pinned/);
+  // Without a pin, the check is unchanged: the index that holds the RoCEv2 GID.
+  const { checks } = gidChecks("auto", {
+    "spark-head": "@p0.exists yes\n@p0.gid 5\n",
+    "spark-worker": "@p0.exists yes\n@p0.gid none\n",
+  });
+  assert.deepEqual(checks.map((x) => `${x.node} ${x.status} ${x.evidence}`), [
+    "spark-head PASS GID index 5",
+    "spark-worker FAIL no RoCEv2 GID entry for 10.0.0.2 (the post-reboot quirk: NCCL init would hang)",
+  ]);
+});
+
+test("the API key never lands in a file on the node: the probe hands it to curl on a pipe", () => {
+  const plan = planFromInput(baseConfig(), "plan");
+  const s = probeScript(plan, plan.nodes.find((n) => n.role === "head")!);
+  assert.doesNotMatch(s, /mktemp|\/tmp\/|\/dev\/shm/, "no temporary file on the node");
+  assert.doesNotMatch(s, /\$key"?\s*>/, "the key is never redirected into a file");
+  const models = s.split("\n").filter((l) => l.includes("/v1/models"));
+  assert.equal(models.length, 1);
+  assert.match(models[0]!, /-H @- /, "curl reads the header from its stdin");
 });

@@ -2,8 +2,8 @@
  * Lifecycle rehearsal on a real Docker engine (issue #7): the containers the plan renders, run
  * from the stand-in image in place of vLLM; the Pulumi start order with the drop-caches sidecar;
  * a failed start; and the watchdog (rendered by the library, only its node access pointed at this
- * machine) against a killed worker, a hung head, a lost-rank signature, an exhausted restart
- * budget, too little free memory, and a pause. See test/lifecycle/support.ts for exactly what
+ * machine) against a killed worker, a hung head, a stopped (SIGSTOP) worker, a lost-rank
+ * signature, an exhausted restart budget, too little free memory, and a pause. See test/lifecycle/support.ts for exactly what
  * differs from a deployment on Sparks.
  *
  * In CI (CI=true) a missing Docker engine fails these tests; elsewhere they are skipped with a
@@ -20,7 +20,7 @@ import { watchdogScript } from "../../src/plan/watchdog";
 import { shellWords } from "../support/fixtures";
 import {
   adaptForThisMachine, api, API_KEY, bashScript, docker, dockerEngine, ensureStandinImage, HEAD, IN_CI, logsOf, machineLimits, rehearsalAccess, rehearsalPlan, removeStandinImage, RUN_ID,
-  runRank, serving, shimRuns, sidecarsPresent, skipWithoutDocker, sleep, deadline, state, until, WatchdogProcess, withScratchJournal, WORKER, writeDockerShim,
+  runRank, serving, sh, shimRuns, sidecarsPresent, skipWithoutDocker, sleep, deadline, state, until, WatchdogProcess, withScratchJournal, WORKER, writeDockerShim,
   type MachineLimits, type Rehearsal, type REHEARSAL_WATCHDOG,
 } from "./support";
 
@@ -245,6 +245,33 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
         await wd.waitFor(/watchdog: ready: /, 40_000);
         assert.match(wd.out, /restart 1 of at most 3 this hour: the engine did not answer 2 probes in a row/);
         await assertRestored(r, wd, hung);
+      } finally {
+        await wd.stop();
+      }
+    });
+  });
+
+  it("a stopped worker (SIGSTOP: running, silent): completions hang, /health says 200, the watchdog restarts both ranks", () => {
+    return withCluster({}, async (r, shimBin) => {
+      assert.equal((await deploy(r, shimBin)).gate.status, 0);
+      const { wd } = startWatchdog(r, shimBin);
+      try {
+        await wd.waitFor(/watchdog: healthy: deepseek-v4 answers/, 10_000);
+        // Every process of the worker rank (the init and the engine) stops where it is: the
+        // container still runs, its sockets stay open, nothing answers.
+        const pids = docker("top", r.worker.container.name, "-o", "pid").out.split("\n").slice(1).map((l) => l.trim()).filter(Boolean);
+        assert.ok(pids.length >= 1 && pids.every((p) => /^[1-9]\d*$/.test(p)), `worker pids: ${pids.join(" ")}`);
+        const stopped = Date.now();
+        assert.equal(sh("kill", ["-STOP", ...pids]).status, 0);
+        // What a client sees: /health answers, a completion does not (the head waits on its worker).
+        assert.equal((await api(r.plan, "/health", { key: null })).status, 200);
+        const body = { model: "deepseek-v4", messages: [{ role: "user", content: "hi" }], max_tokens: 1 };
+        await assert.rejects(api(r.plan, "/v1/chat/completions", { body, timeoutMs: 1500 }), /abort|timeout/i);
+        assert.equal(state(r.worker.container.name)?.status, "running", "the stopped worker's container still says running");
+        await wd.waitFor(/probe failed \(1 of 2\): one-token completion: no answer within 2 s/, 15_000);
+        await wd.waitFor(/watchdog: ready: /, 40_000);
+        assert.match(wd.out, /restart 1 of at most 3 this hour: the engine did not answer 2 probes in a row \(one-token completion: no answer/);
+        await assertRestored(r, wd, stopped);
       } finally {
         await wd.stop();
       }

@@ -20,6 +20,27 @@ const skip = unavailable && process.env.CI !== "true" ? `simulated hosts: ${unav
 /** The kernel-side part of a snapshot: addresses, links, sysctl values, swaps. */
 const kernelState = (snap: string) => snap.split("\n").filter((l) => /^(addr|link|sysctl|swaps) /.test(l)).join("\n");
 
+/**
+ * What must run before what, from what each step needs: nothing before the node answers over
+ * SSH; no change to a host before all its preflight checks passed; the GID check after the
+ * address it looks for, the boot unit after the GID check; a DF ping after both ends' link steps.
+ */
+function mustPrecede(): [string, string][] {
+  const preflight = ["gpu", "arch", "docker", "netdev", "disk"].map((c) => `preflight-${c}`);
+  const changes = ["caches", "min-free-kbytes", "swap-off", "uma-monitor", "link-address", "gid-check", "link-boot"];
+  const link = ["link-address", "gid-check", "link-boot"];
+  const pairs: [string, string][] = [];
+  for (const n of [HEAD, WORKER]) {
+    for (const s of [...preflight, ...changes]) pairs.push([`${n}:reachable`, `${n}:${s}`]);
+    for (const p of preflight) for (const s of changes) pairs.push([`${n}:${p}`, `${n}:${s}`]);
+    pairs.push([`${n}:link-address`, `${n}:gid-check`], [`${n}:gid-check`, `${n}:link-boot`]);
+  }
+  for (const [a, b] of [[HEAD, WORKER], [WORKER, HEAD]] as const) {
+    for (const n of [a, b]) for (const s of link) pairs.push([`${n}:${s}`, `${a}:ping-${a}-${b}-t0`]);
+  }
+  return pairs;
+}
+
 describe("host rehearsal on two simulated Sparks", { skip }, () => {
   let lab: SimLab;
   let plan: ClusterPlan;
@@ -44,8 +65,16 @@ describe("host rehearsal on two simulated Sparks", { skip }, () => {
       }
     }
     assert.ok(ids.includes(`${HEAD}:ping-${HEAD}-${WORKER}-t0`) && ids.includes(`${WORKER}:ping-${WORKER}-${HEAD}-t0`));
-    const pos = new Map(steps.map((s, i) => [s.name, i]));
-    for (const s of steps) for (const d of s.dependsOn) assert.ok((pos.get(d) as number) < (pos.get(s.name) as number), `${d} runs before ${s.name}`);
+    // The recorded dependsOn edges (not the run order, which order() derives from them), closed
+    // transitively, against what each step needs, written down here independently.
+    const id = new Map(steps.map((s) => [s.name, `${s.node}:${s.step}`]));
+    const deps = new Map(steps.map((s) => [id.get(s.name) as string, s.dependsOn.map((d) => id.get(d) as string)]));
+    const upstream = (x: string, seen = new Set<string>()): Set<string> => {
+      for (const d of deps.get(x) ?? []) if (!seen.has(d)) upstream(d, seen.add(d));
+      return seen;
+    };
+    const missing = mustPrecede().filter(([a, b]) => !upstream(b).has(a)).map(([a, b]) => `${a} before ${b}`);
+    assert.deepEqual(missing, [], "every required ordering is a recorded dependsOn edge (directly or through others)");
   });
 
   it("1. fresh bring-up: reachable, preflight, hardening, link at MTU 9000, DF pings, GID check all pass", async () => {

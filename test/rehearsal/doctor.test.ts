@@ -5,6 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -30,9 +31,10 @@ describe("doctor on simulated Sparks", { skip }, () => {
   let ssh: { sshCommand: string[]; extraOptions: string[] };
 
   /** Doctor as the library runs it, with the stack's key; asserts the hosts did not change. */
-  async function doctor(opts: { apiKey?: string; rdma?: boolean } = {}): Promise<DoctorReport> {
+  async function doctor(opts: { apiKey?: string; rdma?: boolean; plan?: ClusterPlan } = {}): Promise<DoctorReport> {
     const before = [HEAD, WORKER].map((h) => lab.snapshot(h));
-    const report = await runDoctor(plan, "rehearsal", { ...ssh, privateKeys: { [HEAD]: lab.clientKey, [WORKER]: lab.clientKey }, ...opts });
+    const { plan: p = plan, ...rest } = opts;
+    const report = await runDoctor(p, "rehearsal", { ...ssh, privateKeys: { [HEAD]: lab.clientKey, [WORKER]: lab.clientKey }, ...rest });
     const afterSnap = [HEAD, WORKER].map((h) => lab.snapshot(h));
     assert.deepEqual(afterSnap, before, "doctor changed nothing on the hosts");
     return report;
@@ -92,6 +94,36 @@ describe("doctor on simulated Sparks", { skip }, () => {
       assert.equal(find(await doctor(), "gid.0", WORKER).status, "PASS");
     } finally {
       lab.must(WORKER, ": > /var/lib/dsv-sim/gid-suppressed; sleep 0.8");
+    }
+  });
+
+  it("pinned GID index 3, the RoCEv2 entry moved to 5 (post-reboot drift): FAIL gid naming index 5", async () => {
+    const pinned = rehearsalPlan({ ...structuredClone(config), link: { ...config.link, gidPolicy: { index: 3 } } });
+    const hca = pinned.nodes[1]!.dataPlane[0]!.hca;
+    let r = await doctor({ plan: pinned });
+    const healthy = [HEAD, WORKER].map((h) => find(r, "gid.0", h));
+    assert.deepEqual(healthy.map((c) => c.status), ["PASS", "PASS"], healthy.map((c) => c.evidence).join("; "));
+    // The worker's table gets another GID pair first: its RoCEv2 entry for 10.0.0.2 is now at 5.
+    lab.must(WORKER, "echo 1 > /var/lib/dsv-sim/gid-shift; sleep 0.8");
+    try {
+      assert.equal(lab.rocev2GidIndex(WORKER, hca, "10.0.0.2"), 5, "the simulated table moved the entry");
+      r = await doctor({ plan: pinned });
+      const c = find(r, "gid.0", WORKER);
+      assert.equal(c.status, "FAIL", c.evidence);
+      assert.match(c.evidence, /^GID index 3 holds '[0-9a-f:]+' \(RoCE v2\); /);
+      assert.match(c.evidence, /; the RoCEv2 GID of 10\.0\.0\.2 is at index 5$/);
+      assert.match(c.fix ?? "", /link\.gidPolicy to 'resolve'.*\{ index: 5 \}/);
+      assert.equal(find(r, "gid.0", HEAD).status, "PASS");
+      assert.equal(r.exitCode, 2);
+      for (const [h, last] of [[healthy[0]!, "0001"], [healthy[1]!, "0002"]] as const) {
+        assert.equal(h.evidence, `GID index 3: 0000:0000:0000:0000:0000:ffff:0a00:${last} (RoCE v2)`);
+      }
+      // Without a pin the moved entry is fine: NCCL (auto) or the resolver finds index 5.
+      const auto = await doctor();
+      assert.equal(find(auto, "gid.0", WORKER).evidence, "GID index 5");
+      assert.equal(find(auto, "gid.0", WORKER).status, "PASS");
+    } finally {
+      lab.must(WORKER, "rm -f /var/lib/dsv-sim/gid-shift; sleep 0.8");
     }
   });
 
@@ -199,6 +231,74 @@ describe("doctor on simulated Sparks", { skip }, () => {
       r = await doctor();
       assert.equal(find(r, "port", HEAD).status, "FAIL");
       assert.match(find(r, "port", HEAD).fix ?? "", /ss -ltnp/);
+    } finally {
+      p.kill();
+      for (const [i, h] of [HEAD, WORKER].entries()) lab.must(h, `rm -f /var/lib/dsv-sim/docker/containers/${names[i]}`);
+    }
+  });
+
+  it("the API key reaches /v1/models on a pipe: no file on the head holds it, during or after", async () => {
+    const names = plan.nodes.map((n) => n.container.name);
+    for (const [i, h] of [HEAD, WORKER].entries()) lab.must(h, `echo running > /var/lib/dsv-sim/docker/containers/${names[i]}`);
+    const key = `k-pipe-${Math.random().toString(36).slice(2, 12)}`;
+    const mark = path.join(lab.root, "models-request");
+    const release = path.join(lab.root, "models-release");
+    const server = path.join(lab.root, "slow-engine.js");
+    // /v1/models answers only once the test has looked at the head while doctor's curl waits; it
+    // records a hash of the Authorization header it got (the key itself goes in no file).
+    fs.writeFileSync(
+      server,
+      [
+        `const mark = ${JSON.stringify(mark)}, release = ${JSON.stringify(release)};`,
+        "const sha = (s) => require('crypto').createHash('sha256').update(String(s)).digest('hex');",
+        "require('http').createServer((q, s) => {",
+        "  if (q.url === '/health') { s.end(); return; }",
+        "  require('fs').writeFileSync(mark, sha(q.headers.authorization));",
+        `  const body = JSON.stringify({ data: [{ id: ${JSON.stringify(plan.model.servedName)}, max_model_len: ${plan.profile.maxModelLen} }] });`,
+        "  const t = setInterval(() => {",
+        "    if (!require('fs').existsSync(release)) return;",
+        "    clearInterval(t); s.setHeader('content-type', 'application/json'); s.end(body);",
+        "  }, 50);",
+        `}).listen(${plan.cluster.port}, '127.0.0.1');`,
+      ].join("\n"),
+    );
+    await new Promise((r) => setTimeout(r, 500)); // an earlier test's engine lets go of the port
+    const p = spawn("nsenter", ["-t", String(lab.host(HEAD).pid), "-n", "--", NODE_BIN, server], { stdio: "ignore" });
+    // Every file on the head written in the last minutes that holds the key (the host's own view:
+    // /tmp, /var/tmp, /dev/shm, /run and its overlays of /home, /root, /var, /etc).
+    const holders = () =>
+      lab.must(
+        HEAD,
+        "find /tmp /var/tmp /dev/shm /run /home /root /var /etc -xdev \\( -path /var/lib/docker -o -path /var/lib/containerd \\) -prune " +
+          `-o -type f -mmin -10 -size -1024k -print0 2>/dev/null | xargs -0 -r grep -l -F -e ${key} 2>/dev/null || true`,
+      ).trim();
+    try {
+      const health = `curl -s -o /dev/null -w '%{http_code}' -m 1 http://127.0.0.1:${plan.cluster.port}/health || true`;
+      for (let i = 0; lab.must(HEAD, health) !== "200"; i++) {
+        assert.ok(i < 50 && p.exitCode === null, "the slow engine listens");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(p.exitCode, null, "the slow engine (not an earlier one) holds the port");
+      // The scan finds such a file: one planted the way a temporary header file would be.
+      const plant = `sudo -u spark sh -c 'f=$(mktemp); echo "Authorization: Bearer ${key}" > "$f"; echo "$f"'`;
+      const canary = lab.must(HEAD, plant).trim();
+      assert.equal(holders(), canary);
+      lab.must(HEAD, `rm -f ${canary}`);
+      const run = doctor({ apiKey: key });
+      const t0 = Date.now();
+      while (!fs.existsSync(mark)) {
+        assert.ok(Date.now() - t0 < 30_000, "doctor asked /v1/models on the head");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const during = holders();
+      fs.writeFileSync(release, "");
+      const r = await run;
+      const sent = createHash("sha256").update(`Bearer ${key}`).digest("hex");
+      assert.equal(fs.readFileSync(mark, "utf8"), sent, "the key was sent");
+      assert.equal(find(r, "max-model-len", HEAD).status, "PASS");
+      assert.equal(during, "", "no file holds the key while the request runs");
+      assert.equal(holders(), "", "no file holds the key after doctor");
     } finally {
       p.kill();
       for (const [i, h] of [HEAD, WORKER].entries()) lab.must(h, `rm -f /var/lib/dsv-sim/docker/containers/${names[i]}`);
