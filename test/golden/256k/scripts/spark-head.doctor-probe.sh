@@ -43,8 +43,7 @@ kv engine "$(docker ps -a --filter 'name=^/dgx-spark-vllm-spark-head$' --format 
 kv listen "$(ss -Hltn 'sport = :8000' 2>/dev/null | head -n1)"
 if [ "$(docker ps -a --filter 'name=^/dgx-spark-vllm-spark-head$' --format '{{.State}}' 2>/dev/null | head -n1)" = running ]; then
   kv health "$(curl -s -o /dev/null -w '%{http_code}' -m 5 http://127.0.0.1:8000/health 2>/dev/null || echo none)"
-  hdr=$(mktemp); chmod 600 "$hdr"; if [ -n "$key" ]; then printf 'Authorization: Bearer %s\n' "$key" >"$hdr"; fi
-  curl -s -m 10 -H @"$hdr" http://127.0.0.1:8000/v1/models 2>&1 | block models_json; rm -f "$hdr"
+  { if [ -n "$key" ]; then printf 'Authorization: Bearer %s\n' "$key"; fi; } | curl -s -m 10 -H @- http://127.0.0.1:8000/v1/models 2>&1 | block models_json
   docker logs --tail 5000 dgx-spark-vllm-spark-head 2>&1 | grep -o -m1 -E 'NET/(IB|Socket)[^ ]*' | head -n1 | block nccl_net
 fi
 r=$(ssh -o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -o LogLevel=ERROR -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -p 22 spark@spark-worker.local true 2>&1 </dev/null); kv peerssh.spark-worker.mgmt "$?|$(printf '%s' "$r" | tail -n3)"
