@@ -59,7 +59,7 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
       // The entry NCCL_IB_GID_INDEX names: its GID and type, read as they are.
       const port = `/sys/class/infiniband/${p.hca}/ports/1`;
       const i = pin.index;
-      lines.push(sh`g=${port}; kv ${`p${t}.pinned`} "$(cat "$g"/gids/${i} 2>/dev/null)|$(cat "$g"/gid_attrs/types/${i} 2>/dev/null)"`);
+      lines.push(sh`g=${port}; kv ${`p${t}.pinned`} "$(cat "$g/gids/${i}" 2>/dev/null)|$(cat "$g/gid_attrs/types/${i}" 2>/dev/null)"`);
     }
     for (const peer of peers) {
       const q = peer.dataPlane[t];
