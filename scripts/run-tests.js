@@ -7,7 +7,7 @@
  *   node scripts/run-tests.js FILE...  only these compiled test files
  * Test files are found by pattern, so a new test folder is in both loops without editing this.
  */
-"use strict";
+
 const { globSync } = require("node:fs");
 const { spawnSync } = require("node:child_process");
 

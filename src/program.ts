@@ -8,7 +8,9 @@ import { DeepSeekV4Cluster } from "./components/cluster";
 import { CONFIG_NAMESPACE, CONFIG_SECTIONS, loadClusterConfig, SECRET_KEYS, type SecretKey } from "./config/load";
 
 /** Assemble the cluster input from the stack's Pulumi config (sections as objects, secrets as secret Outputs). */
-export function clusterInputFromPulumiConfig(cfg: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE)): Record<string, unknown> {
+export function clusterInputFromPulumiConfig(
+  cfg: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
+): Record<string, unknown> {
   const input: Record<string, Record<string, unknown> | unknown[]> = {};
   for (const key of CONFIG_SECTIONS) {
     const v = cfg.getObject<unknown>(key);

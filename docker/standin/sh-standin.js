@@ -7,7 +7,7 @@
  * was given, so a test can check the sidecar got the plan's exact command, and stays up like the
  * real loop until the container is removed.
  */
-"use strict";
+
 const script = process.argv[2] === "-c" ? process.argv[3] : process.argv.slice(2).join(" ");
 process.stdout.write(`(sh stand-in) would run, and does not: ${script}\n`);
 process.on("SIGTERM", () => process.exit(0));

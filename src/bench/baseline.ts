@@ -1,7 +1,13 @@
 /** Compare a bench report against an earlier one (`bench --json` output) level by level. */
 import type { BenchReport, LevelResult } from "./run";
 
-export type ComparedMetric = "aggregateTokPerS" | "perStreamTokPerS" | "reqPerS" | "latencyP50Ms" | "ttftP50Ms" | "errors";
+export type ComparedMetric =
+  | "aggregateTokPerS"
+  | "perStreamTokPerS"
+  | "reqPerS"
+  | "latencyP50Ms"
+  | "ttftP50Ms"
+  | "errors";
 
 export interface Regression {
   readonly concurrency: number;
@@ -24,7 +30,12 @@ export interface BaselineComparison {
 /** Latency changes smaller than this many ms are timer noise, never a regression. */
 export const LATENCY_SLACK_MS = 5;
 
-const METRICS: readonly { metric: ComparedMetric; get: (l: LevelResult) => number | null; higherIsBetter: boolean; slack: number }[] = [
+const METRICS: readonly {
+  metric: ComparedMetric;
+  get: (l: LevelResult) => number | null;
+  higherIsBetter: boolean;
+  slack: number;
+}[] = [
   { metric: "aggregateTokPerS", get: (l) => l.aggregateTokPerS, higherIsBetter: true, slack: 0 },
   { metric: "perStreamTokPerS", get: (l) => l.perStreamTokPerS, higherIsBetter: true, slack: 0 },
   { metric: "reqPerS", get: (l) => l.reqPerS, higherIsBetter: true, slack: 0 },
@@ -36,9 +47,11 @@ const METRICS: readonly { metric: ComparedMetric; get: (l: LevelResult) => numbe
 export function validateBaseline(doc: unknown): string | undefined {
   if (!doc || typeof doc !== "object") return "is not a JSON object";
   const levels = (doc as { levels?: unknown }).levels;
-  if (!Array.isArray(levels) || levels.length === 0) return "has no `levels` array (write one with `bench --json > FILE`)";
+  if (!Array.isArray(levels) || levels.length === 0)
+    return "has no `levels` array (write one with `bench --json > FILE`)";
   for (const l of levels) {
-    if (!l || typeof l !== "object" || typeof (l as { concurrency?: unknown }).concurrency !== "number") return "has a level without a numeric `concurrency`";
+    if (!l || typeof l !== "object" || typeof (l as { concurrency?: unknown }).concurrency !== "number")
+      return "has a level without a numeric `concurrency`";
   }
   return undefined;
 }
@@ -49,7 +62,12 @@ export function validateBaseline(doc: unknown): string | undefined {
  * the baseline; a metric that has become unmeasurable
  * (null: every request failed) regresses too.
  */
-export function compareToBaseline(current: BenchReport, baseline: BenchReport, tolerance: number, baselineFile = "baseline"): BaselineComparison {
+export function compareToBaseline(
+  current: BenchReport,
+  baseline: BenchReport,
+  tolerance: number,
+  baselineFile = "baseline",
+): BaselineComparison {
   const regressions: Regression[] = [];
   const compared: number[] = [];
   const missing: number[] = [];
@@ -69,10 +87,24 @@ export function compareToBaseline(current: BenchReport, baseline: BenchReport, t
         continue;
       }
       const worseBy = m.higherIsBetter ? (b - c) / b : (c - b) / b;
-      if (worseBy > tolerance && Math.abs(c - b) > m.slack) regressions.push({ concurrency: cur.concurrency, metric: m.metric, baseline: b, current: c, worseBy: Math.round(worseBy * 1000) / 1000 });
+      if (worseBy > tolerance && Math.abs(c - b) > m.slack)
+        regressions.push({
+          concurrency: cur.concurrency,
+          metric: m.metric,
+          baseline: b,
+          current: c,
+          worseBy: Math.round(worseBy * 1000) / 1000,
+        });
     }
     const be = typeof base.errors === "number" ? base.errors : 0;
-    if (cur.errors > be) regressions.push({ concurrency: cur.concurrency, metric: "errors", baseline: be, current: cur.errors, worseBy: null });
+    if (cur.errors > be)
+      regressions.push({
+        concurrency: cur.concurrency,
+        metric: "errors",
+        baseline: be,
+        current: cur.errors,
+        worseBy: null,
+      });
   }
   return { baselineFile, tolerance, comparedLevels: compared, missingLevels: missing, regressions };
 }

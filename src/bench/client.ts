@@ -99,7 +99,8 @@ export function normalizeEndpoint(endpoint: string): string {
   } catch {
     throw new Error(`--endpoint '${endpoint}' is not a URL (example: http://spark-head.local:8000)`);
   }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`--endpoint must be http:// or https://, not ${u.protocol}`);
+  if (u.protocol !== "http:" && u.protocol !== "https:")
+    throw new Error(`--endpoint must be http:// or https://, not ${u.protocol}`);
   if (u.search || u.hash) throw new Error("--endpoint must not carry a query or fragment");
   let path = u.pathname.replace(/\/+$/, "");
   if (path.endsWith("/v1")) path = path.slice(0, -3);
@@ -120,7 +121,8 @@ export function displayEndpoint(base: string): string {
 
 function classifyNetworkError(e: NodeJS.ErrnoException, gotResponse: boolean): RequestError {
   const code = e.code ?? "";
-  if (code === "ECONNREFUSED") return { kind: "refused", message: `connection refused (${code}): is the server running?` };
+  if (code === "ECONNREFUSED")
+    return { kind: "refused", message: `connection refused (${code}): is the server running?` };
   if (gotResponse) return { kind: "dropped", message: `connection dropped mid-response (${code || e.message})` };
   if (code === "ECONNRESET" || code === "EPIPE" || e.message === "socket hang up")
     return { kind: "dropped", message: `connection closed before a response (${code || e.message})` };
@@ -130,7 +132,10 @@ function classifyNetworkError(e: NodeJS.ErrnoException, gotResponse: boolean): R
 function httpError(status: number, body: string): RequestError {
   const snippet = body.replace(/\s+/g, " ").trim().slice(0, 200);
   const hint = status === 401 || status === 403 ? " (the server wants an API key: pass --api-key-env NAME)" : "";
-  return { kind: status >= 500 ? "http-5xx" : "http-4xx", message: `HTTP ${status}${snippet ? `: ${snippet}` : ""}${hint}` };
+  return {
+    kind: status >= 500 ? "http-5xx" : "http-4xx",
+    message: `HTTP ${status}${snippet ? `: ${snippet}` : ""}${hint}`,
+  };
 }
 
 interface MutableStream {
@@ -170,7 +175,9 @@ export class OpenAiClient {
     this.apiKey = opts.apiKey && opts.apiKey.length > 0 ? opts.apiKey : undefined;
     const https_ = this.base.startsWith("https:");
     this.mod = https_ ? https : http;
-    this.agent = https_ ? new https.Agent({ keepAlive: true, maxSockets: Infinity }) : new http.Agent({ keepAlive: true, maxSockets: Infinity });
+    this.agent = https_
+      ? new https.Agent({ keepAlive: true, maxSockets: Infinity })
+      : new http.Agent({ keepAlive: true, maxSockets: Infinity });
     this.chatUrl = new URL(`${this.base}/v1/chat/completions`);
   }
 
@@ -192,7 +199,10 @@ export class OpenAiClient {
    * GET or POST JSON (non-streaming). `path` is relative to the base, e.g. `/health`, `/v1/models`.
    * Never throws; `auth: false` leaves the API key out (for the security gate).
    */
-  requestJson(path: string, opts: { method?: "GET" | "POST"; body?: unknown; timeoutMs: number; auth?: boolean }): Promise<JsonResult> {
+  requestJson(
+    path: string,
+    opts: { method?: "GET" | "POST"; body?: unknown; timeoutMs: number; auth?: boolean },
+  ): Promise<JsonResult> {
     const t0 = performance.now();
     return new Promise((resolve) => {
       let settled = false;
@@ -208,16 +218,26 @@ export class OpenAiClient {
       if (payload !== undefined) headers["content-type"] = "application/json";
       let req: http.ClientRequest;
       try {
-        req = this.mod.request(new URL(`${this.base}${path}`), { method: opts.method ?? (payload ? "POST" : "GET"), headers, agent: this.agent });
+        req = this.mod.request(new URL(`${this.base}${path}`), {
+          method: opts.method ?? (payload ? "POST" : "GET"),
+          headers,
+          agent: this.agent,
+        });
       } catch (e) {
         done({ ok: false, text: "", error: { kind: "network", message: (e as Error).message } });
         return;
       }
       const timer = setTimeout(() => {
-        done({ ok: false, text: "", error: { kind: "timeout", message: `no complete answer within ${Math.round(opts.timeoutMs)} ms` } });
+        done({
+          ok: false,
+          text: "",
+          error: { kind: "timeout", message: `no complete answer within ${Math.round(opts.timeoutMs)} ms` },
+        });
         req.destroy();
       }, opts.timeoutMs);
-      req.on("error", (e: NodeJS.ErrnoException) => done({ ok: false, text: "", error: classifyNetworkError(e, gotResponse) }));
+      req.on("error", (e: NodeJS.ErrnoException) =>
+        done({ ok: false, text: "", error: classifyNetworkError(e, gotResponse) }),
+      );
       req.on("response", (res) => {
         gotResponse = true;
         const status = res.statusCode ?? 0;
@@ -226,9 +246,12 @@ export class OpenAiClient {
         res.on("data", (c: string) => {
           if (text.length < 4_000_000) text += c;
         });
-        res.on("error", (e: NodeJS.ErrnoException) => done({ ok: false, status, text, error: classifyNetworkError(e, true) }));
+        res.on("error", (e: NodeJS.ErrnoException) =>
+          done({ ok: false, status, text, error: classifyNetworkError(e, true) }),
+        );
         res.on("close", () => {
-          if (!res.complete) done({ ok: false, status, text, error: { kind: "dropped", message: "connection dropped mid-response" } });
+          if (!res.complete)
+            done({ ok: false, status, text, error: { kind: "dropped", message: "connection dropped mid-response" } });
         });
         res.on("end", () => {
           if (status < 200 || status >= 300) return done({ ok: false, status, text, error: httpError(status, text) });
@@ -236,7 +259,12 @@ export class OpenAiClient {
           try {
             done({ ok: true, status, text, json: JSON.parse(text) as unknown });
           } catch {
-            done({ ok: false, status, text, error: { kind: "malformed", message: `HTTP ${status} but the body is not JSON: ${text.slice(0, 80)}` } });
+            done({
+              ok: false,
+              status,
+              text,
+              error: { kind: "malformed", message: `HTTP ${status} but the body is not JSON: ${text.slice(0, 80)}` },
+            });
           }
         });
       });
@@ -248,7 +276,11 @@ export class OpenAiClient {
    * POST /v1/chat/completions with `stream: true` and `stream_options.include_usage`. `body` is
    * the request without those two fields. Never throws: failures come back classified.
    */
-  streamChat(body: Record<string, unknown>, timeouts: Timeouts, opts: { keepText?: boolean } = {}): Promise<StreamResult> {
+  streamChat(
+    body: Record<string, unknown>,
+    timeouts: Timeouts,
+    opts: { keepText?: boolean } = {},
+  ): Promise<StreamResult> {
     const keepText = opts.keepText !== false;
     const t0 = performance.now();
     const r: MutableStream = {
@@ -297,14 +329,24 @@ export class OpenAiClient {
       const check = () => {
         if (settled) return;
         const now = performance.now();
-        if (now - t0 >= timeouts.totalMs) return finish({ kind: "timeout", message: `request took longer than ${Math.round(timeouts.totalMs)} ms` });
+        if (now - t0 >= timeouts.totalMs)
+          return finish({ kind: "timeout", message: `request took longer than ${Math.round(timeouts.totalMs)} ms` });
         if (!firstToken) {
           if (now - t0 >= timeouts.firstTokenMs)
-            return finish({ kind: "first-token-timeout", message: `no first token within ${Math.round(timeouts.firstTokenMs)} ms` });
+            return finish({
+              kind: "first-token-timeout",
+              message: `no first token within ${Math.round(timeouts.firstTokenMs)} ms`,
+            });
         } else if (now - lastActivity >= timeouts.idleMs) {
-          return finish({ kind: "stalled", message: `stream stalled: nothing for ${Math.round(timeouts.idleMs)} ms after ${r.deltas} token chunks` });
+          return finish({
+            kind: "stalled",
+            message: `stream stalled: nothing for ${Math.round(timeouts.idleMs)} ms after ${r.deltas} token chunks`,
+          });
         }
-        const next = Math.min(t0 + timeouts.totalMs, firstToken ? lastActivity + timeouts.idleMs : t0 + timeouts.firstTokenMs);
+        const next = Math.min(
+          t0 + timeouts.totalMs,
+          firstToken ? lastActivity + timeouts.idleMs : t0 + timeouts.firstTokenMs,
+        );
         watchdog = setTimeout(check, Math.max(1, next - now));
       };
       const onEvent = (data: string) => {
@@ -314,13 +356,20 @@ export class OpenAiClient {
         try {
           obj = JSON.parse(data);
         } catch {
-          return finish({ kind: "malformed", message: `unparseable stream event after ${r.deltas} token chunks: ${data.slice(0, 80)}` });
+          return finish({
+            kind: "malformed",
+            message: `unparseable stream event after ${r.deltas} token chunks: ${data.slice(0, 80)}`,
+          });
         }
-        if (!obj || typeof obj !== "object") return finish({ kind: "malformed", message: `stream event is not an object: ${data.slice(0, 80)}` });
+        if (!obj || typeof obj !== "object")
+          return finish({ kind: "malformed", message: `stream event is not an object: ${data.slice(0, 80)}` });
         const o = obj as { error?: unknown; choices?: unknown; usage?: { completion_tokens?: unknown } | null };
         if (o.error !== undefined && o.error !== null) {
           const e = o.error as { message?: unknown; type?: unknown };
-          const msg = typeof e === "object" ? `${typeof e.type === "string" ? `${e.type}: ` : ""}${typeof e.message === "string" ? e.message : JSON.stringify(e)}` : String(e);
+          const msg =
+            typeof e === "object"
+              ? `${typeof e.type === "string" ? `${e.type}: ` : ""}${typeof e.message === "string" ? e.message : JSON.stringify(e)}`
+              : String(e);
           return finish({ kind: "stream-error", message: `error inside the stream: ${msg.slice(0, 300)}` });
         }
         if (o.usage && typeof o.usage.completion_tokens === "number") usageTokens = o.usage.completion_tokens;
@@ -333,7 +382,9 @@ export class OpenAiClient {
         const content = typeof d.content === "string" ? d.content : "";
         const reasoningRaw = d.reasoning_content ?? d.reasoning;
         const reasoning = typeof reasoningRaw === "string" ? reasoningRaw : "";
-        const tools = Array.isArray(d.tool_calls) ? (d.tool_calls as { index?: number; function?: { name?: unknown; arguments?: unknown } }[]) : undefined;
+        const tools = Array.isArray(d.tool_calls)
+          ? (d.tool_calls as { index?: number; function?: { name?: unknown; arguments?: unknown } }[])
+          : undefined;
         if (content === "" && reasoning === "" && !tools?.length) return;
         const now = performance.now();
         if (!firstToken) {
@@ -392,11 +443,15 @@ export class OpenAiClient {
         });
         res.on("end", () => {
           parser.end();
-          finish({ kind: "truncated", message: `stream ended without [DONE] after ${r.deltas} token chunks${r.finishReason ? ` (finish_reason ${r.finishReason})` : ""}` });
+          finish({
+            kind: "truncated",
+            message: `stream ended without [DONE] after ${r.deltas} token chunks${r.finishReason ? ` (finish_reason ${r.finishReason})` : ""}`,
+          });
         });
         res.on("error", (e: NodeJS.ErrnoException) => finish(classifyNetworkError(e, true)));
         res.on("close", () => {
-          if (!res.complete) finish({ kind: "dropped", message: `connection dropped mid-stream after ${r.deltas} token chunks` });
+          if (!res.complete)
+            finish({ kind: "dropped", message: `connection dropped mid-stream after ${r.deltas} token chunks` });
         });
       });
       req.end(payload);

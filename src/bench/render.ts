@@ -29,7 +29,20 @@ export function renderTable(report: BenchReport, comparison?: BaselineComparison
   lines.push(
     `bench ${report.endpoint}  model ${report.model}  max_tokens ${s.maxTokens}  temperature ${s.temperature}  thinking off  ${s.warmup ? "warm-up discarded" : "no warm-up"}`,
   );
-  const head = ["conc", "reqs", "errors", "agg tok/s", "tok/s/stream", "req/s", "lat p50", "lat p99", "TTFT p50", "TTFT p99", "ITL p50", "ITL p99"];
+  const head = [
+    "conc",
+    "reqs",
+    "errors",
+    "agg tok/s",
+    "tok/s/stream",
+    "req/s",
+    "lat p50",
+    "lat p99",
+    "TTFT p50",
+    "TTFT p99",
+    "ITL p50",
+    "ITL p99",
+  ];
   const marked = (l: LevelResult, m: ComparedMetric, text: string) =>
     comparison?.regressions.some((r) => r.concurrency === l.concurrency && r.metric === m) ? `${text}!` : text;
   const rows = report.levels.map((l) => [
@@ -55,26 +68,43 @@ export function renderTable(report: BenchReport, comparison?: BaselineComparison
     lines.push("");
     lines.push(`ERRORS: ${report.totalErrors} request(s) failed`);
     for (const l of failing) {
-      lines.push(`  c=${l.concurrency}: ${Object.entries(l.errorKinds).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+      lines.push(
+        `  c=${l.concurrency}: ${Object.entries(l.errorKinds)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")}`,
+      );
       for (const m of l.errorSamples) lines.push(`    e.g. ${m}`);
     }
   }
   const fromDeltas = report.levels.reduce((s, l) => s + l.tokensFrom.deltas, 0);
-  if (fromDeltas > 0) lines.push(`note: ${fromDeltas} response(s) had no usage chunk; their tokens were counted as content deltas (undercounts with MTP)`);
+  if (fromDeltas > 0)
+    lines.push(
+      `note: ${fromDeltas} response(s) had no usage chunk; their tokens were counted as content deltas (undercounts with MTP)`,
+    );
   if (comparison) {
     lines.push("");
     const pct = Math.round(comparison.tolerance * 1000) / 10;
-    if (comparison.missingLevels.length) lines.push(`baseline ${comparison.baselineFile} has no level(s) ${comparison.missingLevels.join(", ")}: not compared`);
+    if (comparison.missingLevels.length)
+      lines.push(
+        `baseline ${comparison.baselineFile} has no level(s) ${comparison.missingLevels.join(", ")}: not compared`,
+      );
     if (comparison.regressions.length === 0) {
-      lines.push(`baseline ${comparison.baselineFile}: no regression beyond ${pct}% at level(s) ${comparison.comparedLevels.join(", ") || "(none)"}`);
+      lines.push(
+        `baseline ${comparison.baselineFile}: no regression beyond ${pct}% at level(s) ${comparison.comparedLevels.join(", ") || "(none)"}`,
+      );
     } else {
       lines.push(`REGRESSED against ${comparison.baselineFile} (tolerance ${pct}%, marked !):`);
       for (const r of comparison.regressions) {
         const what = METRIC_COLUMN[r.metric];
-        const change = r.worseBy === null ? (r.current === null ? "no longer measurable" : "") : `${Math.round(r.worseBy * 1000) / 10}% worse`;
+        const change =
+          r.worseBy === null
+            ? r.current === null
+              ? "no longer measurable"
+              : ""
+            : `${Math.round(r.worseBy * 1000) / 10}% worse`;
         lines.push(`  c=${r.concurrency} ${what}: ${r.baseline} -> ${r.current ?? "-"}${change ? ` (${change})` : ""}`);
       }
     }
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }

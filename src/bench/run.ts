@@ -1,6 +1,13 @@
 /** The benchmark sweep (RECIPE "Benchmark method"): warm-up discarded, then max(4c, 16) requests per level. */
 import { performance } from "node:perf_hooks";
-import { DEFAULT_TIMEOUTS, displayEndpoint, type ErrorKind, OpenAiClient, type StreamResult, type Timeouts } from "./client";
+import {
+  DEFAULT_TIMEOUTS,
+  displayEndpoint,
+  type ErrorKind,
+  OpenAiClient,
+  type StreamResult,
+  type Timeouts,
+} from "./client";
 import { benchPrompt, newRunId } from "./prompts";
 import { mean, percentile, round } from "./stats";
 
@@ -78,7 +85,12 @@ export function defaultRequests(concurrency: number): number {
 }
 
 /** Body of one benchmark request (stream fields are added by the client). */
-export function benchBody(model: string, prompt: string, maxTokens: number, temperature: number): Record<string, unknown> {
+export function benchBody(
+  model: string,
+  prompt: string,
+  maxTokens: number,
+  temperature: number,
+): Record<string, unknown> {
   return {
     model,
     messages: [{ role: "user", content: prompt }],
@@ -105,7 +117,12 @@ function q(values: readonly number[]): Quantiles {
 }
 
 /** Summarise one level's measured results over its wall time. */
-export function summarizeLevel(concurrency: number, results: readonly StreamResult[], wallMs: number, warmup: { requests: number; errors: number }): LevelResult {
+export function summarizeLevel(
+  concurrency: number,
+  results: readonly StreamResult[],
+  wallMs: number,
+  warmup: { requests: number; errors: number },
+): LevelResult {
   const ok = results.filter((r) => r.ok);
   const failed = results.filter((r) => !r.ok);
   const errorKinds: Partial<Record<ErrorKind, number>> = {};
@@ -130,7 +147,10 @@ export function summarizeLevel(concurrency: number, results: readonly StreamResu
     errorSamples: samples,
     durationS: round(wallS, 3),
     completionTokens: tokens,
-    tokensFrom: { usage: ok.filter((r) => r.tokensFrom === "usage").length, deltas: ok.filter((r) => r.tokensFrom === "deltas").length },
+    tokensFrom: {
+      usage: ok.filter((r) => r.tokensFrom === "usage").length,
+      deltas: ok.filter((r) => r.tokensFrom === "deltas").length,
+    },
     aggregateTokPerS: wallS > 0 && ok.length > 0 ? round(tokens / wallS, 2) : null,
     perStreamTokPerS: round(mean(perStream), 2),
     reqPerS: wallS > 0 && ok.length > 0 ? round(ok.length / wallS, 3) : null,
@@ -144,10 +164,12 @@ export function summarizeLevel(concurrency: number, results: readonly StreamResu
 /** Ask /v1/models for the served name. Throws an Error with a user-facing message. */
 export async function resolveModel(client: OpenAiClient, timeoutMs: number): Promise<string> {
   const r = await client.requestJson("/v1/models", { timeoutMs });
-  if (!r.ok) throw new Error(`cannot list models at ${displayEndpoint(client.base)}/v1/models: ${r.error?.message ?? "failed"}`);
+  if (!r.ok)
+    throw new Error(`cannot list models at ${displayEndpoint(client.base)}/v1/models: ${r.error?.message ?? "failed"}`);
   const data = (r.json as { data?: { id?: unknown }[] } | undefined)?.data;
   const id = Array.isArray(data) ? data.find((m) => typeof m?.id === "string")?.id : undefined;
-  if (typeof id !== "string") throw new Error(`${displayEndpoint(client.base)}/v1/models lists no model: pass --model NAME`);
+  if (typeof id !== "string")
+    throw new Error(`${displayEndpoint(client.base)}/v1/models lists no model: pass --model NAME`);
   return id;
 }
 
@@ -170,10 +192,17 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         say(`c=${c}: warm-up, ${c} request${c === 1 ? "" : "s"} (discarded)`);
         const wr: StreamResult[] = [];
         await runPool(c, c, async (i) => {
-          wr.push(await client.streamChat(benchBody(model, benchPrompt(runId, "w", c, i), opts.maxTokens, opts.temperature), timeouts, { keepText: false }));
+          wr.push(
+            await client.streamChat(
+              benchBody(model, benchPrompt(runId, "w", c, i), opts.maxTokens, opts.temperature),
+              timeouts,
+              { keepText: false },
+            ),
+          );
         });
         warm = { requests: wr.length, errors: wr.filter((r) => !r.ok).length };
-        if (warm.errors > 0) say(`c=${c}: warm-up had ${warm.errors} error(s): ${wr.find((r) => !r.ok)?.error?.message ?? ""}`);
+        if (warm.errors > 0)
+          say(`c=${c}: warm-up had ${warm.errors} error(s): ${wr.find((r) => !r.ok)?.error?.message ?? ""}`);
       }
       say(`c=${c}: measuring ${n} requests`);
       const results: StreamResult[] = [];
@@ -183,21 +212,31 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       let lastSay = t0;
       const interval = opts.progressIntervalMs ?? 2000;
       await runPool(n, c, async (i) => {
-        const r = await client.streamChat(benchBody(model, benchPrompt(runId, "m", c, i), opts.maxTokens, opts.temperature), timeouts, { keepText: false });
+        const r = await client.streamChat(
+          benchBody(model, benchPrompt(runId, "m", c, i), opts.maxTokens, opts.temperature),
+          timeouts,
+          { keepText: false },
+        );
         results.push(r);
         if (r.ok) tokens += r.completionTokens;
         else if (++errors <= 3) say(`c=${c}: request failed (${r.error?.kind}): ${r.error?.message}`);
         const now = performance.now();
         if (now - lastSay >= interval && results.length < n) {
           lastSay = now;
-          say(`c=${c}: ${results.length}/${n} done, ${errors} error(s), ${Math.round(tokens / ((now - t0) / 1000))} tok/s from completed requests so far`);
+          say(
+            `c=${c}: ${results.length}/${n} done, ${errors} error(s), ${Math.round(tokens / ((now - t0) / 1000))} tok/s from completed requests so far`,
+          );
         }
       });
       const level = summarizeLevel(c, results, performance.now() - t0, warm);
       levels.push(level);
       say(
         `c=${c}: done: ${level.aggregateTokPerS ?? "-"} tok/s aggregate, ${level.perStreamTokPerS ?? "-"} per stream, ${level.errors} error(s)` +
-          (level.errors ? ` (${Object.entries(level.errorKinds).map(([k, v]) => `${k} ${v}`).join(", ")})` : ""),
+          (level.errors
+            ? ` (${Object.entries(level.errorKinds)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(", ")})`
+            : ""),
       );
     }
     return {

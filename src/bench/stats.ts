@@ -21,7 +21,10 @@ export function mean(values: readonly number[]): number {
 }
 
 /** Least-squares fit y = intercept + slope * x. Slope is NaN with fewer than 2 distinct x. */
-export function leastSquares(points: readonly { readonly x: number; readonly y: number }[]): { slope: number; intercept: number } {
+export function leastSquares(points: readonly { readonly x: number; readonly y: number }[]): {
+  slope: number;
+  intercept: number;
+} {
   const n = points.length;
   if (n < 2) return { slope: Number.NaN, intercept: Number.NaN };
   let sx = 0;

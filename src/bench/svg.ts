@@ -31,7 +31,16 @@ function fmtTick(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(1);
 }
 
-function panel(x0: number, y0: number, w: number, h: number, title: string, yLabel: string, xs: readonly number[], series: readonly Series[]): string {
+function panel(
+  x0: number,
+  y0: number,
+  w: number,
+  h: number,
+  title: string,
+  yLabel: string,
+  xs: readonly number[],
+  series: readonly Series[],
+): string {
   const left = 56;
   const bottom = 40;
   const top = 28;
@@ -40,18 +49,24 @@ function panel(x0: number, y0: number, w: number, h: number, title: string, yLab
   const ph = h - top - bottom;
   const xmin = Math.min(...xs);
   const xmax = Math.max(...xs);
-  const ys = series.flatMap((s) => s.points.map((p) => p.y)).filter((y): y is number => y !== null && Number.isFinite(y));
+  const ys = series
+    .flatMap((s) => s.points.map((p) => p.y))
+    .filter((y): y is number => y !== null && Number.isFinite(y));
   const ymax = niceCeil(Math.max(0, ...ys) * 1.05);
   const sx = (x: number) => x0 + left + (xmax === xmin ? pw / 2 : ((x - xmin) / (xmax - xmin)) * pw);
   const sy = (y: number) => y0 + top + ph - (y / ymax) * ph;
   const out: string[] = [];
-  out.push(`<text x="${x0 + left + pw / 2}" y="${y0 + 16}" text-anchor="middle" font-size="14" font-weight="bold">${esc(title)}</text>`);
+  out.push(
+    `<text x="${x0 + left + pw / 2}" y="${y0 + 16}" text-anchor="middle" font-size="14" font-weight="bold">${esc(title)}</text>`,
+  );
   out.push(`<rect x="${x0 + left}" y="${y0 + top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
   for (let i = 0; i <= 5; i++) {
     const v = (ymax * i) / 5;
     const y = sy(v).toFixed(1);
     out.push(`<line x1="${x0 + left}" y1="${y}" x2="${x0 + left + pw}" y2="${y}" stroke="#e5e5e5"/>`);
-    out.push(`<text x="${x0 + left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="11">${fmtTick(v)}</text>`);
+    out.push(
+      `<text x="${x0 + left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="11">${fmtTick(v)}</text>`,
+    );
   }
   for (const x of xs) {
     const px = sx(x).toFixed(1);
@@ -66,11 +81,18 @@ function panel(x0: number, y0: number, w: number, h: number, title: string, yLab
     const pts = s.points.filter((p): p is { x: number; y: number } => p.y !== null && Number.isFinite(p.y));
     const dash = s.dashed ? ` stroke-dasharray="6 4"` : "";
     if (pts.length > 1) {
-      out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2"${dash} points="${pts.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(" ")}"/>`);
+      out.push(
+        `<polyline fill="none" stroke="${s.color}" stroke-width="2"${dash} points="${pts.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(" ")}"/>`,
+      );
     }
-    for (const p of pts) out.push(`<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="3" fill="${s.color}"><title>${esc(`${s.name} at ${p.x}: ${fmtTick(p.y)}`)}</title></circle>`);
+    for (const p of pts)
+      out.push(
+        `<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="3" fill="${s.color}"><title>${esc(`${s.name} at ${p.x}: ${fmtTick(p.y)}`)}</title></circle>`,
+      );
     const ly = y0 + top + 8 + si * 16;
-    out.push(`<line x1="${x0 + left + 8}" y1="${ly}" x2="${x0 + left + 28}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`);
+    out.push(
+      `<line x1="${x0 + left + 8}" y1="${ly}" x2="${x0 + left + 28}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`,
+    );
     out.push(`<text x="${x0 + left + 32}" y="${ly}" dominant-baseline="middle" font-size="11">${esc(s.name)}</text>`);
   });
   return out.join("\n");
@@ -81,7 +103,8 @@ export function renderSvg(report: BenchReport, baseline?: BenchReport): string {
   const h = 400;
   const xs = report.levels.map((l) => l.concurrency);
   if (xs.length === 0) xs.push(1);
-  const s = (f: (l: BenchReport["levels"][number]) => number | null, r: BenchReport = report) => r.levels.map((l) => ({ x: l.concurrency, y: f(l) }));
+  const s = (f: (l: BenchReport["levels"][number]) => number | null, r: BenchReport = report) =>
+    r.levels.map((l) => ({ x: l.concurrency, y: f(l) }));
   const sec = (v: number | null) => (v === null ? null : v / 1000);
   const through: Series[] = [
     { name: "aggregate tok/s", color: "#1f77b4", points: s((l) => l.aggregateTokPerS) },
@@ -94,8 +117,18 @@ export function renderSvg(report: BenchReport, baseline?: BenchReport): string {
   ];
   if (baseline) {
     const inRange = (p: { x: number }) => xs.includes(p.x);
-    through.push({ name: "baseline aggregate", color: "#1f77b4", dashed: true, points: s((l) => l.aggregateTokPerS, baseline).filter(inRange) });
-    lat.push({ name: "baseline latency p50", color: "#d62728", dashed: true, points: s((l) => sec(l.latencyMs.p50), baseline).filter(inRange) });
+    through.push({
+      name: "baseline aggregate",
+      color: "#1f77b4",
+      dashed: true,
+      points: s((l) => l.aggregateTokPerS, baseline).filter(inRange),
+    });
+    lat.push({
+      name: "baseline latency p50",
+      color: "#d62728",
+      dashed: true,
+      points: s((l) => sec(l.latencyMs.p50), baseline).filter(inRange),
+    });
   }
   const title = `${report.model} at ${report.endpoint}: max_tokens ${report.settings.maxTokens}, ${report.startedAt}`;
   return [

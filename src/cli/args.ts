@@ -12,10 +12,17 @@ export const PACKAGE_ROOT = resolve(__dirname, "..", "..", "..");
 
 /** `--stack NAME` -> stacks/Pulumi.NAME.yaml in the working directory, else the package's own. */
 export function stackFilePath(stack: string, cwd = process.cwd()): string {
-  if (!/^[A-Za-z0-9._-]+$/.test(stack)) throw new ConfigError([{ path: "--stack", message: `'${stack}' is not a stack name` }]);
-  const candidates = [join(cwd, "stacks", `Pulumi.${stack}.yaml`), join(PACKAGE_ROOT, "stacks", `Pulumi.${stack}.yaml`)];
+  if (!/^[A-Za-z0-9._-]+$/.test(stack))
+    throw new ConfigError([{ path: "--stack", message: `'${stack}' is not a stack name` }]);
+  const candidates = [
+    join(cwd, "stacks", `Pulumi.${stack}.yaml`),
+    join(PACKAGE_ROOT, "stacks", `Pulumi.${stack}.yaml`),
+  ];
   const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new ConfigError([{ path: "--stack", message: `no stack file for '${stack}': looked for ${candidates.join(" and ")}` }]);
+  if (!found)
+    throw new ConfigError([
+      { path: "--stack", message: `no stack file for '${stack}': looked for ${candidates.join(" and ")}` },
+    ]);
   return found;
 }
 
@@ -23,8 +30,12 @@ export function stackFilePath(stack: string, cwd = process.cwd()): string {
  * Read the cluster input from `--stack` or `--config`. A `--config` file is either a Pulumi stack
  * file (has `config:`) or the cluster object itself, in YAML or JSON.
  */
-export function readClusterInput(opts: { stack?: string; config?: string }): { input: Record<string, unknown>; source: string } {
-  if (opts.stack && opts.config) throw new ConfigError([{ path: "--config", message: "and --stack were both given: choose one" }]);
+export function readClusterInput(opts: { stack?: string; config?: string }): {
+  input: Record<string, unknown>;
+  source: string;
+} {
+  if (opts.stack && opts.config)
+    throw new ConfigError([{ path: "--config", message: "and --stack were both given: choose one" }]);
   if (opts.config) {
     const file = resolve(opts.config);
     if (!existsSync(file)) throw new ConfigError([{ path: "--config", message: `${file} does not exist` }]);
@@ -38,13 +49,15 @@ export function readClusterInput(opts: { stack?: string; config?: string }): { i
     if (doc && typeof doc === "object" && "config" in doc && typeof (doc as { config: unknown }).config === "object") {
       return { input: clusterInputFromStackConfig((doc as { config: Record<string, unknown> }).config), source: file };
     }
-    if (!doc || typeof doc !== "object" || Array.isArray(doc)) throw new ConfigError([{ path: "--config", message: `${file} must hold a cluster object or a Pulumi stack file` }]);
+    if (!doc || typeof doc !== "object" || Array.isArray(doc))
+      throw new ConfigError([
+        { path: "--config", message: `${file} must hold a cluster object or a Pulumi stack file` },
+      ]);
     return { input: doc as Record<string, unknown>, source: file };
   }
   const file = stackFilePath(opts.stack ?? "1m");
   return { input: readStackFile(file), source: file };
 }
-
 
 /** A plan read from `--stack`/`--config`, with the private key text of each node the config holds readable. */
 export interface ClusterRead {

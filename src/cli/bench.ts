@@ -91,20 +91,28 @@ export async function runBenchCli(argv: readonly string[], io: CliIo, deps: Benc
       try {
         doc = JSON.parse(readFileSync(b, "utf8"));
       } catch (e) {
-        throw new UsageError(`--baseline ${b}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : `cannot be read as JSON (${(e as Error).message})`}`);
+        throw new UsageError(
+          `--baseline ${b}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : `cannot be read as JSON (${(e as Error).message})`}`,
+        );
       }
       const problem = validateBaseline(doc);
       if (problem) throw new UsageError(`--baseline ${b} ${problem}`);
       baseline = doc as BenchReport;
     }
-    const requests = str("requests") !== undefined ? parsePositiveInt("--requests", str("requests") as string, 100_000) : undefined;
+    const requests =
+      str("requests") !== undefined ? parsePositiveInt("--requests", str("requests") as string, 100_000) : undefined;
     opts = {
       endpoint,
       ...(key ? { apiKey: key } : {}),
       ...(str("model") ? { model: str("model") as string } : {}),
-      levels: str("levels") !== undefined ? parseIntList("--levels", str("levels") as string, 4096) : [1, 6, 12, 24, 32],
-      maxTokens: str("max-tokens") !== undefined ? parsePositiveInt("--max-tokens", str("max-tokens") as string, 1_000_000) : 128,
-      temperature: str("temperature") !== undefined ? parseNumber("--temperature", str("temperature") as string, 0, 2) : 0.7,
+      levels:
+        str("levels") !== undefined ? parseIntList("--levels", str("levels") as string, 4096) : [1, 6, 12, 24, 32],
+      maxTokens:
+        str("max-tokens") !== undefined
+          ? parsePositiveInt("--max-tokens", str("max-tokens") as string, 1_000_000)
+          : 128,
+      temperature:
+        str("temperature") !== undefined ? parseNumber("--temperature", str("temperature") as string, 0, 2) : 0.7,
       ...(requests !== undefined ? { requests: () => requests } : {}),
       warmup: !values["no-warmup"],
       timeouts: timeoutsFrom(values),
@@ -123,13 +131,14 @@ export async function runBenchCli(argv: readonly string[], io: CliIo, deps: Benc
     report = await runBench(opts);
   } catch (e) {
     io.err(`bench: ${(e as Error).message}\n`);
-    if (values.json) io.out(JSON.stringify({ kind: "dgx-spark-vllm.bench", error: (e as Error).message }, null, 2) + "\n");
+    if (values.json)
+      io.out(`${JSON.stringify({ kind: "dgx-spark-vllm.bench", error: (e as Error).message }, null, 2)}\n`);
     return 1;
   }
   let comparison: BaselineComparison | undefined;
   if (baseline) comparison = compareToBaseline(report, baseline, tolerance, str("baseline") as string);
   if (values.json) {
-    io.out(JSON.stringify(comparison ? { ...report, baseline: comparison } : report, null, 2) + "\n");
+    io.out(`${JSON.stringify(comparison ? { ...report, baseline: comparison } : report, null, 2)}\n`);
   } else {
     io.out(renderTable(report, comparison));
   }
@@ -144,6 +153,9 @@ export async function runBenchCli(argv: readonly string[], io: CliIo, deps: Benc
     }
   }
   if (report.totalErrors > 0) io.err(`bench: ${report.totalErrors} request(s) failed (see the table); exit 1\n`);
-  if (comparison && comparison.regressions.length > 0) io.err(`bench: ${comparison.regressions.length} regression(s) beyond ${comparison.tolerance * 100}% against ${comparison.baselineFile}; exit 1\n`);
+  if (comparison && comparison.regressions.length > 0)
+    io.err(
+      `bench: ${comparison.regressions.length} regression(s) beyond ${comparison.tolerance * 100}% against ${comparison.baselineFile}; exit 1\n`,
+    );
   return report.totalErrors > 0 || (comparison?.regressions.length ?? 0) > 0 ? 1 : 0;
 }

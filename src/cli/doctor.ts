@@ -72,6 +72,6 @@ export async function runDoctorCli(
     rdma: values.rdma ?? false,
     progress: (l) => io.err(`${l}\n`),
   });
-  io.out(values.json ? JSON.stringify(report, null, 2) + "\n" : renderReport(report));
+  io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));
   return report.exitCode;
 }

@@ -87,8 +87,12 @@ interface Expectations {
 
 function parseSuite(v: string): CheckName[] {
   const out: CheckName[] = [];
-  for (const raw of v.split(",").map((s) => s.trim()).filter(Boolean)) {
-    if (!(CHECK_NAMES as readonly string[]).includes(raw)) throw new UsageError(`--suite: unknown check '${raw}' (known: ${CHECK_NAMES.join(", ")})`);
+  for (const raw of v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    if (!(CHECK_NAMES as readonly string[]).includes(raw))
+      throw new UsageError(`--suite: unknown check '${raw}' (known: ${CHECK_NAMES.join(", ")})`);
     if (!out.includes(raw as CheckName)) out.push(raw as CheckName);
   }
   if (out.length === 0) throw new UsageError("--suite needs at least one check");
@@ -129,15 +133,21 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
   let session: SshSession | undefined;
   try {
     if (values.all && str("suite")) throw new UsageError("--all and --suite were both given: choose one");
-    if (!values.all && !str("suite")) throw new UsageError("say which checks to run: --suite boot,mtp,soak,quality,security[,logs] or --all");
+    if (!values.all && !str("suite"))
+      throw new UsageError("say which checks to run: --suite boot,mtp,soak,quality,security[,logs] or --all");
     const requested: CheckName[] = values.all ? [...CHECK_NAMES] : parseSuite(str("suite") as string);
 
     // Expectations.
     let exp: Expectations;
     const explicitLen = str("max-model-len");
-    if (explicitLen !== undefined && (str("stack") || str("config"))) throw new UsageError("--max-model-len replaces --stack/--config: give one or the other");
+    if (explicitLen !== undefined && (str("stack") || str("config")))
+      throw new UsageError("--max-model-len replaces --stack/--config: give one or the other");
     if (explicitLen !== undefined) {
-      exp = { maxModelLen: parsePositiveInt("--max-model-len", explicitLen, 100_000_000), servedName: str("served-name") ?? "deepseek-v4", source: "command-line flags" };
+      exp = {
+        maxModelLen: parsePositiveInt("--max-model-len", explicitLen, 100_000_000),
+        servedName: str("served-name") ?? "deepseek-v4",
+        source: "command-line flags",
+      };
     } else {
       const { plan, source, privateKeys } = readClusterPlan({
         ...(str("stack") ? { stack: str("stack") as string } : {}),
@@ -158,7 +168,8 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
     checkEndpoint(endpoint);
     const { key, source: keySource } = apiKeyFromEnv(str("api-key-env"), env);
     if (keySource) say?.(`using the API key from ${keySource}`);
-    if (!key && exp.plan?.cluster.authenticated) say?.("note: the plan expects an API key but none was given (--api-key-env NAME): requests may get 401");
+    if (!key && exp.plan?.cluster.authenticated)
+      say?.("note: the plan expects an API key but none was given (--api-key-env NAME): requests may get 401");
 
     // SSH to the nodes (made only when the plan is known): --identity, else the config's keys.
     if (exp.plan) {
@@ -176,7 +187,8 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
     else if (head && session) logSource = sshDockerLogs(session, head, head.container.name);
     const unavailable: { name: CheckName; note: string }[] = [];
     if (requested.includes("logs") && !logSource) {
-      if (!values.all) throw new UsageError("--suite logs needs a log source: --stack/--config (SSH to the head) or --logs-file FILE");
+      if (!values.all)
+        throw new UsageError("--suite logs needs a log source: --stack/--config (SSH to the head) or --logs-file FILE");
       unavailable.push({ name: "logs", note: "no log source (pass --stack/--config for SSH, or --logs-file FILE)" });
     }
 
@@ -189,11 +201,17 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
       const ssh = session;
       samplers = exp.plan.nodes.map((n) => sshMemorySampler(ssh, n));
     } else if (samplerKind === "local") samplers = [localMemorySampler()];
-    else if (samplerKind !== undefined && samplerKind !== "none") throw new UsageError(`--sampler must be ssh, local or none, not '${samplerKind}'`);
+    else if (samplerKind !== undefined && samplerKind !== "none")
+      throw new UsageError(`--sampler must be ssh, local or none, not '${samplerKind}'`);
 
-    const seconds = (flag: string, dflt: number) => (str(flag) !== undefined ? parseSeconds(`--${flag}`, str(flag) as string) : dflt);
+    const seconds = (flag: string, dflt: number) =>
+      str(flag) !== undefined ? parseSeconds(`--${flag}`, str(flag) as string) : dflt;
     const concurrency =
-      str("concurrency") !== undefined ? parsePositiveInt("--concurrency", str("concurrency") as string, 1024) : exp.plan ? exp.plan.profile.maxNumSeqs : 6;
+      str("concurrency") !== undefined
+        ? parsePositiveInt("--concurrency", str("concurrency") as string, 1024)
+        : exp.plan
+          ? exp.plan.profile.maxNumSeqs
+          : 6;
     gateOpts = {
       endpoint,
       ...(key ? { apiKey: key } : {}),
@@ -202,16 +220,25 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
       expectations: exp.source,
       suite: requested,
       timeouts: timeoutsFrom(values),
-      bootWaitMs: str("boot-wait") !== undefined ? Math.round(parseNumber("--boot-wait", str("boot-wait") as string, 0, 86_400) * 1000) : 0,
+      bootWaitMs:
+        str("boot-wait") !== undefined
+          ? Math.round(parseNumber("--boot-wait", str("boot-wait") as string, 0, 86_400) * 1000)
+          : 0,
       concurrency,
-      maxTokens: str("max-tokens") !== undefined ? parsePositiveInt("--max-tokens", str("max-tokens") as string, 1_000_000) : 256,
+      maxTokens:
+        str("max-tokens") !== undefined
+          ? parsePositiveInt("--max-tokens", str("max-tokens") as string, 1_000_000)
+          : 256,
       mtpDurationMs: seconds("mtp-duration", 600_000),
       soakDurationMs: seconds("soak-duration", 1_800_000),
       healthIntervalMs: seconds("health-interval", 5_000),
       samplers,
       memoryOptOut: samplerKind === "none",
       sampleIntervalMs: seconds("sample-interval", 30_000),
-      maxDeclineMbPerHour: str("max-memory-decline") !== undefined ? parseNumber("--max-memory-decline", str("max-memory-decline") as string, 0, 1e9) : 500,
+      maxDeclineMbPerHour:
+        str("max-memory-decline") !== undefined
+          ? parseNumber("--max-memory-decline", str("max-memory-decline") as string, 0, 1e9)
+          : 500,
       ...(logSource ? { logSource } : {}),
       kvCacheDtype: exp.plan?.profile.kvCacheDtype ?? "fp8",
       unavailable,
@@ -225,7 +252,7 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
     }
     if (e instanceof ConfigError) {
       io.err(`${e.message}\n`);
-      if (values.json) io.out(JSON.stringify({ error: "invalid-config", problems: e.problems }, null, 2) + "\n");
+      if (values.json) io.out(`${JSON.stringify({ error: "invalid-config", problems: e.problems }, null, 2)}\n`);
       return 2;
     }
     throw e;
@@ -237,7 +264,7 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
   } finally {
     session?.close();
   }
-  const json = JSON.stringify(report, null, 2) + "\n";
+  const json = `${JSON.stringify(report, null, 2)}\n`;
   if (values.json) io.out(json);
   else io.out(renderGateReport(report));
   const reportFile = str("report");

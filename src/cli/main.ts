@@ -34,18 +34,28 @@ export function runCli(argv: readonly string[], io: CliIo): number {
     io.err(`unknown command '${command}'\n${USAGE}`);
     return 2;
   }
-  const parsed = parseOptions(rest, { stack: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } }, USAGE, io);
+  const parsed = parseOptions(
+    rest,
+    {
+      stack: { type: "string" },
+      config: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    USAGE,
+    io,
+  );
   if (typeof parsed === "number") return parsed;
   const values = parsed as { stack?: string; config?: string; json?: boolean };
   try {
     const { input, source } = readClusterInput(values);
     const plan = planFromInput(input, "plan");
-    io.out(values.json ? JSON.stringify(plan, null, 2) + "\n" : renderSummary(plan, source));
+    io.out(values.json ? `${JSON.stringify(plan, null, 2)}\n` : renderSummary(plan, source));
     return 0;
   } catch (e) {
     if (e instanceof ConfigError) {
-      io.err(e.message + "\n");
-      if (values.json) io.out(JSON.stringify({ error: "invalid-config", problems: e.problems }, null, 2) + "\n");
+      io.err(`${e.message}\n`);
+      if (values.json) io.out(`${JSON.stringify({ error: "invalid-config", problems: e.problems }, null, 2)}\n`);
       return 2;
     }
     throw e;

@@ -24,7 +24,9 @@ export const DEFAULT_API_KEY_ENV = "VLLM_API_KEY";
 export function rejectSecretArgs(argv: readonly string[]): void {
   for (const a of argv) {
     if (a === "--api-key" || a.startsWith("--api-key=") || a === "--key" || a.startsWith("--key=")) {
-      throw new UsageError("an API key is never taken on the command line (it would show in ps and shell history): put it in an environment variable and pass --api-key-env NAME");
+      throw new UsageError(
+        "an API key is never taken on the command line (it would show in ps and shell history): put it in an environment variable and pass --api-key-env NAME",
+      );
     }
   }
 }
@@ -35,9 +37,13 @@ export function rejectSecretArgs(argv: readonly string[]): void {
  */
 export function apiKeyFromEnv(name: string | undefined, env: NodeJS.ProcessEnv): { key?: string; source?: string } {
   if (name !== undefined) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`--api-key-env takes a variable name, not '${name.length > 40 ? `${name.slice(0, 4)}...` : name.replace(/./g, "*")}'`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new UsageError(
+        `--api-key-env takes a variable name, not '${name.length > 40 ? `${name.slice(0, 4)}...` : name.replace(/./g, "*")}'`,
+      );
     const v = env[name];
-    if (v === undefined || v === "") throw new UsageError(`--api-key-env ${name}: the environment variable ${name} is not set or empty`);
+    if (v === undefined || v === "")
+      throw new UsageError(`--api-key-env ${name}: the environment variable ${name} is not set or empty`);
     return { key: v, source: `$${name}` };
   }
   const v = env[DEFAULT_API_KEY_ENV];
@@ -65,7 +71,10 @@ export function parseSeconds(flag: string, v: string, max = 7 * 24 * 3600): numb
 }
 
 export function parseIntList(flag: string, v: string, max: number): number[] {
-  const parts = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const parts = v
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   if (parts.length === 0) throw new UsageError(`${flag} needs at least one value`);
   return parts.map((p) => parsePositiveInt(flag, p, max));
 }
@@ -90,7 +99,12 @@ export type ParsedValues = Record<string, string | boolean | undefined>;
  * Parse a command's argv (its own options plus SHARED_OPTIONS), refusing keys on the command line.
  * Returns the values, or the exit code when it printed usage (2 for a usage error, 0 for --help).
  */
-export function parseCommandArgs(argv: readonly string[], own: Record<string, OptionSpec>, usage: string, io: CliIo): ParsedValues | number {
+export function parseCommandArgs(
+  argv: readonly string[],
+  own: Record<string, OptionSpec>,
+  usage: string,
+  io: CliIo,
+): ParsedValues | number {
   return parseOptions(argv, { ...SHARED_OPTIONS, ...own }, usage, io);
 }
 
@@ -98,7 +112,12 @@ export function parseCommandArgs(argv: readonly string[], own: Record<string, Op
  * Parse a command's options strictly (secrets on the command line refused first). Returns the
  * values, or the exit code after printing: 2 with the problem and the usage, 0 after `--help`.
  */
-export function parseOptions(argv: readonly string[], options: Record<string, OptionSpec>, usage: string, io: CliIo): ParsedValues | number {
+export function parseOptions(
+  argv: readonly string[],
+  options: Record<string, OptionSpec>,
+  usage: string,
+  io: CliIo,
+): ParsedValues | number {
   let values: ParsedValues;
   try {
     rejectSecretArgs(argv);
@@ -116,7 +135,8 @@ export function parseOptions(argv: readonly string[], options: Record<string, Op
 
 /** The three request timeouts from --first-token-timeout/--idle-timeout/--request-timeout, else the defaults. */
 export function timeoutsFrom(values: ParsedValues): Timeouts {
-  const seconds = (flag: string, dflt: number) => (typeof values[flag] === "string" ? parseSeconds(`--${flag}`, values[flag] as string) : dflt);
+  const seconds = (flag: string, dflt: number) =>
+    typeof values[flag] === "string" ? parseSeconds(`--${flag}`, values[flag] as string) : dflt;
   return {
     firstTokenMs: seconds("first-token-timeout", DEFAULT_TIMEOUTS.firstTokenMs),
     idleMs: seconds("idle-timeout", DEFAULT_TIMEOUTS.idleMs),

@@ -16,7 +16,8 @@ export function multiline(argv: readonly string[], indent = "    "): string {
 
 function gidText(p: ClusterPlan["link"]["gidPolicy"]): string {
   if (p === "auto") return "auto (NCCL_IB_GID_INDEX unset: NCCL picks the RoCEv2 GID)";
-  if (p === "resolve") return "resolve (each node exports its RoCEv2 GID index at container start; fails closed if none)";
+  if (p === "resolve")
+    return "resolve (each node exports its RoCEv2 GID index at container start; fails closed if none)";
   return `pinned NCCL_IB_GID_INDEX=${p.index}`;
 }
 
@@ -39,20 +40,35 @@ function nodeText(n: NodePlan): string {
   if (n.rayStartArgv) lines.push("  ray start (before vllm serve):", multiline(n.rayStartArgv));
   lines.push(`  ${n.serveArgv[0] === "ray" ? "ray worker" : "serve"} (inside the container):`, multiline(n.serveArgv));
   lines.push("  container (docker run equivalent):", multiline(dockerRunArgv(n.container)));
-  lines.push(`  host steps: ${n.hostSteps.map((s) => s.id).join(", ")}; link steps: ${n.linkSteps.map((s) => s.id).join(", ")}`);
+  lines.push(
+    `  host steps: ${n.hostSteps.map((s) => s.id).join(", ")}; link steps: ${n.linkSteps.map((s) => s.id).join(", ")}`,
+  );
   return lines.join("\n");
 }
 
 function watchdogText(w: ClusterPlan["watchdog"]): string {
   if (!w.enabled) return "Watchdog   off (serving.watchdog.enabled: false)";
-  const floor = Object.entries(w.minFreeGiB).map(([n, g]) => `${n} ${g} GiB`).join(", ");
+  const floor = Object.entries(w.minFreeGiB)
+    .map(([n, g]) => `${n} ${g} GiB`)
+    .join(", ");
   return `Watchdog   ${w.unit} on the head: probe every ${w.probeIntervalSeconds} s, restart ${w.restartOrder.join(" -> ")} after ${w.failuresBeforeRestart} failed probes, at most ${w.maxRestartsPerHour}/hour, >= ${w.minRestartIntervalSeconds} s apart; starts only with MemAvailable >= ${floor}`;
 }
 
 /** Per-node UMA budget (src/plan/memory.ts), one row per node. */
 export function memoryTable(plan: ClusterPlan): string[] {
   const m = plan.memory;
-  const head = ["node", "visible", "budget", "weights", "overhead", "KV pool", "KV tokens", "full-ctx reqs", "free serving", "start check"];
+  const head = [
+    "node",
+    "visible",
+    "budget",
+    "weights",
+    "overhead",
+    "KV pool",
+    "KV tokens",
+    "full-ctx reqs",
+    "free serving",
+    "start check",
+  ];
   const rows = m.nodes.map((b) => [
     b.node,
     `${b.visibleGiB}`,
@@ -63,11 +79,22 @@ export function memoryTable(plan: ClusterPlan): string[] {
     `${(b.kvPoolTokens / 1e6).toFixed(2)} M`,
     `${b.maxFullContextRequests} of ${plan.profile.maxNumSeqs}`,
     `${b.headroomGiB}`,
-    b.start.passes ? `pass (${b.start.freeBeforeStartGiB} free >= ${b.start.needsGiB})` : `FAIL (${b.start.freeBeforeStartGiB} free < ${b.start.needsGiB})`,
+    b.start.passes
+      ? `pass (${b.start.freeBeforeStartGiB} free >= ${b.start.needsGiB})`
+      : `FAIL (${b.start.freeBeforeStartGiB} free < ${b.start.needsGiB})`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (r: string[]) => "           " + r.map((c, i) => c.padEnd(widths[i] as number)).join("  ").trimEnd();
-  return [`Memory     per node, GiB (estimate, margin +/-${m.marginGiB} GiB; docs/memory.md)`, line(head), ...rows.map(line)];
+  const line = (r: string[]) =>
+    "           " +
+    r
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join("  ")
+      .trimEnd();
+  return [
+    `Memory     per node, GiB (estimate, margin +/-${m.marginGiB} GiB; docs/memory.md)`,
+    line(head),
+    ...rows.map(line),
+  ];
 }
 
 export function renderSummary(plan: ClusterPlan, source: string): string {
@@ -82,20 +109,29 @@ export function renderSummary(plan: ClusterPlan, source: string): string {
     `Start      ${c.startOrder.join(" -> ")} (workers first, head last)`,
     `Profile    ${p.name}${p.base && p.base !== p.name ? ` (from ${p.base}; overrides: ${p.overrides.join(", ")})` : ""}: max-model-len ${p.maxModelLen}, max-num-seqs ${p.maxNumSeqs}, max-num-batched-tokens ${p.maxNumBatchedTokens}, long-context env ${p.longContextEnv ? "on" : "off"}`,
     `           trade-off: ${p.tradeoff}`,
-    ...(ref ? [`           reference (2x GB10): ${[ref.singleStreamTokPerS && `single-stream ${ref.singleStreamTokPerS} tok/s`, ref.aggregateTokPerS && `aggregate ${ref.aggregateTokPerS} tok/s`, ref.kvPoolTokens && `KV pool ${ref.kvPoolTokens}`, ref.freePerNodeGb && `${ref.freePerNodeGb} GB free/node`, ref.note].filter(Boolean).join(", ")}`] : []),
+    ...(ref
+      ? [
+          `           reference (2x GB10): ${[ref.singleStreamTokPerS && `single-stream ${ref.singleStreamTokPerS} tok/s`, ref.aggregateTokPerS && `aggregate ${ref.aggregateTokPerS} tok/s`, ref.kvPoolTokens && `KV pool ${ref.kvPoolTokens}`, ref.freePerNodeGb && `${ref.freePerNodeGb} GB free/node`, ref.note].filter(Boolean).join(", ")}`,
+        ]
+      : []),
     `Image      ${imageText(plan.image)}`,
     `Link       MTU ${plan.link.mtu}, GID policy ${gidText(plan.link.gidPolicy)}, master ${plan.link.masterAddr}:${plan.link.masterPort}`,
-    ...plan.link.twins.map((t) => `           twin ${t.index} ${t.subnet}: ${t.ends.map((e) => `${e.node} ${e.netdev}/${e.hca} ${e.address}`).join(" <-> ")}`),
+    ...plan.link.twins.map(
+      (t) =>
+        `           twin ${t.index} ${t.subnet}: ${t.ends.map((e) => `${e.node} ${e.netdev}/${e.hca} ${e.address}`).join(" <-> ")}`,
+    ),
     `           checks: don't-fragment ping of ${plan.link.checks[0]?.payloadBytes ?? 0} bytes over every twin, both directions (${plan.link.checks.length} pings)`,
     `Hardening  vm.min_free_kbytes ${plan.hardening.minFreeKbytes}, swap ${plan.hardening.swapOff ? "off" : "left as is"}, drop caches during load ${plan.hardening.dropCachesDuringLoad ? "on" : "off"}, UMA alert below ${plan.hardening.umaAlertThresholdGb} GB (webhook ${plan.hardening.webhook})`,
     watchdogText(plan.watchdog),
     ...memoryTable(plan),
-    `Secrets    ${Object.entries(plan.secrets).map(([k, v]) => `${k}: ${v}`).join("; ")}`,
+    `Secrets    ${Object.entries(plan.secrets)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join("; ")}`,
   ];
   if (plan.warnings.length > 0) out.push("Warnings", ...plan.warnings.map((w) => `  - ${w.path}: ${w.message}`));
   for (const name of c.startOrder) {
     const n = plan.nodes.find((x) => x.name === name);
     if (n) out.push("", nodeText(n));
   }
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }

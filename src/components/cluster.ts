@@ -68,7 +68,11 @@ export class DeepSeekV4Cluster extends pulumi.ComponentResource {
     });
     const nodes = [...this.nodes];
     this.link = new RoceLink(`${name}-link`, { plan, nodes }, child);
-    this.image = new VllmImage(`${name}-image`, { plan, nodes, dependsOn: this.link.ready, ...(args.contextRoot ? { contextRoot: args.contextRoot } : {}) }, child);
+    this.image = new VllmImage(
+      `${name}-image`,
+      { plan, nodes, dependsOn: this.link.ready, ...(args.contextRoot ? { contextRoot: args.contextRoot } : {}) },
+      child,
+    );
     this.service = new VllmService(
       `${name}-service`,
       {
@@ -86,6 +90,11 @@ export class DeepSeekV4Cluster extends pulumi.ComponentResource {
     this.servedModelName = this.service.servedModelName;
     this.maxModelLen = this.service.maxModelLen;
     this.imageId = this.image.imageId;
-    this.registerOutputs({ endpoint: this.endpoint, servedModelName: this.servedModelName, maxModelLen: this.maxModelLen, imageId: this.imageId });
+    this.registerOutputs({
+      endpoint: this.endpoint,
+      servedModelName: this.servedModelName,
+      maxModelLen: this.maxModelLen,
+      imageId: this.imageId,
+    });
   }
 }

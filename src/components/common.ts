@@ -1,6 +1,6 @@
 /** Small helpers shared by the components. No plan logic lives here. */
 import * as pulumi from "@pulumi/pulumi";
-import { remote, types } from "@pulumi/command";
+import { remote, type types } from "@pulumi/command";
 import type { Secret } from "../config/secret";
 import type { HostStep } from "../plan/types";
 
@@ -12,7 +12,10 @@ export function secretInput(s: Secret | pulumi.Input<string> | undefined): pulum
   if (s === undefined) return undefined;
   if (typeof s === "object" && s !== null && "reveal" in s && typeof (s as Secret).reveal === "function") {
     const v = (s as Secret).reveal();
-    if (v === undefined) throw new Error("a secret is only known encrypted (stack file read without the passphrase): run through `pulumi up`, or pass the value in code");
+    if (v === undefined)
+      throw new Error(
+        "a secret is only known encrypted (stack file read without the passphrase): run through `pulumi up`, or pass the value in code",
+      );
     return pulumi.secret(v as pulumi.Input<string>);
   }
   return pulumi.secret(s as pulumi.Input<string>);

@@ -33,7 +33,10 @@ export class RoceLink extends pulumi.ComponentResource {
     super(`${TOKEN_PREFIX}RoceLink`, name, {}, opts);
     const byName = new Map(args.nodes.map((n) => [n.nodeName, n]));
     for (const n of args.plan.nodes) {
-      if (!byName.has(n.name)) throw new Error(`RoceLink ${name}: node ${n.name} of the plan has no SparkNode in nodes (got: ${[...byName.keys()].join(", ") || "none"})`);
+      if (!byName.has(n.name))
+        throw new Error(
+          `RoceLink ${name}: node ${n.name} of the plan has no SparkNode in nodes (got: ${[...byName.keys()].join(", ") || "none"})`,
+        );
     }
     const child = { parent: this };
 
@@ -45,10 +48,16 @@ export class RoceLink extends pulumi.ComponentResource {
       for (const step of n.linkSteps) {
         const after = step.after.map((id) => {
           const dep = mine[id];
-          if (!dep) throw new Error(`RoceLink ${name}: link step ${step.id} of node ${n.name} runs after '${id}', which is not an earlier link step`);
+          if (!dep)
+            throw new Error(
+              `RoceLink ${name}: link step ${step.id} of node ${n.name} runs after '${id}', which is not an earlier link step`,
+            );
           return dep;
         });
-        const cmd = stepCommand(`${name}-${n.name}-${step.id}`, spark.connection, step, { ...child, dependsOn: [...spark.ready, ...after] });
+        const cmd = stepCommand(`${name}-${n.name}-${step.id}`, spark.connection, step, {
+          ...child,
+          dependsOn: [...spark.ready, ...after],
+        });
         mine[step.id] = cmd;
         steps[`${n.name}-${step.id}`] = cmd;
       }
@@ -61,7 +70,11 @@ export class RoceLink extends pulumi.ComponentResource {
     for (const c of args.plan.link.checks) {
       const from = byName.get(c.from) as SparkNode;
       const id = `${c.from}-${c.to}-t${c.twin}`;
-      checks[id] = new remote.Command(`${name}-ping-${id}`, { connection: from.connection, create: c.script }, { ...child, dependsOn: allSteps });
+      checks[id] = new remote.Command(
+        `${name}-ping-${id}`,
+        { connection: from.connection, create: c.script },
+        { ...child, dependsOn: allSteps },
+      );
     }
     this.checks = checks;
     this.ready = [...allSteps, ...Object.values(checks)];

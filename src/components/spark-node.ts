@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { remote, types } from "@pulumi/command";
+import { remote, type types } from "@pulumi/command";
 import { umaMonitorStep } from "../plan/monitor";
 import { preflightChecks, reachableScript } from "../plan/service";
 import type { ClusterPlan, NodePlan } from "../plan/types";
@@ -74,9 +74,14 @@ export class SparkNode extends pulumi.ComponentResource {
   constructor(name: string, args: SparkNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN_PREFIX}SparkNode`, name, {}, opts);
     const node = args.plan.nodes.find((n) => n.name === args.node);
-    if (!node) throw new Error(`SparkNode ${name}: node '${args.node}' is not in the plan (nodes: ${args.plan.nodes.map((n) => n.name).join(", ")})`);
+    if (!node)
+      throw new Error(
+        `SparkNode ${name}: node '${args.node}' is not in the plan (nodes: ${args.plan.nodes.map((n) => n.name).join(", ")})`,
+      );
     if (node.ssh.auth === "key" && args.privateKey === undefined) {
-      throw new Error(`SparkNode ${name}: node ${node.name} authenticates with a key but no privateKey was given: pass privateKey or set ssh.useAgent`);
+      throw new Error(
+        `SparkNode ${name}: node ${node.name} authenticates with a key but no privateKey was given: pass privateKey or set ssh.useAgent`,
+      );
     }
     this.nodeName = node.name;
     this.nodePlan = node;
@@ -99,7 +104,11 @@ export class SparkNode extends pulumi.ComponentResource {
 
     const preflight: Record<string, remote.Command> = {};
     for (const check of preflightChecks(args.plan, node)) {
-      preflight[check.id] = new remote.Command(`${name}-preflight-${check.id}`, { connection, create: check.script }, { ...child, dependsOn: [this.reachable] });
+      preflight[check.id] = new remote.Command(
+        `${name}-preflight-${check.id}`,
+        { connection, create: check.script },
+        { ...child, dependsOn: [this.reachable] },
+      );
     }
     this.preflight = preflight;
     const preflightAll = Object.values(preflight);
@@ -109,14 +118,26 @@ export class SparkNode extends pulumi.ComponentResource {
     for (const step of node.hostSteps) {
       const after = step.after.map((id) => {
         const dep = steps[id];
-        if (!dep) throw new Error(`SparkNode ${name}: host step ${step.id} runs after '${id}', which is not an earlier step of node ${node.name}`);
+        if (!dep)
+          throw new Error(
+            `SparkNode ${name}: host step ${step.id} runs after '${id}', which is not an earlier step of node ${node.name}`,
+          );
         return dep;
       });
-      steps[step.id] = stepCommand(`${name}-${step.id}`, connection, step, { ...child, dependsOn: [...preflightAll, ...after] });
+      steps[step.id] = stepCommand(`${name}-${step.id}`, connection, step, {
+        ...child,
+        dependsOn: [...preflightAll, ...after],
+      });
     }
     if (args.umaMonitor ?? true) {
       const monitor = umaMonitorStep(node.name, args.plan.hardening.umaAlertThresholdGb);
-      steps[monitor.id] = stepCommand(`${name}-${monitor.id}`, connection, monitor, { ...child, dependsOn: preflightAll }, { stdin: args.webhookUrl ?? "" });
+      steps[monitor.id] = stepCommand(
+        `${name}-${monitor.id}`,
+        connection,
+        monitor,
+        { ...child, dependsOn: preflightAll },
+        { stdin: args.webhookUrl ?? "" },
+      );
     }
     this.steps = steps;
     this.ready = [this.reachable, ...preflightAll, ...Object.values(steps)];
@@ -128,7 +149,13 @@ export class SparkNode extends pulumi.ComponentResource {
       `${name}-docker`,
       {
         host: dockerHost,
-        sshOpts: ["-o", "BatchMode=yes", "-o", node.ssh.hostKey ? "StrictHostKeyChecking=yes" : "StrictHostKeyChecking=accept-new", ...(args.dockerSshOpts ?? [])],
+        sshOpts: [
+          "-o",
+          "BatchMode=yes",
+          "-o",
+          node.ssh.hostKey ? "StrictHostKeyChecking=yes" : "StrictHostKeyChecking=accept-new",
+          ...(args.dockerSshOpts ?? []),
+        ],
       },
       { ...child, dependsOn: [this.reachable] },
     );

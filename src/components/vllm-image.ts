@@ -38,7 +38,9 @@ export function checkSameImageId(tag: string, ids: Readonly<Record<string, strin
   const trimmed = Object.entries(ids).map(([n, id]) => [n, id.trim()] as const);
   const distinct = [...new Set(trimmed.map(([, id]) => id))];
   if (distinct.length !== 1 || !distinct[0]) {
-    throw new Error(`VllmImage: nodes do not report the same image ID for ${tag} (TP needs the identical image on every node): ${trimmed.map(([n, id]) => `${n}=${id || "missing"}`).join(", ")}`);
+    throw new Error(
+      `VllmImage: nodes do not report the same image ID for ${tag} (TP needs the identical image on every node): ${trimmed.map(([n, id]) => `${n}=${id || "missing"}`).join(", ")}`,
+    );
   }
   return distinct[0];
 }
@@ -62,7 +64,9 @@ export class VllmImage extends pulumi.ComponentResource {
     const plan = args.plan;
     const img = plan.image;
     const byName = new Map(args.nodes.map((n) => [n.nodeName, n]));
-    for (const n of plan.nodes) if (!byName.has(n.name)) throw new Error(`VllmImage ${name}: node ${n.name} of the plan has no SparkNode in nodes`);
+    for (const n of plan.nodes)
+      if (!byName.has(n.name))
+        throw new Error(`VllmImage ${name}: node ${n.name} of the plan has no SparkNode in nodes`);
     const child = { parent: this };
     const extra = args.dependsOn ?? [];
 
@@ -70,7 +74,10 @@ export class VllmImage extends pulumi.ComponentResource {
     for (const n of plan.nodes) {
       const spark = byName.get(n.name) as SparkNode;
       const step = imagePresenceStep(plan, n);
-      presence[n.name] = stepCommand(`${name}-${n.name}-${step.id}`, spark.connection, step, { ...child, dependsOn: [...spark.ready, ...extra] });
+      presence[n.name] = stepCommand(`${name}-${n.name}-${step.id}`, spark.connection, step, {
+        ...child,
+        dependsOn: [...spark.ready, ...extra],
+      });
     }
 
     const readyOn: Record<string, pulumi.Resource> = {};
@@ -128,6 +135,11 @@ export class VllmImage extends pulumi.ComponentResource {
     this.imageId = this.nodeImageIds.apply((m) => checkSameImageId(img.tag, m));
     // Gated on the check: a container using imageRef is not created when the IDs differ.
     this.imageRef = this.imageId.apply(() => img.tag);
-    this.registerOutputs({ imageRef: this.imageRef, imageId: this.imageId, nodeImageIds: this.nodeImageIds, labels: this.labels });
+    this.registerOutputs({
+      imageRef: this.imageRef,
+      imageId: this.imageId,
+      nodeImageIds: this.nodeImageIds,
+      labels: this.labels,
+    });
   }
 }

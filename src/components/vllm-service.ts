@@ -9,7 +9,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { remote } from "@pulumi/command";
-import { dropCachesLifetimeS, dropCachesSidecar, prefetchStep, READINESS_INTERVAL_S, READINESS_TIMEOUT_S, readinessScript } from "../plan/service";
+import {
+  dropCachesLifetimeS,
+  dropCachesSidecar,
+  prefetchStep,
+  READINESS_INTERVAL_S,
+  READINESS_TIMEOUT_S,
+  readinessScript,
+} from "../plan/service";
 import { watchdogStep } from "../plan/watchdog";
 import type { ClusterPlan, ContainerSpec } from "../plan/types";
 import { sizeToMiB, stepCommand, TOKEN_PREFIX } from "./common";
@@ -46,7 +53,8 @@ export function containerArgs(
   const plainEnv = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
   const secretEnv = spec.secretEnv.map((k) => {
     const v = secrets[k];
-    if (v === undefined) throw new Error(`VllmService: node ${node}: container ${spec.name} needs the secret ${k} but none was given`);
+    if (v === undefined)
+      throw new Error(`VllmService: node ${node}: container ${spec.name} needs the secret ${k} but none was given`);
     return pulumi.interpolate`${k}=${v}`;
   });
   const envs = secretEnv.length > 0 ? pulumi.secret(pulumi.all([...plainEnv, ...secretEnv])) : plainEnv;
@@ -94,8 +102,11 @@ export class VllmService extends pulumi.ComponentResource {
     super(`${TOKEN_PREFIX}VllmService`, name, {}, opts);
     const plan = args.plan;
     const byName = new Map(args.nodes.map((n) => [n.nodeName, n]));
-    for (const n of plan.nodes) if (!byName.has(n.name)) throw new Error(`VllmService ${name}: node ${n.name} of the plan has no SparkNode in nodes`);
-    if (plan.cluster.authenticated && args.apiKey === undefined) throw new Error(`VllmService ${name}: the plan requires an API key (serving.apiKey) but apiKey was not given`);
+    for (const n of plan.nodes)
+      if (!byName.has(n.name))
+        throw new Error(`VllmService ${name}: node ${n.name} of the plan has no SparkNode in nodes`);
+    if (plan.cluster.authenticated && args.apiKey === undefined)
+      throw new Error(`VllmService ${name}: the plan requires an API key (serving.apiKey) but apiKey was not given`);
     const child = { parent: this };
     const secrets: Record<string, pulumi.Input<string> | undefined> = {
       HF_TOKEN: args.hfToken === undefined ? undefined : pulumi.secret(args.hfToken),
@@ -113,7 +124,15 @@ export class VllmService extends pulumi.ComponentResource {
       let deps: pulumi.Resource[] = [args.image.readyOn[n.name] as pulumi.Resource, ...(args.link?.ready ?? [])];
       if (plan.model.prefetch) {
         const step = prefetchStep(plan, n);
-        deps = [stepCommand(`${name}-${n.name}-${step.id}`, spark.connection, step, { ...child, dependsOn: deps }, { stdin: secrets.HF_TOKEN ?? "" })];
+        deps = [
+          stepCommand(
+            `${name}-${n.name}-${step.id}`,
+            spark.connection,
+            step,
+            { ...child, dependsOn: deps },
+            { stdin: secrets.HF_TOKEN ?? "" },
+          ),
+        ];
       }
       if (plan.hardening.dropCachesDuringLoad) {
         const sc = dropCachesSidecar(plan, n, dropCachesLifetimeS(plan, timeout));
@@ -140,14 +159,21 @@ export class VllmService extends pulumi.ComponentResource {
       const spark = byName.get(n.name) as SparkNode;
       const isHead = n.name === plan.cluster.head;
       if (n.container.pidsLimit !== undefined) {
-        pulumi.log.warn(`node ${n.name}: pidsLimit ${n.container.pidsLimit} is not expressible with the docker provider's Container and is not applied`, this);
+        pulumi.log.warn(
+          `node ${n.name}: pidsLimit ${n.container.pidsLimit} is not expressible with the docker provider's Container and is not applied`,
+          this,
+        );
       }
-      const c = new docker.Container(`${name}-${n.name}`, containerArgs(n.name, n.container, args.image.imageRef, secrets), {
-        ...child,
-        provider: spark.dockerProvider,
-        deleteBeforeReplace: true, // fixed container names
-        dependsOn: [...(before[n.name] ?? []), ...(isHead ? workers : [])],
-      });
+      const c = new docker.Container(
+        `${name}-${n.name}`,
+        containerArgs(n.name, n.container, args.image.imageRef, secrets),
+        {
+          ...child,
+          provider: spark.dockerProvider,
+          deleteBeforeReplace: true, // fixed container names
+          dependsOn: [...(before[n.name] ?? []), ...(isHead ? workers : [])],
+        },
+      );
       containers[n.name] = c;
       if (!isHead) workers.push(c);
     }
@@ -164,7 +190,11 @@ export class VllmService extends pulumi.ComponentResource {
         logging: "stdoutAndStderr",
         triggers: plan.cluster.startOrder.map((n) => (containers[n] as docker.Container).id),
       },
-      { ...child, dependsOn: [headContainer, ...workers], customTimeouts: { create: `${timeout + 300}s`, update: `${timeout + 300}s` } },
+      {
+        ...child,
+        dependsOn: [headContainer, ...workers],
+        customTimeouts: { create: `${timeout + 300}s`, update: `${timeout + 300}s` },
+      },
     );
 
     const stops: remote.Command[] = [];
@@ -182,15 +212,25 @@ export class VllmService extends pulumi.ComponentResource {
     // The coordinated watchdog on the head, once the service is ready and the sidecars are gone.
     // Re-installed (which clears a gave-up state) whenever a container is replaced; removed first on destroy.
     this.watchdog = plan.watchdog.enabled
-      ? stepCommand(`${name}-watchdog`, headSpark.connection, watchdogStep(plan), { ...child, dependsOn: [this.readiness, ...stops] }, {
-          stdin: secrets.VLLM_API_KEY ?? "",
-          triggers: plan.cluster.startOrder.map((n) => (containers[n] as docker.Container).id),
-        })
+      ? stepCommand(
+          `${name}-watchdog`,
+          headSpark.connection,
+          watchdogStep(plan),
+          { ...child, dependsOn: [this.readiness, ...stops] },
+          {
+            stdin: secrets.VLLM_API_KEY ?? "",
+            triggers: plan.cluster.startOrder.map((n) => (containers[n] as docker.Container).id),
+          },
+        )
       : undefined;
 
     this.endpoint = this.readiness.stdout.apply(() => plan.cluster.endpoint);
     this.servedModelName = pulumi.output(plan.model.servedName);
     this.maxModelLen = this.readiness.stdout.apply(() => plan.profile.maxModelLen);
-    this.registerOutputs({ endpoint: this.endpoint, servedModelName: this.servedModelName, maxModelLen: this.maxModelLen });
+    this.registerOutputs({
+      endpoint: this.endpoint,
+      servedModelName: this.servedModelName,
+      maxModelLen: this.maxModelLen,
+    });
   }
 }

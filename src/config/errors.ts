@@ -41,7 +41,11 @@ export function problemsFromZod(error: z.ZodError): ConfigProblem[] {
     for (const iss of issues) {
       const path = [...prefix, ...iss.path];
       if (iss.code === "unrecognized_keys") {
-        for (const k of iss.keys) out.push({ path: formatPath([...path, k]), message: "is not a known setting (check the spelling against docs/configuration.md, \"Config reference\")" });
+        for (const k of iss.keys)
+          out.push({
+            path: formatPath([...path, k]),
+            message: 'is not a known setting (check the spelling against docs/configuration.md, "Config reference")',
+          });
       } else if (iss.code === "invalid_key" && iss.issues.length > 0) {
         // A record key that fails its own schema: report the key's problem at the key's path.
         for (const sub of iss.issues) out.push({ path: formatPath(path), message: sub.message });

@@ -42,7 +42,8 @@ const SECTION_DESCRIPTIONS: Record<(typeof CONFIG_SECTIONS)[number], string> = {
 const SECRET_DESCRIPTIONS: Record<keyof typeof SECRET_KEYS, string> = {
   hfToken: "Hugging Face token (model.hfToken): pulumi config set --secret hfToken <token>",
   apiKey: "API key of the server (serving.apiKey): pulumi config set --secret apiKey <key>",
-  sshPrivateKey: "SSH private key for every node (ssh.privateKey): pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519",
+  sshPrivateKey:
+    "SSH private key for every node (ssh.privateKey): pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519",
 };
 
 const SECRET_DEF: Json = {
@@ -60,7 +61,17 @@ const SECRET_DEF: Json = {
 
 /** Is this zod schema the secret transform (unknown -> Secret)? */
 function isSecretTransform(s: unknown): boolean {
-  const def = (s as { _zod?: { def?: { type?: string; in?: { _zod?: { def?: { type?: string } } }; out?: { _zod?: { def?: { type?: string } } } } } })._zod?.def;
+  const def = (
+    s as {
+      _zod?: {
+        def?: {
+          type?: string;
+          in?: { _zod?: { def?: { type?: string } } };
+          out?: { _zod?: { def?: { type?: string } } };
+        };
+      };
+    }
+  )._zod?.def;
   return def?.type === "pipe" && def.in?._zod?.def?.type === "unknown" && def.out?._zod?.def?.type === "transform";
 }
 
@@ -82,7 +93,16 @@ export function clusterJsonSchema(): Json {
   const tree = JSON.parse(JSON.stringify(json)) as Json;
   describeFields(tree, fieldDocs());
   // The refine() on addresses is not representable; say what it checks.
-  const address = at(tree, ["properties", "nodes", "items", "properties", "dataPlane", "items", "properties", "address"]);
+  const address = at(tree, [
+    "properties",
+    "nodes",
+    "items",
+    "properties",
+    "dataPlane",
+    "items",
+    "properties",
+    "address",
+  ]);
   address.format = "ipv4";
   // z.url() followed by .regex() keeps only the regex; the URL check is put back as a format.
   const webhook = at(tree, ["properties", "hardening", "properties", "webhookUrl"]);
@@ -100,7 +120,12 @@ function fieldDocs(): Map<string, Record<string, string>> {
   const literals = new Map<string, import("typescript").ObjectLiteralExpression>();
   const all: import("typescript").ObjectLiteralExpression[] = [];
   const visit = (n: import("typescript").Node): void => {
-    if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.initializer && ts.isObjectLiteralExpression(n.initializer)) {
+    if (
+      ts.isVariableDeclaration(n) &&
+      ts.isIdentifier(n.name) &&
+      n.initializer &&
+      ts.isObjectLiteralExpression(n.initializer)
+    ) {
       literals.set(n.name.text, n.initializer);
     }
     if (ts.isObjectLiteralExpression(n)) all.push(n);
@@ -144,13 +169,18 @@ function fieldDocs(): Map<string, Record<string, string>> {
 
 /** Put the field comments of schema.ts on the generated properties, everywhere in the tree. */
 function describeFields(node: unknown, docs: Map<string, Record<string, string>>): void {
-  if (Array.isArray(node)) return node.forEach((n) => describeFields(n, docs));
+  if (Array.isArray(node)) {
+    for (const n of node) describeFields(n, docs);
+    return;
+  }
   if (!node || typeof node !== "object") return;
   const o = node as Json;
   const props = o.properties as Record<string, Json> | undefined;
   if (props && typeof props === "object") {
     const d = docs.get(Object.keys(props).sort().join(","));
-    if (d) for (const [k, v] of Object.entries(props)) if (d[k] && v.description === undefined) props[k] = { description: d[k], ...v };
+    if (d)
+      for (const [k, v] of Object.entries(props))
+        if (d[k] && v.description === undefined) props[k] = { description: d[k], ...v };
   }
   for (const v of Object.values(o)) describeFields(v, docs);
 }
@@ -177,7 +207,10 @@ export function stackConfigJsonSchema(): Json {
   }
   for (const key of Object.keys(SECRET_KEYS) as (keyof typeof SECRET_KEYS)[]) {
     // In draft-07 a $ref's siblings are ignored: allOf keeps the description.
-    config[`${CONFIG_NAMESPACE}:${key}`] = { description: SECRET_DESCRIPTIONS[key], allOf: [{ $ref: "#/definitions/secret" }] };
+    config[`${CONFIG_NAMESPACE}:${key}`] = {
+      description: SECRET_DESCRIPTIONS[key],
+      allOf: [{ $ref: "#/definitions/secret" }],
+    };
   }
   return {
     $schema: "http://json-schema.org/draft-07/schema#",
@@ -210,7 +243,7 @@ export function stackConfigJsonSchema(): Json {
 
 /** The file's text: stable key order, two-space indent, final newline. */
 export function stackConfigJsonSchemaText(): string {
-  return JSON.stringify(stackConfigJsonSchema(), null, 2) + "\n";
+  return `${JSON.stringify(stackConfigJsonSchema(), null, 2)}\n`;
 }
 
 if (require.main === module) {

@@ -53,15 +53,27 @@ export function loadClusterConfig(input: unknown, mode: LoadMode = "deploy"): Lo
 export function missingSecrets(c: ClusterConfig): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   if (!c.serving.apiKey && !c.serving.allowUnauthenticated) {
-    out.push({ path: "serving.apiKey", message: "is not set: the server would answer anyone on the network; run `pulumi config set --secret apiKey <key>` or set serving.allowUnauthenticated: true" });
+    out.push({
+      path: "serving.apiKey",
+      message:
+        "is not set: the server would answer anyone on the network; run `pulumi config set --secret apiKey <key>` or set serving.allowUnauthenticated: true",
+    });
   }
   c.nodes.forEach((n, i) => {
     if (!(n.ssh.privateKey ?? c.ssh.privateKey) && !(n.ssh.useAgent ?? c.ssh.useAgent)) {
-      out.push({ path: `nodes[${i}].ssh.privateKey`, message: "is not set (nor ssh.privateKey, nor useAgent): run `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519` or set ssh.useAgent: true" });
+      out.push({
+        path: `nodes[${i}].ssh.privateKey`,
+        message:
+          "is not set (nor ssh.privateKey, nor useAgent): run `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519` or set ssh.useAgent: true",
+      });
     }
   });
   if (c.model.prefetch && c.model.id === "deepseek-ai/DeepSeek-V4-Flash" && !c.model.hfToken) {
-    out.push({ path: "model.hfToken", message: "is not set: the model is gated on Hugging Face; run `pulumi config set --secret hfToken <token>` or set model.prefetch: false if the weights are already cached" });
+    out.push({
+      path: "model.hfToken",
+      message:
+        "is not set: the model is gated on Hugging Face; run `pulumi config set --secret hfToken <token>` or set model.prefetch: false if the weights are already cached",
+    });
   }
   return out;
 }
@@ -71,22 +83,40 @@ export function configWarnings(c: ClusterConfig): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   const u = c.serving.gpuMemoryUtilization;
   if (u > 0.82) {
-    out.push({ path: "serving.gpuMemoryUtilization", message: `is ${u}: above 0.82 the per-node headroom is ~1-5 GB (0.80 is the stable production point); run it only on a dedicated node with the desktop stopped` });
+    out.push({
+      path: "serving.gpuMemoryUtilization",
+      message: `is ${u}: above 0.82 the per-node headroom is ~1-5 GB (0.80 is the stable production point); run it only on a dedicated node with the desktop stopped`,
+    });
   }
   if (c.link.mtu < 9000) {
-    out.push({ path: "link.mtu", message: `is ${c.link.mtu}: the data plane is meant to run at MTU 9000 (jumbo frames) on both ends` });
+    out.push({
+      path: "link.mtu",
+      message: `is ${c.link.mtu}: the data plane is meant to run at MTU 9000 (jumbo frames) on both ends`,
+    });
   }
   if (typeof c.link.gidPolicy === "object") {
-    out.push({ path: "link.gidPolicy", message: `pins NCCL_IB_GID_INDEX=${c.link.gidPolicy.index}: a pinned index was seen to drift after a reboot (ibv_modify_qp error 61, silent hang); prefer 'auto' or 'resolve'` });
+    out.push({
+      path: "link.gidPolicy",
+      message: `pins NCCL_IB_GID_INDEX=${c.link.gidPolicy.index}: a pinned index was seen to drift after a reboot (ibv_modify_qp error 61, silent hang); prefer 'auto' or 'resolve'`,
+    });
   }
   if (c.image.source === "build" && c.image.flashinferRef === "main") {
-    out.push({ path: "image.flashinferRef", message: "is 'main' (unpinned): pin the FlashInfer commit you validated so rebuilds are reproducible" });
+    out.push({
+      path: "image.flashinferRef",
+      message: "is 'main' (unpinned): pin the FlashInfer commit you validated so rebuilds are reproducible",
+    });
   }
   if (c.image.source === "build" && c.image.allowUnpinned) {
-    out.push({ path: "image.allowUnpinned", message: `is true: vllmRef '${c.image.vllmRef}' may move between builds, and newer upstream commits regressed` });
+    out.push({
+      path: "image.allowUnpinned",
+      message: `is true: vllmRef '${c.image.vllmRef}' may move between builds, and newer upstream commits regressed`,
+    });
   }
   if (c.serving.allowUnauthenticated) {
-    out.push({ path: "serving.allowUnauthenticated", message: `is true: anyone who can reach port ${c.serving.port} on the head can use the model` });
+    out.push({
+      path: "serving.allowUnauthenticated",
+      message: `is true: anyone who can reach port ${c.serving.port} on the head can use the model`,
+    });
   }
   return out;
 }
@@ -109,7 +139,10 @@ export function clusterInputFromStackConfig(stackConfig: Readonly<Record<string,
       const [section, field] = SECRET_KEYS[key as SecretKey];
       out[section] = mergeSection(out[section], { [field]: value });
     } else {
-      problems.push({ path: fullKey, message: `is not a known setting: use one of ${[...CONFIG_SECTIONS, ...Object.keys(SECRET_KEYS)].map((k) => `${CONFIG_NAMESPACE}:${k}`).join(", ")}` });
+      problems.push({
+        path: fullKey,
+        message: `is not a known setting: use one of ${[...CONFIG_SECTIONS, ...Object.keys(SECRET_KEYS)].map((k) => `${CONFIG_NAMESPACE}:${k}`).join(", ")}`,
+      });
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -117,7 +150,14 @@ export function clusterInputFromStackConfig(stackConfig: Readonly<Record<string,
 }
 
 function mergeSection(existing: unknown, value: unknown): unknown {
-  if (existing && typeof existing === "object" && !Array.isArray(existing) && value && typeof value === "object" && !Array.isArray(value)) {
+  if (
+    existing &&
+    typeof existing === "object" &&
+    !Array.isArray(existing) &&
+    value &&
+    typeof value === "object" &&
+    !Array.isArray(value)
+  ) {
     return { ...(existing as object), ...(value as object) };
   }
   return value;
@@ -140,7 +180,9 @@ export function readStackFile(path: string): Record<string, unknown> {
 export function secretSummary(c: ClusterConfig): Record<string, string> {
   const out: Record<string, string> = {
     "model.hfToken": describeSecret(c.model.hfToken),
-    "serving.apiKey": c.serving.allowUnauthenticated ? "not used (allowUnauthenticated)" : describeSecret(c.serving.apiKey),
+    "serving.apiKey": c.serving.allowUnauthenticated
+      ? "not used (allowUnauthenticated)"
+      : describeSecret(c.serving.apiKey),
     "ssh.privateKey": c.ssh.useAgent ? "not used (ssh agent)" : describeSecret(c.ssh.privateKey),
   };
   c.nodes.forEach((n, i) => {

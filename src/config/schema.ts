@@ -9,7 +9,7 @@ import { z } from "zod";
 import { MANAGED_ENV, MANAGED_FLAGS } from "./managed";
 import { isNetworkOrBroadcast, networkOf, parseIpv4 } from "./net";
 import { NO_CONTROL_CHARS, PATTERNS } from "./patterns";
-import { Secret, toSecret } from "./secret";
+import { type Secret, toSecret } from "./secret";
 import { PROFILE_NAMES, type ProfileName } from "../profiles";
 
 type PatternName = keyof typeof PATTERNS;
@@ -35,13 +35,19 @@ const secret = z.unknown().transform((v, ctx): Secret => {
 });
 
 const int = (min: number, max: number, what: string) =>
-  z.number({ error: typeError(`a number (${what})`) }).int({ error: `must be a whole number (${what})` }).min(min, { error: `must be at least ${min} (${what})` }).max(max, { error: `must be at most ${max} (${what})` });
+  z
+    .number({ error: typeError(`a number (${what})`) })
+    .int({ error: `must be a whole number (${what})` })
+    .min(min, { error: `must be at least ${min} (${what})` })
+    .max(max, { error: `must be at most ${max} (${what})` });
 
 const port = int(1, 65535, "a TCP port");
 
-const ipv4 = z.string({ error: typeError("an IPv4 address such as 10.0.0.1") }).refine((s) => parseIpv4(s) !== undefined, {
-  error: "is not an IPv4 address (expected a dotted quad such as 10.0.0.1)",
-});
+const ipv4 = z
+  .string({ error: typeError("an IPv4 address such as 10.0.0.1") })
+  .refine((s) => parseIpv4(s) !== undefined, {
+    error: "is not an IPv4 address (expected a dotted quad such as 10.0.0.1)",
+  });
 
 /** One data-plane port: the netdev/HCA pair and the node's address on it. */
 export const dataPlanePortSchema = z.strictObject({
@@ -73,7 +79,9 @@ export const nodeSchema = z.strictObject({
   /** Node name: used for resources, containers and messages. */
   name: pat("nodeName"),
   /** `head` runs the API server (rank 0); `worker` nodes run headless ranks. */
-  role: z.enum(["head", "worker"], { error: (iss) => (iss.input === undefined ? "is required: 'head' or 'worker'" : "must be 'head' or 'worker'") }),
+  role: z.enum(["head", "worker"], {
+    error: (iss) => (iss.input === undefined ? "is required: 'head' or 'worker'" : "must be 'head' or 'worker'"),
+  }),
   /** How to reach the node's management address. */
   ssh: z.strictObject({
     /** Management host name or address (not the data plane). */
@@ -83,7 +91,10 @@ export const nodeSchema = z.strictObject({
     hostKey: pat("hostKey").optional(),
   }),
   /** One or two data-plane ports (the Spark's twin netdev/HCA pairs of one QSFP port). */
-  dataPlane: z.array(dataPlanePortSchema, { error: "must be a list of one or two data-plane ports" }).min(1, { error: "needs at least one data-plane port" }).max(2, { error: "takes at most two ports (the two twins of one QSFP port)" }),
+  dataPlane: z
+    .array(dataPlanePortSchema, { error: "must be a list of one or two data-plane ports" })
+    .min(1, { error: "needs at least one data-plane port" })
+    .max(2, { error: "takes at most two ports (the two twins of one QSFP port)" }),
   /** Host folder holding the caches (huggingface, vllm, flashinfer, triton). @default /home/<user>/.cache (/root/.cache for root) */
   cacheRoot: pat("absPath").optional(),
   /** Memory of this node for the memory planner, when it is not a stock GB10. @default GB10 (121.7 GiB visible) */
@@ -123,7 +134,12 @@ export const buildImageSchema = z.strictObject({
   /** The validated vLLM commit (reference build 0.23.1rc1.dev407+g28fef2c70). @default "28fef2c70" */
   vllmRef: pat("gitRef").default("28fef2c70"),
   /** PR whose head is checked out (never merged) before `vllmRef`. @default [41834] */
-  prs: z.array(int(1, 10_000_000, "PR number")).max(1, { error: "takes at most one PR: its head is checked out, not merged (merging PR branches is the recipe's gotcha 1)" }).default([41834]),
+  prs: z
+    .array(int(1, 10_000_000, "PR number"))
+    .max(1, {
+      error: "takes at most one PR: its head is checked out, not merged (merging PR branches is the recipe's gotcha 1)",
+    })
+    .default([41834]),
   /** FlashInfer repository. @default https://github.com/flashinfer-ai/flashinfer.git */
   flashinferRepo: pat("gitUrl").default("https://github.com/flashinfer-ai/flashinfer.git"),
   /** FlashInfer ref built from source. @default "main" (a warning: pin it once validated) */
@@ -131,7 +147,10 @@ export const buildImageSchema = z.strictObject({
   /** NCCL tag built for sm_121. @default "v2.30u1" */
   ncclRef: pat("gitRef").default("v2.30u1"),
   /** CUDA arch string for TORCH/FLASHINFER_CUDA_ARCH_LIST. @default "12.1a" */
-  arch: z.string().regex(/^\d+\.\d+a?$/, { error: "is not valid: expected a CUDA arch such as 12.1a" }).default("12.1a"),
+  arch: z
+    .string()
+    .regex(/^\d+\.\d+a?$/, { error: "is not valid: expected a CUDA arch such as 12.1a" })
+    .default("12.1a"),
   /** Build parallelism (limits memory use of the build). @default 16 */
   buildJobs: int(1, 256, "build jobs").default(16),
   /** Image tag. @default "vllm-gb10-dsv4" */
@@ -139,9 +158,15 @@ export const buildImageSchema = z.strictObject({
   /** Base image. @default "nvidia/cuda:13.2.0-devel-ubuntu24.04" */
   baseImage: pat("imageRef").default("nvidia/cuda:13.2.0-devel-ubuntu24.04"),
   /** CUDA torch re-installed after the vLLM wheel. @default "2.11.0" */
-  torchVersion: z.string().regex(/^\d+\.\d+\.\d+$/, { error: "is not valid: expected a version such as 2.11.0" }).default("2.11.0"),
+  torchVersion: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, { error: "is not valid: expected a version such as 2.11.0" })
+    .default("2.11.0"),
   /** Index for the CUDA torch. @default "https://download.pytorch.org/whl/cu130" */
-  torchIndexUrl: z.string().regex(/^https:\/\/[A-Za-z0-9./_-]+$/, { error: "is not valid: expected an https:// URL" }).default("https://download.pytorch.org/whl/cu130"),
+  torchIndexUrl: z
+    .string()
+    .regex(/^https:\/\/[A-Za-z0-9./_-]+$/, { error: "is not valid: expected an https:// URL" })
+    .default("https://download.pytorch.org/whl/cu130"),
   /** Accept a branch name (e.g. `main`) as vllmRef. @default false */
   allowUnpinned: z.boolean().default(false),
 });
@@ -187,7 +212,9 @@ const profileFields = {
 
 /** A custom profile: a built-in `base` with overrides, or a full profile (maxModelLen, maxNumSeqs, maxNumBatchedTokens required). */
 export const customProfileSchema = z.strictObject({
-  base: z.enum(PROFILE_NAMES as [ProfileName, ...ProfileName[]], { error: `must be one of ${PROFILE_NAMES.join(", ")}` }).optional(),
+  base: z
+    .enum(PROFILE_NAMES as [ProfileName, ...ProfileName[]], { error: `must be one of ${PROFILE_NAMES.join(", ")}` })
+    .optional(),
   ...profileFields,
 });
 
@@ -215,7 +242,11 @@ export const watchdogSchema = z.strictObject({
   /** `docker stop -t`: grace before a rank is killed, seconds. @default 30 */
   stopTimeoutSeconds: int(1, 600, "seconds").default(30),
   /** Free memory (MemAvailable, GiB) every node needs before a restart. @default the plan's start need (util x visible) */
-  minFreeGiB: z.number({ error: "must be a number of GiB" }).gt(0, { error: "must be above 0" }).lt(4096, { error: "must be below 4096" }).optional(),
+  minFreeGiB: z
+    .number({ error: "must be a number of GiB" })
+    .gt(0, { error: "must be above 0" })
+    .lt(4096, { error: "must be below 4096" })
+    .optional(),
 });
 
 export const servingSchema = z.strictObject({
@@ -226,7 +257,11 @@ export const servingSchema = z.strictObject({
     })
     .default("1m"),
   /** `--gpu-memory-utilization`, in (0, 0.95). 0.85 or more needs acknowledgeHighUtilization. @default 0.80 */
-  gpuMemoryUtilization: z.number({ error: "must be a number between 0 and 0.95" }).gt(0, { error: "must be above 0" }).lt(0.95, { error: "must be below 0.95 (the unified pool also holds the OS, page cache and the runtime)" }).default(0.8),
+  gpuMemoryUtilization: z
+    .number({ error: "must be a number between 0 and 0.95" })
+    .gt(0, { error: "must be above 0" })
+    .lt(0.95, { error: "must be below 0.95 (the unified pool also holds the OS, page cache and the runtime)" })
+    .default(0.8),
   /** Accept util >= 0.85 (only on a dedicated node with the desktop stopped). @default false */
   acknowledgeHighUtilization: z.boolean().default(false),
   /** MTP speculative decoding (`--speculative-config`). @default true */
@@ -257,9 +292,16 @@ export const servingSchema = z.strictObject({
   /** Pipeline-parallel size. @default 1 */
   pipelineParallelSize: int(1, 64, "stages").default(1),
   /** Extra `vllm serve` arguments (not one the plan already sets). @default [] */
-  extraArgs: z.array(z.string().regex(NO_CONTROL_CHARS, { error: "must not contain control characters or newlines" })).default([]),
+  extraArgs: z
+    .array(z.string().regex(NO_CONTROL_CHARS, { error: "must not contain control characters or newlines" }))
+    .default([]),
   /** Extra environment for every rank (not one the plan already sets). @default {} */
-  extraEnv: z.record(pat("envName"), z.string().regex(NO_CONTROL_CHARS, { error: "must not contain control characters or newlines" })).default({}),
+  extraEnv: z
+    .record(
+      pat("envName"),
+      z.string().regex(NO_CONTROL_CHARS, { error: "must not contain control characters or newlines" }),
+    )
+    .default({}),
   /** The coordinated watchdog (docs/operations.md "The watchdog"). */
   watchdog: watchdogSchema.prefault({}),
 });
@@ -274,19 +316,24 @@ export const hardeningSchema = z.strictObject({
   /** UMA headroom alert threshold in GB (checked every 60 s). @default 12 */
   umaAlertThresholdGb: z.number().gt(0).lt(128).default(12),
   /** Optional webhook the headroom monitor POSTs to. */
-  webhookUrl: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).regex(NO_CONTROL_CHARS).optional(),
+  webhookUrl: z
+    .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" })
+    .regex(NO_CONTROL_CHARS)
+    .optional(),
 });
 
 const clusterObject = z.strictObject({
-    /** The Sparks: exactly one head, the rest workers. */
-    nodes: z.array(nodeSchema, { error: "must be a list of nodes" }).min(2, { error: "needs at least two nodes (this library deploys across Sparks)" }),
-    /** SSH settings shared by every node unless the node sets its own. */
-    ssh: sshDefaultsSchema.prefault({}),
-    link: linkSchema.prefault({}),
-    image: imageSchema.prefault({ source: "build" }),
-    model: modelSchema.prefault({}),
-    serving: servingSchema.prefault({}),
-    hardening: hardeningSchema.prefault({}),
+  /** The Sparks: exactly one head, the rest workers. */
+  nodes: z
+    .array(nodeSchema, { error: "must be a list of nodes" })
+    .min(2, { error: "needs at least two nodes (this library deploys across Sparks)" }),
+  /** SSH settings shared by every node unless the node sets its own. */
+  ssh: sshDefaultsSchema.prefault({}),
+  link: linkSchema.prefault({}),
+  image: imageSchema.prefault({ source: "build" }),
+  model: modelSchema.prefault({}),
+  serving: servingSchema.prefault({}),
+  hardening: hardeningSchema.prefault({}),
 });
 
 export const clusterSchema = clusterObject.superRefine((c, ctx) => crossFieldRules(c, ctx));
@@ -314,7 +361,13 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
   // Exactly one head.
   const heads = nodes.filter((n) => n.role === "head");
   if (heads.length !== 1) {
-    issue(ctx, ["nodes"], heads.length === 0 ? "has no node with role 'head': mark exactly one node as head" : `has ${heads.length} heads (${heads.map((h) => h.name).join(", ")}): mark exactly one node as head`);
+    issue(
+      ctx,
+      ["nodes"],
+      heads.length === 0
+        ? "has no node with role 'head': mark exactly one node as head"
+        : `has ${heads.length} heads (${heads.map((h) => h.name).join(", ")}): mark exactly one node as head`,
+    );
   }
 
   // Unique names, management hosts, data-plane addresses.
@@ -324,34 +377,59 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
       const k = key(n);
       const j = first.get(k);
       if (j === undefined) first.set(k, i);
-      else issue(ctx, ["nodes", i, ...field.split(".")], `${what} '${k}' is already used by nodes[${j}]: each node needs its own`);
+      else
+        issue(
+          ctx,
+          ["nodes", i, ...field.split(".")],
+          `${what} '${k}' is already used by nodes[${j}]: each node needs its own`,
+        );
     });
   };
   seen((n) => n.name, "name", "name");
   seen((n) => n.ssh.host.toLowerCase(), "ssh.host", "management host");
 
   const addrOwner = new Map<string, string>();
-  nodes.forEach((n, i) =>
+  nodes.forEach((n, i) => {
     n.dataPlane.forEach((p, t) => {
       const owner = addrOwner.get(p.address);
-      if (owner) issue(ctx, ["nodes", i, "dataPlane", t, "address"], `address ${p.address} is already used by ${owner}: every data-plane port needs its own address`);
+      if (owner)
+        issue(
+          ctx,
+          ["nodes", i, "dataPlane", t, "address"],
+          `address ${p.address} is already used by ${owner}: every data-plane port needs its own address`,
+        );
       else addrOwner.set(p.address, `nodes[${i}].dataPlane[${t}]`);
       const a = parseIpv4(p.address);
       if (a !== undefined && isNetworkOrBroadcast(a, p.prefix)) {
-        issue(ctx, ["nodes", i, "dataPlane", t, "address"], `${p.address} is the network or broadcast address of its /${p.prefix}: use a host address`);
+        issue(
+          ctx,
+          ["nodes", i, "dataPlane", t, "address"],
+          `${p.address} is the network or broadcast address of its /${p.prefix}: use a host address`,
+        );
       }
-    }),
-  );
+    });
+  });
 
   // Within a node: distinct netdevs/HCAs; twins on separate subnets.
   nodes.forEach((n, i) => {
     const [a, b] = n.dataPlane;
     if (a && b) {
-      if (a.netdev === b.netdev) issue(ctx, ["nodes", i, "dataPlane", 1, "netdev"], `repeats ${a.netdev}: the two twins are different netdevs`);
-      if (a.hca === b.hca) issue(ctx, ["nodes", i, "dataPlane", 1, "hca"], `repeats ${a.hca}: the two twins are different HCAs`);
-      const na = parseIpv4(a.address), nb = parseIpv4(b.address);
-      if (na !== undefined && nb !== undefined && networkOf(na, a.prefix) === networkOf(nb, Math.min(a.prefix, b.prefix))) {
-        issue(ctx, ["nodes", i, "dataPlane", 1, "address"], `is in the same subnet as dataPlane[0]: each twin needs a separate subnet`);
+      if (a.netdev === b.netdev)
+        issue(ctx, ["nodes", i, "dataPlane", 1, "netdev"], `repeats ${a.netdev}: the two twins are different netdevs`);
+      if (a.hca === b.hca)
+        issue(ctx, ["nodes", i, "dataPlane", 1, "hca"], `repeats ${a.hca}: the two twins are different HCAs`);
+      const na = parseIpv4(a.address),
+        nb = parseIpv4(b.address);
+      if (
+        na !== undefined &&
+        nb !== undefined &&
+        networkOf(na, a.prefix) === networkOf(nb, Math.min(a.prefix, b.prefix))
+      ) {
+        issue(
+          ctx,
+          ["nodes", i, "dataPlane", 1, "address"],
+          `is in the same subnet as dataPlane[0]: each twin needs a separate subnet`,
+        );
       }
     }
   });
@@ -359,7 +437,12 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
   // Per twin: same count on every node, one subnet across the ends.
   const twins = nodes[0]?.dataPlane.length ?? 0;
   nodes.forEach((n, i) => {
-    if (n.dataPlane.length !== twins) issue(ctx, ["nodes", i, "dataPlane"], `has ${n.dataPlane.length} port(s) but nodes[0] has ${twins}: every node needs the same twins`);
+    if (n.dataPlane.length !== twins)
+      issue(
+        ctx,
+        ["nodes", i, "dataPlane"],
+        `has ${n.dataPlane.length} port(s) but nodes[0] has ${twins}: every node needs the same twins`,
+      );
   });
   for (let t = 0; t < twins; t++) {
     const ref = nodes[0]?.dataPlane[t];
@@ -371,9 +454,17 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
       const a = p && parseIpv4(p.address);
       if (!p || a === undefined) return;
       if (p.prefix !== ref.prefix) {
-        issue(ctx, ["nodes", i, "dataPlane", t, "prefix"], `is /${p.prefix} but nodes[0].dataPlane[${t}] is /${ref.prefix}: both ends of a twin share one subnet`);
+        issue(
+          ctx,
+          ["nodes", i, "dataPlane", t, "prefix"],
+          `is /${p.prefix} but nodes[0].dataPlane[${t}] is /${ref.prefix}: both ends of a twin share one subnet`,
+        );
       } else if (networkOf(a, p.prefix) !== networkOf(refAddr, ref.prefix)) {
-        issue(ctx, ["nodes", i, "dataPlane", t, "address"], `${p.address}/${p.prefix} is not in the subnet of nodes[0].dataPlane[${t}] (${ref.address}/${ref.prefix}): both ends of a twin must share one subnet`);
+        issue(
+          ctx,
+          ["nodes", i, "dataPlane", t, "address"],
+          `${p.address}/${p.prefix} is not in the subnet of nodes[0].dataPlane[${t}] (${ref.address}/${ref.prefix}): both ends of a twin must share one subnet`,
+        );
       }
     });
   }
@@ -382,25 +473,43 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
   nodes.forEach((n, i) => {
     const key = n.ssh.privateKey ?? c.ssh.privateKey;
     const agent = n.ssh.useAgent ?? c.ssh.useAgent ?? false;
-    if (key && agent) issue(ctx, ["nodes", i, "ssh", "useAgent"], "is true while a privateKey is also set: choose the key or the agent");
-    if (!(n.ssh.user ?? c.ssh.user)) issue(ctx, ["nodes", i, "ssh", "user"], "is not set: set it here or in ssh.user for every node");
+    if (key && agent)
+      issue(
+        ctx,
+        ["nodes", i, "ssh", "useAgent"],
+        "is true while a privateKey is also set: choose the key or the agent",
+      );
+    if (!(n.ssh.user ?? c.ssh.user))
+      issue(ctx, ["nodes", i, "ssh", "user"], "is not set: set it here or in ssh.user for every node");
   });
 
   // Parallelism.
   const s = c.serving;
   const tp = s.tensorParallelSize ?? Math.floor(nodes.length / s.pipelineParallelSize);
   if (tp * s.pipelineParallelSize !== nodes.length) {
-    issue(ctx, ["serving", "tensorParallelSize"], `x pipelineParallelSize is ${tp} x ${s.pipelineParallelSize} = ${tp * s.pipelineParallelSize}, but there are ${nodes.length} nodes (one GB10 each): make the product equal the node count`);
+    issue(
+      ctx,
+      ["serving", "tensorParallelSize"],
+      `x pipelineParallelSize is ${tp} x ${s.pipelineParallelSize} = ${tp * s.pipelineParallelSize}, but there are ${nodes.length} nodes (one GB10 each): make the product equal the node count`,
+    );
   }
 
   // Utilisation.
   if (s.gpuMemoryUtilization >= 0.85 && !s.acknowledgeHighUtilization) {
-    issue(ctx, ["serving", "gpuMemoryUtilization"], `is ${s.gpuMemoryUtilization}: 0.85 leaves ~1 GB free per node and a load burst freezes the host; use 0.80 (0.82 on a clean dedicated node), or set serving.acknowledgeHighUtilization: true`);
+    issue(
+      ctx,
+      ["serving", "gpuMemoryUtilization"],
+      `is ${s.gpuMemoryUtilization}: 0.85 leaves ~1 GB free per node and a load burst freezes the host; use 0.80 (0.82 on a clean dedicated node), or set serving.acknowledgeHighUtilization: true`,
+    );
   }
 
   // Watchdog spacing.
   if (s.watchdog.maxBackoffSeconds < s.watchdog.minRestartIntervalSeconds) {
-    issue(ctx, ["serving", "watchdog", "maxBackoffSeconds"], `is ${s.watchdog.maxBackoffSeconds} s, below minRestartIntervalSeconds (${s.watchdog.minRestartIntervalSeconds} s): the longest wait between restarts cannot be shorter than the shortest`);
+    issue(
+      ctx,
+      ["serving", "watchdog", "maxBackoffSeconds"],
+      `is ${s.watchdog.maxBackoffSeconds} s, below minRestartIntervalSeconds (${s.watchdog.minRestartIntervalSeconds} s): the longest wait between restarts cannot be shorter than the shortest`,
+    );
   }
 
   // Auth.
@@ -411,7 +520,12 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
   // Custom profile completeness.
   if (typeof s.profile === "object" && !s.profile.base) {
     for (const f of ["maxModelLen", "maxNumSeqs", "maxNumBatchedTokens"] as const) {
-      if (s.profile[f] === undefined) issue(ctx, ["serving", "profile", f], `is required when serving.profile.base is not set (or set base: ${PROFILE_NAMES.join(" | ")})`);
+      if (s.profile[f] === undefined)
+        issue(
+          ctx,
+          ["serving", "profile", f],
+          `is required when serving.profile.base is not set (or set base: ${PROFILE_NAMES.join(" | ")})`,
+        );
     }
   }
 
@@ -419,7 +533,11 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
   s.extraArgs.forEach((a, i) => {
     const flag = a.split("=")[0] as string;
     if (MANAGED_FLAGS.includes(flag)) {
-      issue(ctx, ["serving", "extraArgs", i], `sets ${flag}, which the plan already sets: use the matching serving or profile field instead`);
+      issue(
+        ctx,
+        ["serving", "extraArgs", i],
+        `sets ${flag}, which the plan already sets: use the matching serving or profile field instead`,
+      );
     }
   });
   for (const k of Object.keys(s.extraEnv)) {
@@ -429,6 +547,10 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
 
   // Pinned vLLM ref.
   if (c.image.source === "build" && !c.image.allowUnpinned && !PATTERNS.pinnedRef.re.test(c.image.vllmRef)) {
-    issue(ctx, ["image", "vllmRef"], `'${c.image.vllmRef}' is a branch, not a pinned commit or tag (newer commits regressed): pin the commit you validated, or set image.allowUnpinned: true`);
+    issue(
+      ctx,
+      ["image", "vllmRef"],
+      `'${c.image.vllmRef}' is a branch, not a pinned commit or tag (newer commits regressed): pin the commit you validated, or set image.allowUnpinned: true`,
+    );
   }
 }

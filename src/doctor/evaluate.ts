@@ -27,7 +27,9 @@ export interface Check {
 }
 
 /** What a node's probe gave: its values, or the classified SSH failure. */
-export type NodeResult = { readonly ok: true; readonly values: ReadonlyMap<string, string> } | { readonly ok: false; readonly failure: SshFailure };
+export type NodeResult =
+  | { readonly ok: true; readonly values: ReadonlyMap<string, string> }
+  | { readonly ok: false; readonly failure: SshFailure };
 
 const LINK_FIX = `sudo systemctl restart ${LINK_UNIT}.service (re-applies MTU and addresses, re-bounces a missing GID), or pulumi up`;
 /** PSI "some avg10" above this is memory pressure worth a warning (percent of time stalled). */
@@ -47,14 +49,27 @@ export function evaluate(plan: ClusterPlan, results: ReadonlyMap<string, NodeRes
   for (const node of plan.nodes) {
     const r = results.get(node.name);
     const target = `${node.ssh.user}@${node.ssh.host}:${node.ssh.port}`;
-    if (!r || !r.ok) {
+    if (!r?.ok) {
       const f = r && !r.ok ? r.failure : { kind: "other" as const, detail: "not checked", fix: "" };
-      add({ id: "ssh", node: node.name, status: "FAIL", title: "SSH (BatchMode) to the management address", evidence: `${target}: ${f.kind}: ${f.detail}`, fix: f.fix || "check the host is up and reachable" });
+      add({
+        id: "ssh",
+        node: node.name,
+        status: "FAIL",
+        title: "SSH (BatchMode) to the management address",
+        evidence: `${target}: ${f.kind}: ${f.detail}`,
+        fix: f.fix || "check the host is up and reachable",
+      });
       continue;
     }
     const v = r.values;
     values.set(node.name, v);
-    add({ id: "ssh", node: node.name, status: "PASS", title: "SSH (BatchMode) to the management address", evidence: `${target} (host ${v.get("host") ?? ""})` });
+    add({
+      id: "ssh",
+      node: node.name,
+      status: "PASS",
+      title: "SSH (BatchMode) to the management address",
+      evidence: `${target} (host ${v.get("host") ?? ""})`,
+    });
     nodeChecks(plan, node, v, add);
   }
   clusterChecks(plan, values, add);
@@ -75,11 +90,22 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
     status: isGb10 && arm ? "PASS" : "FAIL",
     title: `Spark identity: GB10 GPU (compute capability ${REQUIRED_COMPUTE_CAP}) on aarch64`,
     evidence: `gpu '${gpu}', arch ${get("arch")}`,
-    ...(isGb10 && arm ? {} : { fix: `nodes '${n}' must be a DGX Spark: check its ssh.host points at the Spark (nvidia-smi should say NVIDIA GB10, ${REQUIRED_COMPUTE_CAP})` }),
+    ...(isGb10 && arm
+      ? {}
+      : {
+          fix: `nodes '${n}' must be a DGX Spark: check its ssh.host points at the Spark (nvidia-smi should say NVIDIA GB10, ${REQUIRED_COMPUTE_CAP})`,
+        }),
   });
   // Access.
   const sudo = get("sudo");
-  add({ id: "sudo", node: n, status: sudo === "ok" ? "PASS" : "FAIL", title: "passwordless sudo", evidence: sudo === "ok" ? `sudo -n works for ${user}` : sudo || "no answer", ...(sudo === "ok" ? {} : { fix: `echo '${user} ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/${user}` }) });
+  add({
+    id: "sudo",
+    node: n,
+    status: sudo === "ok" ? "PASS" : "FAIL",
+    title: "passwordless sudo",
+    evidence: sudo === "ok" ? `sudo -n works for ${user}` : sudo || "no answer",
+    ...(sudo === "ok" ? {} : { fix: `echo '${user} ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/${user}` }),
+  });
   const dockerOk = get("docker") === "ok";
   const nvidia = get("docker_nvidia") === "yes";
   add({
@@ -88,14 +114,27 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
     status: dockerOk && nvidia ? "PASS" : "FAIL",
     title: "docker access and the NVIDIA runtime",
     evidence: dockerOk ? `docker answers; nvidia runtime ${nvidia ? "registered" : "missing"}` : get("docker"),
-    ...(dockerOk && nvidia ? {} : { fix: dockerOk ? "sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker" : `sudo usermod -aG docker ${user} (then log in again), and check systemctl status docker` }),
+    ...(dockerOk && nvidia
+      ? {}
+      : {
+          fix: dockerOk
+            ? "sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker"
+            : `sudo usermod -aG docker ${user} (then log in again), and check systemctl status docker`,
+        }),
   });
 
   // Data plane, per port.
   node.dataPlane.forEach((p, t) => {
     const port = `${p.netdev} (${p.hca})`;
     if (get(`p${t}.exists`) !== "yes") {
-      add({ id: `netdev.${t}`, node: n, status: "FAIL", title: `data-plane interface ${p.netdev}`, evidence: `${p.netdev} does not exist`, fix: `check dataPlane[${t}].netdev of node ${n} against 'ibdev2netdev' on the host` });
+      add({
+        id: `netdev.${t}`,
+        node: n,
+        status: "FAIL",
+        title: `data-plane interface ${p.netdev}`,
+        evidence: `${p.netdev} does not exist`,
+        fix: `check dataPlane[${t}].netdev of node ${n} against 'ibdev2netdev' on the host`,
+      });
       return;
     }
     const carrier = get(`p${t}.carrier`) === "1" && get(`p${t}.operstate`) === "up";
@@ -107,7 +146,13 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
       status: !carrier ? "FAIL" : speedOk ? "PASS" : "WARN",
       title: `data-plane interface ${port}: carrier and speed`,
       evidence: `operstate ${get(`p${t}.operstate`)}, carrier ${get(`p${t}.carrier`)}, speed ${speed} Mb/s`,
-      ...(!carrier ? { fix: `no carrier on ${p.netdev}: check the QSFP cable on both Sparks and 'ibdev2netdev' (expect Up)` } : speedOk ? {} : { fix: `expected ${EXPECTED_SPEED_MBPS} Mb/s: check the cable is a 200G QSFP112 DAC and both ports negotiated it (ethtool ${p.netdev})` }),
+      ...(!carrier
+        ? { fix: `no carrier on ${p.netdev}: check the QSFP cable on both Sparks and 'ibdev2netdev' (expect Up)` }
+        : speedOk
+          ? {}
+          : {
+              fix: `expected ${EXPECTED_SPEED_MBPS} Mb/s: check the cable is a 200G QSFP112 DAC and both ports negotiated it (ethtool ${p.netdev})`,
+            }),
     });
     const cidr = `${p.address}/${p.prefix}`;
     const addrs = get(`p${t}.addrs`).split(" ").filter(Boolean);
@@ -122,7 +167,8 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
       problems.push(`${p.address} also on ${others.join(", ")}`);
       fix = `remove ${p.address} from ${others.join(", ")} (sudo ip addr del ${p.address}/<prefix> dev ${others[0]}), then ${LINK_FIX}`;
     }
-    if (addrs.includes(cidr) && !route.includes(`dev ${p.netdev}`)) problems.push(`no connected route for ${plan.link.twins[t]?.subnet ?? cidr} on ${p.netdev}`);
+    if (addrs.includes(cidr) && !route.includes(`dev ${p.netdev}`))
+      problems.push(`no connected route for ${plan.link.twins[t]?.subnet ?? cidr} on ${p.netdev}`);
     if (dflt) {
       problems.push(`a default route goes through the data plane: '${dflt}'`);
       fix = `sudo ip route del default dev ${p.netdev} (and remove it from the host's network config: the data plane must carry only the link subnet)`;
@@ -136,7 +182,16 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
       ...(problems.length ? { fix } : {}),
     });
     const mtu = get(`p${t}.mtu`);
-    add({ id: `mtu.${t}`, node: n, status: mtu === String(plan.link.mtu) ? "PASS" : "FAIL", title: `MTU ${plan.link.mtu} on ${p.netdev}`, evidence: `mtu ${mtu}`, ...(mtu === String(plan.link.mtu) ? {} : { fix: `${LINK_FIX} (or sudo ip link set dev ${p.netdev} mtu ${plan.link.mtu})` }) });
+    add({
+      id: `mtu.${t}`,
+      node: n,
+      status: mtu === String(plan.link.mtu) ? "PASS" : "FAIL",
+      title: `MTU ${plan.link.mtu} on ${p.netdev}`,
+      evidence: `mtu ${mtu}`,
+      ...(mtu === String(plan.link.mtu)
+        ? {}
+        : { fix: `${LINK_FIX} (or sudo ip link set dev ${p.netdev} mtu ${plan.link.mtu})` }),
+    });
     for (const peer of plan.nodes.filter((o) => o.name !== n)) {
       const q = peer.dataPlane[t];
       if (!q) continue;
@@ -146,8 +201,14 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
         node: n,
         status: ok ? "PASS" : "FAIL",
         title: `don't-fragment ping at MTU ${plan.link.mtu} to ${peer.name} (${q.address}) over ${p.netdev}`,
-        evidence: ok ? `${plan.link.mtu - 28}-byte DF ping answered` : `no answer to a ${plan.link.mtu - 28}-byte DF ping`,
-        ...(ok ? {} : { fix: `the MTU must be ${plan.link.mtu} on both ends of twin ${t} and the cable up: ${LINK_FIX} on ${n} and ${peer.name}` }),
+        evidence: ok
+          ? `${plan.link.mtu - 28}-byte DF ping answered`
+          : `no answer to a ${plan.link.mtu - 28}-byte DF ping`,
+        ...(ok
+          ? {}
+          : {
+              fix: `the MTU must be ${plan.link.mtu} on both ends of twin ${t} and the cable up: ${LINK_FIX} on ${n} and ${peer.name}`,
+            }),
       });
     }
     const gid = get(`p${t}.gid`);
@@ -162,7 +223,9 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
       node: n,
       status: gidOk ? "PASS" : "FAIL",
       title: `RoCEv2 GID for ${p.address} on ${p.hca}`,
-      evidence: gidOk ? `GID index ${gid}` : `no RoCEv2 GID entry for ${p.address} (the post-reboot quirk: NCCL init would hang)`,
+      evidence: gidOk
+        ? `GID index ${gid}`
+        : `no RoCEv2 GID entry for ${p.address} (the post-reboot quirk: NCCL init would hang)`,
       ...(gidOk ? {} : { fix: LINK_FIX }),
     });
   });
@@ -170,7 +233,11 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
   // Persistent network config: netplan file and the boot unit.
   const netplan = get("netplan");
   const content = get("netplan_content");
-  const missing = node.dataPlane.filter((p) => !content.includes(`"${p.address}/${p.prefix}"`) || !new RegExp(`^\\s+${p.netdev}:`, "m").test(content)).map((p) => p.netdev);
+  const missing = node.dataPlane
+    .filter(
+      (p) => !content.includes(`"${p.address}/${p.prefix}"`) || !new RegExp(`^\\s+${p.netdev}:`, "m").test(content),
+    )
+    .map((p) => p.netdev);
   const mtuOk = new RegExp(`^\\s+mtu: ${plan.link.mtu}$`, "m").test(content);
   const unit = get("linkunit");
   const persistProblems = [
@@ -184,7 +251,9 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
     node: n,
     status: persistProblems.length ? "FAIL" : "PASS",
     title: "data plane persisted across reboots (netplan file and boot unit)",
-    evidence: persistProblems.length ? persistProblems.join("; ") : `${NETPLAN_FILE} valid; ${LINK_UNIT}.service enabled`,
+    evidence: persistProblems.length
+      ? persistProblems.join("; ")
+      : `${NETPLAN_FILE} valid; ${LINK_UNIT}.service enabled`,
     ...(persistProblems.length ? { fix: "pulumi up (rewrites the netplan file and re-enables the unit)" } : {}),
   });
 
@@ -197,11 +266,20 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
     status: mfkOk ? "PASS" : "FAIL",
     title: `vm.min_free_kbytes >= ${plan.hardening.minFreeKbytes} (a UMA OOM stays recoverable)`,
     evidence: `vm.min_free_kbytes = ${get("min_free_kbytes")}`,
-    ...(mfkOk ? {} : { fix: `sudo sysctl -w vm.min_free_kbytes=${plan.hardening.minFreeKbytes}; pulumi up persists it` }),
+    ...(mfkOk
+      ? {}
+      : { fix: `sudo sysctl -w vm.min_free_kbytes=${plan.hardening.minFreeKbytes}; pulumi up persists it` }),
   });
   if (plan.hardening.swapOff) {
     const swaps = get("swaps").trim();
-    add({ id: "swap", node: n, status: swaps ? "FAIL" : "PASS", title: "swap off", evidence: swaps ? `active swap: ${swaps}` : "no active swap", ...(swaps ? { fix: "sudo swapoff -a; pulumi up comments the fstab swap lines out so it stays off" } : {}) });
+    add({
+      id: "swap",
+      node: n,
+      status: swaps ? "FAIL" : "PASS",
+      title: "swap off",
+      evidence: swaps ? `active swap: ${swaps}` : "no active swap",
+      ...(swaps ? { fix: "sudo swapoff -a; pulumi up comments the fstab swap lines out so it stays off" } : {}),
+    });
   }
 
   // Disk and memory before start.
@@ -214,7 +292,9 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
     status: avail >= need ? "PASS" : "WARN",
     title: "free disk for the weights and the image",
     evidence: `${avail} GB free under ${get("disk_path")}, need ${need} GB`,
-    ...(avail >= need ? {} : { fix: `free ${need - avail} GB under ${get("disk_path")} (docker system prune, old Hugging Face snapshots)` }),
+    ...(avail >= need
+      ? {}
+      : { fix: `free ${need - avail} GB under ${get("disk_path")} (docker system prune, old Hugging Face snapshots)` }),
   });
   const engine = get("engine");
   const memKb = Number(get("memavailable_kb"));
@@ -224,7 +304,18 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
   const psi10 = psi ? Number(psi[1]) : 0;
   if (engine === "running") {
     const alertKb = plan.hardening.umaAlertThresholdGb * 1024 * 1024;
-    add({ id: "memory", node: n, status: memKb >= alertKb ? "PASS" : "WARN", title: "free unified memory while serving", evidence: `MemAvailable ${gib(memKb)} (engine running; alert below ${plan.hardening.umaAlertThresholdGb} GB); PSI ${get("psi")}`, ...(memKb >= alertKb ? {} : { fix: "headroom is low: lower serving.gpuMemoryUtilization or max_num_seqs in the stack config and pulumi up" }) });
+    add({
+      id: "memory",
+      node: n,
+      status: memKb >= alertKb ? "PASS" : "WARN",
+      title: "free unified memory while serving",
+      evidence: `MemAvailable ${gib(memKb)} (engine running; alert below ${plan.hardening.umaAlertThresholdGb} GB); PSI ${get("psi")}`,
+      ...(memKb >= alertKb
+        ? {}
+        : {
+            fix: "headroom is low: lower serving.gpuMemoryUtilization or max_num_seqs in the stack config and pulumi up",
+          }),
+    });
   } else {
     const enough = memKb / 1024 / 1024 >= needGiB;
     const status: Status = !enough ? "FAIL" : psi10 > PSI_WARN_AVG10 ? "WARN" : "PASS";
@@ -234,7 +325,13 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
       status,
       title: `free unified memory before start (the engine needs ${needGiB.toFixed(1)} GiB)`,
       evidence: `MemAvailable ${gib(memKb)} of ${gib(Number(get("memtotal_kb")))}; PSI ${get("psi")}`,
-      ...(status === "PASS" ? {} : { fix: !enough ? "free memory before starting: stop other GPU/memory users (docker ps, nvidia-smi), sync; echo 3 | sudo tee /proc/sys/vm/drop_caches; a reboot clears leaked UMA" : "memory pressure before start: find the process under pressure (top, /proc/pressure/memory) before starting" }),
+      ...(status === "PASS"
+        ? {}
+        : {
+            fix: !enough
+              ? "free memory before starting: stop other GPU/memory users (docker ps, nvidia-smi), sync; echo 3 | sudo tee /proc/sys/vm/drop_caches; a reboot clears leaked UMA"
+              : "memory pressure before start: find the process under pressure (top, /proc/pressure/memory) before starting",
+          }),
     });
   }
 
@@ -246,12 +343,29 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
       node: n,
       status: portOk ? "PASS" : "FAIL",
       title: `serving port ${plan.cluster.port} free or held by our engine`,
-      evidence: !listen ? `port ${plan.cluster.port} free` : engine === "running" ? `held by ${node.container.name}` : `held while ${node.container.name} is not running: '${listen}'`,
-      ...(portOk ? {} : { fix: `stop what listens on ${plan.cluster.port} (sudo ss -ltnp 'sport = :${plan.cluster.port}'), or set serving.port` }),
+      evidence: !listen
+        ? `port ${plan.cluster.port} free`
+        : engine === "running"
+          ? `held by ${node.container.name}`
+          : `held while ${node.container.name} is not running: '${listen}'`,
+      ...(portOk
+        ? {}
+        : {
+            fix: `stop what listens on ${plan.cluster.port} (sudo ss -ltnp 'sport = :${plan.cluster.port}'), or set serving.port`,
+          }),
     });
     if (engine === "running") {
       const health = get("health");
-      add({ id: "health", node: n, status: health === "200" ? "PASS" : "FAIL", title: "engine /health", evidence: `HTTP ${health}`, ...(health === "200" ? {} : { fix: `docker logs ${node.container.name} on ${n}; pulumi up restarts the service` }) });
+      add({
+        id: "health",
+        node: n,
+        status: health === "200" ? "PASS" : "FAIL",
+        title: "engine /health",
+        evidence: `HTTP ${health}`,
+        ...(health === "200"
+          ? {}
+          : { fix: `docker logs ${node.container.name} on ${n}; pulumi up restarts the service` }),
+      });
       const mm = /"max_model_len"\s*:\s*(\d+)/.exec(get("models_json"));
       const okLen = mm?.[1] === String(plan.profile.maxModelLen);
       add({
@@ -260,7 +374,11 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
         status: okLen ? "PASS" : "FAIL",
         title: `served max_model_len = ${plan.profile.maxModelLen} (profile ${plan.profile.name})`,
         evidence: mm ? `max_model_len ${mm[1]}` : `no max_model_len in /v1/models: ${get("models_json").slice(0, 120)}`,
-        ...(okLen ? {} : { fix: "the running engine is not this stack's profile: pulumi up with this stack (or pulumi stack select the one that runs)" }),
+        ...(okLen
+          ? {}
+          : {
+              fix: "the running engine is not this stack's profile: pulumi up with this stack (or pulumi stack select the one that runs)",
+            }),
       });
       if (v.has("nccl_net")) {
         const net = get("nccl_net");
@@ -270,12 +388,21 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
           status: net.startsWith("NET/IB") ? "PASS" : net.startsWith("NET/Socket") ? "FAIL" : "WARN",
           title: "NCCL uses RDMA (NET/IB)",
           evidence: net || "no NET/ line in the engine log (needs NCCL_DEBUG=INFO)",
-          ...(net.startsWith("NET/IB") ? {} : { fix: net ? "NCCL fell back to TCP: check NCCL_IB_HCA, the GID and the link (this report), then pulumi up" : "add NCCL_DEBUG=INFO to serving.extraEnv to see the transport" }),
+          ...(net.startsWith("NET/IB")
+            ? {}
+            : {
+                fix: net
+                  ? "NCCL fell back to TCP: check NCCL_IB_HCA, the GID and the link (this report), then pulumi up"
+                  : "add NCCL_DEBUG=INFO to serving.extraEnv to see the transport",
+              }),
         });
       }
     }
     for (const peer of plan.nodes.filter((o) => o.name !== n)) {
-      const targets = [{ id: "mgmt", address: peer.ssh.host, what: "management" }, ...peer.dataPlane.map((q, t) => ({ id: `p${t}`, address: q.address, what: `data-plane ${q.netdev}` }))];
+      const targets = [
+        { id: "mgmt", address: peer.ssh.host, what: "management" },
+        ...peer.dataPlane.map((q, t) => ({ id: `p${t}`, address: q.address, what: `data-plane ${q.netdev}` })),
+      ];
       for (const tg of targets) {
         const raw = get(`peerssh.${peer.name}.${tg.id}`);
         const [code, ...rest] = raw.split("|");
@@ -288,7 +415,14 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
           status: ok ? "PASS" : tg.id === "mgmt" ? "FAIL" : "WARN",
           title: `SSH (BatchMode) ${n} -> ${peer.name} ${tg.what} address ${tg.address}`,
           evidence: ok ? "passwordless login works" : `${cls?.kind}: ${msg || `exit ${code}`}`,
-          ...(ok ? {} : { fix: cls?.kind === "auth" ? `the image copy and the watchdog need ${n} -> ${peer.name} SSH: on ${n} run ssh-copy-id ${peer.ssh.user}@${tg.address}` : (cls?.fix ?? "") }),
+          ...(ok
+            ? {}
+            : {
+                fix:
+                  cls?.kind === "auth"
+                    ? `the image copy and the watchdog need ${n} -> ${peer.name} SSH: on ${n} run ssh-copy-id ${peer.ssh.user}@${tg.address}`
+                    : (cls?.fix ?? ""),
+              }),
         });
       }
     }
@@ -321,7 +455,9 @@ function pinnedGidCheck(
   if (ok) return { id: `gid.${t}`, node: n, status: "PASS", title, evidence: `GID index ${index}: ${gid} (${type})` };
   const held = gid ? `'${gid}' (${type || "no type"})` : "nothing";
   const where =
-    now === undefined ? `no index holds the RoCEv2 GID of ${p.address}` : `the RoCEv2 GID of ${p.address} is at index ${now}`;
+    now === undefined
+      ? `no index holds the RoCEv2 GID of ${p.address}`
+      : `the RoCEv2 GID of ${p.address} is at index ${now}`;
   const fix =
     now === undefined
       ? `${LINK_FIX}; then check the index again (or set link.gidPolicy to 'resolve' and pulumi up)`
@@ -331,7 +467,11 @@ function pinnedGidCheck(
   return { id: `gid.${t}`, node: n, status: "FAIL", title, evidence, fix };
 }
 
-function clusterChecks(plan: ClusterPlan, values: ReadonlyMap<string, ReadonlyMap<string, string>>, add: (c: Check) => void): void {
+function clusterChecks(
+  plan: ClusterPlan,
+  values: ReadonlyMap<string, ReadonlyMap<string, string>>,
+  add: (c: Check) => void,
+): void {
   if (values.size === 0) return;
   const per = (k: string) => [...values].map(([n, v]) => ({ node: n, value: v.get(k) ?? "" }));
   // Image.
@@ -341,11 +481,31 @@ function clusterChecks(plan: ClusterPlan, values: ReadonlyMap<string, ReadonlyMa
   const evidence = images.map((i) => `${i.node} ${i.value === "none" ? "absent" : i.value.slice(0, 19)}`).join(", ");
   const head = plan.nodes.find((n) => n.role === "head") as NodePlan;
   if (present.length === 0) {
-    add({ id: "image", node: "cluster", status: "WARN", title: `image ${plan.image.tag} on every node`, evidence: `absent on every node (not deployed yet)`, fix: "pulumi up builds and distributes it" });
+    add({
+      id: "image",
+      node: "cluster",
+      status: "WARN",
+      title: `image ${plan.image.tag} on every node`,
+      evidence: `absent on every node (not deployed yet)`,
+      fix: "pulumi up builds and distributes it",
+    });
   } else if (ids.size > 1 || present.length < images.length) {
-    add({ id: "image", node: "cluster", status: "FAIL", title: `identical image ${plan.image.tag} on every node`, evidence, fix: `pulumi up re-copies it from ${head.name}, or on ${head.name}: docker save ${plan.image.tag} | ssh <worker> docker load` });
+    add({
+      id: "image",
+      node: "cluster",
+      status: "FAIL",
+      title: `identical image ${plan.image.tag} on every node`,
+      evidence,
+      fix: `pulumi up re-copies it from ${head.name}, or on ${head.name}: docker save ${plan.image.tag} | ssh <worker> docker load`,
+    });
   } else {
-    add({ id: "image", node: "cluster", status: "PASS", title: `identical image ${plan.image.tag} on every node`, evidence });
+    add({
+      id: "image",
+      node: "cluster",
+      status: "PASS",
+      title: `identical image ${plan.image.tag} on every node`,
+      evidence,
+    });
   }
   // Model files.
   const models = per("model_files");
@@ -356,7 +516,14 @@ function clusterChecks(plan: ClusterPlan, values: ReadonlyMap<string, ReadonlyMa
     return `${files.length} files, ${(bytes / 1e9).toFixed(1)} GB`;
   };
   if (withModel.length === 0) {
-    add({ id: "model-files", node: "cluster", status: "WARN", title: `${plan.model.id} files on every node`, evidence: "not downloaded on any node yet", fix: "pulumi up prefetches them" });
+    add({
+      id: "model-files",
+      node: "cluster",
+      status: "WARN",
+      title: `${plan.model.id} files on every node`,
+      evidence: "not downloaded on any node yet",
+      fix: "pulumi up prefetches them",
+    });
   } else {
     const ref = (withModel[0] as { value: string }).value;
     const differ = models.filter((m) => m.value !== ref);
@@ -375,7 +542,11 @@ function clusterChecks(plan: ClusterPlan, values: ReadonlyMap<string, ReadonlyMa
       status: differ.length ? "FAIL" : "PASS",
       title: `${plan.model.id} files identical on every node (names and sizes)`,
       evidence: models.map((m) => `${m.node} ${m.value.trim() ? summary(m.value) : "absent"}`).join(", ") + detail,
-      ...(differ.length ? { fix: "pulumi up re-runs the prefetch (it completes partial downloads); delete a corrupt snapshot folder first" } : {}),
+      ...(differ.length
+        ? {
+            fix: "pulumi up re-runs the prefetch (it completes partial downloads); delete a corrupt snapshot folder first",
+          }
+        : {}),
     });
   }
   // Ranks.
@@ -389,7 +560,9 @@ function clusterChecks(plan: ClusterPlan, values: ReadonlyMap<string, ReadonlyMa
     title: "no rank running alone",
     evidence: engines.map((e) => `${e.node} ${e.state || "absent"}`).join(", "),
     ...(alone
-      ? { fix: `a lone rank waits forever in NCCL: remove it (${running.map((r) => `on ${r.node}: docker rm -f ${plan.nodes.find((n) => n.name === r.node)?.container.name}`).join("; ")}) and pulumi up to start all ranks together` }
+      ? {
+          fix: `a lone rank waits forever in NCCL: remove it (${running.map((r) => `on ${r.node}: docker rm -f ${plan.nodes.find((n) => n.name === r.node)?.container.name}`).join("; ")}) and pulumi up to start all ranks together`,
+        }
       : {}),
   });
 }

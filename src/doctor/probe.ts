@@ -28,7 +28,7 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
     "set -uo pipefail",
     "export LC_ALL=C",
     // stdin: the API key, for /v1/models on the head (other nodes get nothing).
-    ...(isHead ? ['key=; IFS= read -r key || true'] : []),
+    ...(isHead ? ["key=; IFS= read -r key || true"] : []),
     'if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi',
     // One line per value: newlines and carriage returns (ssh ends its errors with CRLF) become spaces.
     "kv() { printf '@%s %s\\n' \"$1\" \"$(printf '%s' \"$2\" | tr '\\r\\n' '  ' | sed 's/ *$//')\"; }",
@@ -40,7 +40,7 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
     'kv arch "$(uname -m)"',
     'if command -v nvidia-smi >/dev/null; then kv gpu "$(nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader 2>&1 | head -n1)"; else kv gpu "nvidia-smi not found"; fi',
     'if [ -z "$SUDO" ] || sudo -n true 2>/dev/null; then kv sudo ok; else kv sudo "$(sudo -n true 2>&1 | head -n1)"; fi',
-    "if out=$(docker info --format '{{json .Runtimes}}' 2>&1); then kv docker ok; case \"$out\" in *nvidia*) kv docker_nvidia yes ;; *) kv docker_nvidia no ;; esac; else kv docker \"$(printf '%s' \"$out\" | head -n1)\"; fi",
+    'if out=$(docker info --format \'{{json .Runtimes}}\' 2>&1); then kv docker ok; case "$out" in *nvidia*) kv docker_nvidia yes ;; *) kv docker_nvidia no ;; esac; else kv docker "$(printf \'%s\' "$out" | head -n1)"; fi',
   ];
   node.dataPlane.forEach((p, t) => {
     const d = `/sys/class/net/${p.netdev}`;
@@ -59,13 +59,17 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
       // The entry NCCL_IB_GID_INDEX names: its GID and type, read as they are.
       const port = `/sys/class/infiniband/${p.hca}/ports/1`;
       const i = pin.index;
-      lines.push(sh`g=${port}; kv ${`p${t}.pinned`} "$(cat "$g/gids/${i}" 2>/dev/null)|$(cat "$g/gid_attrs/types/${i}" 2>/dev/null)"`);
+      lines.push(
+        sh`g=${port}; kv ${`p${t}.pinned`} "$(cat "$g/gids/${i}" 2>/dev/null)|$(cat "$g/gid_attrs/types/${i}" 2>/dev/null)"`,
+      );
     }
     for (const peer of peers) {
       const q = peer.dataPlane[t];
       if (!q) continue;
       const key = `ping.${peer.name}.${t}`;
-      lines.push(sh`if ping -M "do" -s ${payloadFor(mtu)} -c 2 -i 0.2 -W 1 -I ${p.netdev} ${q.address} >/dev/null 2>&1; then kv ${key} ok; else kv ${key} fail; fi`);
+      lines.push(
+        sh`if ping -M "do" -s ${payloadFor(mtu)} -c 2 -i 0.2 -W 1 -I ${p.netdev} ${q.address} >/dev/null 2>&1; then kv ${key} ok; else kv ${key} fail; fi`,
+      );
     }
   });
   lines.push(
@@ -90,11 +94,18 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
       // The key reaches curl on a pipe (printf is a builtin: in no argv), never in a file on the node.
       `  { if [ -n "$key" ]; then printf 'Authorization: Bearer %s\\n' "$key"; fi; }` +
         sh` | curl -s -m 10 -H @- ${`${base}/v1/models`} 2>&1 | block models_json`,
-      ...(opts.rdma ? [sh`  docker logs --tail 5000 ${node.container.name} 2>&1 | grep -o -m1 -E 'NET/(IB|Socket)[^ ]*' | head -n1 | block nccl_net`] : []),
+      ...(opts.rdma
+        ? [
+            sh`  docker logs --tail 5000 ${node.container.name} 2>&1 | grep -o -m1 -E 'NET/(IB|Socket)[^ ]*' | head -n1 | block nccl_net`,
+          ]
+        : []),
       "fi",
     );
     for (const peer of peers) {
-      const targets = [{ id: "mgmt", address: peer.ssh.host }, ...peer.dataPlane.map((q, t) => ({ id: `p${t}`, address: q.address }))];
+      const targets = [
+        { id: "mgmt", address: peer.ssh.host },
+        ...peer.dataPlane.map((q, t) => ({ id: `p${t}`, address: q.address })),
+      ];
       for (const tg of targets) {
         lines.push(
           // The options the library's own head -> worker SSH uses (pinned key checked, nothing recorded).
@@ -103,7 +114,7 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
       }
     }
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 /** Parse the probe's output into single values and blocks. */

@@ -35,11 +35,17 @@ export async function runDoctor(plan: ClusterPlan, source: string, opts: DoctorO
       plan.nodes.map(async (node) => {
         progress(`doctor: ${node.name}: probing ${node.ssh.user}@${node.ssh.host} ...`);
         const t0 = Date.now();
-        const r = await session.run(node, probeScript(plan, node, { rdma: opts.rdma ?? false }), node.role === "head" ? (opts.apiKey ?? "") : "");
+        const r = await session.run(
+          node,
+          probeScript(plan, node, { rdma: opts.rdma ?? false }),
+          node.role === "head" ? (opts.apiKey ?? "") : "",
+        );
         const values = parseProbe(r.stdout);
         // ssh itself exits 255 on a connection failure; a probe that ran prints @host.
         if (!values.has("host")) {
-          const failure = r.error ? { ...classifySshText(r.error), detail: r.error } : classifySshText(r.stderr || `ssh exit ${r.code}`);
+          const failure = r.error
+            ? { ...classifySshText(r.error), detail: r.error }
+            : classifySshText(r.stderr || `ssh exit ${r.code}`);
           results.set(node.name, { ok: false, failure });
           progress(`doctor: ${node.name}: cannot connect (${failure.kind})`);
         } else {
@@ -49,8 +55,18 @@ export async function runDoctor(plan: ClusterPlan, source: string, opts: DoctorO
       }),
     );
     const checks = evaluate(plan, results);
-    const summary = { pass: checks.filter((c) => c.status === "PASS").length, warn: checks.filter((c) => c.status === "WARN").length, fail: checks.filter((c) => c.status === "FAIL").length };
-    return { stack: source, profile: plan.profile.name, checks, summary, exitCode: summary.fail > 0 ? 2 : summary.warn > 0 ? 1 : 0 };
+    const summary = {
+      pass: checks.filter((c) => c.status === "PASS").length,
+      warn: checks.filter((c) => c.status === "WARN").length,
+      fail: checks.filter((c) => c.status === "FAIL").length,
+    };
+    return {
+      stack: source,
+      profile: plan.profile.name,
+      checks,
+      summary,
+      exitCode: summary.fail > 0 ? 2 : summary.warn > 0 ? 1 : 0,
+    };
   } finally {
     session.close();
   }
@@ -71,5 +87,5 @@ export function renderReport(report: DoctorReport): string {
   }
   const { pass, warn, fail } = report.summary;
   out.push(`${pass} passed, ${warn} warnings, ${fail} failed`);
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }

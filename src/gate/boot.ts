@@ -27,7 +27,10 @@ export async function bootGate(opts: BootGateOptions): Promise<CheckResult> {
   const reqTimeout = opts.requestTimeoutMs ?? 10_000;
   const poll = opts.pollIntervalMs ?? 5_000;
   const problems: string[] = [];
-  const details: Record<string, unknown> = { expectedServedName: opts.servedName, expectedMaxModelLen: opts.maxModelLen };
+  const details: Record<string, unknown> = {
+    expectedServedName: opts.servedName,
+    expectedMaxModelLen: opts.maxModelLen,
+  };
   try {
     let attempts = 0;
     let last = "";
@@ -38,7 +41,10 @@ export async function bootGate(opts: BootGateOptions): Promise<CheckResult> {
         last = "";
         break;
       }
-      last = h.status !== undefined ? `/health answered HTTP ${h.status}` : `/health failed: ${h.error?.message ?? "unknown"}`;
+      last =
+        h.status !== undefined
+          ? `/health answered HTTP ${h.status}`
+          : `/health failed: ${h.error?.message ?? "unknown"}`;
       const elapsed = performance.now() - t0;
       if (elapsed + poll > opts.timeoutMs) break;
       opts.onProgress?.(`boot: ${last}; retrying in ${Math.round(poll / 1000)} s`);
@@ -46,7 +52,9 @@ export async function bootGate(opts: BootGateOptions): Promise<CheckResult> {
     }
     details.healthAttempts = attempts;
     if (last) {
-      problems.push(opts.timeoutMs > 0 ? `${last} (still, after waiting ${Math.round(opts.timeoutMs / 1000)} s)` : last);
+      problems.push(
+        opts.timeoutMs > 0 ? `${last} (still, after waiting ${Math.round(opts.timeoutMs / 1000)} s)` : last,
+      );
       return result("boot", t0, { summary: "server not healthy", problems, details: { ...details, health: "fail" } });
     }
     details.health = 200;
@@ -60,17 +68,27 @@ export async function bootGate(opts: BootGateOptions): Promise<CheckResult> {
       problems.push("/v1/models answered without a `data` list");
       return result("boot", t0, { summary: "healthy, but /v1/models is malformed", problems, details });
     }
-    const models = data.filter((d): d is { id: string; max_model_len?: unknown } => !!d && typeof (d as { id?: unknown }).id === "string");
-    details.models = models.map((d) => ({ id: d.id, maxModelLen: typeof d.max_model_len === "number" ? d.max_model_len : null }));
+    const models = data.filter(
+      (d): d is { id: string; max_model_len?: unknown } => !!d && typeof (d as { id?: unknown }).id === "string",
+    );
+    details.models = models.map((d) => ({
+      id: d.id,
+      maxModelLen: typeof d.max_model_len === "number" ? d.max_model_len : null,
+    }));
     const ours = models.find((d) => d.id === opts.servedName);
     if (!ours) {
-      problems.push(`/v1/models does not list '${opts.servedName}' (it lists: ${models.map((d) => d.id).join(", ") || "nothing"})`);
+      problems.push(
+        `/v1/models does not list '${opts.servedName}' (it lists: ${models.map((d) => d.id).join(", ") || "nothing"})`,
+      );
       return result("boot", t0, { summary: "served name missing", problems, details });
     }
     const got = ours.max_model_len;
     details.maxModelLen = typeof got === "number" ? got : null;
     if (typeof got !== "number") problems.push(`'${opts.servedName}' has no numeric max_model_len in /v1/models`);
-    else if (got !== opts.maxModelLen) problems.push(`max_model_len is ${got}, the profile expects ${opts.maxModelLen}: the server runs a different profile or capped the context`);
+    else if (got !== opts.maxModelLen)
+      problems.push(
+        `max_model_len is ${got}, the profile expects ${opts.maxModelLen}: the server runs a different profile or capped the context`,
+      );
     return result("boot", t0, {
       summary: problems.length ? "wrong model limits" : `healthy; ${opts.servedName} with max_model_len ${got}`,
       problems,

@@ -52,7 +52,11 @@ export interface LogCheckOptions {
 }
 
 /** Judge log text; exported for tests and for components that already hold the logs. */
-export function judgeLogs(text: string, kvCacheDtype: string, forbidden: readonly string[] = DEFAULT_FORBIDDEN_MARKERS): { problems: string[]; details: Record<string, unknown> } {
+export function judgeLogs(
+  text: string,
+  kvCacheDtype: string,
+  forbidden: readonly string[] = DEFAULT_FORBIDDEN_MARKERS,
+): { problems: string[]; details: Record<string, unknown> } {
   const problems: string[] = [];
   const lines = text.split("\n");
   const netIb = lines.filter((l) => l.includes("NET/IB"));
@@ -65,11 +69,16 @@ export function judgeLogs(text: string, kvCacheDtype: string, forbidden: readonl
     );
   }
   const dtype = escapeRe(kvCacheDtype);
-  const want = new RegExp(`kv_cache_dtype\\s*[=:]\\s*['"]?${dtype}(?:_\\w+)?\\b|Using ${dtype}(?:_\\w+)? data type to store kv cache`, "i");
+  const want = new RegExp(
+    `kv_cache_dtype\\s*[=:]\\s*['"]?${dtype}(?:_\\w+)?\\b|Using ${dtype}(?:_\\w+)? data type to store kv cache`,
+    "i",
+  );
   const seen = [...new Set([...text.matchAll(/kv_cache_dtype\s*[=:]\s*['"]?([\w]+)/gi)].map((m) => m[1] as string))];
   if (!want.test(text)) {
     problems.push(
-      seen.length ? `KV cache dtype is ${seen.join(", ")}, expected ${kvCacheDtype}` : `no sign of the ${kvCacheDtype} KV cache dtype in the logs (kv_cache_dtype=${kvCacheDtype} in the engine config line)`,
+      seen.length
+        ? `KV cache dtype is ${seen.join(", ")}, expected ${kvCacheDtype}`
+        : `no sign of the ${kvCacheDtype} KV cache dtype in the logs (kv_cache_dtype=${kvCacheDtype} in the engine config line)`,
     );
   }
   const hits: { marker: string; line: string }[] = [];
@@ -83,7 +92,16 @@ export function judgeLogs(text: string, kvCacheDtype: string, forbidden: readonl
     }
   }
   for (const h of hits) problems.push(`forbidden marker '${h.marker}': ${h.line}`);
-  return { problems, details: { lines: lines.length, netIbLines: netIb.length, netSocketLines: netSocket.length, kvCacheDtypes: seen, forbiddenHits: hits } };
+  return {
+    problems,
+    details: {
+      lines: lines.length,
+      netIbLines: netIb.length,
+      netSocketLines: netSocket.length,
+      kvCacheDtypes: seen,
+      forbiddenHits: hits,
+    },
+  };
 }
 
 export async function logsGate(opts: LogCheckOptions): Promise<CheckResult> {
@@ -92,11 +110,17 @@ export async function logsGate(opts: LogCheckOptions): Promise<CheckResult> {
   try {
     text = await opts.source.read();
   } catch (e) {
-    return result("logs", t0, { summary: "could not read the logs", problems: [`${opts.source.describe}: ${(e as Error).message}`], details: { source: opts.source.describe } });
+    return result("logs", t0, {
+      summary: "could not read the logs",
+      problems: [`${opts.source.describe}: ${(e as Error).message}`],
+      details: { source: opts.source.describe },
+    });
   }
   const { problems, details } = judgeLogs(text, opts.kvCacheDtype, opts.forbidden);
   return result("logs", t0, {
-    summary: problems.length ? `${problems.length} log problem(s)` : `NET/IB present, KV ${opts.kvCacheDtype}, no fallback markers`,
+    summary: problems.length
+      ? `${problems.length} log problem(s)`
+      : `NET/IB present, KV ${opts.kvCacheDtype}, no fallback markers`,
     problems,
     details: { source: opts.source.describe, ...details },
   });

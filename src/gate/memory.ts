@@ -24,7 +24,8 @@ export function sshMemorySampler(session: SshSession, node: SshNode, opts: { tim
     async sample() {
       const limits = { timeoutMs: opts.timeoutMs ?? 15_000 };
       const r = await session.exec(session.connectionOf(node), "cat /proc/meminfo", "", limits);
-      if (r.error || r.code !== 0) throw new Error(describeExecFailure(`ssh ${node.ssh.user}@${node.ssh.host} cat /proc/meminfo`, r));
+      if (r.error || r.code !== 0)
+        throw new Error(describeExecFailure(`ssh ${node.ssh.user}@${node.ssh.host} cat /proc/meminfo`, r));
       return parseMemAvailableMb(r.stdout);
     },
   };

@@ -75,18 +75,28 @@ export async function qualityGate(opts: QualityOptions): Promise<CheckResult> {
     if (!r.message) return { name, pass: false, detail: `request failed: ${r.error}` };
     const t = text(r.message);
     const { letters, share } = latinShare(t);
-    if (letters < 10) return { name, pass: false, detail: `answer too short to judge (${letters} letters): ${snippet(t)}` };
+    if (letters < 10)
+      return { name, pass: false, detail: `answer too short to judge (${letters} letters): ${snippet(t)}` };
     const pct = Math.round(share * 100);
     return share >= minLatin
       ? { name, pass: true, detail: `${pct}% Latin-script letters` }
-      : { name, pass: false, detail: `language drift: an English prompt got ${pct}% Latin-script letters (need ${Math.round(minLatin * 100)}%): ${snippet(t)}` };
+      : {
+          name,
+          pass: false,
+          detail: `language drift: an English prompt got ${pct}% Latin-script letters (need ${Math.round(minLatin * 100)}%): ${snippet(t)}`,
+        };
   };
   const mathProbe = async (): Promise<QualityProbe> => {
     const name = "canary-7x19";
-    const r = await ask({ messages: [{ role: "user", content: "What is 7x19? Answer with the number only." }], max_tokens: 32 });
+    const r = await ask({
+      messages: [{ role: "user", content: "What is 7x19? Answer with the number only." }],
+      max_tokens: 32,
+    });
     if (!r.message) return { name, pass: false, detail: `request failed: ${r.error}` };
     const t = text(r.message);
-    return /(^|[^0-9])133([^0-9]|$)/.test(t) ? { name, pass: true, detail: "answered 133" } : { name, pass: false, detail: `expected 133, got ${snippet(t)}` };
+    return /(^|[^0-9])133([^0-9]|$)/.test(t)
+      ? { name, pass: true, detail: "answered 133" }
+      : { name, pass: false, detail: `expected 133, got ${snippet(t)}` };
   };
   const toolProbe = async (): Promise<QualityProbe> => {
     const name = "canary-forced-tool-call";
@@ -106,19 +116,32 @@ export async function qualityGate(opts: QualityOptions): Promise<CheckResult> {
     });
     if (!r.message) return { name, pass: false, detail: `request failed: ${r.error}` };
     const call = r.message.tool_calls?.[0]?.function;
-    if (!call) return { name, pass: false, detail: `no tool call came back; the model answered in text: ${snippet(text(r.message))}` };
-    if (call.name !== "get_weather") return { name, pass: false, detail: `tool call to '${String(call.name)}', expected get_weather` };
+    if (!call)
+      return {
+        name,
+        pass: false,
+        detail: `no tool call came back; the model answered in text: ${snippet(text(r.message))}`,
+      };
+    if (call.name !== "get_weather")
+      return { name, pass: false, detail: `tool call to '${String(call.name)}', expected get_weather` };
     try {
       JSON.parse(typeof call.arguments === "string" ? call.arguments : "");
     } catch {
-      return { name, pass: false, detail: `get_weather was called with arguments that are not JSON: ${snippet(String(call.arguments))}` };
+      return {
+        name,
+        pass: false,
+        detail: `get_weather was called with arguments that are not JSON: ${snippet(String(call.arguments))}`,
+      };
     }
     return { name, pass: true, detail: `get_weather(${String(call.arguments)})` };
   };
 
   try {
     const probes = await Promise.all([
-      jsonProbe("json-mode-person", "Return a JSON object describing a fictional person with the keys name, age and city."),
+      jsonProbe(
+        "json-mode-person",
+        "Return a JSON object describing a fictional person with the keys name, age and city.",
+      ),
       jsonProbe("json-mode-list", 'Return a JSON object {"colors": [...]} listing three primary colors.'),
       languageProbe("language-en-system-prompt", [
         { role: "system", content: "You are a concise assistant." },
@@ -130,7 +153,9 @@ export async function qualityGate(opts: QualityOptions): Promise<CheckResult> {
     ]);
     const failed = probes.filter((p) => !p.pass);
     return result("quality", t0, {
-      summary: failed.length ? `${failed.length} of ${probes.length} probes failed: ${failed.map((p) => p.name).join(", ")}` : `${probes.length} probes passed`,
+      summary: failed.length
+        ? `${failed.length} of ${probes.length} probes failed: ${failed.map((p) => p.name).join(", ")}`
+        : `${probes.length} probes passed`,
       problems: failed.map((p) => `${p.name}: ${p.detail}`),
       notes: ["the RECIPE's LLM-judged 33-prompt battery is not part of this gate"],
       details: { probes },

@@ -6,7 +6,7 @@ import type { MemorySampler } from "./memory";
 import { qualityGate } from "./quality";
 import { securityGate } from "./security";
 import { mtpGate, soakGate } from "./traffic";
-import { type CheckName, type CheckResult, type GateReport } from "./types";
+import type { CheckName, CheckResult, GateReport } from "./types";
 
 export interface GateOptions {
   readonly endpoint: string;
@@ -84,7 +84,11 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
         r = await securityGate({ ...common, model: opts.servedName, timeoutMs: Math.min(timeouts.totalMs, 60_000) });
         break;
       case "quality":
-        r = await qualityGate({ ...common, model: opts.servedName, timeoutMs: Math.min(timeouts.totalMs, timeouts.firstTokenMs + 120_000) });
+        r = await qualityGate({
+          ...common,
+          model: opts.servedName,
+          timeoutMs: Math.min(timeouts.totalMs, timeouts.firstTokenMs + 120_000),
+        });
         break;
       case "mtp":
         r = await mtpGate({
@@ -116,7 +120,11 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
         break;
       case "logs":
         r = opts.logSource
-          ? await logsGate({ source: opts.logSource, kvCacheDtype: opts.kvCacheDtype, ...(opts.forbiddenMarkers ? { forbidden: opts.forbiddenMarkers } : {}) })
+          ? await logsGate({
+              source: opts.logSource,
+              kvCacheDtype: opts.kvCacheDtype,
+              ...(opts.forbiddenMarkers ? { forbidden: opts.forbiddenMarkers } : {}),
+            })
           : skipped("logs", "no log source (pass --stack/--config for SSH, or --logs-file FILE)");
         break;
     }
@@ -138,14 +146,22 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
 }
 
 export function renderGateReport(report: GateReport): string {
-  const lines = [`gate ${report.endpoint}: expecting ${report.servedName} with max_model_len ${report.maxModelLen} (from ${report.expectations})`];
+  const lines = [
+    `gate ${report.endpoint}: expecting ${report.servedName} with max_model_len ${report.maxModelLen} (from ${report.expectations})`,
+  ];
   const w = Math.max(...report.checks.map((c) => c.name.length), 4);
   for (const c of report.checks) {
-    lines.push(`${c.status.toUpperCase().padEnd(4)}  ${c.name.padEnd(w)}  ${c.summary} (${(c.durationMs / 1000).toFixed(1)} s)`);
+    lines.push(
+      `${c.status.toUpperCase().padEnd(4)}  ${c.name.padEnd(w)}  ${c.summary} (${(c.durationMs / 1000).toFixed(1)} s)`,
+    );
     for (const p of c.problems) lines.push(`        - ${p}`);
     for (const n of c.notes) lines.push(`        note: ${n}`);
   }
   const failed = report.checks.filter((c) => c.status === "fail").length;
-  lines.push(report.ok ? `RESULT: PASS (${report.checks.filter((c) => c.status === "pass").length} passed, ${report.checks.filter((c) => c.status === "skip").length} skipped)` : `RESULT: FAIL (${failed} of ${report.checks.length} checks failed)`);
-  return lines.join("\n") + "\n";
+  lines.push(
+    report.ok
+      ? `RESULT: PASS (${report.checks.filter((c) => c.status === "pass").length} passed, ${report.checks.filter((c) => c.status === "skip").length} skipped)`
+      : `RESULT: FAIL (${failed} of ${report.checks.length} checks failed)`,
+  );
+  return `${lines.join("\n")}\n`;
 }

@@ -15,7 +15,9 @@ export async function securityGate(opts: SecurityOptions): Promise<CheckResult> 
     return result("security", t0, {
       status: "skip",
       summary: "skipped: no API key configured",
-      notes: ["no API key was given (--api-key-env NAME or $VLLM_API_KEY), so whether the server refuses unauthenticated requests was not checked"],
+      notes: [
+        "no API key was given (--api-key-env NAME or $VLLM_API_KEY), so whether the server refuses unauthenticated requests was not checked",
+      ],
     });
   }
   const client = new OpenAiClient({ endpoint: opts.endpoint, apiKey: opts.apiKey });
@@ -30,7 +32,10 @@ export async function securityGate(opts: SecurityOptions): Promise<CheckResult> 
       timeoutMs: opts.timeoutMs,
     });
     const withKey = await client.requestJson("/v1/models", { timeoutMs: opts.timeoutMs });
-    details.withoutKey = { models: models.status ?? models.error?.kind ?? null, chat: chat.status ?? chat.error?.kind ?? null };
+    details.withoutKey = {
+      models: models.status ?? models.error?.kind ?? null,
+      chat: chat.status ?? chat.error?.kind ?? null,
+    };
     details.withKey = withKey.status ?? withKey.error?.kind ?? null;
     for (const [what, r] of [
       ["GET /v1/models", models],
@@ -38,12 +43,22 @@ export async function securityGate(opts: SecurityOptions): Promise<CheckResult> 
     ] as const) {
       if (r.status === 401 || r.status === 403) continue;
       if (r.status !== undefined && r.status >= 200 && r.status < 300)
-        problems.push(`${what} without an API key answered HTTP ${r.status}: anyone who can reach the port can use the model (start vLLM with --api-key / VLLM_API_KEY)`);
-      else problems.push(`${what} without an API key: expected 401/403, got ${r.status !== undefined ? `HTTP ${r.status}` : r.error?.message ?? "no answer"}`);
+        problems.push(
+          `${what} without an API key answered HTTP ${r.status}: anyone who can reach the port can use the model (start vLLM with --api-key / VLLM_API_KEY)`,
+        );
+      else
+        problems.push(
+          `${what} without an API key: expected 401/403, got ${r.status !== undefined ? `HTTP ${r.status}` : (r.error?.message ?? "no answer")}`,
+        );
     }
-    if (!withKey.ok) problems.push(`GET /v1/models with the configured key failed: ${withKey.error?.message ?? "unknown"} (wrong key?)`);
+    if (!withKey.ok)
+      problems.push(
+        `GET /v1/models with the configured key failed: ${withKey.error?.message ?? "unknown"} (wrong key?)`,
+      );
     return result("security", t0, {
-      summary: problems.length ? "the API is not protected as configured" : "unauthenticated requests refused; the key is accepted",
+      summary: problems.length
+        ? "the API is not protected as configured"
+        : "unauthenticated requests refused; the key is accepted",
       problems,
       details,
     });

@@ -100,10 +100,16 @@ export async function runTraffic(
       await sleep(Math.min(healthEvery, Math.max(1, deadline - performance.now())));
       if (stop) break;
       out.healthChecks++;
-      const h = await healthClient.requestJson("/health", { timeoutMs: Math.max(1000, Math.min(10_000, healthEvery * 2)), auth: false });
+      const h = await healthClient.requestJson("/health", {
+        timeoutMs: Math.max(1000, Math.min(10_000, healthEvery * 2)),
+        auth: false,
+      });
       if (!(h.ok && h.status === 200)) {
         const at = Math.round((performance.now() - t0) / 100) / 10;
-        const why = h.status !== undefined ? `/health answered HTTP ${h.status} at ${at} s` : `/health failed at ${at} s: ${h.error?.message ?? "unknown"}`;
+        const why =
+          h.status !== undefined
+            ? `/health answered HTTP ${h.status} at ${at} s`
+            : `/health failed at ${at} s: ${h.error?.message ?? "unknown"}`;
         out.healthFailures.push(why);
         out.engineDead = true;
         halt(`engine death: ${why}`);
@@ -130,7 +136,9 @@ export async function runTraffic(
       const now = performance.now();
       if (opts.onProgress && now - lastSay >= say) {
         lastSay = now;
-        opts.onProgress(`${label}: ${Math.round((now - t0) / 1000)}/${Math.round(opts.durationMs / 1000)} s, ${out.ok} ok, ${out.errors} failed`);
+        opts.onProgress(
+          `${label}: ${Math.round((now - t0) / 1000)}/${Math.round(opts.durationMs / 1000)} s, ${out.ok} ok, ${out.errors} failed`,
+        );
       }
       if (!r.ok) await sleep(100); // no hot loop against a failing server
     }
@@ -143,7 +151,10 @@ export async function runTraffic(
     const h = await healthClient.requestJson("/health", { timeoutMs: 10_000, auth: false });
     out.healthChecks++;
     if (!(h.ok && h.status === 200)) {
-      const why = h.status !== undefined ? `/health answered HTTP ${h.status} after the run` : `/health failed after the run: ${h.error?.message ?? "unknown"}`;
+      const why =
+        h.status !== undefined
+          ? `/health answered HTTP ${h.status} after the run`
+          : `/health failed after the run: ${h.error?.message ?? "unknown"}`;
       if (!out.healthFailures.length) out.healthFailures.push(why);
       out.engineDead = true;
     }
@@ -158,11 +169,16 @@ export async function runTraffic(
 function trafficProblems(o: TrafficOutcome): string[] {
   const p: string[] = [];
   if (o.errors > 0) {
-    p.push(`${o.errors} of ${o.requests} requests failed (${Object.entries(o.errorKinds).map(([k, v]) => `${k} ${v}`).join(", ")})`);
+    p.push(
+      `${o.errors} of ${o.requests} requests failed (${Object.entries(o.errorKinds)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")})`,
+    );
     for (const s of o.errorSamples) p.push(`e.g. ${s}`);
   }
   if (o.engineDead) p.push(`engine death: ${o.healthFailures[0] ?? "EngineDeadError in a response"}`);
-  if (o.ok === 0 && o.errors === 0) p.push("no request completed within the duration (raise the duration or the timeouts)");
+  if (o.ok === 0 && o.errors === 0)
+    p.push("no request completed within the duration (raise the duration or the timeouts)");
   return p;
 }
 
@@ -188,9 +204,12 @@ function trafficDetails(o: TrafficOutcome, concurrency: number): Record<string, 
 /** Gate b: greedy (temperature 0) and non-greedy (0.8, top_p 0.95) streams interleaved, concurrently. */
 export async function mtpGate(opts: TrafficOptions): Promise<CheckResult> {
   const t0 = performance.now();
-  const o = await runTraffic(opts, "mtp", (w, i) => ((w + i) % 2 === 0 ? { temperature: 0 } : { temperature: 0.8, top_p: 0.95 }));
+  const o = await runTraffic(opts, "mtp", (w, i) =>
+    (w + i) % 2 === 0 ? { temperature: 0 } : { temperature: 0.8, top_p: 0.95 },
+  );
   const problems = trafficProblems(o);
-  if (o.greedy === 0 || o.nonGreedy === 0) problems.push("the run did not mix greedy and non-greedy requests (raise the duration or concurrency)");
+  if (o.greedy === 0 || o.nonGreedy === 0)
+    problems.push("the run did not mix greedy and non-greedy requests (raise the duration or concurrency)");
   return result("mtp", t0, {
     summary: problems.length
       ? `failed: ${o.errors} error(s)${o.engineDead ? ", engine died" : ""} in ${o.requests} requests`
@@ -225,7 +244,11 @@ export interface NodeMemory {
 /** Gate c: zero-gap traffic while each node's MemAvailable is sampled; gates the decline rate. */
 export async function soakGate(opts: SoakOptions): Promise<CheckResult> {
   const t0 = performance.now();
-  const series = opts.samplers.map(() => ({ points: [] as { x: number; y: number }[], failed: 0, firstError: undefined as string | undefined }));
+  const series = opts.samplers.map(() => ({
+    points: [] as { x: number; y: number }[],
+    failed: 0,
+    firstError: undefined as string | undefined,
+  }));
   const sampleAll = async () => {
     const at = performance.now();
     await Promise.all(
@@ -279,15 +302,22 @@ export async function soakGate(opts: SoakOptions): Promise<CheckResult> {
     };
   });
   if (opts.samplers.length === 0) {
-    if (opts.memoryOptOut) notes.push("free memory was not sampled (--sampler none): only the traffic part of the soak was gated");
-    else problems.push("free memory was not sampled: no nodes known (pass --stack/--config for SSH sampling, --sampler local on the node itself, or --sampler none to gate traffic only)");
+    if (opts.memoryOptOut)
+      notes.push("free memory was not sampled (--sampler none): only the traffic part of the soak was gated");
+    else
+      problems.push(
+        "free memory was not sampled: no nodes known (pass --stack/--config for SSH sampling, --sampler local on the node itself, or --sampler none to gate traffic only)",
+      );
   }
   for (const n of nodes) {
     if (n.slopeMbPerHour === null) {
-      problems.push(`${n.node}: only ${n.samples} memory sample(s) succeeded, need 3 to fit a slope${n.firstError ? ` (${n.firstError})` : ""}`);
+      problems.push(
+        `${n.node}: only ${n.samples} memory sample(s) succeeded, need 3 to fit a slope${n.firstError ? ` (${n.firstError})` : ""}`,
+      );
       continue;
     }
-    if (n.failedSamples > 0) notes.push(`${n.node}: ${n.failedSamples} memory sample(s) failed (${n.firstError ?? ""})`);
+    if (n.failedSamples > 0)
+      notes.push(`${n.node}: ${n.failedSamples} memory sample(s) failed (${n.firstError ?? ""})`);
     if (-n.slopeMbPerHour > opts.maxDeclineMbPerHour)
       problems.push(
         `${n.node}: free memory fell at ${Math.round(-n.slopeMbPerHour)} MB/h (${n.firstMb} -> ${n.lastMb} MB), over the ${opts.maxDeclineMbPerHour} MB/h limit: a leak (check the UCX variables) heading for a UMA freeze`,
@@ -303,6 +333,11 @@ export async function soakGate(opts: SoakOptions): Promise<CheckResult> {
       : `${o.ok} requests at concurrency ${opts.concurrency} with no failure${slopes ? `; free-memory slope MB/h (negative = shrinking): ${slopes}` : ""}`,
     problems,
     notes,
-    details: { ...trafficDetails(o, opts.concurrency), maxDeclineMbPerHour: opts.maxDeclineMbPerHour, sampleIntervalS: opts.sampleIntervalMs / 1000, memory: nodes },
+    details: {
+      ...trafficDetails(o, opts.concurrency),
+      maxDeclineMbPerHour: opts.maxDeclineMbPerHour,
+      sampleIntervalS: opts.sampleIntervalMs / 1000,
+      memory: nodes,
+    },
   });
 }

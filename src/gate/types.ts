@@ -38,7 +38,13 @@ export interface GateReport {
 export function result(
   name: CheckName,
   t0: number,
-  parts: { summary: string; problems?: readonly string[]; notes?: readonly string[]; details?: Record<string, unknown>; status?: CheckStatus },
+  parts: {
+    summary: string;
+    problems?: readonly string[];
+    notes?: readonly string[];
+    details?: Record<string, unknown>;
+    status?: CheckStatus;
+  },
 ): CheckResult {
   const problems = parts.problems ?? [];
   return {

@@ -27,7 +27,12 @@ export function peerSshOptions(target: Pick<NodePlan, "ssh">): string[] {
 
 /** Production access from `from` (the head): itself through bash, every other node over SSH to its management host. */
 export function sshAccess(plan: ClusterPlan, from: string = plan.cluster.head): NodeAccess {
-  return Object.fromEntries(plan.nodes.map((n) => [n.name, n.name === from ? ["bash", "-c"] : ["ssh", ...peerSshOptions(n), `${n.ssh.user}@${n.ssh.host}`]]));
+  return Object.fromEntries(
+    plan.nodes.map((n) => [
+      n.name,
+      n.name === from ? ["bash", "-c"] : ["ssh", ...peerSshOptions(n), `${n.ssh.user}@${n.ssh.host}`],
+    ]),
+  );
 }
 
 /** Every node is this machine (a rehearsal with one Docker engine standing in for all hosts). */

@@ -35,7 +35,14 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
   const head = config.nodes[headIndex] as NodeConfig;
   const s = config.serving;
   const tp = s.tensorParallelSize ?? config.nodes.length / s.pipelineParallelSize;
-  const memory = planMemory(config, profile, model.memory, (i) => ({ ...gb10, ...(config.nodes[i]?.memory ?? {}) }), model.id, tp);
+  const memory = planMemory(
+    config,
+    profile,
+    model.memory,
+    (i) => ({ ...gb10, ...(config.nodes[i]?.memory ?? {}) }),
+    model.id,
+    tp,
+  );
   if (memory.errors.length > 0) throw new ConfigError(memory.errors);
   const image = imagePlan(config, head.name);
 
@@ -50,8 +57,23 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
     const cache = cacheFolders(node, user, config.model.hfCachePath);
     const env = nodeEnv({ config, node, head, profile, model });
     const secretEnv = nodeSecretEnv(config, node);
-    const launch = nodeLaunch({ config, profile, model, tensorParallelSize: tp }, node, rank, head, config.nodes.length);
-    const container = containerSpec({ config, node, rank, image: image.tag, command: launch.containerCommand, env, secretEnv, cache });
+    const launch = nodeLaunch(
+      { config, profile, model, tensorParallelSize: tp },
+      node,
+      rank,
+      head,
+      config.nodes.length,
+    );
+    const container = containerSpec({
+      config,
+      node,
+      rank,
+      image: image.tag,
+      command: launch.containerCommand,
+      env,
+      secretEnv,
+      cache,
+    });
     const useAgent = node.ssh.privateKey ? false : (node.ssh.useAgent ?? config.ssh.useAgent ?? false);
     return {
       name: node.name,

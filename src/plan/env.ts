@@ -27,7 +27,11 @@ export const RAY_ENV: Readonly<Record<string, string>> = {
 
 /** Sort an env map by key so that the plan, and every resource input, is stable. */
 export function sortedEnv(env: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.keys(env).sort().map((k) => [k, env[k] as string]));
+  return Object.fromEntries(
+    Object.keys(env)
+      .sort()
+      .map((k) => [k, env[k] as string]),
+  );
 }
 
 export interface EnvInputs {

@@ -19,7 +19,10 @@ export function cacheStep(cache: NodePlan["cache"]): HostStep {
     id: "caches",
     description: `cache folders ${uniq.join(", ")} (kept on delete when not empty: the weights are data)`,
     create: script(
-      ...uniq.map((d) => sh`if [ ! -d ${d} ]; then $SUDO install -d -o "$(id -un)" -g "$(id -gn)" ${d}; echo ${d} | $SUDO tee -a "$J/created-dirs" >/dev/null; fi`),
+      ...uniq.map(
+        (d) =>
+          sh`if [ ! -d ${d} ]; then $SUDO install -d -o "$(id -un)" -g "$(id -gn)" ${d}; echo ${d} | $SUDO tee -a "$J/created-dirs" >/dev/null; fi`,
+      ),
     ),
     delete: undoScript(
       'if [ -e "$J/created-dirs" ]; then',
@@ -37,7 +40,10 @@ export function minFreeKbytesStep(kb: number): HostStep {
     description: `vm.min_free_kbytes=${kb} (a reserve so a UMA OOM kills the engine instead of wedging the host), persisted in ${SYSCTL_FILE}`,
     create: script(
       'if [ ! -e "$J/vm.min_free_kbytes" ]; then sysctl -n vm.min_free_kbytes | $SUDO tee "$J/vm.min_free_kbytes" >/dev/null; fi',
-      writeManagedFile(SYSCTL_FILE, `# Managed by dgx-spark-vllm: make a UMA OOM recoverable.\nvm.min_free_kbytes = ${kb}`),
+      writeManagedFile(
+        SYSCTL_FILE,
+        `# Managed by dgx-spark-vllm: make a UMA OOM recoverable.\nvm.min_free_kbytes = ${kb}`,
+      ),
       sh`$SUDO sysctl -q -w ${`vm.min_free_kbytes=${kb}`}`,
     ),
     delete: undoScript(
@@ -61,7 +67,7 @@ export function swapOffStep(): HostStep {
     delete: undoScript(
       sh`if grep -q ${`^${FSTAB_MARK}`} /etc/fstab; then $SUDO sed -i ${`s|^${FSTAB_MARK}||`} /etc/fstab; fi`,
       'if [ -e "$J/swaps" ]; then',
-      '  while read -r dev; do',
+      "  while read -r dev; do",
       '    if [ -n "$dev" ] && ! grep -qxF "$dev" <<<"$(swapon --show=NAME --noheadings --raw)"; then $SUDO swapon "$dev"; fi',
       '  done < "$J/swaps"',
       '  $SUDO rm -f "$J/swaps"',

@@ -6,6 +6,24 @@ export { dockerRunArgv, dockerRunLine, vllmContainerName, CONTAINER_CACHE, OWNER
 export { NETPLAN_FILE } from "./link";
 export { SYSCTL_FILE, FSTAB_MARK } from "./host";
 export { gidResolverScript } from "./launch";
-export { planMemory, nodeBudget, MEMORY_ESTIMATE_MARGIN_GIB, type MemoryPlan, type NodeMemoryBudget, type MemoryInputs } from "./memory";
-export { watchdogPlan, watchdogScript, watchdogStep, watchdogUnit, WATCHDOG_UNIT, WATCHDOG_BIN, WATCHDOG_SCRIPT, WATCHDOG_STATE_DIR, LOST_RANK_SIGNATURES, type WatchdogPlan } from "./watchdog";
+export {
+  planMemory,
+  nodeBudget,
+  MEMORY_ESTIMATE_MARGIN_GIB,
+  type MemoryPlan,
+  type NodeMemoryBudget,
+  type MemoryInputs,
+} from "./memory";
+export {
+  watchdogPlan,
+  watchdogScript,
+  watchdogStep,
+  watchdogUnit,
+  WATCHDOG_UNIT,
+  WATCHDOG_BIN,
+  WATCHDOG_SCRIPT,
+  WATCHDOG_STATE_DIR,
+  LOST_RANK_SIGNATURES,
+  type WatchdogPlan,
+} from "./watchdog";
 export { accessFunction, peerSshOptions, sshAccess, localAccess, withAccess, type NodeAccess } from "./access";

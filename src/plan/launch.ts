@@ -25,23 +25,38 @@ export function serveFlags(i: LaunchInputs): string[] {
   const { config: c, profile: p } = i;
   const s = c.serving;
   const flags = [
-    "--served-model-name", c.model.servedName,
+    "--served-model-name",
+    c.model.servedName,
     ...i.model.modelFlags,
-    "--tensor-parallel-size", String(i.tensorParallelSize),
+    "--tensor-parallel-size",
+    String(i.tensorParallelSize),
     ...(s.pipelineParallelSize > 1 ? ["--pipeline-parallel-size", String(s.pipelineParallelSize)] : []),
-    "--host", "0.0.0.0",
-    "--port", String(s.port),
-    "--max-model-len", String(p.maxModelLen),
-    "--max-num-seqs", String(p.maxNumSeqs),
-    "--max-num-batched-tokens", String(p.maxNumBatchedTokens),
-    "--gpu-memory-utilization", formatUtil(s.gpuMemoryUtilization),
-    "--kv-cache-dtype", p.kvCacheDtype,
-    "--block-size", String(p.blockSize),
-    "--load-format", p.loadFormat,
-    ...(s.mtp ? ["--speculative-config", JSON.stringify({ method: "mtp", num_speculative_tokens: p.numSpeculativeTokens })] : []),
-    "--compilation-config", JSON.stringify(p.compilationConfig),
+    "--host",
+    "0.0.0.0",
+    "--port",
+    String(s.port),
+    "--max-model-len",
+    String(p.maxModelLen),
+    "--max-num-seqs",
+    String(p.maxNumSeqs),
+    "--max-num-batched-tokens",
+    String(p.maxNumBatchedTokens),
+    "--gpu-memory-utilization",
+    formatUtil(s.gpuMemoryUtilization),
+    "--kv-cache-dtype",
+    p.kvCacheDtype,
+    "--block-size",
+    String(p.blockSize),
+    "--load-format",
+    p.loadFormat,
+    ...(s.mtp
+      ? ["--speculative-config", JSON.stringify({ method: "mtp", num_speculative_tokens: p.numSpeculativeTokens })]
+      : []),
+    "--compilation-config",
+    JSON.stringify(p.compilationConfig),
     ...(p.enablePrefixCaching ? ["--enable-prefix-caching"] : []),
-    "--max-cudagraph-capture-size", String(p.maxCudagraphCaptureSize),
+    "--max-cudagraph-capture-size",
+    String(p.maxCudagraphCaptureSize),
   ];
   return flags;
 }
@@ -60,7 +75,13 @@ export interface NodeLaunch {
 }
 
 /** Argv for `node` at `rank` (0 = head). */
-export function nodeLaunch(i: LaunchInputs, node: NodeConfig, rank: number, head: NodeConfig, nodeCount: number): NodeLaunch {
+export function nodeLaunch(
+  i: LaunchInputs,
+  node: NodeConfig,
+  rank: number,
+  head: NodeConfig,
+  nodeCount: number,
+): NodeLaunch {
   const c = i.config;
   const headAddr = (head.dataPlane[0] as { address: string }).address;
   const nodeAddr = (node.dataPlane[0] as { address: string }).address;
@@ -69,21 +90,45 @@ export function nodeLaunch(i: LaunchInputs, node: NodeConfig, rank: number, head
   if (c.serving.launcher === "mp") {
     const serveArgv = [
       ...serveHead,
-      "--nnodes", String(nodeCount),
-      "--node-rank", String(rank),
-      "--master-addr", headAddr,
-      "--master-port", String(c.link.masterPort),
+      "--nnodes",
+      String(nodeCount),
+      "--node-rank",
+      String(rank),
+      "--master-addr",
+      headAddr,
+      "--master-port",
+      String(c.link.masterPort),
       ...(rank > 0 ? ["--headless"] : []),
       ...c.serving.extraArgs,
     ];
     launch = { serveArgv, containerCommand: serveArgv };
   } else {
-    const common = ["--object-store-memory", String(RAY_OBJECT_STORE_BYTES), "--num-cpus", "2", "--node-ip-address", nodeAddr, "--disable-usage-stats"];
+    const common = [
+      "--object-store-memory",
+      String(RAY_OBJECT_STORE_BYTES),
+      "--num-cpus",
+      "2",
+      "--node-ip-address",
+      nodeAddr,
+      "--disable-usage-stats",
+    ];
     if (rank === 0) {
-      const rayStartArgv = ["ray", "start", "--head", "--port", String(c.link.masterPort), ...common, "--include-dashboard=false"];
+      const rayStartArgv = [
+        "ray",
+        "start",
+        "--head",
+        "--port",
+        String(c.link.masterPort),
+        ...common,
+        "--include-dashboard=false",
+      ];
       const serveArgv = [...serveHead, "--distributed-executor-backend", "ray", ...c.serving.extraArgs];
       // Ray head, then vLLM in the foreground (exec: signals reach vLLM, the init process reaps).
-      launch = { serveArgv, rayStartArgv, containerCommand: ["bash", "-c", `${shellJoin(rayStartArgv)} && exec ${shellJoin(serveArgv)}`] };
+      launch = {
+        serveArgv,
+        rayStartArgv,
+        containerCommand: ["bash", "-c", `${shellJoin(rayStartArgv)} && exec ${shellJoin(serveArgv)}`],
+      };
     } else {
       const serveArgv = ["ray", "start", `--address=${headAddr}:${c.link.masterPort}`, ...common, "--block"];
       launch = { serveArgv, containerCommand: serveArgv };
@@ -102,7 +147,13 @@ export function nodeLaunch(i: LaunchInputs, node: NodeConfig, rank: number, head
  */
 export function withGidResolver(node: NodeConfig, command: readonly string[]): string[] {
   const p = node.dataPlane[0] as { hca: string; address: string };
-  return ["bash", "-c", gidResolverScript(p.hca, p.address) + '\nexport NCCL_IB_GID_INDEX="$idx"\nexec "$@"', "dgx-spark-vllm-gid", ...command];
+  return [
+    "bash",
+    "-c",
+    `${gidResolverScript(p.hca, p.address)}\nexport NCCL_IB_GID_INDEX="$idx"\nexec "$@"`,
+    "dgx-spark-vllm-gid",
+    ...command,
+  ];
 }
 
 /** The IPv4-mapped GID of an address, as /sys/class/infiniband shows it. */

@@ -18,9 +18,22 @@ export const NETPLAN_FILE = "/etc/netplan/60-dgx-spark-vllm.yaml";
 export const payloadFor = (mtu: number) => mtu - 28;
 
 export function netplanContent(node: NodeConfig, mtu: number): string {
-  const lines = [`# Managed by dgx-spark-vllm (node ${node.name}): data-plane ports of the RoCE link.`, "network:", "  version: 2", "  ethernets:"];
+  const lines = [
+    `# Managed by dgx-spark-vllm (node ${node.name}): data-plane ports of the RoCE link.`,
+    "network:",
+    "  version: 2",
+    "  ethernets:",
+  ];
   for (const p of node.dataPlane) {
-    lines.push(`    ${p.netdev}:`, "      dhcp4: false", "      dhcp6: false", "      link-local: []", `      mtu: ${mtu}`, "      addresses:", `        - "${p.address}/${p.prefix}"`);
+    lines.push(
+      `    ${p.netdev}:`,
+      "      dhcp4: false",
+      "      dhcp6: false",
+      "      link-local: []",
+      `      mtu: ${mtu}`,
+      "      addresses:",
+      `        - "${p.address}/${p.prefix}"`,
+    );
   }
   return lines.join("\n");
 }
@@ -65,7 +78,13 @@ export function linkAddressStep(node: NodeConfig, mtu: number): HostStep {
   return {
     id: "link-address",
     description: `data-plane ${node.dataPlane.map((p) => `${p.netdev} ${p.address}/${p.prefix}`).join(", ")} at MTU ${mtu}, applied now and persisted in ${NETPLAN_FILE}`,
-    create: script(...linkFunctions(node, mtu), "link_check link-address", ...journal, "link_set", writeManagedFile(NETPLAN_FILE, netplanContent(node, mtu), "0600")),
+    create: script(
+      ...linkFunctions(node, mtu),
+      "link_check link-address",
+      ...journal,
+      "link_set",
+      writeManagedFile(NETPLAN_FILE, netplanContent(node, mtu), "0600"),
+    ),
     delete: undoScript(...undo, removeManagedFile(NETPLAN_FILE)),
     after: [],
   };
@@ -78,7 +97,8 @@ export function linkAddressStep(node: NodeConfig, mtu: number): HostStep {
 export function gidCheckStep(node: NodeConfig): HostStep {
   return {
     id: "gid-check",
-    description: "RoCEv2 GID present for every data-plane address; re-bounce the address when missing (the post-reboot quirk)",
+    description:
+      "RoCEv2 GID present for every data-plane address; re-bounce the address when missing (the post-reboot quirk)",
     create: script(...linkFunctions(node), "link_gid gid-check"),
     delete: undoScript(": # the check changes nothing lasting"),
     after: ["link-address"],
@@ -91,7 +111,11 @@ export const LINK_SERVICE_FILE = `/etc/systemd/system/${LINK_UNIT}.service`;
 
 /** What the boot unit runs (as root): MTU, up, addresses if missing, then the GID re-bounce. */
 export function linkBootScript(node: NodeConfig, mtu: number): string {
-  return ["#!/bin/bash", `# Managed by dgx-spark-vllm (node ${node.name}): bring the RoCE data plane back after a boot.`, script(...linkFunctions(node, mtu), hostFile("link-up.sh").replace(/\n$/, ""))].join("\n");
+  return [
+    "#!/bin/bash",
+    `# Managed by dgx-spark-vllm (node ${node.name}): bring the RoCE data plane back after a boot.`,
+    script(...linkFunctions(node, mtu), hostFile("link-up.sh").replace(/\n$/, "")),
+  ].join("\n");
 }
 
 /**
@@ -166,7 +190,9 @@ export function linkPlan(config: ClusterConfig, head: NodeConfig): LinkPlan {
     }),
   }));
   const checks: LinkCheck[] = [];
-  for (const from of nodes) for (const to of nodes) if (from !== to) twins.forEach((t) => checks.push(pingCheck(from, to, t.index, config.link.mtu)));
+  for (const from of nodes)
+    for (const to of nodes)
+      if (from !== to) for (const t of twins) checks.push(pingCheck(from, to, t.index, config.link.mtu));
   return {
     mtu: config.link.mtu,
     gidPolicy: config.link.gidPolicy,

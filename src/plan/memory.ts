@@ -67,11 +67,19 @@ export interface MemoryPlan {
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** One node's budget. Pure arithmetic. */
-export function nodeBudget(node: string, m: MemoryInputs, geo: ModelMemoryGeometry, hw: NodeMemorySpec): NodeMemoryBudget {
+export function nodeBudget(
+  node: string,
+  m: MemoryInputs,
+  geo: ModelMemoryGeometry,
+  hw: NodeMemorySpec,
+): NodeMemoryBudget {
   const ranks = m.tensorParallelSize * m.pipelineParallelSize;
   const budget = m.util * hw.visibleGiB;
   const weights = (geo.weightsTotalGb * 1e9) / GIB / ranks;
-  const overhead = geo.overheadGiB.base + geo.overheadGiB.perSeq * m.maxNumSeqs + geo.overheadGiB.perCaptureSize * m.maxCudagraphCaptureSize;
+  const overhead =
+    geo.overheadGiB.base +
+    geo.overheadGiB.perSeq * m.maxNumSeqs +
+    geo.overheadGiB.perCaptureSize * m.maxCudagraphCaptureSize;
   const kvPerToken = geo.kvBytesPerToken / m.pipelineParallelSize / (geo.kvShardedByTp ? m.tensorParallelSize : 1);
   const kvPool = budget - weights - overhead;
   const tokens = Math.max(0, Math.floor((kvPool * GIB) / kvPerToken));
@@ -127,22 +135,57 @@ export function planMemory(
   for (const b of nodes) {
     const n = b.node;
     if (!b.start.passes) {
-      add(true, n, "serving.gpuMemoryUtilization", `vLLM's start check needs ${b.start.needsGiB} GiB free (util x ${b.visibleGiB} GiB) but only ~${b.start.freeBeforeStartGiB} GiB is free before start (after the OS and the ${round((inputs.minFreeKbytes * 1024) / GIB)} GiB min_free_kbytes reserve): lower the utilisation`);
+      add(
+        true,
+        n,
+        "serving.gpuMemoryUtilization",
+        `vLLM's start check needs ${b.start.needsGiB} GiB free (util x ${b.visibleGiB} GiB) but only ~${b.start.freeBeforeStartGiB} GiB is free before start (after the OS and the ${round((inputs.minFreeKbytes * 1024) / GIB)} GiB min_free_kbytes reserve): lower the utilisation`,
+      );
     }
     if (b.kvPoolGiB <= 0) {
-      add(true, n, "serving.gpuMemoryUtilization", `weights (${b.weightsGiB} GiB) and overhead (${b.overheadGiB} GiB) exceed the ${b.budgetGiB} GiB budget: no room for any KV cache; raise the utilisation or lower max-num-seqs / the CUDA-graph capture size`);
+      add(
+        true,
+        n,
+        "serving.gpuMemoryUtilization",
+        `weights (${b.weightsGiB} GiB) and overhead (${b.overheadGiB} GiB) exceed the ${b.budgetGiB} GiB budget: no room for any KV cache; raise the utilisation or lower max-num-seqs / the CUDA-graph capture size`,
+      );
     } else if (b.kvPoolGiB < b.fullRequestGiB) {
-      add(true, n, "serving.profile.maxModelLen", `the KV pool (~${b.kvPoolGiB} GiB, ${b.kvPoolTokens} tokens) cannot hold one ${inputs.maxModelLen}-token request (${b.fullRequestGiB} GiB): vLLM would refuse to start; lower maxModelLen, max-num-seqs or the capture size, or raise the utilisation`);
+      add(
+        true,
+        n,
+        "serving.profile.maxModelLen",
+        `the KV pool (~${b.kvPoolGiB} GiB, ${b.kvPoolTokens} tokens) cannot hold one ${inputs.maxModelLen}-token request (${b.fullRequestGiB} GiB): vLLM would refuse to start; lower maxModelLen, max-num-seqs or the capture size, or raise the utilisation`,
+      );
     } else if (b.kvPoolGiB < b.fullRequestGiB + M) {
-      add(false, n, "serving.profile.maxModelLen", `the KV pool (~${b.kvPoolGiB} GiB) is within the estimate's margin (${M} GiB) of one full ${inputs.maxModelLen}-token request (${b.fullRequestGiB} GiB): the engine may refuse to start`);
+      add(
+        false,
+        n,
+        "serving.profile.maxModelLen",
+        `the KV pool (~${b.kvPoolGiB} GiB) is within the estimate's margin (${M} GiB) of one full ${inputs.maxModelLen}-token request (${b.fullRequestGiB} GiB): the engine may refuse to start`,
+      );
     } else if (b.maxFullContextRequests < inputs.maxNumSeqs) {
-      add(false, n, "serving.profile.maxNumSeqs", `${inputs.maxNumSeqs} sequences, but the KV pool (~${b.kvPoolTokens} tokens) holds ${b.maxFullContextRequests} at full context: the rest wait when requests are long`);
+      add(
+        false,
+        n,
+        "serving.profile.maxNumSeqs",
+        `${inputs.maxNumSeqs} sequences, but the KV pool (~${b.kvPoolTokens} tokens) holds ${b.maxFullContextRequests} at full context: the rest wait when requests are long`,
+      );
     }
     if (b.headroomGiB < thresholdGiB) {
-      add(false, n, "hardening.umaAlertThresholdGb", `predicted free memory while serving is ~${b.headroomGiB} GiB, under the ${h.umaAlertThresholdGb} GB alert threshold: the headroom monitor will alert from the start; set the threshold below the headroom or lower the utilisation`);
+      add(
+        false,
+        n,
+        "hardening.umaAlertThresholdGb",
+        `predicted free memory while serving is ~${b.headroomGiB} GiB, under the ${h.umaAlertThresholdGb} GB alert threshold: the headroom monitor will alert from the start; set the threshold below the headroom or lower the utilisation`,
+      );
     }
     if (b.headroomGiB < 3) {
-      add(false, n, "serving.gpuMemoryUtilization", `only ~${b.headroomGiB} GiB predicted free while serving: a load burst can OOM the host`);
+      add(
+        false,
+        n,
+        "serving.gpuMemoryUtilization",
+        `only ~${b.headroomGiB} GiB predicted free while serving: a load burst can OOM the host`,
+      );
     }
   }
   const warnings: ConfigProblem[] = [];

@@ -23,8 +23,17 @@ export const MONITOR_INTERVAL_S = 60;
 /** The check itself (runs as root from the service): src/host/uma-headroom.sh with its settings. */
 export function monitorCheckScript(node: string, thresholdGb: number): string {
   return hostScript({
-    head: ["#!/bin/bash", "# Managed by dgx-spark-vllm: UMA headroom check (free unified memory below the threshold).", "set -euo pipefail"],
-    vars: { NODE: node, THRESHOLD_KB: Math.round(thresholdGb * 1024 * 1024), THRESHOLD_GB: thresholdGb, WEBHOOK_FILE: MONITOR_WEBHOOK_FILE },
+    head: [
+      "#!/bin/bash",
+      "# Managed by dgx-spark-vllm: UMA headroom check (free unified memory below the threshold).",
+      "set -euo pipefail",
+    ],
+    vars: {
+      NODE: node,
+      THRESHOLD_KB: Math.round(thresholdGb * 1024 * 1024),
+      THRESHOLD_GB: thresholdGb,
+      WEBHOOK_FILE: MONITOR_WEBHOOK_FILE,
+    },
     files: ["uma-headroom.sh"],
   });
 }
@@ -56,7 +65,7 @@ export function umaMonitorStep(node: string, thresholdGb: number): HostStep {
     description: `UMA headroom monitor: systemd timer every ${MONITOR_INTERVAL_S} s, alert below ${thresholdGb} GB available (webhook optional, read on stdin)`,
     create: script(
       // stdin: the webhook URL or nothing. Read before anything else consumes stdin.
-      'webhook=; IFS= read -r webhook || true',
+      "webhook=; IFS= read -r webhook || true",
       writeManagedFile(MONITOR_SCRIPT, monitorCheckScript(node, thresholdGb), "0755"),
       writeManagedFile(MONITOR_SERVICE_FILE, service),
       writeManagedFile(MONITOR_TIMER_FILE, timer),

@@ -22,11 +22,22 @@ export function resolveProfile(serving: Pick<ServingConfig, "profile">): Resolve
   const base: Partial<Profile> = baseName ? PROFILES[baseName] : {};
   const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<Profile>;
   // The schema guarantees maxModelLen/maxNumSeqs/maxNumBatchedTokens when there is no base.
-  const merged = { ...COMMON_PROFILE_FIELDS, ...base, ...defined, name: defined.name ?? (baseName ? `${baseName}-custom` : "custom") } as Profile;
-  const overrides = Object.keys(defined).filter((k) => k !== "name").sort();
+  const merged = {
+    ...COMMON_PROFILE_FIELDS,
+    ...base,
+    ...defined,
+    name: defined.name ?? (baseName ? `${baseName}-custom` : "custom"),
+  } as Profile;
+  const overrides = Object.keys(defined)
+    .filter((k) => k !== "name")
+    .sort();
   const out: ResolvedProfile = {
     ...merged,
-    tradeoff: defined.tradeoff ?? (baseName ? `${PROFILES[baseName].tradeoff}; custom: ${overrides.join(", ") || "no overrides"}` : "custom profile"),
+    tradeoff:
+      defined.tradeoff ??
+      (baseName
+        ? `${PROFILES[baseName].tradeoff}; custom: ${overrides.join(", ") || "no overrides"}`
+        : "custom profile"),
     longContextEnv: needsLongContextEnv(merged),
     overrides,
     ...(baseName ? { base: baseName } : {}),

@@ -1,11 +1,3 @@
-/**
- * The remaining scripts the components run on a Spark, as pure functions of the plan: the
- * reachability probe, the preflight checks, getting the image onto every node, the weight
- * prefetch, the drop-caches sidecar and the readiness gate. Every value that reaches the shell is
- * pattern-checked by the config schema or quoted by `shq`; secrets are read from stdin, never
- * written into a script.
- */
-import { shellJoin } from "../shell/quote";
 import { sh } from "../shell/sh";
 import { hostScript } from "../shell/host";
 import { fail, script } from "../shell/script";
@@ -64,7 +56,11 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
     {
       id: "arch",
       description: "CPU is Arm64 (aarch64)",
-      script: script(nodeVar, '[ "$(uname -m)" = aarch64 ] || { echo "dgx-spark-vllm: node $node: preflight arch: expected aarch64, found $(uname -m)" >&2; exit 1; }', "uname -m"),
+      script: script(
+        nodeVar,
+        '[ "$(uname -m)" = aarch64 ] || { echo "dgx-spark-vllm: node $node: preflight arch: expected aarch64, found $(uname -m)" >&2; exit 1; }',
+        "uname -m",
+      ),
     },
     {
       id: "docker",
@@ -78,7 +74,10 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
     {
       id: "netdev",
       description: `data-plane ports Up in ibdev2netdev: ${node.dataPlane.map((p) => `${p.hca} ==> ${p.netdev}`).join(", ")}`,
-      script: script(`command -v ibdev2netdev >/dev/null || ${fail(n, "preflight netdev", "ibdev2netdev not found: install the MLNX/DOCA OFED tools")}`, ...netdevChecks),
+      script: script(
+        `command -v ibdev2netdev >/dev/null || ${fail(n, "preflight netdev", "ibdev2netdev not found: install the MLNX/DOCA OFED tools")}`,
+        ...netdevChecks,
+      ),
     },
     {
       id: "disk",
@@ -115,12 +114,28 @@ function imageJournalKey(tag: string): string {
 export function imagePresenceStep(plan: ClusterPlan, node: NodePlan): HostStep {
   const tag = plan.image.tag;
   const key = sh`k="$J"/${imageJournalKey(tag)}`;
-  const pull = plan.image.source === "prebuilt" ? [sh`docker image inspect ${tag} >/dev/null 2>&1 || docker pull ${tag} || ${fail(node.name, "image-pull", `docker pull ${plan.image.tag} failed`)}`] : [];
+  const pull =
+    plan.image.source === "prebuilt"
+      ? [
+          sh`docker image inspect ${tag} >/dev/null 2>&1 || docker pull ${tag} || ${fail(node.name, "image-pull", `docker pull ${plan.image.tag} failed`)}`,
+        ]
+      : [];
   return {
     id: plan.image.source === "prebuilt" ? "image-pull" : "image-journal",
-    description: plan.image.source === "prebuilt" ? `pull ${plan.image.tag} (removed on delete if it was not there before)` : `note whether ${plan.image.tag} was present before it is loaded (removed on delete if not)`,
-    create: script(key, sh`if [ ! -e "$k.present" ] && [ ! -e "$k.absent" ]; then if docker image inspect ${tag} >/dev/null 2>&1; then $SUDO touch "$k.present"; else $SUDO touch "$k.absent"; fi; fi`, ...pull),
-    delete: script(key, sh`if [ -e "$k.absent" ]; then docker image rm ${tag} >/dev/null 2>&1 || true; fi`, '$SUDO rm -f "$k.absent" "$k.present"'),
+    description:
+      plan.image.source === "prebuilt"
+        ? `pull ${plan.image.tag} (removed on delete if it was not there before)`
+        : `note whether ${plan.image.tag} was present before it is loaded (removed on delete if not)`,
+    create: script(
+      key,
+      sh`if [ ! -e "$k.present" ] && [ ! -e "$k.absent" ]; then if docker image inspect ${tag} >/dev/null 2>&1; then $SUDO touch "$k.present"; else $SUDO touch "$k.absent"; fi; fi`,
+      ...pull,
+    ),
+    delete: script(
+      key,
+      sh`if [ -e "$k.absent" ]; then docker image rm ${tag} >/dev/null 2>&1 || true; fi`,
+      '$SUDO rm -f "$k.absent" "$k.present"',
+    ),
     after: [],
   };
 }
@@ -152,10 +167,22 @@ export function imageTransferScript(plan: ClusterPlan, from: NodePlan, target: N
 export function prefetchStep(plan: ClusterPlan, node: NodePlan): HostStep {
   const py = `from huggingface_hub import snapshot_download; snapshot_download(repo_id=${JSON.stringify(plan.model.id)})`;
   const run = [
-    "docker", "run", "--rm", "--network", "host", "--entrypoint", "python3",
-    "-e", "HF_TOKEN", "-e", "HF_HUB_ENABLE_HF_TRANSFER=0",
-    "-v", `${node.cache.huggingface}:${CONTAINER_CACHE.huggingface}`,
-    plan.image.tag, "-c", py,
+    "docker",
+    "run",
+    "--rm",
+    "--network",
+    "host",
+    "--entrypoint",
+    "python3",
+    "-e",
+    "HF_TOKEN",
+    "-e",
+    "HF_HUB_ENABLE_HF_TRANSFER=0",
+    "-v",
+    `${node.cache.huggingface}:${CONTAINER_CACHE.huggingface}`,
+    plan.image.tag,
+    "-c",
+    py,
   ];
   return {
     id: "prefetch",
@@ -194,10 +221,26 @@ export function dropCachesLoop(lifetimeS: number): string {
 /** `docker run` argv of the sidecar on `node` (the same line the watchdog uses for its restarts). */
 export function dropCachesRunArgv(plan: ClusterPlan, node: NodePlan, lifetimeS = dropCachesLifetimeS(plan)): string[] {
   return [
-    "docker", "run", "-d", "--rm", "--name", dropCachesName(node), "--privileged", "--restart", "no",
-    "--label", `${OWNER_LABEL}=true`, "--label", "dgx-spark-vllm.role=drop-caches", "--label", `dgx-spark-vllm.node=${node.name}`,
-    "--entrypoint", "sh", plan.image.tag,
-    "-c", dropCachesLoop(lifetimeS),
+    "docker",
+    "run",
+    "-d",
+    "--rm",
+    "--name",
+    dropCachesName(node),
+    "--privileged",
+    "--restart",
+    "no",
+    "--label",
+    `${OWNER_LABEL}=true`,
+    "--label",
+    "dgx-spark-vllm.role=drop-caches",
+    "--label",
+    `dgx-spark-vllm.node=${node.name}`,
+    "--entrypoint",
+    "sh",
+    plan.image.tag,
+    "-c",
+    dropCachesLoop(lifetimeS),
   ];
 }
 
@@ -208,11 +251,18 @@ export function dropCachesRunArgv(plan: ClusterPlan, node: NodePlan, lifetimeS =
  * readiness (the gate's exit trap), by the watchdog after each restart, on delete, and at the
  * latest when its lifetime ends (`dropCachesLifetimeS`).
  */
-export function dropCachesSidecar(plan: ClusterPlan, node: NodePlan, lifetimeS = dropCachesLifetimeS(plan)): { readonly name: string; readonly start: string; readonly stop: string } {
+export function dropCachesSidecar(
+  plan: ClusterPlan,
+  node: NodePlan,
+  lifetimeS = dropCachesLifetimeS(plan),
+): { readonly name: string; readonly start: string; readonly stop: string } {
   const name = dropCachesName(node);
   return {
     name,
-    start: script(sh`docker rm -f ${name} >/dev/null 2>&1 || true`, sh`${dropCachesRunArgv(plan, node, lifetimeS)} >/dev/null || ${fail(node.name, "drop-caches", "could not start the drop-caches sidecar")}`),
+    start: script(
+      sh`docker rm -f ${name} >/dev/null 2>&1 || true`,
+      sh`${dropCachesRunArgv(plan, node, lifetimeS)} >/dev/null || ${fail(node.name, "drop-caches", "could not start the drop-caches sidecar")}`,
+    ),
     stop: script(sh`docker rm -f ${name} >/dev/null 2>&1 || true`),
   };
 }
@@ -229,7 +279,13 @@ export const READINESS_INTERVAL_S = 10;
  * leaves a sidecar dropping caches behind; when it passes, the per-node stop steps that wait for it
  * remove them.
  */
-export function readinessScript(plan: ClusterPlan, head: NodePlan, timeoutS = READINESS_TIMEOUT_S, intervalS = READINESS_INTERVAL_S, access: NodeAccess = sshAccess(plan, head.name)): string {
+export function readinessScript(
+  plan: ClusterPlan,
+  head: NodePlan,
+  timeoutS = READINESS_TIMEOUT_S,
+  intervalS = READINESS_INTERVAL_S,
+  access: NodeAccess = sshAccess(plan, head.name),
+): string {
   const sidecars = plan.hardening.dropCachesDuringLoad ? plan.nodes : [];
   return hostScript({
     head: ["set -euo pipefail"],

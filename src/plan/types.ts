@@ -57,12 +57,29 @@ export interface NodePlan {
   readonly role: "head" | "worker";
   /** Torch/vLLM node rank: 0 for the head, 1.. for workers in config order. */
   readonly rank: number;
-  readonly ssh: { readonly host: string; readonly port: number; readonly user: string; readonly auth: "key" | "agent"; readonly hostKey?: string };
+  readonly ssh: {
+    readonly host: string;
+    readonly port: number;
+    readonly user: string;
+    readonly auth: "key" | "agent";
+    readonly hostKey?: string;
+  };
   /** This node's data-plane address (first twin): VLLM_HOST_IP. */
   readonly address: string;
-  readonly dataPlane: readonly { readonly netdev: string; readonly hca: string; readonly address: string; readonly prefix: number }[];
+  readonly dataPlane: readonly {
+    readonly netdev: string;
+    readonly hca: string;
+    readonly address: string;
+    readonly prefix: number;
+  }[];
   /** Host folders for the caches. */
-  readonly cache: { readonly root: string; readonly huggingface: string; readonly vllm: string; readonly flashinfer: string; readonly triton: string };
+  readonly cache: {
+    readonly root: string;
+    readonly huggingface: string;
+    readonly vllm: string;
+    readonly flashinfer: string;
+    readonly triton: string;
+  };
   /** The complete environment of the vLLM process on this node (sorted; secrets by name only in secretEnv). */
   readonly env: Readonly<Record<string, string>>;
   /** Variables set from secrets at deploy time (values never in the plan). */
@@ -87,7 +104,13 @@ export interface NodePlan {
 export interface LinkTwinPlan {
   readonly index: number;
   readonly subnet: string;
-  readonly ends: readonly { readonly node: string; readonly netdev: string; readonly hca: string; readonly address: string; readonly prefix: number }[];
+  readonly ends: readonly {
+    readonly node: string;
+    readonly netdev: string;
+    readonly hca: string;
+    readonly address: string;
+    readonly prefix: number;
+  }[];
 }
 
 export interface LinkCheck {
@@ -160,7 +183,13 @@ export interface ClusterPlan {
   readonly model: { readonly id: string; readonly servedName: string; readonly prefetch: boolean };
   readonly link: LinkPlan;
   readonly image: ImagePlan;
-  readonly hardening: { readonly minFreeKbytes: number; readonly swapOff: boolean; readonly dropCachesDuringLoad: boolean; readonly umaAlertThresholdGb: number; readonly webhook: "set" | "not set" };
+  readonly hardening: {
+    readonly minFreeKbytes: number;
+    readonly swapOff: boolean;
+    readonly dropCachesDuringLoad: boolean;
+    readonly umaAlertThresholdGb: number;
+    readonly webhook: "set" | "not set";
+  };
   /** How each secret is set: `[secret]` or `not set`. Never a value. */
   readonly secrets: Readonly<Record<string, string>>;
   readonly nodes: readonly NodePlan[];

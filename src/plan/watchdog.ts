@@ -55,21 +55,31 @@ export const LOST_RANK_SIGNATURES: readonly string[] = [
   "EngineDeadError",
 ];
 
-
 /** The watchdog's settings and order from the config (pure), with warnings about risky timing. */
-export function watchdogPlan(config: ClusterConfig, memory: MemoryPlan): { plan: WatchdogPlan; warnings: ConfigProblem[] } {
+export function watchdogPlan(
+  config: ClusterConfig,
+  memory: MemoryPlan,
+): { plan: WatchdogPlan; warnings: ConfigProblem[] } {
   const w = config.serving.watchdog;
   const head = config.nodes.find((n) => n.role === "head");
   if (!head) throw new Error("watchdogPlan: the config has no head");
   const workers = config.nodes.filter((n) => n !== head).map((n) => n.name);
   const restartOrder = config.serving.launcher === "ray" ? [head.name, ...workers] : [...workers, head.name];
-  const minFreeGiB = Object.fromEntries(config.nodes.map((n) => [n.name, w.minFreeGiB ?? memory.nodes.find((b) => b.node === n.name)?.start.needsGiB ?? 0]));
+  const minFreeGiB = Object.fromEntries(
+    config.nodes.map((n) => [n.name, w.minFreeGiB ?? memory.nodes.find((b) => b.node === n.name)?.start.needsGiB ?? 0]),
+  );
   const warnings: ConfigProblem[] = [];
   if (w.enabled && w.minRestartIntervalSeconds < ENGINE_BOOT_S + 10) {
-    warnings.push({ path: "serving.watchdog.minRestartIntervalSeconds", message: `is ${w.minRestartIntervalSeconds} s: restarts may start faster than the engine boots (~${ENGINE_BOOT_S} s plus the weight load); a fast restart loop on GB10 once leaked unified memory until the hosts froze` });
+    warnings.push({
+      path: "serving.watchdog.minRestartIntervalSeconds",
+      message: `is ${w.minRestartIntervalSeconds} s: restarts may start faster than the engine boots (~${ENGINE_BOOT_S} s plus the weight load); a fast restart loop on GB10 once leaked unified memory until the hosts froze`,
+    });
   }
   if (w.enabled && w.bootTimeoutSeconds < 2 * ENGINE_BOOT_S) {
-    warnings.push({ path: "serving.watchdog.bootTimeoutSeconds", message: `is ${w.bootTimeoutSeconds} s: a healthy boot (~${ENGINE_BOOT_S} s plus the weight load) may be declared failed` });
+    warnings.push({
+      path: "serving.watchdog.bootTimeoutSeconds",
+      message: `is ${w.bootTimeoutSeconds} s: a healthy boot (~${ENGINE_BOOT_S} s plus the weight load) may be declared failed`,
+    });
   }
   return {
     plan: {
@@ -108,7 +118,13 @@ export function watchdogScript(plan: ClusterPlan, access: NodeAccess = sshAccess
     if (!n) throw new Error(`watchdog: node ${name} is not in the plan`);
     return n;
   };
-  const probeBody = JSON.stringify({ model: plan.model.servedName, messages: [{ role: "user", content: "Reply with OK." }], max_tokens: 1, temperature: 0, chat_template_kwargs: { thinking: false } });
+  const probeBody = JSON.stringify({
+    model: plan.model.servedName,
+    messages: [{ role: "user", content: "Reply with OK." }],
+    max_tokens: 1,
+    temperature: 0,
+    chat_template_kwargs: { thinking: false },
+  });
   const sidecars = plan.hardening.dropCachesDuringLoad ? w.restartOrder : [];
   const perNode = (names: readonly string[], f: (n: string) => string | number) => new Map(names.map((n) => [n, f(n)]));
   return hostScript({
@@ -183,7 +199,11 @@ export function watchdogStep(plan: ClusterPlan): HostStep {
   const user = w.runAs;
   const header = `${dir}/auth-header`;
   const unit = `${WATCHDOG_UNIT}.service`;
-  const wrapper = ["#!/bin/bash", "# Managed by dgx-spark-vllm: the watchdog's operator command (pause | resume | status).", sh`exec ${WATCHDOG_SCRIPT} "$@"`].join("\n");
+  const wrapper = [
+    "#!/bin/bash",
+    "# Managed by dgx-spark-vllm: the watchdog's operator command (pause | resume | status).",
+    sh`exec ${WATCHDOG_SCRIPT} "$@"`,
+  ].join("\n");
   return {
     id: "watchdog",
     description: `coordinated watchdog on ${plan.cluster.head}: systemd service ${WATCHDOG_UNIT}, probes every ${w.probeIntervalSeconds} s, restarts ${w.restartOrder.join(" -> ")}, at most ${w.maxRestartsPerHour} per hour (API key read on stdin)`,

@@ -15,7 +15,8 @@ import { shq } from "./quote";
 export const HOST_DIR: string = (() => {
   const candidates = [resolve(__dirname, "..", "..", "..", "src", "host"), resolve(__dirname, "..", "host")];
   const found = candidates.find((d) => existsSync(join(d, "lib.sh")));
-  if (!found) throw new Error(`dgx-spark-vllm: the host scripts (src/host/*.sh) are missing; looked in ${candidates.join(", ")}`);
+  if (!found)
+    throw new Error(`dgx-spark-vllm: the host scripts (src/host/*.sh) are missing; looked in ${candidates.join(", ")}`);
   return found;
 })();
 
@@ -26,7 +27,9 @@ export function hostFile(name: string): string {
   let text = cache.get(name);
   if (text === undefined) {
     if (!/^[a-z0-9-]+\.sh$/.test(name)) throw new Error(`not a host script name: ${name}`);
-    text = readFileSync(join(HOST_DIR, name), "utf8").replace(/^#!.*\n/, "").replace(/\n*$/, "\n");
+    text = readFileSync(join(HOST_DIR, name), "utf8")
+      .replace(/^#!.*\n/, "")
+      .replace(/\n*$/, "\n");
     cache.set(name, text);
   }
   return text;
@@ -50,7 +53,9 @@ export function varBlock(vars: Readonly<Record<string, ShellVar>>): string {
       else if (Array.isArray(v)) line = `${k}=(${v.map(shq).join(" ")})`;
       else line = `${k}=${shq(v as string | number)}`;
       // A quoted value that holds shell (a command line for later) is data here: say so to shellcheck.
-      return /[`$]/.test(line.slice(k.length)) ? `# shellcheck disable=SC2016 # a quoted value, expanded later\n${line}` : line;
+      return /[`$]/.test(line.slice(k.length))
+        ? `# shellcheck disable=SC2016 # a quoted value, expanded later\n${line}`
+        : line;
     })
     .join("\n");
 }
@@ -71,5 +76,5 @@ export function hostScript(parts: {
   if (parts.access) out.push("", parts.access);
   for (const f of parts.files) out.push("", hostFile(f).replace(/\n$/, ""));
   if (parts.tail) out.push(...parts.tail);
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }

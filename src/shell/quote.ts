@@ -30,7 +30,8 @@ export function shellAssignments(env: Readonly<Record<string, string>>): string[
   return Object.keys(env)
     .sort()
     .map((k) => {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`not a valid environment variable name: ${JSON.stringify(k)}`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+        throw new Error(`not a valid environment variable name: ${JSON.stringify(k)}`);
       return `${k}=${shq(env[k] as string)}`;
     });
 }

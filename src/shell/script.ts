@@ -33,7 +33,7 @@ export function prologue(body: string): string {
 export function script(...body: string[]): string {
   const text = body.join("\n");
   const usesJournal = text.includes("$J");
-  return [prologue(text), ...(usesJournal ? ['$SUDO mkdir -p "$J"'] : []), text].join("\n") + "\n";
+  return `${[prologue(text), ...(usesJournal ? ['$SUDO mkdir -p "$J"'] : []), text].join("\n")}\n`;
 }
 
 /**

@@ -10,7 +10,13 @@ export interface ExecResult {
 }
 
 /** Run a command with a timeout (never throws); `input`, when given, is written to its stdin. */
-export function execCommand(command: string, args: readonly string[], timeoutMs: number, maxBytes = 256 * 1024 * 1024, input?: string): Promise<ExecResult> {
+export function execCommand(
+  command: string,
+  args: readonly string[],
+  timeoutMs: number,
+  maxBytes = 256 * 1024 * 1024,
+  input?: string,
+): Promise<ExecResult> {
   return new Promise((resolve) => {
     let stdout = "";
     let stderr = "";
@@ -41,7 +47,13 @@ export function execCommand(command: string, args: readonly string[], timeoutMs:
       if (stderr.length < maxBytes) stderr += c;
     });
     child.on("error", (e: NodeJS.ErrnoException) =>
-      done({ code: null, stdout, stderr, error: e.code === "ENOENT" ? `${command} is not installed or not on PATH` : `cannot run ${command}: ${e.message}` }),
+      done({
+        code: null,
+        stdout,
+        stderr,
+        error:
+          e.code === "ENOENT" ? `${command} is not installed or not on PATH` : `cannot run ${command}: ${e.message}`,
+      }),
     );
     child.on("close", (code) => done({ code, stdout, stderr }));
     if (input !== undefined) {

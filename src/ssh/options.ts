@@ -37,14 +37,20 @@ export function hostKeyOptions(hostKey: string | undefined): string[] {
 export function sshOptions(target: SshOptionTarget, settings: SshOptionSettings = {}): string[] {
   const identity = settings.identityFile ? ["-o", "IdentitiesOnly=yes", "-i", settings.identityFile] : [];
   return [
-    "-o", "BatchMode=yes",
-    "-o", `ConnectTimeout=${settings.connectTimeoutS ?? 10}`,
-    "-o", "ServerAliveInterval=5",
-    "-o", "ServerAliveCountMax=3",
-    "-o", "LogLevel=ERROR",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    `ConnectTimeout=${settings.connectTimeoutS ?? 10}`,
+    "-o",
+    "ServerAliveInterval=5",
+    "-o",
+    "ServerAliveCountMax=3",
+    "-o",
+    "LogLevel=ERROR",
     ...hostKeyOptions(target.hostKey),
     ...identity,
-    "-p", String(target.port),
+    "-p",
+    String(target.port),
   ];
 }
 

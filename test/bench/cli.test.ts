@@ -14,7 +14,10 @@ test("bench prints a table with one row per level and progress on stderr", async
     assert.equal(code, 0, io.stderr);
     const lines = io.stdout.trim().split("\n");
     assert.match(lines[0] ?? "", /model deepseek-v4 .*max_tokens 8 .*temperature 0\.7 .*thinking off/);
-    assert.match(lines[1] ?? "", /conc +reqs +errors +agg tok\/s +tok\/s\/stream +req\/s +lat p50 +lat p99 +TTFT p50 +TTFT p99 +ITL p50 +ITL p99/);
+    assert.match(
+      lines[1] ?? "",
+      /conc +reqs +errors +agg tok\/s +tok\/s\/stream +req\/s +lat p50 +lat p99 +TTFT p50 +TTFT p99 +ITL p50 +ITL p99/,
+    );
     assert.match(lines[2] ?? "", /^ +1 +16 +0 +\d+\.\d/);
     assert.match(lines[3] ?? "", /^ +3 +16 +0 +\d+\.\d/);
     assert.equal(lines.length, 4);
@@ -28,10 +31,20 @@ test("--json gives the report; --chart writes a well-formed SVG with both panels
     const dir = tempDir();
     const chart = join(dir, "bench.svg");
     const io = captureIo();
-    const code = await runBenchCli(["--endpoint", s.url, "--levels", "1,2,4", "--json", "--chart", chart, "--quiet", ...QUICK], io, { env: {} });
+    const code = await runBenchCli(
+      ["--endpoint", s.url, "--levels", "1,2,4", "--json", "--chart", chart, "--quiet", ...QUICK],
+      io,
+      { env: {} },
+    );
     assert.equal(code, 0, io.stderr);
-    const report = JSON.parse(io.stdout) as { levels: { concurrency: number; aggregateTokPerS: number; requests: number }[]; settings: { maxTokens: number } };
-    assert.deepEqual(report.levels.map((l) => l.concurrency), [1, 2, 4]);
+    const report = JSON.parse(io.stdout) as {
+      levels: { concurrency: number; aggregateTokPerS: number; requests: number }[];
+      settings: { maxTokens: number };
+    };
+    assert.deepEqual(
+      report.levels.map((l) => l.concurrency),
+      [1, 2, 4],
+    );
     assert.ok(report.levels.every((l) => l.aggregateTokPerS > 0));
     assert.equal(report.settings.maxTokens, 8);
     assert.equal(io.stderr, "", "--quiet prints nothing on stderr when all is well");
@@ -52,16 +65,57 @@ test("--baseline: a slower server is flagged as a regression (exit 1); the same 
   const baseline = join(dir, "baseline.json");
   await withStandin({ behavior: { tokenIntervalMs: 2 } }, async (s) => {
     const io = captureIo();
-    assert.equal(await runBenchCli(["--endpoint", s.url, "--levels", "1,2", "--requests", "8", "--json", "--quiet", ...QUICK], io, { env: {} }), 0, io.stderr);
+    assert.equal(
+      await runBenchCli(
+        ["--endpoint", s.url, "--levels", "1,2", "--requests", "8", "--json", "--quiet", ...QUICK],
+        io,
+        { env: {} },
+      ),
+      0,
+      io.stderr,
+    );
     writeFileSync(baseline, io.stdout);
     const same = captureIo();
-    const code = await runBenchCli(["--endpoint", s.url, "--levels", "1,2", "--requests", "8", "--baseline", baseline, "--tolerance", "0.5", "--quiet", ...QUICK], same, { env: {} });
+    const code = await runBenchCli(
+      [
+        "--endpoint",
+        s.url,
+        "--levels",
+        "1,2",
+        "--requests",
+        "8",
+        "--baseline",
+        baseline,
+        "--tolerance",
+        "0.5",
+        "--quiet",
+        ...QUICK,
+      ],
+      same,
+      { env: {} },
+    );
     assert.equal(code, 0, same.stdout + same.stderr);
     assert.match(same.stdout, /no regression beyond 50%/);
   });
   await withStandin({ behavior: { tokenIntervalMs: 8 } }, async (s) => {
     const io = captureIo();
-    const code = await runBenchCli(["--endpoint", s.url, "--levels", "1,2,3", "--requests", "8", "--baseline", baseline, "--tolerance", "0.1", ...QUICK], io, { env: {} });
+    const code = await runBenchCli(
+      [
+        "--endpoint",
+        s.url,
+        "--levels",
+        "1,2,3",
+        "--requests",
+        "8",
+        "--baseline",
+        baseline,
+        "--tolerance",
+        "0.1",
+        ...QUICK,
+      ],
+      io,
+      { env: {} },
+    );
     assert.equal(code, 1);
     assert.match(io.stdout, /REGRESSED against .*baseline\.json \(tolerance 10%, marked !\)/);
     assert.match(io.stdout, /c=1 agg tok\/s: [\d.]+ -> [\d.]+ \(\d+(\.\d)?% worse\)/);
@@ -73,30 +127,51 @@ test("--baseline: a slower server is flagged as a regression (exit 1); the same 
 });
 
 test("request errors make the run exit 1 with the error kinds listed; a dead server does not crash it", async () => {
-  await withStandin({ behavior: { tokenIntervalMs: 1 }, fault: (n) => (n === 3 ? { malformedAfterTokens: 1 } : undefined), dieAtRequest: 30 }, async (s) => {
-    const io = captureIo();
-    const code = await runBenchCli(["--endpoint", s.url, "--levels", "2,4", ...QUICK], io, { env: {} });
-    assert.equal(code, 1);
-    assert.match(io.stdout, /ERRORS: \d+ request\(s\) failed/);
-    assert.match(io.stdout, /c=2: malformed 1/);
-    assert.match(io.stdout, /c=4: .*refused \d+/);
-    assert.match(io.stderr, /c=4: done: .*refused \d+/);
-  });
+  await withStandin(
+    {
+      behavior: { tokenIntervalMs: 1 },
+      fault: (n) => (n === 3 ? { malformedAfterTokens: 1 } : undefined),
+      dieAtRequest: 30,
+    },
+    async (s) => {
+      const io = captureIo();
+      const code = await runBenchCli(["--endpoint", s.url, "--levels", "2,4", ...QUICK], io, { env: {} });
+      assert.equal(code, 1);
+      assert.match(io.stdout, /ERRORS: \d+ request\(s\) failed/);
+      assert.match(io.stdout, /c=2: malformed 1/);
+      assert.match(io.stdout, /c=4: .*refused \d+/);
+      assert.match(io.stderr, /c=4: done: .*refused \d+/);
+    },
+  );
 });
 
 test("the API key comes from an environment variable, never argv, and never shows in output", async () => {
   const key = "sk-test-0123456789abcdef";
   await withStandin({ apiKey: key, behavior: { tokenIntervalMs: 1 } }, async (s) => {
     const ok = captureIo();
-    assert.equal(await runBenchCli(["--endpoint", s.url, "--levels", "1", "--api-key-env", "MY_KEY", ...QUICK], ok, { env: { MY_KEY: key } }), 0, ok.stderr);
+    assert.equal(
+      await runBenchCli(["--endpoint", s.url, "--levels", "1", "--api-key-env", "MY_KEY", ...QUICK], ok, {
+        env: { MY_KEY: key },
+      }),
+      0,
+      ok.stderr,
+    );
     assert.match(ok.stderr, /using the API key from \$MY_KEY/);
     assert.ok(!ok.stdout.includes(key) && !ok.stderr.includes(key));
     // $VLLM_API_KEY is the default.
     const dflt = captureIo();
-    assert.equal(await runBenchCli(["--endpoint", s.url, "--levels", "1", "--quiet", ...QUICK], dflt, { env: { VLLM_API_KEY: key } }), 0);
+    assert.equal(
+      await runBenchCli(["--endpoint", s.url, "--levels", "1", "--quiet", ...QUICK], dflt, {
+        env: { VLLM_API_KEY: key },
+      }),
+      0,
+    );
     // No key: the server's 401 is reported with the fix.
     const none = captureIo();
-    assert.equal(await runBenchCli(["--endpoint", s.url, "--levels", "1", "--model", "deepseek-v4", ...QUICK], none, { env: {} }), 1);
+    assert.equal(
+      await runBenchCli(["--endpoint", s.url, "--levels", "1", "--model", "deepseek-v4", ...QUICK], none, { env: {} }),
+      1,
+    );
     assert.match(none.stdout, /http-4xx/);
     assert.match(none.stdout, /--api-key-env/);
     // A named variable that is not set is a usage error.
@@ -143,7 +218,10 @@ test("usage errors exit 2; an unreachable server exits 1 with a clear message", 
   assert.match(io.stderr, /has no `levels` array/);
 
   const down = captureIo();
-  assert.equal(await runBenchCli(["--endpoint", `http://127.0.0.1:${await closedPort()}`, "--json"], down, { env: {} }), 1);
+  assert.equal(
+    await runBenchCli(["--endpoint", `http://127.0.0.1:${await closedPort()}`, "--json"], down, { env: {} }),
+    1,
+  );
   assert.match(down.stderr, /cannot list models .*connection refused/);
   assert.equal((JSON.parse(down.stdout) as { error: string }).error.includes("refused"), true);
 });

@@ -3,7 +3,12 @@ import { test } from "node:test";
 import { normalizeEndpoint, OpenAiClient } from "../../src/bench/client";
 import { closedPort, FAST, withStandin } from "./support";
 
-const body = (maxTokens = 12) => ({ model: "deepseek-v4", messages: [{ role: "user", content: "hello" }], max_tokens: maxTokens, temperature: 0.7 });
+const body = (maxTokens = 12) => ({
+  model: "deepseek-v4",
+  messages: [{ role: "user", content: "hello" }],
+  max_tokens: maxTokens,
+  temperature: 0.7,
+});
 
 test("endpoint forms normalize to the server base", () => {
   assert.equal(normalizeEndpoint("http://h:8000"), "http://h:8000");
@@ -25,7 +30,10 @@ test("a healthy stream: tokens from the usage chunk, TTFT before the end, one ga
       assert.equal(r.tokensFrom, "usage");
       assert.equal(r.deltas, 12);
       assert.equal(r.itlMs.length, 11);
-      assert.ok(r.ttftMs !== undefined && r.ttftMs >= 4 && r.ttftMs < r.latencyMs, `ttft ${r.ttftMs} latency ${r.latencyMs}`);
+      assert.ok(
+        r.ttftMs !== undefined && r.ttftMs >= 4 && r.ttftMs < r.latencyMs,
+        `ttft ${r.ttftMs} latency ${r.latencyMs}`,
+      );
       assert.ok(r.latencyMs >= 12 * 5 - 1, `12 tokens at 5 ms cannot take ${r.latencyMs} ms`);
       assert.match(r.content, /\w+( \w+){11}/);
       assert.equal(r.finishReason, "length");
@@ -76,12 +84,32 @@ test("a slow first token shows in TTFT; past the first-token timeout it is an er
 });
 
 const faults: { name: string; behavior: Record<string, unknown>; kind: string; message: RegExp }[] = [
-  { name: "stalled stream", behavior: { stallAfterTokens: 3 }, kind: "stalled", message: /stalled.*after 3 token chunks/ },
+  {
+    name: "stalled stream",
+    behavior: { stallAfterTokens: 3 },
+    kind: "stalled",
+    message: /stalled.*after 3 token chunks/,
+  },
   { name: "dropped connection", behavior: { dropAfterTokens: 4 }, kind: "dropped", message: /dropped/ },
   { name: "5xx", behavior: { status: 503 }, kind: "http-5xx", message: /HTTP 503/ },
-  { name: "malformed JSON event", behavior: { malformedAfterTokens: 2 }, kind: "malformed", message: /unparseable stream event after 2/ },
-  { name: "stream ends without [DONE]", behavior: { endWithoutDone: true }, kind: "truncated", message: /without \[DONE\]/ },
-  { name: "error object inside the stream", behavior: { streamErrorAfterTokens: 2 }, kind: "stream-error", message: /EngineDeadError/ },
+  {
+    name: "malformed JSON event",
+    behavior: { malformedAfterTokens: 2 },
+    kind: "malformed",
+    message: /unparseable stream event after 2/,
+  },
+  {
+    name: "stream ends without [DONE]",
+    behavior: { endWithoutDone: true },
+    kind: "truncated",
+    message: /without \[DONE\]/,
+  },
+  {
+    name: "error object inside the stream",
+    behavior: { streamErrorAfterTokens: 2 },
+    kind: "stream-error",
+    message: /EngineDeadError/,
+  },
 ];
 
 for (const f of faults) {
@@ -96,7 +124,15 @@ for (const f of faults) {
         assert.match(r.error?.message ?? "", f.message);
         assert.ok(Date.now() - t0 < 1500, "a fault must be reported within the idle timeout, not hang");
         // The client stays usable after a fault.
-        s.options.behavior = { ...s.options.behavior, stallAfterTokens: undefined, dropAfterTokens: undefined, status: undefined, malformedAfterTokens: undefined, endWithoutDone: undefined, streamErrorAfterTokens: undefined };
+        s.options.behavior = {
+          ...s.options.behavior,
+          stallAfterTokens: undefined,
+          dropAfterTokens: undefined,
+          status: undefined,
+          malformedAfterTokens: undefined,
+          endWithoutDone: undefined,
+          streamErrorAfterTokens: undefined,
+        };
         const ok = await c.streamChat(body(3), FAST);
         assert.equal(ok.ok, true, ok.error?.message);
       } finally {

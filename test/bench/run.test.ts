@@ -7,7 +7,14 @@ test("sweep at a known token rate: aggregate ~ concurrency x per-stream rate, wa
   // 20 tokens at 5 ms: 200 tok/s per stream.
   await withStandin({ behavior: { tokenIntervalMs: 5 } }, async (s) => {
     const lines: string[] = [];
-    const r = await runBench({ endpoint: s.url, levels: [1, 6], maxTokens: 20, temperature: 0.7, timeouts: FAST, onProgress: (l) => lines.push(l) });
+    const r = await runBench({
+      endpoint: s.url,
+      levels: [1, 6],
+      maxTokens: 20,
+      temperature: 0.7,
+      timeouts: FAST,
+      onProgress: (l) => lines.push(l),
+    });
     assert.equal(r.model, "deepseek-v4", "the model comes from /v1/models");
     const [l1, l6] = r.levels;
     assert.ok(l1 && l6);
@@ -18,14 +25,26 @@ test("sweep at a known token rate: aggregate ~ concurrency x per-stream rate, wa
     for (const l of [l1, l6]) {
       const expected = 200 * l.concurrency;
       const agg = l.aggregateTokPerS ?? 0;
-      assert.ok(agg > expected * 0.8 && agg <= expected * 1.02, `c=${l.concurrency}: ${agg} tok/s, expected about ${expected}`);
-      assert.ok((l.perStreamTokPerS ?? 0) > 160 && (l.perStreamTokPerS ?? 0) <= 204, `per stream ${l.perStreamTokPerS}`);
+      assert.ok(
+        agg > expected * 0.8 && agg <= expected * 1.02,
+        `c=${l.concurrency}: ${agg} tok/s, expected about ${expected}`,
+      );
+      assert.ok(
+        (l.perStreamTokPerS ?? 0) > 160 && (l.perStreamTokPerS ?? 0) <= 204,
+        `per stream ${l.perStreamTokPerS}`,
+      );
       assert.ok((l.itlMs.p50 ?? 0) >= 3 && (l.itlMs.p50 ?? 0) < 15, `ITL p50 ${l.itlMs.p50}`);
       assert.ok((l.latencyMs.p50 ?? 0) >= 99, `20 tokens at 5 ms take 100 ms, got ${l.latencyMs.p50}`);
     }
     // Warm-up rounds (1 + 6 requests) reached the server but are not in the results.
     assert.equal(s.stats.chatRequests, 1 + 16 + 6 + 24);
-    assert.deepEqual(r.levels.map((l) => l.warmup), [{ requests: 1, errors: 0 }, { requests: 6, errors: 0 }]);
+    assert.deepEqual(
+      r.levels.map((l) => l.warmup),
+      [
+        { requests: 1, errors: 0 },
+        { requests: 6, errors: 0 },
+      ],
+    );
     const bodies = s.chatBodies;
     for (const b of bodies) {
       assert.equal(b.temperature, 0.7);
@@ -36,16 +55,31 @@ test("sweep at a known token rate: aggregate ~ concurrency x per-stream rate, wa
     }
     const prompts = bodies.map((b) => String(b.messages?.[0]?.content));
     assert.equal(new Set(prompts).size, prompts.length, "every prompt differs");
-    assert.equal(new Set(prompts.map((p) => p.slice(0, 16))).size, prompts.length, "prompts differ from their first characters (no shared prefix block)");
+    assert.equal(
+      new Set(prompts.map((p) => p.slice(0, 16))).size,
+      prompts.length,
+      "prompts differ from their first characters (no shared prefix block)",
+    );
     assert.ok(lines.some((l) => /c=6: warm-up/.test(l)) && lines.some((l) => /c=6: done/.test(l)), lines.join("\n"));
   });
 });
 
 test("failed requests are counted by kind and left out of throughput, never thrown", async () => {
   await withStandin(
-    { behavior: { tokenIntervalMs: 1 }, fault: (n) => (n % 5 === 0 ? { status: 500 } : n % 7 === 0 ? { dropAfterTokens: 2 } : undefined) },
+    {
+      behavior: { tokenIntervalMs: 1 },
+      fault: (n) => (n % 5 === 0 ? { status: 500 } : n % 7 === 0 ? { dropAfterTokens: 2 } : undefined),
+    },
     async (s) => {
-      const r = await runBench({ endpoint: s.url, levels: [4], maxTokens: 8, temperature: 0.7, timeouts: FAST, warmup: false, requests: () => 35 });
+      const r = await runBench({
+        endpoint: s.url,
+        levels: [4],
+        maxTokens: 8,
+        temperature: 0.7,
+        timeouts: FAST,
+        warmup: false,
+        requests: () => 35,
+      });
       const l = r.levels[0];
       assert.ok(l);
       // Requests 5,10,..,35 fail with 500 (7); 7,14,21,28 drop (35 is already a 500): 11 failures.
@@ -77,7 +111,15 @@ test("a server that dies mid-run: the sweep finishes, later levels report refuse
 
 test("slow first token at one level shows in its TTFT, not as an error", async () => {
   await withStandin({ behavior: { tokenIntervalMs: 1, firstTokenDelayMs: 120 } }, async (s) => {
-    const r = await runBench({ endpoint: s.url, levels: [2], maxTokens: 4, temperature: 0.7, timeouts: FAST, warmup: false, requests: () => 4 });
+    const r = await runBench({
+      endpoint: s.url,
+      levels: [2],
+      maxTokens: 4,
+      temperature: 0.7,
+      timeouts: FAST,
+      warmup: false,
+      requests: () => 4,
+    });
     const l = r.levels[0];
     assert.ok(l);
     assert.equal(l.errors, 0);

@@ -31,7 +31,14 @@ test("percentile interpolates and handles edge cases", () => {
   assert.equal(percentile([4, 1, 3, 2], 50), 2.5);
   assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0), 1);
   assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 100), 10);
-  assert.ok(Math.abs(percentile(Array.from({ length: 101 }, (_, i) => i), 99) - 99) < 1e-9);
+  assert.ok(
+    Math.abs(
+      percentile(
+        Array.from({ length: 101 }, (_, i) => i),
+        99,
+      ) - 99,
+    ) < 1e-9,
+  );
 });
 
 test("least squares recovers a known slope through noise-free and noisy points", () => {
@@ -41,5 +48,12 @@ test("least squares recovers a known slope through noise-free and noisy points",
   const noisy = Array.from({ length: 200 }, (_, i) => ({ x: i, y: 3 * i + (i % 2 === 0 ? 1 : -1) }));
   assert.ok(Math.abs(leastSquares(noisy).slope - 3) < 0.01);
   assert.ok(Number.isNaN(leastSquares([{ x: 1, y: 1 }]).slope));
-  assert.ok(Number.isNaN(leastSquares([{ x: 1, y: 1 }, { x: 1, y: 2 }]).slope));
+  assert.ok(
+    Number.isNaN(
+      leastSquares([
+        { x: 1, y: 1 },
+        { x: 1, y: 2 },
+      ]).slope,
+    ),
+  );
 });

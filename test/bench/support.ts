@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Timeouts } from "../../src/bench/client";
-import { StandinServer, startStandin } from "../support/standin";
+import { type StandinServer, startStandin } from "../support/standin";
 
 export const FAST: Timeouts = { firstTokenMs: 3_000, idleMs: 1_000, totalMs: 10_000 };
 
@@ -35,7 +35,10 @@ export function captureIo(): CapturedIo {
 }
 
 /** Start a stand-in, run `fn`, always close it. */
-export async function withStandin<T>(opts: ConstructorParameters<typeof StandinServer>[0], fn: (s: StandinServer) => Promise<T>): Promise<T> {
+export async function withStandin<T>(
+  opts: ConstructorParameters<typeof StandinServer>[0],
+  fn: (s: StandinServer) => Promise<T>,
+): Promise<T> {
   const s = await startStandin(opts);
   try {
     return await fn(s);

@@ -13,7 +13,8 @@ const TMP = mkdtempSync(join(tmpdir(), "dsv-cli-"));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
 function cli(args: string[]) {
-  let out = "", err = "";
+  let out = "",
+    err = "";
   const code = runCli(args, { out: (s) => (out += s), err: (s) => (err += s) });
   return { code, out, err };
 }
@@ -24,10 +25,13 @@ describe("the example stacks", () => {
       const input = readStackFile(join(ROOT, "stacks", `Pulumi.${s}.yaml`));
       const { config } = loadClusterConfig(input, "plan");
       assert.equal(config.serving.profile, s);
-      assert.deepEqual(config.nodes.map((n) => [n.name, n.role, n.dataPlane[0]!.address, n.dataPlane[0]!.prefix]), [
-        ["spark-head", "head", "10.0.0.1", 30],
-        ["spark-worker", "worker", "10.0.0.2", 30],
-      ]);
+      assert.deepEqual(
+        config.nodes.map((n) => [n.name, n.role, n.dataPlane[0]!.address, n.dataPlane[0]!.prefix]),
+        [
+          ["spark-head", "head", "10.0.0.1", 30],
+          ["spark-worker", "worker", "10.0.0.2", 30],
+        ],
+      );
     });
   }
 
@@ -43,7 +47,10 @@ describe("the example stacks", () => {
   it("an encrypted secret is shown as [secret], never needed", () => {
     const dir = TMP;
     const file = join(dir, "Pulumi.enc.yaml");
-    writeFileSync(file, `config:\n  dgx-spark-vllm:apiKey:\n    secure: v1:AAAABBBBCCCCDDDD\n  dgx-spark-vllm:ssh:\n    user: spark\n  dgx-spark-vllm:nodes:\n    - {name: a, role: head, ssh: {host: a.local}, dataPlane: [{netdev: enp1s0f1np1, hca: rocep1s0f1, address: 10.0.0.1}]}\n    - {name: b, role: worker, ssh: {host: b.local}, dataPlane: [{netdev: enp1s0f1np1, hca: rocep1s0f1, address: 10.0.0.2}]}\n`);
+    writeFileSync(
+      file,
+      `config:\n  dgx-spark-vllm:apiKey:\n    secure: v1:AAAABBBBCCCCDDDD\n  dgx-spark-vllm:ssh:\n    user: spark\n  dgx-spark-vllm:nodes:\n    - {name: a, role: head, ssh: {host: a.local}, dataPlane: [{netdev: enp1s0f1np1, hca: rocep1s0f1, address: 10.0.0.1}]}\n    - {name: b, role: worker, ssh: {host: b.local}, dataPlane: [{netdev: enp1s0f1np1, hca: rocep1s0f1, address: 10.0.0.2}]}\n`,
+    );
     const r = cli(["plan", "--config", file, "--json"]);
     assert.equal(r.code, 0, r.err);
     const plan = JSON.parse(r.out);
@@ -70,24 +77,38 @@ describe("plan command", () => {
         assert.equal(typeof n.container.image, "string");
         assert.deepEqual(n.container.command, n.serveArgv);
       }
-      for (const k of ["cluster", "profile", "model", "link", "image", "hardening", "secrets", "warnings"]) assert.ok(k in plan, k);
+      for (const k of ["cluster", "profile", "model", "link", "image", "hardening", "secrets", "warnings"])
+        assert.ok(k in plan, k);
     });
   }
 
   it("prints a readable summary with the serve command for every node", () => {
     const r = cli(["plan", "--stack", "256k"]);
     assert.equal(r.code, 0);
-    assert.match(r.out, /Profile {4}256k: max-model-len 262144, max-num-seqs 24, max-num-batched-tokens 6144, long-context env off/);
+    assert.match(
+      r.out,
+      /Profile {4}256k: max-model-len 262144, max-num-seqs 24, max-num-batched-tokens 6144, long-context env off/,
+    );
     assert.match(r.out, /Node spark-worker \(worker, rank 1\)/);
     assert.match(r.out, /Node spark-head \(head, rank 0\)/);
-    assert.equal((r.out.match(/vllm serve deepseek-ai\/DeepSeek-V4-Flash/g) ?? []).length, 4, "serve line and docker run line per node");
+    assert.equal(
+      (r.out.match(/vllm serve deepseek-ai\/DeepSeek-V4-Flash/g) ?? []).length,
+      4,
+      "serve line and docker run line per node",
+    );
     assert.ok(r.out.indexOf("Node spark-worker") < r.out.indexOf("Node spark-head"), "nodes in start order");
   });
 
   it("invalid config: exit code 2 and the error list", () => {
     const dir = TMP;
     const file = join(dir, "bad.json");
-    writeFileSync(file, JSON.stringify({ nodes: [{ name: "x", role: "head", ssh: { host: "h" }, dataPlane: [] }], serving: { launcher: "slurm" } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        nodes: [{ name: "x", role: "head", ssh: { host: "h" }, dataPlane: [] }],
+        serving: { launcher: "slurm" },
+      }),
+    );
     const r = cli(["plan", "--config", file]);
     assert.equal(r.code, 2);
     assert.match(r.err, /nothing was created or changed/);
@@ -116,13 +137,16 @@ describe("plan summary: the watchdog line", () => {
   it("shows the restart order, cap and memory floor, and says when the watchdog is off", () => {
     let r = cli(["plan", "--stack", "1m"]);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /^Watchdog   dgx-spark-vllm-watchdog on the head: probe every 30 s, restart spark-worker -> spark-head after 3 failed probes, at most 3\/hour, >= 300 s apart; starts only with MemAvailable >= spark-head \d+(\.\d+)? GiB, spark-worker/m);
+    assert.match(
+      r.out,
+      /^Watchdog {3}dgx-spark-vllm-watchdog on the head: probe every 30 s, restart spark-worker -> spark-head after 3 failed probes, at most 3\/hour, >= 300 s apart; starts only with MemAvailable >= spark-head \d+(\.\d+)? GiB, spark-worker/m,
+    );
     const file = join(TMP, "no-watchdog.yaml");
     const input = readStackFile(join(ROOT, "stacks", "Pulumi.1m.yaml")) as Record<string, any>;
     input.serving.watchdog = { enabled: false };
     writeFileSync(file, JSON.stringify(input));
     r = cli(["plan", "--config", file]);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /^Watchdog   off \(serving\.watchdog\.enabled: false\)$/m);
+    assert.match(r.out, /^Watchdog {3}off \(serving\.watchdog\.enabled: false\)$/m);
   });
 });

@@ -2,7 +2,16 @@
  * The whole cluster under mocks, for each of the three stacks: resource graph, order, container
  * inputs against the plan, secrets, determinism, delete commands.
  */
-import { recordTransformation, settle, unwrap, strings, isSecret, promiseOf, REPO_ROOT, type Recorded } from "./support";
+import {
+  recordTransformation,
+  settle,
+  unwrap,
+  strings,
+  isSecret,
+  promiseOf,
+  REPO_ROOT,
+  type Recorded,
+} from "./support";
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
@@ -31,7 +40,11 @@ for (const s of STACKS) {
   clusters[s] = new DeepSeekV4Cluster(`c${s}`, { config, warnings }, { transformations: [recordTransformation] });
 }
 // Evaluated a second time from scratch: must give identical inputs.
-const again = new DeepSeekV4Cluster("again1m", { config: loadClusterConfig(stackInput("1m"), "deploy").config }, { transformations: [recordTransformation] });
+const again = new DeepSeekV4Cluster(
+  "again1m",
+  { config: loadClusterConfig(stackInput("1m"), "deploy").config },
+  { transformations: [recordTransformation] },
+);
 
 const ready = settle();
 
@@ -63,15 +76,33 @@ function expectedGraph(N: string): [string, string, string | undefined][] {
     out.push([`${S}-reachable`, cmd, S], [`${S}-docker`, "pulumi:providers:docker", S]);
     PREFLIGHT.forEach((c) => out.push([`${S}-preflight-${c}`, cmd, S]));
     HOST_STEPS.forEach((c) => out.push([`${S}-${c}`, cmd, S]));
-    out.push([`${N}-link-${n}-link-address`, cmd, `${N}-link`], [`${N}-link-${n}-gid-check`, cmd, `${N}-link`], [`${N}-link-${n}-link-boot`, cmd, `${N}-link`]);
+    out.push(
+      [`${N}-link-${n}-link-address`, cmd, `${N}-link`],
+      [`${N}-link-${n}-gid-check`, cmd, `${N}-link`],
+      [`${N}-link-${n}-link-boot`, cmd, `${N}-link`],
+    );
     out.push([`${N}-image-${n}-image-journal`, cmd, `${N}-image`], [`${N}-image-${n}-image-id`, cmd, `${N}-image`]);
-    out.push([`${N}-service-${n}-prefetch`, cmd, `${N}-service`], [`${N}-service-${n}-drop-caches`, cmd, `${N}-service`], [`${N}-service-${n}-drop-caches-stop`, cmd, `${N}-service`]);
+    out.push(
+      [`${N}-service-${n}-prefetch`, cmd, `${N}-service`],
+      [`${N}-service-${n}-drop-caches`, cmd, `${N}-service`],
+      [`${N}-service-${n}-drop-caches-stop`, cmd, `${N}-service`],
+    );
     out.push([`${N}-service-${n}`, "docker:index/container:Container", `${N}-service`]);
   }
   out.push([N, "dgx-spark-vllm:index:DeepSeekV4Cluster", undefined]);
-  out.push([`${N}-link`, "dgx-spark-vllm:index:RoceLink", N], [`${N}-image`, "dgx-spark-vllm:index:VllmImage", N], [`${N}-service`, "dgx-spark-vllm:index:VllmService", N]);
-  out.push([`${N}-link-ping-spark-head-spark-worker-t0`, cmd, `${N}-link`], [`${N}-link-ping-spark-worker-spark-head-t0`, cmd, `${N}-link`]);
-  out.push([`${N}-image-build`, "docker:index/image:Image", `${N}-image`], [`${N}-image-spark-worker-transfer`, cmd, `${N}-image`]);
+  out.push(
+    [`${N}-link`, "dgx-spark-vllm:index:RoceLink", N],
+    [`${N}-image`, "dgx-spark-vllm:index:VllmImage", N],
+    [`${N}-service`, "dgx-spark-vllm:index:VllmService", N],
+  );
+  out.push(
+    [`${N}-link-ping-spark-head-spark-worker-t0`, cmd, `${N}-link`],
+    [`${N}-link-ping-spark-worker-spark-head-t0`, cmd, `${N}-link`],
+  );
+  out.push(
+    [`${N}-image-build`, "docker:index/image:Image", `${N}-image`],
+    [`${N}-image-spark-worker-transfer`, cmd, `${N}-image`],
+  );
   out.push([`${N}-service-readiness`, cmd, `${N}-service`]);
   out.push([`${N}-service-watchdog`, cmd, `${N}-service`]); // issue #7: the coordinated watchdog on the head
   return out.sort((a, b) => a[0].localeCompare(b[0]));
@@ -82,13 +113,16 @@ for (const s of STACKS) {
 
   test(`${s}: the resource graph has exactly the expected resources, types and parents`, async () => {
     const all = await ready;
-    const got = under(all, N).map((r) => [r.name, r.type, r.parent] as [string, string, string | undefined]).sort((a, b) => a[0].localeCompare(b[0]));
+    const got = under(all, N)
+      .map((r) => [r.name, r.type, r.parent] as [string, string, string | undefined])
+      .sort((a, b) => a[0].localeCompare(b[0]));
     assert.deepEqual(got, expectedGraph(N));
   });
 
   test(`${s}: order reachable -> preflight -> hardening -> link -> image -> worker -> head -> readiness -> sidecar removal`, async () => {
     const all = await ready;
-    const dep = (a: string, b: string) => assert.ok(closure(all, `${N}-${a}`).has(`${N}-${b}`), `${N}-${a} does not wait for ${N}-${b}`);
+    const dep = (a: string, b: string) =>
+      assert.ok(closure(all, `${N}-${a}`).has(`${N}-${b}`), `${N}-${a} does not wait for ${N}-${b}`);
     for (const n of ["spark-head", "spark-worker"]) {
       PREFLIGHT.forEach((c) => dep(`${n}-preflight-${c}`, `${n}-reachable`));
       HOST_STEPS.forEach((h) => PREFLIGHT.forEach((c) => dep(`${n}-${h}`, `${n}-preflight-${c}`)));
@@ -134,12 +168,24 @@ for (const s of STACKS) {
       assert.equal(i.gpus, "all");
       assert.equal(i.init, true);
       assert.equal(i.restart, "no");
-      assert.deepEqual(i.volumes, c.volumes.map((v) => ({ hostPath: v.hostPath, containerPath: v.containerPath })));
-      assert.deepEqual(i.ulimits, c.ulimits.map((u) => ({ ...u })));
-      assert.deepEqual(i.labels, Object.entries(c.labels).map(([label, value]) => ({ label, value })));
+      assert.deepEqual(
+        i.volumes,
+        c.volumes.map((v) => ({ hostPath: v.hostPath, containerPath: v.containerPath })),
+      );
+      assert.deepEqual(
+        i.ulimits,
+        c.ulimits.map((u) => ({ ...u })),
+      );
+      assert.deepEqual(
+        i.labels,
+        Object.entries(c.labels).map(([label, value]) => ({ label, value })),
+      );
       assert.ok(isSecret(i.envs), "envs carry secrets, so the whole list must be a secret");
       const secrets: Record<string, string> = { HF_TOKEN: HF, VLLM_API_KEY: API };
-      assert.deepEqual(unwrap(i.envs), [...Object.entries(c.env).map(([k, v]) => `${k}=${v}`), ...c.secretEnv.map((k) => `${k}=${secrets[k]}`)]);
+      assert.deepEqual(unwrap(i.envs), [
+        ...Object.entries(c.env).map(([k, v]) => `${k}=${v}`),
+        ...c.secretEnv.map((k) => `${k}=${secrets[k]}`),
+      ]);
       assert.deepEqual(c.secretEnv, n.role === "head" ? ["HF_TOKEN", "VLLM_API_KEY"] : ["HF_TOKEN"]);
       // the plan's profile reaches the argv
       assert.ok(i.command.includes(String(plan.profile.maxModelLen)));
@@ -152,7 +198,11 @@ for (const s of STACKS) {
     const found: Record<string, string[]> = { HF: [], API: [], KEY: [] };
     for (const r of under(all, N)) {
       for (const { s: str, secret, path: p } of strings(r.inputs)) {
-        for (const [label, value] of [["HF", HF], ["API", API], ["KEY", "SECRETKEYBODY789"]] as const) {
+        for (const [label, value] of [
+          ["HF", HF],
+          ["API", API],
+          ["KEY", "SECRETKEYBODY789"],
+        ] as const) {
           if (!str.includes(value)) continue;
           found[label]?.push(`${r.name}.${p}`);
           assert.ok(secret, `${label} appears in clear in ${r.name}.${p}`);
@@ -161,14 +211,20 @@ for (const s of STACKS) {
       }
     }
     // and they do reach where they are needed
-    assert.ok(found.HF?.includes(`${N}-service-spark-head-prefetch.stdin`) && found.HF.includes(`${N}-service-spark-worker-prefetch.stdin`), String(found.HF));
+    assert.ok(
+      found.HF?.includes(`${N}-service-spark-head-prefetch.stdin`) &&
+        found.HF.includes(`${N}-service-spark-worker-prefetch.stdin`),
+      String(found.HF),
+    );
     assert.ok(found.API?.includes(`${N}-service-readiness.stdin`), String(found.API));
     assert.ok(found.KEY?.includes(`${N}-spark-head-reachable.connection.privateKey`), String(found.KEY));
-    for (const r of under(all, N)) if (r.inputs.stdin !== undefined) {
-      assert.ok(isSecret(r.inputs.stdin), `${r.name}: stdin must be a secret`);
-      assert.equal(r.inputs.logging, r.name.endsWith("readiness") ? "stdoutAndStderr" : "none");
-    }
-    for (const r of under(all, N)) assert.equal(r.inputs.environment, undefined, `${r.name} uses environment (sent as SSH Setenv)`);
+    for (const r of under(all, N))
+      if (r.inputs.stdin !== undefined) {
+        assert.ok(isSecret(r.inputs.stdin), `${r.name}: stdin must be a secret`);
+        assert.equal(r.inputs.logging, r.name.endsWith("readiness") ? "stdoutAndStderr" : "none");
+      }
+    for (const r of under(all, N))
+      assert.equal(r.inputs.environment, undefined, `${r.name} uses environment (sent as SSH Setenv)`);
   });
 
   test(`${s}: every host change renders the plan's create and delete; every changing command has a delete`, async () => {
@@ -190,7 +246,10 @@ for (const s of STACKS) {
     const readOnly = /-(reachable|preflight-[a-z]+|ping-.*|image-id|transfer|readiness|drop-caches-stop)$/;
     for (const r of under(all, N)) {
       if (r.type !== "command:remote:Command" || readOnly.test(r.name)) continue;
-      assert.ok(typeof r.inputs.delete === "string" && r.inputs.delete.length > 0, `${r.name} changes a host but has no delete`);
+      assert.ok(
+        typeof r.inputs.delete === "string" && r.inputs.delete.length > 0,
+        `${r.name} changes a host but has no delete`,
+      );
     }
   });
 }

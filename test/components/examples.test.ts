@@ -11,7 +11,8 @@ const TSC = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
 for (const ex of ["cluster-in-code", "profile-override"]) {
   test(`examples/${ex} type-checks against the package and is a Pulumi project`, () => {
     const dir = path.join(ROOT, "examples", ex);
-    for (const f of ["Pulumi.yaml", "index.ts", "package.json", "README.md"]) assert.ok(fs.existsSync(path.join(dir, f)), `${ex}/${f} missing`);
+    for (const f of ["Pulumi.yaml", "index.ts", "package.json", "README.md"])
+      assert.ok(fs.existsSync(path.join(dir, f)), `${ex}/${f} missing`);
     const r = spawnSync(process.execPath, [TSC, "-p", path.join(dir, "tsconfig.json")], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });

@@ -45,31 +45,85 @@ function argvOfLine(line: string): string[] {
 /** Read a `docker run` argv back into docker.ContainerArgs-shaped fields (the provider's names). */
 function parseDockerRun(argv: string[]) {
   assert.deepEqual(argv.slice(0, 3), ["docker", "run", "-d"]);
-  const out: Record<string, any> = { envs: [] as string[], labels: [] as { label: string; value: string }[], volumes: [] as unknown[], ulimits: [] as unknown[], capAdds: [] as string[], devices: [] as unknown[], privileged: false, init: false };
+  const out: Record<string, any> = {
+    envs: [] as string[],
+    labels: [] as { label: string; value: string }[],
+    volumes: [] as unknown[],
+    ulimits: [] as unknown[],
+    capAdds: [] as string[],
+    devices: [] as unknown[],
+    privileged: false,
+    init: false,
+  };
   let i = 3;
   for (; i < argv.length; i++) {
     const a = argv[i] as string;
     const v = () => argv[++i] as string;
     if (!a.startsWith("-")) break;
     switch (a) {
-      case "--name": out.name = v(); break;
-      case "--gpus": out.gpus = v(); break;
-      case "--network": out.networkMode = v(); break;
-      case "--ipc": out.ipcMode = v(); break;
-      case "--privileged": out.privileged = true; break;
-      case "--cap-add": out.capAdds.push(v()); break;
-      case "--device": { const d = v(); out.devices.push({ hostPath: d, containerPath: d }); break; }
-      case "--shm-size": out.shmSize = sizeToMiB(v()); break;
-      case "--memory": out.memory = sizeToMiB(v()); break;
-      case "--pids-limit": out.pidsLimit = Number(v()); break;
-      case "--init": out.init = true; break;
-      case "--ulimit": { const [name, lim] = v().split("="); const [soft, hard] = (lim as string).split(":").map(Number); out.ulimits.push({ name, soft, hard }); break; }
-      case "--restart": out.restart = v(); break;
-      case "--label": { const l = v(); const k = l.indexOf("="); out.labels.push({ label: l.slice(0, k), value: l.slice(k + 1) }); break; }
-      case "-v": { const [hostPath, containerPath] = v().split(":"); out.volumes.push({ hostPath, containerPath }); break; }
-      case "-e": out.envs.push(v()); break;
-      case "--entrypoint": out.entrypoint = v(); break;
-      default: throw new Error(`unexpected docker run option ${a}`);
+      case "--name":
+        out.name = v();
+        break;
+      case "--gpus":
+        out.gpus = v();
+        break;
+      case "--network":
+        out.networkMode = v();
+        break;
+      case "--ipc":
+        out.ipcMode = v();
+        break;
+      case "--privileged":
+        out.privileged = true;
+        break;
+      case "--cap-add":
+        out.capAdds.push(v());
+        break;
+      case "--device": {
+        const d = v();
+        out.devices.push({ hostPath: d, containerPath: d });
+        break;
+      }
+      case "--shm-size":
+        out.shmSize = sizeToMiB(v());
+        break;
+      case "--memory":
+        out.memory = sizeToMiB(v());
+        break;
+      case "--pids-limit":
+        out.pidsLimit = Number(v());
+        break;
+      case "--init":
+        out.init = true;
+        break;
+      case "--ulimit": {
+        const [name, lim] = v().split("=");
+        const [soft, hard] = (lim as string).split(":").map(Number);
+        out.ulimits.push({ name, soft, hard });
+        break;
+      }
+      case "--restart":
+        out.restart = v();
+        break;
+      case "--label": {
+        const l = v();
+        const k = l.indexOf("=");
+        out.labels.push({ label: l.slice(0, k), value: l.slice(k + 1) });
+        break;
+      }
+      case "-v": {
+        const [hostPath, containerPath] = v().split(":");
+        out.volumes.push({ hostPath, containerPath });
+        break;
+      }
+      case "-e":
+        out.envs.push(v());
+        break;
+      case "--entrypoint":
+        out.entrypoint = v();
+        break;
+      default:
+        throw new Error(`unexpected docker run option ${a}`);
     }
   }
   out.image = argv[i];
@@ -79,8 +133,22 @@ function parseDockerRun(argv: string[]) {
 
 const VARIANTS: [string, (c: Record<string, any>) => void][] = [
   ["1m, privileged, mp", () => {}],
-  ["256k, non-privileged with a memory limit", (c) => { c.serving.profile = "256k"; c.serving.privileged = false; c.serving.nonPrivileged = { memoryLimit: "110g" }; }],
-  ["512k, ray, GID resolve, twin ports", (c) => { c.serving.profile = "512k"; c.serving.launcher = "ray"; c.link = { gidPolicy: "resolve" }; }],
+  [
+    "256k, non-privileged with a memory limit",
+    (c) => {
+      c.serving.profile = "256k";
+      c.serving.privileged = false;
+      c.serving.nonPrivileged = { memoryLimit: "110g" };
+    },
+  ],
+  [
+    "512k, ray, GID resolve, twin ports",
+    (c) => {
+      c.serving.profile = "512k";
+      c.serving.launcher = "ray";
+      c.link = { gidPolicy: "resolve" };
+    },
+  ],
 ];
 
 for (const [what, edit] of VARIANTS) {
@@ -101,7 +169,8 @@ for (const [what, edit] of VARIANTS) {
       assert.equal(d.image, a.image);
       assert.deepEqual([d.entrypoint === "" ? "" : d.entrypoint], a.entrypoints, "entrypoint cleared both ways");
       assert.deepEqual(d.command, a.command);
-      for (const k of ["networkMode", "ipcMode", "privileged", "gpus", "init", "restart", "shmSize", "memory"]) assert.deepEqual(d[k], a[k], k);
+      for (const k of ["networkMode", "ipcMode", "privileged", "gpus", "init", "restart", "shmSize", "memory"])
+        assert.deepEqual(d[k], a[k], k);
       assert.deepEqual(d.capAdds, a.capabilities?.adds ?? []);
       assert.deepEqual(d.devices, a.devices ?? []);
       assert.deepEqual(d.ulimits, a.ulimits);
@@ -110,8 +179,14 @@ for (const [what, edit] of VARIANTS) {
       // env: plain values identical; secrets by name in the line, by value (as a secret) in the inputs
       const inputEnv = (await promiseOf(pulumi.output(a.envs))) as string[];
       const plainLine = d.envs.filter((e: string) => e.includes("="));
-      assert.deepEqual(plainLine, inputEnv.filter((e) => !n.container.secretEnv.some((k) => e.startsWith(`${k}=`))));
-      assert.deepEqual(d.envs.filter((e: string) => !e.includes("=")), n.container.secretEnv);
+      assert.deepEqual(
+        plainLine,
+        inputEnv.filter((e) => !n.container.secretEnv.some((k) => e.startsWith(`${k}=`))),
+      );
+      assert.deepEqual(
+        d.envs.filter((e: string) => !e.includes("=")),
+        n.container.secretEnv,
+      );
       for (const k of n.container.secretEnv) assert.ok(inputEnv.includes(`${k}=${secrets[k as keyof typeof secrets]}`));
       // the one documented difference: --pids-limit is in the line, and the provider cannot express it (VllmService warns)
       assert.equal(d.pidsLimit, n.container.pidsLimit);
@@ -136,22 +211,39 @@ test("watchdog plan: launcher order, timing and the free-memory floor come from 
   assert.match(s, /^START_ORDER=\(spark-worker spark-head\)$/m);
   assert.match(s, /^MIN_RESTART_INTERVAL=300$/m);
   assert.match(s, /^MAX_RESTARTS_PER_HOUR=3$/m);
-  assert.match(s, new RegExp(`^declare -A MIN_FREE_KB=\\(\\[spark-worker\\]=${Math.ceil((need[1] as number) * 1048576)} `, "m"));
+  assert.match(
+    s,
+    new RegExp(`^declare -A MIN_FREE_KB=\\(\\[spark-worker\\]=${Math.ceil((need[1] as number) * 1048576)} `, "m"),
+  );
 
   const c = baseConfig();
   c.serving.launcher = "ray";
   c.serving.watchdog = { maxRestartsPerHour: 5, minRestartIntervalSeconds: 30, bootTimeoutSeconds: 60, minFreeGiB: 80 };
   const ray = planFromInput(c, "deploy");
-  assert.deepEqual(ray.watchdog.restartOrder, ["spark-head", "spark-worker"], "Ray: the head first, the worker rejoins it");
+  assert.deepEqual(
+    ray.watchdog.restartOrder,
+    ["spark-head", "spark-worker"],
+    "Ray: the head first, the worker rejoins it",
+  );
   assert.deepEqual(ray.watchdog.minFreeGiB, { "spark-head": 80, "spark-worker": 80 });
   const w = ray.warnings.filter((x) => x.path.startsWith("serving.watchdog")).map((x) => x.path);
-  assert.deepEqual(w.sort(), ["serving.watchdog.bootTimeoutSeconds", "serving.watchdog.minRestartIntervalSeconds"], "faster than the engine boots warns");
+  assert.deepEqual(
+    w.sort(),
+    ["serving.watchdog.bootTimeoutSeconds", "serving.watchdog.minRestartIntervalSeconds"],
+    "faster than the engine boots warns",
+  );
   assert.match(watchdogScript(ray), /^START_ORDER=\(spark-head spark-worker\)$/m);
 });
 
 test("watchdog config errors are clear and reported together", () => {
   const c = baseConfig();
-  c.serving.watchdog = { maxRestartsPerHour: 0, probeIntervalSeconds: "often", minRestartIntervalSeconds: 600, maxBackoffSeconds: 60, bogus: 1 };
+  c.serving.watchdog = {
+    maxRestartsPerHour: 0,
+    probeIntervalSeconds: "often",
+    minRestartIntervalSeconds: 600,
+    maxBackoffSeconds: 60,
+    bogus: 1,
+  };
   try {
     loadClusterConfig(c);
     assert.fail("should throw");
@@ -160,11 +252,17 @@ test("watchdog config errors are clear and reported together", () => {
     const byPath = Object.fromEntries(e.problems.map((p) => [p.path, p.message]));
     assert.match(byPath["serving.watchdog.maxRestartsPerHour"] ?? "", /at least 1/);
     assert.match(byPath["serving.watchdog.probeIntervalSeconds"] ?? "", /wrong type: expected a number/);
-    assert.ok(Object.keys(byPath).some((k) => k.startsWith("serving.watchdog")) && JSON.stringify(e.problems).includes("bogus"), JSON.stringify(e.problems));
+    assert.ok(
+      Object.keys(byPath).some((k) => k.startsWith("serving.watchdog")) && JSON.stringify(e.problems).includes("bogus"),
+      JSON.stringify(e.problems),
+    );
   }
   const d = baseConfig();
   d.serving.watchdog = { minRestartIntervalSeconds: 600, maxBackoffSeconds: 60 };
-  assert.throws(() => loadClusterConfig(d), /serving\.watchdog\.maxBackoffSeconds: is 60 s, below minRestartIntervalSeconds \(600 s\)/);
+  assert.throws(
+    () => loadClusterConfig(d),
+    /serving\.watchdog\.maxBackoffSeconds: is 60 s, below minRestartIntervalSeconds \(600 s\)/,
+  );
   const stacks = ["1m", "512k", "256k"].map((s) => readStackFile(path.join(REPO_ROOT, "stacks", `Pulumi.${s}.yaml`)));
   for (const s of stacks) assert.equal(loadClusterConfig(s, "plan").config.serving.watchdog.enabled, true);
 });
@@ -179,27 +277,53 @@ test("the watchdog's node access is one seam: the rehearsal's script differs onl
   assert.equal(prod.split(ACCESS_BEGIN).length, 2, "exactly one access block");
   // production: the head runs locally, the worker over SSH to its management host, never prompting
   assert.match(accessFunction(plan, sshAccess(plan)), /spark-head\) bash -c "\$2" ;;/);
-  assert.match(accessFunction(plan, sshAccess(plan)), /spark-worker\) ssh -o BatchMode=yes .* -p 22 spark@192\.168\.1\.12 "\$2" ;;/);
+  assert.match(
+    accessFunction(plan, sshAccess(plan)),
+    /spark-worker\) ssh -o BatchMode=yes .* -p 22 spark@192\.168\.1\.12 "\$2" ;;/,
+  );
   // every node command goes through on_node; docker is never called directly for a node
-  for (const line of prod.split("\n")) if (/\bdocker (inspect|logs|stop|start|rm|run)\b/.test(line) && !line.startsWith("#") && !line.startsWith("declare -A SIDECAR_RUN")) assert.match(line, /on_node/, line);
+  for (const line of prod.split("\n"))
+    if (
+      /\bdocker (inspect|logs|stop|start|rm|run)\b/.test(line) &&
+      !line.startsWith("#") &&
+      !line.startsWith("declare -A SIDECAR_RUN")
+    )
+      assert.match(line, /on_node/, line);
 });
 
 test("the watchdog's scripts and unit are valid and do what the README says", () => {
   const plan = planFromInput(baseConfig(), "deploy");
   const step = watchdogStep(plan);
-  for (const [what, text] of [["script", watchdogScript(plan)], ["create", step.create], ["delete", step.delete]] as const) {
+  for (const [what, text] of [
+    ["script", watchdogScript(plan)],
+    ["create", step.create],
+    ["delete", step.delete],
+  ] as const) {
     const r = spawnSync("bash", ["-n"], { input: text, encoding: "utf8" });
     assert.equal(r.status, 0, `${what}: ${r.stderr}`);
   }
   const unit = watchdogUnit(plan);
-  for (const line of ["Type=simple", "User=spark", "ExecStart=/usr/local/lib/dgx-spark-vllm/watchdog.sh run", "Restart=on-failure", "RestartPreventExitStatus=3", "After=docker.service network-online.target", "WantedBy=multi-user.target", `SyslogIdentifier=${WATCHDOG_UNIT}`]) {
+  for (const line of [
+    "Type=simple",
+    "User=spark",
+    "ExecStart=/usr/local/lib/dgx-spark-vllm/watchdog.sh run",
+    "Restart=on-failure",
+    "RestartPreventExitStatus=3",
+    "After=docker.service network-online.target",
+    "WantedBy=multi-user.target",
+    `SyslogIdentifier=${WATCHDOG_UNIT}`,
+  ]) {
     assert.ok(unit.split("\n").includes(line), line);
   }
   assert.match(step.create, new RegExp(`systemctl enable ${WATCHDOG_UNIT}\\.service`));
   assert.match(step.create, /IFS= read -r key/);
   assert.doesNotMatch(step.create, /test-api-key-value/, "the key comes on stdin, never in the script");
   assert.match(step.delete, new RegExp(`systemctl disable --now ${WATCHDOG_UNIT}\\.service`));
-  for (const f of ["/etc/systemd/system/dgx-spark-vllm-watchdog.service", "/usr/local/bin/dgx-spark-vllm-watchdog", "/usr/local/lib/dgx-spark-vllm/watchdog.sh"]) {
+  for (const f of [
+    "/etc/systemd/system/dgx-spark-vllm-watchdog.service",
+    "/usr/local/bin/dgx-spark-vllm-watchdog",
+    "/usr/local/lib/dgx-spark-vllm/watchdog.sh",
+  ]) {
     assert.ok(step.create.includes(f) && step.delete.includes(f), f);
   }
 });
@@ -215,7 +339,10 @@ test("the drop-caches sidecar expires on its own and the readiness gate removes 
   const gate = readinessScript(plan, head);
   assert.match(gate, /trap cleanup EXIT/);
   for (const n of plan.nodes) assert.ok(gate.includes(`[${n.name}]=dgx-spark-vllm-drop-caches-${n.name}`), n.name);
-  assert.ok(gate.includes('on_node "$n" "docker rm -f ${SIDECAR[$n]@Q} >/dev/null 2>&1 || true"'), "the cleanup removes each node's sidecar through on_node");
+  assert.ok(
+    gate.includes('on_node "$n" "docker rm -f ${SIDECAR[$n]@Q} >/dev/null 2>&1 || true"'),
+    "the cleanup removes each node's sidecar through on_node",
+  );
   const off = baseConfig();
   off.hardening = { dropCachesDuringLoad: false };
   const p2 = planFromInput(off, "deploy");
@@ -232,9 +359,23 @@ test("VllmService installs the watchdog on the head after readiness and the side
   input.model.prefetch = false;
   const plan = planFromInput(input, "deploy");
   const opts = { transformations: [recordTransformation] };
-  const nodes = plan.nodes.map((n) => new SparkNode(`wd-${n.name}`, { plan, node: n.name, privateKey: pulumi.secret("k"), umaMonitor: false }, opts));
+  const nodes = plan.nodes.map(
+    (n) =>
+      new SparkNode(`wd-${n.name}`, { plan, node: n.name, privateKey: pulumi.secret("k"), umaMonitor: false }, opts),
+  );
   const image = new VllmImage("wd-image", { plan, nodes }, opts);
-  const svc = new VllmService("wd-service", { plan, nodes, image, apiKey: pulumi.secret("the-api-key"), hfToken: pulumi.secret("h"), readinessTimeoutSeconds: 2400 }, opts);
+  const svc = new VllmService(
+    "wd-service",
+    {
+      plan,
+      nodes,
+      image,
+      apiKey: pulumi.secret("the-api-key"),
+      hfToken: pulumi.secret("h"),
+      readinessTimeoutSeconds: 2400,
+    },
+    opts,
+  );
   assert.ok(svc.watchdog);
   const all = await settle();
   const wd = all.get("wd-service-watchdog") as Recorded;
@@ -243,8 +384,16 @@ test("VllmService installs the watchdog on the head after readiness and the side
   assert.equal(wd.inputs.delete, step.delete);
   assert.ok(isSecret(wd.inputs.stdin) && unwrap(wd.inputs.stdin) === "the-api-key");
   assert.equal(wd.inputs.logging, "none");
-  assert.deepEqual(unwrap(wd.inputs.triggers), ["wd-service-spark-worker-id", "wd-service-spark-head-id"], "re-installed when a container is replaced");
-  assert.deepEqual(wd.dependsOn.sort(), ["wd-service-readiness", "wd-service-spark-head-drop-caches-stop", "wd-service-spark-worker-drop-caches-stop"]);
+  assert.deepEqual(
+    unwrap(wd.inputs.triggers),
+    ["wd-service-spark-worker-id", "wd-service-spark-head-id"],
+    "re-installed when a container is replaced",
+  );
+  assert.deepEqual(wd.dependsOn.sort(), [
+    "wd-service-readiness",
+    "wd-service-spark-head-drop-caches-stop",
+    "wd-service-spark-worker-drop-caches-stop",
+  ]);
   // the connection is the head's
   assert.equal(unwrap(wd.inputs.connection).host, "192.168.1.11");
   // readiness gate: the rendered script, sidecars removed on failure; sidecars live as long as the longer timeout
@@ -260,8 +409,25 @@ test("VllmService installs the watchdog on the head after readiness and the side
   off.model.prefetch = false;
   off.serving.watchdog = { enabled: false };
   const p2 = planFromInput(off, "deploy");
-  const n2 = p2.nodes.map((n) => new SparkNode(`nowd-${n.name}`, { plan: p2, node: n.name, privateKey: pulumi.secret("k"), umaMonitor: false }, opts));
-  const s2 = new VllmService("nowd-service", { plan: p2, nodes: n2, image: new VllmImage("nowd-image", { plan: p2, nodes: n2 }, opts), apiKey: pulumi.secret("a"), hfToken: pulumi.secret("h") }, opts);
+  const n2 = p2.nodes.map(
+    (n) =>
+      new SparkNode(
+        `nowd-${n.name}`,
+        { plan: p2, node: n.name, privateKey: pulumi.secret("k"), umaMonitor: false },
+        opts,
+      ),
+  );
+  const s2 = new VllmService(
+    "nowd-service",
+    {
+      plan: p2,
+      nodes: n2,
+      image: new VllmImage("nowd-image", { plan: p2, nodes: n2 }, opts),
+      apiKey: pulumi.secret("a"),
+      hfToken: pulumi.secret("h"),
+    },
+    opts,
+  );
   assert.equal(s2.watchdog, undefined);
   const all2 = await settle();
   assert.ok(!all2.has("nowd-service-watchdog"));

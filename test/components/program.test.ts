@@ -7,7 +7,10 @@ import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 
-const stack = parse(fs.readFileSync(path.join(REPO_ROOT, "stacks", "Pulumi.256k.yaml"), "utf8")).config as Record<string, unknown>;
+const stack = parse(fs.readFileSync(path.join(REPO_ROOT, "stacks", "Pulumi.256k.yaml"), "utf8")).config as Record<
+  string,
+  unknown
+>;
 const cfg: Record<string, string> = {};
 for (const [k, v] of Object.entries(stack)) cfg[k] = JSON.stringify(v);
 cfg["dgx-spark-vllm:hfToken"] = "hf_PROGRAM_SECRET";
@@ -25,7 +28,8 @@ test("the program reads the stack config and secrets, builds the cluster and exp
   assert.equal(program.planSummary.profile, "256k");
   assert.deepEqual(program.planSummary.startOrder, ["spark-worker", "spark-head"]);
   const text = JSON.stringify(program.planSummary);
-  for (const s of ["hf_PROGRAM_SECRET", "sk-PROGRAM-SECRET", "PROGRAM-SSH-KEY"]) assert.ok(!text.includes(s), `summary leaks ${s}`);
+  for (const s of ["hf_PROGRAM_SECRET", "sk-PROGRAM-SECRET", "PROGRAM-SSH-KEY"])
+    assert.ok(!text.includes(s), `summary leaks ${s}`);
   assert.equal(program.planSummary.secrets["model.hfToken"], "[secret]");
 });
 

@@ -59,7 +59,9 @@ export const recordTransformation: pulumi.ResourceTransformation = (a) => {
     ...(a.opts.parent ? { parent: nameOf(a.opts.parent) } : {}),
     dependsOn: (list as unknown[]).map(nameOf),
     inputs: {},
-    ...((a.opts as pulumi.CustomResourceOptions).provider ? { provider: nameOf((a.opts as pulumi.CustomResourceOptions).provider) } : {}),
+    ...((a.opts as pulumi.CustomResourceOptions).provider
+      ? { provider: nameOf((a.opts as pulumi.CustomResourceOptions).provider) }
+      : {}),
   });
   return undefined;
 };
@@ -73,7 +75,12 @@ export async function settle(): Promise<Map<string, Recorded>> {
 }
 
 export function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => o.apply((v) => { resolve(v); return v; }));
+  return new Promise((resolve) =>
+    o.apply((v) => {
+      resolve(v);
+      return v;
+    }),
+  );
 }
 
 /** Unwrap secret markers (for comparing values); `isSecret` tells whether a value is wrapped. */
@@ -88,11 +95,17 @@ export function unwrap(v: any): any {
 }
 
 /** Every string in a value, with whether it sits inside a secret. */
-export function strings(v: any, inSecret = false, out: { s: string; secret: boolean; path: string }[] = [], p = ""): { s: string; secret: boolean; path: string }[] {
+export function strings(
+  v: any,
+  inSecret = false,
+  out: { s: string; secret: boolean; path: string }[] = [],
+  p = "",
+): { s: string; secret: boolean; path: string }[] {
   if (isSecret(v)) return strings(v.value, true, out, p);
   if (typeof v === "string") out.push({ s: v, secret: inSecret, path: p });
   else if (Array.isArray(v)) v.forEach((x, i) => strings(x, inSecret, out, `${p}[${i}]`));
-  else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) strings(x, inSecret, out, p ? `${p}.${k}` : k);
+  else if (v && typeof v === "object")
+    for (const [k, x] of Object.entries(v)) strings(x, inSecret, out, p ? `${p}.${k}` : k);
   return out;
 }
 

@@ -11,19 +11,34 @@ import { VllmService } from "../../src/components/vllm-service";
 import { sizeToMiB } from "../../src/components/common";
 import { planFromInput } from "../../src/plan/cluster";
 import { umaMonitorStep } from "../../src/plan/monitor";
-import { dropCachesSidecar, imagePresenceStep, imageTransferScript, preflightChecks, prefetchStep, readinessScript, reachableScript, imageIdScript } from "../../src/plan/service";
+import {
+  dropCachesSidecar,
+  imagePresenceStep,
+  imageTransferScript,
+  preflightChecks,
+  prefetchStep,
+  readinessScript,
+  reachableScript,
+  imageIdScript,
+} from "../../src/plan/service";
 import { baseConfig } from "../support/fixtures";
 
 test("checkSameImageId fails naming every node and its ID when they differ", () => {
   assert.equal(checkSameImageId("t", { a: "sha256:1\n", b: "sha256:1" }), "sha256:1");
-  assert.throws(() => checkSameImageId("t", { "spark-head": "sha256:1", "spark-worker": "sha256:2" }), /spark-head=sha256:1, spark-worker=sha256:2/);
+  assert.throws(
+    () => checkSameImageId("t", { "spark-head": "sha256:1", "spark-worker": "sha256:2" }),
+    /spark-head=sha256:1, spark-worker=sha256:2/,
+  );
   assert.throws(() => checkSameImageId("t", { a: "", b: "" }), /a=missing/);
 });
 
 test("component errors name the component and the node", () => {
   const plan = planFromInput(baseConfig(), "deploy");
   assert.throws(() => new SparkNode("x", { plan, node: "nope" }), /node 'nope' is not in the plan/);
-  assert.throws(() => new SparkNode("y", { plan, node: "spark-head" }), /spark-head authenticates with a key but no privateKey/);
+  assert.throws(
+    () => new SparkNode("y", { plan, node: "spark-head" }),
+    /spark-head authenticates with a key but no privateKey/,
+  );
   assert.throws(() => new RoceLink("z", { plan, nodes: [] }), /node spark-head of the plan has no SparkNode/);
 });
 
@@ -40,10 +55,17 @@ test("prebuilt image: pulled on every node (delete removes it only if it was abs
   input.model.prefetch = false;
   const plan = planFromInput(input, "deploy");
   const opts = { transformations: [recordTransformation] };
-  const nodes = plan.nodes.map((n) => new SparkNode(`p-${n.name}`, { plan, node: n.name, privateKey: pulumi.secret("k"), umaMonitor: false }, opts));
+  const nodes = plan.nodes.map(
+    (n) =>
+      new SparkNode(`p-${n.name}`, { plan, node: n.name, privateKey: pulumi.secret("k"), umaMonitor: false }, opts),
+  );
   const image = new VllmImage("p-image", { plan, nodes }, opts);
   assert.throws(() => new VllmService("bad-service", { plan, nodes, image }), /requires an API key/);
-  const svc = new VllmService("p-service", { plan, nodes, image, apiKey: pulumi.secret("a"), hfToken: pulumi.secret("h") }, opts);
+  const svc = new VllmService(
+    "p-service",
+    { plan, nodes, image, apiKey: pulumi.secret("a"), hfToken: pulumi.secret("h") },
+    opts,
+  );
   const all = await settle();
   const names = [...all.keys()].filter((n) => n.startsWith("p-"));
   assert.ok(!names.some((n) => /build|transfer|prefetch|drop-caches|uma-monitor/.test(n)), names.join(", "));
@@ -65,7 +87,14 @@ test("every rendered script is valid bash", () => {
   for (const n of plan.nodes) {
     scripts.push(["reachable", reachableScript(n)], ["image-id", imageIdScript(plan, n)]);
     for (const c of preflightChecks(plan, n)) scripts.push([`preflight ${c.id}`, c.script]);
-    for (const s of [...n.hostSteps, ...n.linkSteps, umaMonitorStep(n.name, 12), prefetchStep(plan, n), imagePresenceStep(plan, n)]) scripts.push([`${s.id} create`, s.create], [`${s.id} delete`, s.delete]);
+    for (const s of [
+      ...n.hostSteps,
+      ...n.linkSteps,
+      umaMonitorStep(n.name, 12),
+      prefetchStep(plan, n),
+      imagePresenceStep(plan, n),
+    ])
+      scripts.push([`${s.id} create`, s.create], [`${s.id} delete`, s.delete]);
     const sc = dropCachesSidecar(plan, n);
     scripts.push(["drop-caches start", sc.start], ["drop-caches stop", sc.stop]);
   }
@@ -82,9 +111,28 @@ test("the readiness gate passes only when /v1/models reports the profile's max_m
   let auth = "";
   const server = http.createServer((req, res) => {
     auth = String(req.headers.authorization ?? "");
-    if (req.url === "/health") { res.writeHead(200); res.end(); return; }
+    if (req.url === "/health") {
+      res.writeHead(200);
+      res.end();
+      return;
+    }
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ object: "list", data: [{ id: "deepseek-v4", object: "model", owned_by: "vllm", root: "deepseek-ai/DeepSeek-V4-Flash", parent: null, max_model_len: len, permission: [{ id: "p" }] }] }));
+    res.end(
+      JSON.stringify({
+        object: "list",
+        data: [
+          {
+            id: "deepseek-v4",
+            object: "model",
+            owned_by: "vllm",
+            root: "deepseek-ai/DeepSeek-V4-Flash",
+            parent: null,
+            max_model_len: len,
+            permission: [{ id: "p" }],
+          },
+        ],
+      }),
+    );
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const port = (server.address() as { port: number }).port;
@@ -95,20 +143,27 @@ test("the readiness gate passes only when /v1/models reports the profile's max_m
   // Node access is a no-op here: the sidecar cleanup on failure must not reach out to the fixture's
   // addresses (the lifecycle rehearsal exercises it against real containers).
   const noAccess = Object.fromEntries(plan.nodes.map((n) => [n.name, ["sh", "-c", ":"]]));
-  const gate = readinessScript(plan, plan.nodes[0]!, 2, 1, noAccess).replace(/^J=.*$/m, `J=$(mktemp -d)`).replace(/^\$SUDO mkdir.*$/m, ":");
-  const run = () => new Promise<{ status: number | null; out: string; err: string }>((resolve) => {
-    const { spawn } = require("node:child_process") as typeof import("node:child_process");
-    const p = spawn("bash", ["-c", gate], { stdio: ["pipe", "pipe", "pipe"] });
-    let out = "", err = "";
-    p.stdout.on("data", (d: Buffer) => (out += d));
-    p.stderr.on("data", (d: Buffer) => (err += d));
-    p.on("close", (status) => resolve({ status, out, err }));
-    p.stdin.end("the-api-key\n");
-  });
+  const gate = readinessScript(plan, plan.nodes[0]!, 2, 1, noAccess)
+    .replace(/^J=.*$/m, `J=$(mktemp -d)`)
+    .replace(/^\$SUDO mkdir.*$/m, ":");
+  const run = () =>
+    new Promise<{ status: number | null; out: string; err: string }>((resolve) => {
+      const { spawn } = require("node:child_process") as typeof import("node:child_process");
+      const p = spawn("bash", ["-c", gate], { stdio: ["pipe", "pipe", "pipe"] });
+      let out = "",
+        err = "";
+      p.stdout.on("data", (d: Buffer) => (out += d));
+      p.stderr.on("data", (d: Buffer) => (err += d));
+      p.on("close", (status) => resolve({ status, out, err }));
+      p.stdin.end("the-api-key\n");
+    });
   try {
     const bad = await run();
     assert.equal(bad.status, 1);
-    assert.match(bad.err, /node spark-head: readiness: not ready after 2 s; last error: \/v1\/models reports max_model_len='524288' for deepseek-v4, expected 1000000/);
+    assert.match(
+      bad.err,
+      /node spark-head: readiness: not ready after 2 s; last error: \/v1\/models reports max_model_len='524288' for deepseek-v4, expected 1000000/,
+    );
     len = 1000000;
     const good = await run();
     assert.equal(good.status, 0, good.err);

@@ -22,7 +22,8 @@ function validator() {
   return ajv.compile(JSON.parse(readFileSync(FILE, "utf8")));
 }
 
-const stack = (s: string) => parseYaml(readFileSync(join(ROOT, "stacks", `Pulumi.${s}.yaml`), "utf8")) as Record<string, any>;
+const stack = (s: string) =>
+  parseYaml(readFileSync(join(ROOT, "stacks", `Pulumi.${s}.yaml`), "utf8")) as Record<string, any>;
 
 describe("the stack-config JSON Schema", () => {
   it("is committed as the generator makes it now (run `npm run schema` after changing src/config/schema.ts)", () => {

@@ -25,7 +25,10 @@ const SCHEMA_GEN = join(ROOT, "dist", "src", "config", "json-schema.js");
 /** The documents under test; DOCS_TEST_FILES (comma-separated, relative to the root) narrows them. */
 export function docFiles(): string[] {
   if (process.env.DOCS_TEST_FILES) return process.env.DOCS_TEST_FILES.split(",").map((f) => join(ROOT, f));
-  const docs = readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => join(ROOT, "docs", f));
+  const docs = readdirSync(join(ROOT, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f) => join(ROOT, "docs", f));
   return [join(ROOT, "README.md"), join(ROOT, "CONTRIBUTING.md"), ...docs];
 }
 
@@ -56,7 +59,13 @@ export function extractBlocks(file: string, text: string): Block[] {
     let j = start;
     while (j < lines.length && !/^```\s*$/.test(lines[j]!)) j++;
     assert.ok(j < lines.length, `${rel(file)}:${i + 1}: code block is never closed`);
-    out.push({ file, line: start + 1, lang: open[1]!.toLowerCase(), lines: lines.slice(start, j), ...(m ? { marker: m[1]! } : {}) });
+    out.push({
+      file,
+      line: start + 1,
+      lang: open[1]!.toLowerCase(),
+      lines: lines.slice(start, j),
+      ...(m ? { marker: m[1]! } : {}),
+    });
     i = j + 1;
   }
   return out;
@@ -80,14 +89,21 @@ export function tsUnits(blocks: Block[]): { units: Unit[]; skipped: Block[] } {
   for (const b of blocks) {
     if (b.lang !== "ts" && b.lang !== "typescript") continue;
     if (b.marker?.startsWith("skip")) {
-      assert.match(b.marker, /^skip\s+\S/, `${rel(b.file)}:${b.line}: a skipped block needs a reason: <!-- docs-test: skip <reason> -->`);
+      assert.match(
+        b.marker,
+        /^skip\s+\S/,
+        `${rel(b.file)}:${b.line}: a skipped block needs a reason: <!-- docs-test: skip <reason> -->`,
+      );
       skipped.push(b);
       continue;
     }
     if (b.marker === "continues") {
-      assert.ok(last && last.pieces[0]!.file === b.file, `${rel(b.file)}:${b.line}: "continues" needs an earlier ts block in the same file`);
+      assert.ok(
+        last && last.pieces[0]!.file === b.file,
+        `${rel(b.file)}:${b.line}: "continues" needs an earlier ts block in the same file`,
+      );
       last.pieces.push({ unitLine: last.text.split("\n").length, file: b.file, docLine: b.line });
-      last.text += "\n" + b.lines.join("\n");
+      last.text += `\n${b.lines.join("\n")}`;
       continue;
     }
     const name = join(ROOT, "test", "docs", ".blocks", `${basename(b.file, ".md")}-${b.line}.ts`);
@@ -132,7 +148,9 @@ export function typeCheck(units: Unit[]): Map<string, string[]> {
     const u = d.file && virtual.get(resolve(d.file.fileName));
     if (!u) {
       // A problem outside the blocks (e.g. in src/) would hide theirs: report it on every unit.
-      const where = d.file ? `${rel(d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}` : "(global)";
+      const where = d.file
+        ? `${rel(d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}`
+        : "(global)";
       for (const list of out.values()) list.push(`${where}: ${msg}`);
       continue;
     }
@@ -154,7 +172,7 @@ export interface CliLine {
   expectedExit: number;
 }
 
-const CLI = /(?:^|[\s;&|(])(?:npm run (?:plan|doctor|schema)\b|(?:npx )?dgx-spark-vllm(?![\w.\/-]))/;
+const CLI = /(?:^|[\s;&|(])(?:npm run (?:plan|doctor|schema)\b|(?:npx )?dgx-spark-vllm(?![\w./-]))/;
 const NEEDS = /#.*\bneeds (hardware|a server|SSH)\b/;
 
 export function cliLines(blocks: Block[]): CliLine[] {
@@ -170,9 +188,16 @@ export function cliLines(blocks: Block[]): CliLine[] {
       }
       while (/\\\s*$/.test(text) && i + 1 < b.lines.length) text = text.replace(/\\\s*$/, " ") + b.lines[++i]!.trim();
       if (text.trim().startsWith("#") || !CLI.test(text)) continue;
-      const needs = NEEDS.exec(text)?.[0] ?? (b.marker?.startsWith("needs") ? `<!-- docs-test: ${b.marker} -->` : undefined);
+      const needs =
+        NEEDS.exec(text)?.[0] ?? (b.marker?.startsWith("needs") ? `<!-- docs-test: ${b.marker} -->` : undefined);
       const exit = /#.*\bexits (\d+)\b/.exec(text);
-      out.push({ file: b.file, line: b.line + first, text, ...(needs ? { needs } : {}), expectedExit: exit ? Number(exit[1]) : 0 });
+      out.push({
+        file: b.file,
+        line: b.line + first,
+        text,
+        ...(needs ? { needs } : {}),
+        expectedExit: exit ? Number(exit[1]) : 0,
+      });
     }
   }
   return out;
@@ -183,27 +208,37 @@ function rewrite(segment: string, tmp: string): string | undefined {
   const node = JSON.stringify(process.execPath);
   const s = segment.trim();
   let m: RegExpExecArray | null;
-  if ((m = /^npm run (plan|doctor)(?:\s+--(?=\s|$))?(.*)$/s.exec(s))) return `${node} ${JSON.stringify(MAIN)} ${m[1]}${m[2]}`;
-  if (/^npm run schema\b/.test(s)) return `${node} ${JSON.stringify(SCHEMA_GEN)} ${JSON.stringify(join(tmp, "schema.out.json"))}${s.slice("npm run schema".length)}`;
-  if ((m = /^(?:npx )?dgx-spark-vllm(?![\w.\/-])(.*)$/s.exec(s))) return `${node} ${JSON.stringify(MAIN)}${m[1]}`;
+  if ((m = /^npm run (plan|doctor)(?:\s+--(?=\s|$))?(.*)$/s.exec(s)))
+    return `${node} ${JSON.stringify(MAIN)} ${m[1]}${m[2]}`;
+  if (/^npm run schema\b/.test(s))
+    return `${node} ${JSON.stringify(SCHEMA_GEN)} ${JSON.stringify(join(tmp, "schema.out.json"))}${s.slice("npm run schema".length)}`;
+  if ((m = /^(?:npx )?dgx-spark-vllm(?![\w./-])(.*)$/s.exec(s))) return `${node} ${JSON.stringify(MAIN)}${m[1]}`;
   return undefined; // not the CLI (npm ci, npm test, pulumi ...): not run here
 }
 
 /** The command a CLI line runs: its CLI segments (split on &&), each rewritten. */
 export function commandFor(text: string, tmp: string): string {
-  const parts = text.split("&&").map((p) => rewrite(p, tmp)).filter((p): p is string => p !== undefined);
+  const parts = text
+    .split("&&")
+    .map((p) => rewrite(p, tmp))
+    .filter((p): p is string => p !== undefined);
   assert.ok(parts.length > 0, `no CLI invocation found in: ${text}`);
   return parts.join(" && ");
 }
 
 /** Commands that never need a Spark, a server or SSH: marking one as "needs ..." hides rot. */
-const OFFLINE = /(?:npm run (?:plan|schema)\b|dgx-spark-vllm\s+(?:plan\b|--help\b|\S+\s+--help\b)|npm run doctor -- --help\b)/;
+const OFFLINE =
+  /(?:npm run (?:plan|schema)\b|dgx-spark-vllm\s+(?:plan\b|--help\b|\S+\s+--help\b)|npm run doctor -- --help\b)/;
 
 // ---------------------------------------------------------------- links
 
 /** GitHub's heading anchors. */
 export function slug(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/\s/g, "-");
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+    .replace(/\s/g, "-");
 }
 
 function anchors(text: string): Set<string> {
@@ -251,13 +286,22 @@ describe("docs: CLI examples run (or say why they cannot)", () => {
     const where = `${rel(l.file)}:${l.line}`;
     if (l.needs) {
       it(`${where} is marked (${l.needs.replace(/^#\s*/, "")}), not run: ${l.text.trim()}`, () => {
-        assert.doesNotMatch(l.text.replace(/#.*$/, ""), OFFLINE, `${where}: this command runs offline; run it instead of marking it`);
+        assert.doesNotMatch(
+          l.text.replace(/#.*$/, ""),
+          OFFLINE,
+          `${where}: this command runs offline; run it instead of marking it`,
+        );
       });
       continue;
     }
     it(`${where} runs: ${l.text.trim()}`, () => {
       const cmd = commandFor(l.text, tmp);
-      const r = spawnSync("bash", ["-c", cmd], { cwd: tmp, encoding: "utf8", timeout: 30_000, env: { ...process.env, VLLM_API_KEY: "" } });
+      const r = spawnSync("bash", ["-c", cmd], {
+        cwd: tmp,
+        encoding: "utf8",
+        timeout: 30_000,
+        env: { ...process.env, VLLM_API_KEY: "" },
+      });
       assert.equal(
         r.status,
         l.expectedExit,
@@ -267,10 +311,22 @@ describe("docs: CLI examples run (or say why they cannot)", () => {
     });
   }
 
-  it("the offline commands are covered: plan, plan --json, bench/gate/doctor --help, schema", { skip: !!process.env.DOCS_TEST_FILES }, () => {
+  it("the offline commands are covered: plan, plan --json, bench/gate/doctor --help, schema", {
+    skip: !!process.env.DOCS_TEST_FILES,
+  }, () => {
     const run = lines.filter((l) => !l.needs).map((l) => l.text);
-    for (const want of [/npm run plan\b/, /plan.*--json/, /bench --help/, /gate --help/, /doctor --help/, /npm run schema/]) {
-      assert.ok(run.some((t) => want.test(t)), `no doc runs ${want}`);
+    for (const want of [
+      /npm run plan\b/,
+      /plan.*--json/,
+      /bench --help/,
+      /gate --help/,
+      /doctor --help/,
+      /npm run schema/,
+    ]) {
+      assert.ok(
+        run.some((t) => want.test(t)),
+        `no doc runs ${want}`,
+      );
     }
   });
 });
@@ -323,7 +379,13 @@ describe("docs test machinery: it catches rot", () => {
 
   it("CLI lines are found (and only those), marks are read, and a broken one exits non-zero", () => {
     const lines = cliLines(blocks);
-    assert.deepEqual(lines.map((l) => [l.line, l.needs !== undefined]), [[7, false], [8, true]]);
+    assert.deepEqual(
+      lines.map((l) => [l.line, l.needs !== undefined]),
+      [
+        [7, false],
+        [8, true],
+      ],
+    );
     const tmp = mkdtempSync(join(tmpdir(), "dsv-docs-self-"));
     try {
       const r = spawnSync("bash", ["-c", commandFor(lines[0]!.text, tmp)], { cwd: tmp, encoding: "utf8" });
@@ -334,7 +396,10 @@ describe("docs test machinery: it catches rot", () => {
   });
 
   it("GitHub heading anchors", () => {
-    assert.equal(slug("Plan JSON (`--json`, `ClusterPlan` in `src/plan/types.ts`)"), "plan-json---json-clusterplan-in-srcplantypests");
+    assert.equal(
+      slug("Plan JSON (`--json`, `ClusterPlan` in `src/plan/types.ts`)"),
+      "plan-json---json-clusterplan-in-srcplantypests",
+    );
     assert.equal(slug("`doctor`: a read-only health check"), "doctor-a-read-only-health-check");
   });
 });

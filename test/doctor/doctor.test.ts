@@ -8,7 +8,9 @@ import { planFromInput } from "../../src/plan/cluster";
 import { baseConfig } from "../support/fixtures";
 
 test("probe output: values (CRLF-safe), multi-line blocks, a block without a final newline", () => {
-  const m = parseProbe("@gpu NVIDIA GB10, 12.1\n@peer.x 255|ssh: connect: No route to host\r\n@model_files<\n10 a.json\n20 b.bin\n@>\n@models_json<\n{\"data\":[]}\n@>\n@engine \n");
+  const m = parseProbe(
+    '@gpu NVIDIA GB10, 12.1\n@peer.x 255|ssh: connect: No route to host\r\n@model_files<\n10 a.json\n20 b.bin\n@>\n@models_json<\n{"data":[]}\n@>\n@engine \n',
+  );
   assert.equal(m.get("gpu"), "NVIDIA GB10, 12.1");
   assert.equal(m.get("model_files"), "10 a.json\n20 b.bin");
   assert.equal(m.get("models_json"), '{"data":[]}');
@@ -38,10 +40,18 @@ test("the probe is read-only bash: no journal, no writes, secrets only on stdin"
   const plan = planFromInput(baseConfig(), "plan");
   for (const n of plan.nodes) {
     const s = probeScript(plan, n, { rdma: true });
-    assert.doesNotMatch(s, /\$J|journal|tee |>\s*\/etc|mkdir|rm -rf|systemctl (start|stop|restart|enable|disable)|ip (addr|link) (add|del|set)|sysctl -w|swapoff|swapon [^-]/);
+    assert.doesNotMatch(
+      s,
+      /\$J|journal|tee |>\s*\/etc|mkdir|rm -rf|systemctl (start|stop|restart|enable|disable)|ip (addr|link) (add|del|set)|sysctl -w|swapoff|swapon [^-]/,
+    );
     const sshLines = s.split("\n").filter((l) => l.includes("ssh -o"));
-    assert.equal(sshLines.length, n.role === "head" ? 2 : 0, "the head checks SSH to the worker's management and data-plane address");
-    for (const l of sshLines) assert.match(l, /UserKnownHostsFile=\/dev\/null/, "node-to-node SSH never records a host key");
+    assert.equal(
+      sshLines.length,
+      n.role === "head" ? 2 : 0,
+      "the head checks SSH to the worker's management and data-plane address",
+    );
+    for (const l of sshLines)
+      assert.match(l, /UserKnownHostsFile=\/dev\/null/, "node-to-node SSH never records a host key");
     assert.ok(!s.includes("test-api-key-value") && !s.includes("hf_test_token_value"), "no secret in the script");
   }
 });
@@ -90,12 +100,15 @@ function gidChecks(gidPolicy: unknown, probe: Record<string, string>) {
 const V2 = (last: string) => `0000:0000:0000:0000:0000:ffff:0a00:${last}`;
 
 test("pinned GID index: PASS only while the pinned entry is the node's RoCEv2 GID; drift FAILs naming the index", () => {
-  const { checks } = gidChecks({ index: 3 }, {
-    // The head: the RoCEv2 entry is where it was pinned.
-    "spark-head": `@p0.exists yes\n@p0.gid 3\n@p0.pinned ${V2("0001")}|RoCE v2\n`,
-    // The worker after a reboot: the entry moved to 5; index 3 now holds another GID.
-    "spark-worker": "@p0.exists yes\n@p0.gid 5\n@p0.pinned fd00:0000:0000:0000:0000:0000:0000:0001|RoCE v2\n",
-  });
+  const { checks } = gidChecks(
+    { index: 3 },
+    {
+      // The head: the RoCEv2 entry is where it was pinned.
+      "spark-head": `@p0.exists yes\n@p0.gid 3\n@p0.pinned ${V2("0001")}|RoCE v2\n`,
+      // The worker after a reboot: the entry moved to 5; index 3 now holds another GID.
+      "spark-worker": "@p0.exists yes\n@p0.gid 5\n@p0.pinned fd00:0000:0000:0000:0000:0000:0000:0001|RoCE v2\n",
+    },
+  );
   const head = checks.find((x) => x.node === "spark-head")!;
   const worker = checks.find((x) => x.node === "spark-worker")!;
   assert.equal(head.status, "PASS", head.evidence);
@@ -107,10 +120,13 @@ test("pinned GID index: PASS only while the pinned entry is the node's RoCEv2 GI
 });
 
 test("pinned GID index: the right GID as RoCE v1, or no RoCEv2 entry at all, is a FAIL too", () => {
-  const { checks } = gidChecks({ index: 3 }, {
-    "spark-head": `@p0.exists yes\n@p0.gid 7\n@p0.pinned ${V2("0001")}|IB/RoCE v1\n`,
-    "spark-worker": "@p0.exists yes\n@p0.gid none\n@p0.pinned 0000:0000:0000:0000:0000:0000:0000:0000|\n",
-  });
+  const { checks } = gidChecks(
+    { index: 3 },
+    {
+      "spark-head": `@p0.exists yes\n@p0.gid 7\n@p0.pinned ${V2("0001")}|IB/RoCE v1\n`,
+      "spark-worker": "@p0.exists yes\n@p0.gid none\n@p0.pinned 0000:0000:0000:0000:0000:0000:0000:0000|\n",
+    },
+  );
   const head = checks.find((x) => x.node === "spark-head")!;
   const worker = checks.find((x) => x.node === "spark-worker")!;
   assert.equal(head.status, "FAIL");
@@ -133,10 +149,13 @@ test("the probe reads the pinned GID entry (read-only) only when the index is pi
     "spark-head": "@p0.exists yes\n@p0.gid 5\n",
     "spark-worker": "@p0.exists yes\n@p0.gid none\n",
   });
-  assert.deepEqual(checks.map((x) => `${x.node} ${x.status} ${x.evidence}`), [
-    "spark-head PASS GID index 5",
-    "spark-worker FAIL no RoCEv2 GID entry for 10.0.0.2 (the post-reboot quirk: NCCL init would hang)",
-  ]);
+  assert.deepEqual(
+    checks.map((x) => `${x.node} ${x.status} ${x.evidence}`),
+    [
+      "spark-head PASS GID index 5",
+      "spark-worker FAIL no RoCEv2 GID entry for 10.0.0.2 (the post-reboot quirk: NCCL init would hang)",
+    ],
+  );
 });
 
 test("the API key never lands in a file on the node: the probe hands it to curl on a pipe", () => {

@@ -43,7 +43,12 @@ test("boot fails on an unhealthy or absent server, and waits for one that comes 
     assert.ok((waited.details.healthAttempts as number) > 1);
   });
   const t0 = Date.now();
-  const down = await bootGate({ endpoint: `http://127.0.0.1:${await closedPort()}`, ...expect1m, timeoutMs: 300, pollIntervalMs: 50 });
+  const down = await bootGate({
+    endpoint: `http://127.0.0.1:${await closedPort()}`,
+    ...expect1m,
+    timeoutMs: 300,
+    pollIntervalMs: 50,
+  });
   assert.equal(down.status, "fail");
   assert.match(down.problems.join("\n"), /connection refused.*after waiting/);
   assert.ok(Date.now() - t0 < 2000);
@@ -63,7 +68,10 @@ test("security: refused without the key passes; a server that answers anyone fai
     const r = await securityGate({ endpoint: s.url, apiKey: "k", model: "deepseek-v4", timeoutMs: 2000 });
     assert.equal(r.status, "pass", r.problems.join("; "));
     const anon = s.requests.filter((q) => !q.authHeader);
-    assert.ok(anon.some((q) => q.path === "/v1/models") && anon.some((q) => q.path === "/v1/chat/completions"), "both probes went without a key");
+    assert.ok(
+      anon.some((q) => q.path === "/v1/models") && anon.some((q) => q.path === "/v1/chat/completions"),
+      "both probes went without a key",
+    );
     const wrong = await securityGate({ endpoint: s.url, apiKey: "nope", model: "deepseek-v4", timeoutMs: 2000 });
     assert.equal(wrong.status, "fail");
     assert.match(wrong.problems.join("\n"), /with the configured key failed.*wrong key/);

@@ -6,7 +6,26 @@ import { runGateCli } from "../../src/cli/gate";
 import type { GateReport } from "../../src/gate/types";
 import { captureIo, closedPort, fakeSsh, tempDir, withStandin } from "../bench/support";
 
-const SHORT = ["--mtp-duration", "0.4", "--soak-duration", "0.5", "--sample-interval", "0.1", "--health-interval", "0.1", "--concurrency", "3", "--max-tokens", "8", "--first-token-timeout", "3", "--idle-timeout", "1", "--request-timeout", "10"];
+const SHORT = [
+  "--mtp-duration",
+  "0.4",
+  "--soak-duration",
+  "0.5",
+  "--sample-interval",
+  "0.1",
+  "--health-interval",
+  "0.1",
+  "--concurrency",
+  "3",
+  "--max-tokens",
+  "8",
+  "--first-token-timeout",
+  "3",
+  "--idle-timeout",
+  "1",
+  "--request-timeout",
+  "10",
+];
 
 test("gate --all --json against a good server: every check passes except the ones that cannot run, which say why", async () => {
   await withStandin({ apiKey: "gate-key-xyz", behavior: { tokenIntervalMs: 1 } }, async (s) => {
@@ -14,14 +33,48 @@ test("gate --all --json against a good server: every check passes except the one
     const reportFile = join(dir, "gate.json");
     const io = captureIo();
     const code = await runGateCli(
-      ["--endpoint", s.url, "--all", "--max-model-len", "1000000", "--served-name", "deepseek-v4", "--api-key-env", "GATE_KEY", "--sampler", "none", "--json", "--report", reportFile, ...SHORT],
+      [
+        "--endpoint",
+        s.url,
+        "--all",
+        "--max-model-len",
+        "1000000",
+        "--served-name",
+        "deepseek-v4",
+        "--api-key-env",
+        "GATE_KEY",
+        "--sampler",
+        "none",
+        "--json",
+        "--report",
+        reportFile,
+        ...SHORT,
+      ],
       io,
       { env: { GATE_KEY: "gate-key-xyz" } },
     );
     const report = JSON.parse(io.stdout) as GateReport;
-    assert.equal(code, 0, JSON.stringify(report.checks.filter((c) => c.status === "fail"), null, 2));
+    assert.equal(
+      code,
+      0,
+      JSON.stringify(
+        report.checks.filter((c) => c.status === "fail"),
+        null,
+        2,
+      ),
+    );
     assert.equal(report.ok, true);
-    assert.deepEqual(report.checks.map((c) => [c.name, c.status]), [["boot", "pass"], ["security", "pass"], ["quality", "pass"], ["mtp", "pass"], ["soak", "pass"], ["logs", "skip"]]);
+    assert.deepEqual(
+      report.checks.map((c) => [c.name, c.status]),
+      [
+        ["boot", "pass"],
+        ["security", "pass"],
+        ["quality", "pass"],
+        ["mtp", "pass"],
+        ["soak", "pass"],
+        ["logs", "skip"],
+      ],
+    );
     assert.match(report.checks[5]?.summary ?? "", /no log source/);
     assert.equal(report.expectations, "command-line flags");
     assert.deepEqual(JSON.parse(readFileSync(reportFile, "utf8")), report, "--report writes the same JSON");
@@ -33,7 +86,11 @@ test("gate --all --json against a good server: every check passes except the one
 test("gate fails (exit 1) on a wrong max_model_len and reports it in text", async () => {
   await withStandin({ maxModelLen: 524_288 }, async (s) => {
     const io = captureIo();
-    const code = await runGateCli(["--endpoint", s.url, "--suite", "boot", "--max-model-len", "1000000", "--quiet"], io, { env: {} });
+    const code = await runGateCli(
+      ["--endpoint", s.url, "--suite", "boot", "--max-model-len", "1000000", "--quiet"],
+      io,
+      { env: {} },
+    );
     assert.equal(code, 1);
     assert.match(io.stdout, /^FAIL {2}boot/m);
     assert.match(io.stdout, /max_model_len is 524288, the profile expects 1000000/);
@@ -44,14 +101,31 @@ test("gate fails (exit 1) on a wrong max_model_len and reports it in text", asyn
 test("a server that is down fails boot and the HTTP checks are skipped as not run, promptly", async () => {
   const t0 = Date.now();
   const io = captureIo();
-  const code = await runGateCli(["--endpoint", `http://127.0.0.1:${await closedPort()}`, "--suite", "boot,quality,mtp,soak,security", "--max-model-len", "1000000", "--json", "--quiet", ...SHORT], io, {
-    env: { VLLM_API_KEY: "k" },
-  });
+  const code = await runGateCli(
+    [
+      "--endpoint",
+      `http://127.0.0.1:${await closedPort()}`,
+      "--suite",
+      "boot,quality,mtp,soak,security",
+      "--max-model-len",
+      "1000000",
+      "--json",
+      "--quiet",
+      ...SHORT,
+    ],
+    io,
+    {
+      env: { VLLM_API_KEY: "k" },
+    },
+  );
   assert.equal(code, 1);
   const report = JSON.parse(io.stdout) as GateReport;
   assert.equal(report.checks[0]?.status, "fail");
   assert.match(report.checks[0]?.problems.join("\n") ?? "", /connection refused/);
-  assert.deepEqual(report.checks.slice(1).map((c) => c.status), ["skip", "skip", "skip", "skip"]);
+  assert.deepEqual(
+    report.checks.slice(1).map((c) => c.status),
+    ["skip", "skip", "skip", "skip"],
+  );
   assert.ok(report.checks.slice(1).every((c) => /not run: the server is not healthy/.test(c.summary)));
   assert.ok(Date.now() - t0 < 3000);
 });
@@ -65,10 +139,24 @@ test("--stack 1m: expectations, concurrency, SSH memory sampling of both nodes a
     writeFileSync(join(dir, "step-spark-worker.local"), "20000"); // ~20 MB per sample: a steep leak on the worker only
     writeFileSync(join(dir, "docker.log"), "kv_cache_dtype=fp8\nNCCL INFO NET/IB : Using [0]rocep1s0f1:1/RoCE\n");
     const io = captureIo();
-    const code = await runGateCli(["--stack", "1m", "--endpoint", s.url, "--suite", "boot,soak,logs", "--json", "--quiet", ...SHORT.filter((a, i, all) => a !== "--concurrency" && all[i - 1] !== "--concurrency")], io, {
-      env: { VLLM_API_KEY: "k1" },
-      sshCommand: ssh,
-    });
+    const code = await runGateCli(
+      [
+        "--stack",
+        "1m",
+        "--endpoint",
+        s.url,
+        "--suite",
+        "boot,soak,logs",
+        "--json",
+        "--quiet",
+        ...SHORT.filter((a, i, all) => a !== "--concurrency" && all[i - 1] !== "--concurrency"),
+      ],
+      io,
+      {
+        env: { VLLM_API_KEY: "k1" },
+        sshCommand: ssh,
+      },
+    );
     const report = JSON.parse(io.stdout) as GateReport;
     assert.equal(code, 1, "the leaking worker fails the soak");
     assert.match(report.expectations, /stacks\/Pulumi\.1m\.yaml$/);
@@ -94,12 +182,24 @@ test("usage and config errors exit 2 with the reason", async () => {
     [["--endpoint", "http://127.0.0.1:1"], /say which checks to run/],
     [["--endpoint", "http://127.0.0.1:1", "--all", "--suite", "boot"], /choose one/],
     [["--endpoint", "http://127.0.0.1:1", "--suite", "boot,speed"], /unknown check 'speed'/],
-    [["--endpoint", "http://127.0.0.1:1", "--suite", "logs", "--max-model-len", "1000"], /--suite logs needs a log source/],
-    [["--endpoint", "http://127.0.0.1:1", "--suite", "boot", "--max-model-len", "1000", "--stack", "1m"], /replaces --stack/],
-    [["--endpoint", "http://127.0.0.1:1", "--suite", "soak", "--max-model-len", "1000", "--sampler", "ssh"], /needs the nodes/],
+    [
+      ["--endpoint", "http://127.0.0.1:1", "--suite", "logs", "--max-model-len", "1000"],
+      /--suite logs needs a log source/,
+    ],
+    [
+      ["--endpoint", "http://127.0.0.1:1", "--suite", "boot", "--max-model-len", "1000", "--stack", "1m"],
+      /replaces --stack/,
+    ],
+    [
+      ["--endpoint", "http://127.0.0.1:1", "--suite", "soak", "--max-model-len", "1000", "--sampler", "ssh"],
+      /needs the nodes/,
+    ],
     [["--endpoint", "http://127.0.0.1:1", "--suite", "boot", "--api-key", "abc"], /never taken on the command line/],
     [["--suite", "boot", "--max-model-len", "1000"], /--endpoint is required/],
-    [["--endpoint", "http://127.0.0.1:1", "--suite", "boot", "--stack", "no-such-stack"], /no stack file for 'no-such-stack'/],
+    [
+      ["--endpoint", "http://127.0.0.1:1", "--suite", "boot", "--stack", "no-such-stack"],
+      /no stack file for 'no-such-stack'/,
+    ],
   ];
   for (const [argv, msg] of cases) {
     const io = captureIo();

@@ -14,14 +14,26 @@ const GOOD = [
 
 test("good logs pass: NET/IB, the fp8 KV dtype, no fallback markers", () => {
   assert.deepEqual(judgeLogs(GOOD, "fp8").problems, []);
-  assert.deepEqual(judgeLogs("Using fp8_e4m3 data type to store kv cache\nNCCL INFO NET/IB : Using", "fp8").problems, []);
+  assert.deepEqual(
+    judgeLogs("Using fp8_e4m3 data type to store kv cache\nNCCL INFO NET/IB : Using", "fp8").problems,
+    [],
+  );
 });
 
 test("each missing or forbidden marker is its own problem, quoting the line", () => {
-  const socket = GOOD.replace("NET/IB : Using [0]rocep1s0f1:1/RoCE [1]roceP2p1s0f1:1/RoCE", "NET/Socket : Using [0]enP7s7:192.168.1.10<0>");
+  const socket = GOOD.replace(
+    "NET/IB : Using [0]rocep1s0f1:1/RoCE [1]roceP2p1s0f1:1/RoCE",
+    "NET/Socket : Using [0]enP7s7:192.168.1.10<0>",
+  );
   assert.match(judgeLogs(socket, "fp8").problems.join("\n"), /NET\/Socket is there: NCCL fell back to TCP/);
-  assert.match(judgeLogs(GOOD.replace(/^.*NET\/IB.*$/m, ""), "fp8").problems.join("\n"), /no NET\/IB in the logs.*NCCL_DEBUG=INFO/);
-  assert.match(judgeLogs(GOOD.replace("kv_cache_dtype=fp8", "kv_cache_dtype=auto"), "fp8").problems.join("\n"), /KV cache dtype is auto, expected fp8/);
+  assert.match(
+    judgeLogs(GOOD.replace(/^.*NET\/IB.*$/m, ""), "fp8").problems.join("\n"),
+    /no NET\/IB in the logs.*NCCL_DEBUG=INFO/,
+  );
+  assert.match(
+    judgeLogs(GOOD.replace("kv_cache_dtype=fp8", "kv_cache_dtype=auto"), "fp8").problems.join("\n"),
+    /KV cache dtype is auto, expected fp8/,
+  );
   const fallback = `${GOOD}\nWARNING [fused_moe.py:12] Your GPU does not support this kernel; we fall back to the Triton path`;
   const p = judgeLogs(fallback, "fp8").problems;
   assert.equal(p.length, 1);

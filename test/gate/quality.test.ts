@@ -19,19 +19,44 @@ test("quality passes against a well-behaved model, with the request shapes the p
     assert.equal(r.status, "pass", r.problems.join("\n"));
     assert.equal((r.details.probes as unknown[]).length, 6);
     const bodies = s.chatBodies;
-    assert.ok(bodies.every((b) => b.temperature === 0 && (b.chat_template_kwargs as { thinking?: boolean }).thinking === false));
+    assert.ok(
+      bodies.every((b) => b.temperature === 0 && (b.chat_template_kwargs as { thinking?: boolean }).thinking === false),
+    );
     assert.equal(bodies.filter((b) => b.response_format?.type === "json_object").length, 2);
-    assert.ok(bodies.some((b) => JSON.stringify(b.tool_choice) === JSON.stringify({ type: "function", function: { name: "get_weather" } })));
-    assert.ok(bodies.some((b) => b.messages?.[0]?.role === "system"), "the system-prompt shape that drifts is probed");
+    assert.ok(
+      bodies.some(
+        (b) =>
+          JSON.stringify(b.tool_choice) === JSON.stringify({ type: "function", function: { name: "get_weather" } }),
+      ),
+    );
+    assert.ok(
+      bodies.some((b) => b.messages?.[0]?.role === "system"),
+      "the system-prompt shape that drifts is probed",
+    );
   });
 });
 
 const bad: { name: string; quality: Record<string, unknown>; probe: RegExp; detail: RegExp }[] = [
   { name: "wrong arithmetic", quality: { math: "131" }, probe: /canary-7x19/, detail: /expected 133, got "131"/ },
   { name: "broken JSON mode", quality: { brokenJson: true }, probe: /json-mode-person/, detail: /does not parse/ },
-  { name: "Chinese answer to an English prompt", quality: { language: "zh" }, probe: /language-en/, detail: /language drift.*0% Latin/ },
-  { name: "Cyrillic answer to an English prompt", quality: { language: "ru" }, probe: /language-en-system-prompt/, detail: /language drift/ },
-  { name: "tool call answered in text", quality: { toolCalls: false }, probe: /canary-forced-tool-call/, detail: /no tool call came back/ },
+  {
+    name: "Chinese answer to an English prompt",
+    quality: { language: "zh" },
+    probe: /language-en/,
+    detail: /language drift.*0% Latin/,
+  },
+  {
+    name: "Cyrillic answer to an English prompt",
+    quality: { language: "ru" },
+    probe: /language-en-system-prompt/,
+    detail: /language drift/,
+  },
+  {
+    name: "tool call answered in text",
+    quality: { toolCalls: false },
+    probe: /canary-forced-tool-call/,
+    detail: /no tool call came back/,
+  },
 ];
 for (const b of bad) {
   test(`quality fails on ${b.name}`, async () => {

@@ -15,9 +15,12 @@ import { captureIo, tempDir, withStandin } from "../bench/support";
 
 // A made-up host key line, assembled here so no key-shaped text sits in the repository.
 const HOST_KEY = ["ssh-ed25519", `AAAAC3NzaC1lZDI1NTE5${"d".repeat(48)}`].join(" ");
-const SHORT = ["--soak-duration", "0.4", "--sample-interval", "0.1", "--health-interval", "0.1"].concat(
-  ["--concurrency", "2", "--max-tokens", "4"],
-);
+const SHORT = ["--soak-duration", "0.4", "--sample-interval", "0.1", "--health-interval", "0.1"].concat([
+  "--concurrency",
+  "2",
+  "--max-tokens",
+  "4",
+]);
 
 /** A stand-in ssh: one argv per line in ssh.log, and the content and mode of the -i file in keys.log. */
 function recordingSsh(dir: string): string {
@@ -59,7 +62,17 @@ test("gate --config: logs and memory over SSH check the pinned host key and use 
     const ssh = recordingSsh(dir);
     let session: SshSession | undefined;
     const io = captureIo();
-    const argv = ["--config", configFile(dir), "--endpoint", s.url, "--suite", "soak,logs", "--json", "--quiet", ...SHORT];
+    const argv = [
+      "--config",
+      configFile(dir),
+      "--endpoint",
+      s.url,
+      "--suite",
+      "soak,logs",
+      "--json",
+      "--quiet",
+      ...SHORT,
+    ];
     const code = await runGateCli(argv, io, { env: {}, sshCommand: ssh, onSession: (x) => (session = x) });
     const report = JSON.parse(io.stdout) as GateReport;
     assert.equal(code, 0, JSON.stringify(report.checks, null, 2));
@@ -74,7 +87,10 @@ test("gate --config: logs and memory over SSH check the pinned host key and use 
     }
     for (const l of head) assert.ok(l.includes("-o StrictHostKeyChecking=no"), `no pin on the head: ${l}`);
     for (const l of log) {
-      assert.match(l, /^-o BatchMode=yes .* -o IdentitiesOnly=yes -i \S*dgx-spark-vllm-ssh-\S*\/key-[0-9a-f]{12} -p 22 /);
+      assert.match(
+        l,
+        /^-o BatchMode=yes .* -o IdentitiesOnly=yes -i \S*dgx-spark-vllm-ssh-\S*\/key-[0-9a-f]{12} -p 22 /,
+      );
       assert.ok(!l.includes("FAKE KEY"), "the key text is never on the command line");
     }
     assert.deepEqual([...new Set(lines(dir, "keys.log"))], ["mode 600 -----FAKE KEY FOR TESTS-----"]);
@@ -113,7 +129,10 @@ test("gate --identity: needs the nodes and a readable file (exit 2)", async () =
       ["--endpoint", "http://127.0.0.1:1", "--suite", "boot", "--max-model-len", "1000", "--identity", "/x"],
       /--identity is for SSH to the nodes/,
     ],
-    [["--config", configFile(dir), "--suite", "boot", "--identity", "/nonexistent/key"], /--identity: cannot read \/nonexistent\/key/],
+    [
+      ["--config", configFile(dir), "--suite", "boot", "--identity", "/nonexistent/key"],
+      /--identity: cannot read \/nonexistent\/key/,
+    ],
   ];
   for (const [argv, msg] of cases) {
     const io = captureIo();

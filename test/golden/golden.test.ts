@@ -22,7 +22,8 @@ function compareDir(dir: string, files: Map<string, string>): void {
   }
   assert.ok(existsSync(dir), `${dir} is missing: run UPDATE_GOLDEN=1 npm run test:unit`);
   assert.deepEqual(readdirSync(dir).sort(), [...files.keys()].sort(), `the set of golden files in ${dir}`);
-  for (const [f, text] of files) assert.equal(text, readFileSync(join(dir, f), "utf8"), `${dir}/${f} differs from what is rendered now`);
+  for (const [f, text] of files)
+    assert.equal(text, readFileSync(join(dir, f), "utf8"), `${dir}/${f} differs from what is rendered now`);
 }
 
 describe("golden copies of the rendered plan and scripts", () => {

@@ -13,7 +13,11 @@ import { HOST_DIR } from "../../src/shell/host";
 import { shq } from "../../src/shell/quote";
 
 /** Run `body` in bash after sourcing the given host files, under the watchdog's strict mode. */
-function bash(body: string, files: string[] = ["lib.sh"], input = ""): { status: number | null; out: string; err: string } {
+function bash(
+  body: string,
+  files: string[] = ["lib.sh"],
+  input = "",
+): { status: number | null; out: string; err: string } {
   const src = files.map((f) => `source ${shq(join(HOST_DIR, f))}`).join("\n");
   const r = spawnSync("bash", ["-c", `set -uo pipefail\n${src}\n${body}`], { input, encoding: "utf8" });
   return { status: r.status, out: r.stdout, err: r.stderr };
@@ -21,14 +25,26 @@ function bash(body: string, files: string[] = ["lib.sh"], input = ""): { status:
 
 describe("watchdog: restart backoff (spacing)", () => {
   const spacing = (min: number, max: number, failed: number) =>
-    bash(`MIN_RESTART_INTERVAL=${min}; MAX_BACKOFF=${max}; CONSEC_FAILED=${failed}; spacing`, ["lib.sh", "watchdog.sh"]).out.trim();
+    bash(`MIN_RESTART_INTERVAL=${min}; MAX_BACKOFF=${max}; CONSEC_FAILED=${failed}; spacing`, [
+      "lib.sh",
+      "watchdog.sh",
+    ]).out.trim();
 
   it("starts at the least interval and doubles after each failed restart in a row", () => {
-    assert.deepEqual([0, 1, 2].map((f) => spacing(300, 1800, f)), ["300", "600", "1200"]);
+    assert.deepEqual(
+      [0, 1, 2].map((f) => spacing(300, 1800, f)),
+      ["300", "600", "1200"],
+    );
   });
   it("is capped at maxBackoffSeconds, however many restarts failed", () => {
-    assert.deepEqual([3, 4, 10, 100].map((f) => spacing(300, 1800, f)), ["1800", "1800", "1800", "1800"]);
-    assert.deepEqual([0, 1, 2].map((f) => spacing(100, 250, f)), ["100", "200", "250"]);
+    assert.deepEqual(
+      [3, 4, 10, 100].map((f) => spacing(300, 1800, f)),
+      ["1800", "1800", "1800", "1800"],
+    );
+    assert.deepEqual(
+      [0, 1, 2].map((f) => spacing(100, 250, f)),
+      ["100", "200", "250"],
+    );
     assert.equal(spacing(300, 300, 5), "300");
   });
 });
@@ -42,7 +58,7 @@ describe("watchdog: restarts per hour", () => {
     bash(
       [
         `DIR=${shq(dir)}; now() { echo ${NOW}; }`,
-        "stop_ranks() { echo STOP_RANKS; }; sidecars_stop() { echo SIDECARS_STOP; }; restart_all() { echo \"RESTART_ALL $1\"; }",
+        'stop_ranks() { echo STOP_RANKS; }; sidecars_stop() { echo SIDECARS_STOP; }; restart_all() { echo "RESTART_ALL $1"; }',
         "MIN_RESTART_INTERVAL=300; MAX_BACKOFF=1800; CONSEC_FAILED=0; NOTE=",
         body,
       ].join("\n"),
@@ -62,7 +78,10 @@ describe("watchdog: restarts per hour", () => {
     writeFileSync(join(dir, "restarts"), `${NOW - 4000}\n${NOW - 1000}\n${NOW - 500}\n`);
     const r = wd("MAX_RESTARTS_PER_HOUR=2; want_restart 'rank lost'");
     assert.equal(r.status, 3, r.out + r.err);
-    assert.match(r.out, /giving up: 2 restart\(s\) in the last hour reached the cap \(maxRestartsPerHour=2\); last problem: rank lost/);
+    assert.match(
+      r.out,
+      /giving up: 2 restart\(s\) in the last hour reached the cap \(maxRestartsPerHour=2\); last problem: rank lost/,
+    );
     assert.match(r.out, /STOP_RANKS\nSIDECARS_STOP/);
     assert.doesNotMatch(r.out, /RESTART_ALL/);
     assert.match(readFileSync(join(dir, "gave-up"), "utf8"), /: rank lost\n$/);
@@ -72,13 +91,20 @@ describe("watchdog: restarts per hour", () => {
     writeFileSync(join(dir, "restarts"), `${NOW - 100}\n`);
     const wait = wd("MAX_RESTARTS_PER_HOUR=3; want_restart 'rank lost'");
     assert.equal(wait.status, 0, wait.err);
-    assert.match(wait.out, /restart needed \(rank lost\), waiting: the last restart began 100 s ago and restarts are at least 300 s apart \(after 0 failed restart\(s\)\)/);
+    assert.match(
+      wait.out,
+      /restart needed \(rank lost\), waiting: the last restart began 100 s ago and restarts are at least 300 s apart \(after 0 failed restart\(s\)\)/,
+    );
     assert.doesNotMatch(wait.out, /RESTART_ALL/);
     writeFileSync(join(dir, "restarts"), `${NOW - 300}\n`);
     const go = wd("MAX_RESTARTS_PER_HOUR=3; want_restart 'rank lost'");
     assert.match(go.out, /^RESTART_ALL rank lost$/m);
     const backoff = wd("MAX_RESTARTS_PER_HOUR=3; CONSEC_FAILED=1; want_restart 'rank lost'");
-    assert.match(backoff.out, /restarts are at least 600 s apart \(after 1 failed restart\(s\)\)/, "doubled after a failed restart");
+    assert.match(
+      backoff.out,
+      /restarts are at least 600 s apart \(after 1 failed restart\(s\)\)/,
+      "doubled after a failed restart",
+    );
   });
 });
 
@@ -88,19 +114,38 @@ describe("readiness: parsing /v1/models (served_max_model_len)", () => {
     assert.equal(r.status, 0, r.err);
     return r.out;
   };
-  const model = (id: string, len: number, extra: Record<string, unknown> = {}) => ({ id, object: "model", owned_by: "vllm", max_model_len: len, ...extra });
+  const model = (id: string, len: number, extra: Record<string, unknown> = {}) => ({
+    id,
+    object: "model",
+    owned_by: "vllm",
+    max_model_len: len,
+    ...extra,
+  });
 
   it("prints max_model_len of the served model", () => {
-    assert.equal(parse(JSON.stringify({ object: "list", data: [model("deepseek-v4", 1000000, { permission: [{ id: "p" }] })] })), "1000000\n");
+    assert.equal(
+      parse(JSON.stringify({ object: "list", data: [model("deepseek-v4", 1000000, { permission: [{ id: "p" }] })] })),
+      "1000000\n",
+    );
   });
   it("a wrong max_model_len is printed as it is (the caller compares)", () => {
     assert.equal(parse(JSON.stringify({ data: [model("deepseek-v4", 524288)] })), "524288\n");
   });
   it("other models listed first do not count", () => {
-    assert.equal(parse(JSON.stringify({ data: [model("other", 4096), model("deepseek-v4-draft", 8192), model("deepseek-v4", 1000000)] })), "1000000\n");
+    assert.equal(
+      parse(
+        JSON.stringify({
+          data: [model("other", 4096), model("deepseek-v4-draft", 8192), model("deepseek-v4", 1000000)],
+        }),
+      ),
+      "1000000\n",
+    );
   });
   it("keys in any order, and max_model_len before id", () => {
-    assert.equal(parse('{"data":[{"max_model_len":262144,"root":"x","id":"deepseek-v4"}],"object":"list"}'), "262144\n");
+    assert.equal(
+      parse('{"data":[{"max_model_len":262144,"root":"x","id":"deepseek-v4"}],"object":"list"}'),
+      "262144\n",
+    );
     // grep on key order would take the next model's number here
     assert.equal(parse('{"data":[{"max_model_len":7,"id":"deepseek-v4"},{"id":"other","max_model_len":9}]}'), "7\n");
   });
@@ -114,7 +159,11 @@ describe("readiness: parsing /v1/models (served_max_model_len)", () => {
     assert.equal(parse(JSON.stringify({ data: [model("other", 5)] })), "");
     assert.equal(parse(JSON.stringify({ data: [{ id: "deepseek-v4", max_model_len: "1000000" }] })), "");
     assert.equal(parse(JSON.stringify({ error: "unauthorized" })), "");
-    assert.equal(parse(JSON.stringify({ data: [model("deepseek-v4", 1)] }), "deepseek"), "", "the id must match exactly");
+    assert.equal(
+      parse(JSON.stringify({ data: [model("deepseek-v4", 1)] }), "deepseek"),
+      "",
+      "the id must match exactly",
+    );
   });
   it("a served name with regex and shell characters is matched literally", () => {
     const name = "my.model$(id) 'x'";
@@ -127,20 +176,28 @@ describe("readiness: model_ready's verdict and message", () => {
   const ready = (health: string, models: string | null) =>
     bash(
       [
-        "curl() { local a; for a; do case $a in */health) echo -n " + shq(health) + "; return 0 ;; */v1/models)",
-        models === null ? "echo 'curl: (22) The requested URL returned error: 401' >&2; return 22 ;;" : `printf '%s' ${shq(models)}; return 0 ;;`,
+        `curl() { local a; for a; do case $a in */health) echo -n ${shq(health)}; return 0 ;; */v1/models)`,
+        models === null
+          ? "echo 'curl: (22) The requested URL returned error: 401' >&2; return 22 ;;"
+          : `printf '%s' ${shq(models)}; return 0 ;;`,
         "esac; done; }",
-        "if model_ready http://127.0.0.1:1 /dev/null 5 10 deepseek-v4 1000000; then echo READY; else echo \"NOT READY: $READY_LAST\"; fi",
+        'if model_ready http://127.0.0.1:1 /dev/null 5 10 deepseek-v4 1000000; then echo READY; else echo "NOT READY: $READY_LAST"; fi',
       ].join("\n"),
     ).out.trim();
   const body = (len: number) => JSON.stringify({ data: [{ id: "deepseek-v4", max_model_len: len }] });
 
   it("ready only when /health is 200 and the served model reports the wanted max_model_len", () => {
     assert.equal(ready("200", body(1000000)), "READY");
-    assert.equal(ready("200", body(524288)), "NOT READY: /v1/models reports max_model_len='524288' for deepseek-v4, expected 1000000");
+    assert.equal(
+      ready("200", body(524288)),
+      "NOT READY: /v1/models reports max_model_len='524288' for deepseek-v4, expected 1000000",
+    );
     assert.equal(ready("503", body(1000000)), "NOT READY: /health: HTTP 503");
     assert.equal(ready("200", null), "NOT READY: /v1/models: curl: (22) The requested URL returned error: 401");
-    assert.equal(ready("200", "not json"), "NOT READY: /v1/models reports max_model_len='' for deepseek-v4, expected 1000000");
+    assert.equal(
+      ready("200", "not json"),
+      "NOT READY: /v1/models reports max_model_len='' for deepseek-v4, expected 1000000",
+    );
   });
 });
 
@@ -160,14 +217,21 @@ describe("link.sh: the data plane of a node", () => {
     const r = link("link_set", "2: enp1    inet 10.0.0.2/30 brd 10.0.0.3 scope global enp1\n");
     assert.equal(r.status, 0, r.err);
     const calls = r.err.split("\n").filter((l) => !/addr show/.test(l) && l);
-    assert.deepEqual(calls, ["ip link set dev enp1 mtu 9000 up", "ip link set dev enP2 mtu 9000 up", "ip addr add 10.0.1.2/30 dev enP2"]);
+    assert.deepEqual(calls, [
+      "ip link set dev enp1 mtu 9000 up",
+      "ip link set dev enP2 mtu 9000 up",
+      "ip addr add 10.0.1.2/30 dev enP2",
+    ]);
   });
   it("link_check: fails naming node, step and interface when the address sits on another interface", () => {
     const ok = link("link_check link-boot && echo OK", "", "3: enp1    inet 10.0.0.2/30\n");
     assert.equal(ok.out, "OK\n", ok.err);
     const taken = link("link_check link-boot", "", "3: docker0    inet 10.0.0.2/30\n");
     assert.equal(taken.status, 1);
-    assert.match(taken.err, /dgx-spark-vllm: node spark-worker: link-boot: 10\.0\.0\.2 is already in use on interface docker0/);
+    assert.match(
+      taken.err,
+      /dgx-spark-vllm: node spark-worker: link-boot: 10\.0\.0\.2 is already in use on interface docker0/,
+    );
   });
 });
 

@@ -15,12 +15,15 @@ import { componentScripts, GOLDEN_STACKS, splitPlan, stackPlan } from "../suppor
 
 const IN_CI = process.env.CI === "true";
 const found = spawnSync("shellcheck", ["--version"], { encoding: "utf8" });
-const missing = found.error || found.status !== 0 ? "shellcheck is not on PATH (Debian: apt-get install shellcheck)" : "";
+const missing =
+  found.error || found.status !== 0 ? "shellcheck is not on PATH (Debian: apt-get install shellcheck)" : "";
 if (missing && !IN_CI) console.log(`# skipping the shellcheck tests: ${missing}`);
 
 /** shellcheck's findings for these files, one per line ("" when there are none). */
 function shellcheck(files: string[]): string {
-  const r = spawnSync("shellcheck", ["--shell=bash", "--format=gcc", "--external-sources", ...files], { encoding: "utf8" });
+  const r = spawnSync("shellcheck", ["--shell=bash", "--format=gcc", "--external-sources", ...files], {
+    encoding: "utf8",
+  });
   if (r.status !== 0 && r.status !== 1) throw new Error(`shellcheck failed to run: ${r.stderr}`);
   return r.stdout.trim();
 }
@@ -32,7 +35,9 @@ describe("shellcheck: zero findings", { skip: missing && !IN_CI ? missing : fals
   it("shellcheck is installed", () => assert.equal(missing, "", missing));
 
   it("src/host/*.sh, the shipped host scripts", () => {
-    const files = readdirSync(HOST_DIR).filter((f) => f.endsWith(".sh")).map((f) => join(HOST_DIR, f));
+    const files = readdirSync(HOST_DIR)
+      .filter((f) => f.endsWith(".sh"))
+      .map((f) => join(HOST_DIR, f));
     assert.ok(files.length >= 5, `host scripts in ${HOST_DIR}`);
     assert.equal(shellcheck(files), "");
   });

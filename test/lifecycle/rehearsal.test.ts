@@ -19,9 +19,38 @@ import { dropCachesLoop, dropCachesName, dropCachesSidecar, readinessScript } fr
 import { watchdogScript } from "../../src/plan/watchdog";
 import { shellWords } from "../support/fixtures";
 import {
-  adaptForThisMachine, api, API_KEY, bashScript, docker, dockerEngine, ensureStandinImage, HEAD, IN_CI, logsOf, machineLimits, rehearsalAccess, rehearsalPlan, removeStandinImage, RUN_ID,
-  runRank, serving, sh, shimRuns, sidecarsPresent, skipWithoutDocker, sleep, deadline, state, until, WatchdogProcess, withScratchJournal, WORKER, writeDockerShim,
-  type MachineLimits, type Rehearsal, type REHEARSAL_WATCHDOG,
+  adaptForThisMachine,
+  api,
+  API_KEY,
+  bashScript,
+  docker,
+  dockerEngine,
+  ensureStandinImage,
+  HEAD,
+  IN_CI,
+  logsOf,
+  machineLimits,
+  rehearsalAccess,
+  rehearsalPlan,
+  removeStandinImage,
+  RUN_ID,
+  runRank,
+  serving,
+  sh,
+  shimRuns,
+  sidecarsPresent,
+  skipWithoutDocker,
+  sleep,
+  deadline,
+  state,
+  until,
+  WatchdogProcess,
+  withScratchJournal,
+  WORKER,
+  writeDockerShim,
+  type MachineLimits,
+  type Rehearsal,
+  type REHEARSAL_WATCHDOG,
 } from "./support";
 
 const skip = skipWithoutDocker();
@@ -34,7 +63,10 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
 
   before(() => {
     const e = dockerEngine();
-    assert.ok(e.ok, `${e.why}: the lifecycle rehearsal needs a Docker engine${IN_CI ? " (CI=true: a missing engine is a failure)" : ""}`);
+    assert.ok(
+      e.ok,
+      `${e.why}: the lifecycle rehearsal needs a Docker engine${IN_CI ? " (CI=true: a missing engine is a failure)" : ""}`,
+    );
     image = ensureStandinImage();
     limits = machineLimits(image);
   });
@@ -45,7 +77,10 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
   });
 
   /** A fresh two-node rehearsal with the docker shim; cleaned up (containers and folders) even on failure. */
-  async function withCluster(watchdog: Partial<typeof REHEARSAL_WATCHDOG>, body: (r: Rehearsal, shimBin: string) => Promise<void>): Promise<void> {
+  async function withCluster(
+    watchdog: Partial<typeof REHEARSAL_WATCHDOG>,
+    body: (r: Rehearsal, shimBin: string) => Promise<void>,
+  ): Promise<void> {
     const r = await rehearsalPlan(image, watchdog);
     try {
       docker("rm", "-f", ...r.plan.nodes.flatMap((n) => [n.container.name, dropCachesName(n)]));
@@ -61,7 +96,11 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
    * then the ranks (workers first, head last), the readiness gate on the head, then the
    * per-node sidecar stop steps (which Pulumi runs only after the gate passed).
    */
-  async function deploy(r: Rehearsal, shimBin: string, readinessTimeoutS = 20): Promise<{ gate: { status: number | null; out: string; err: string } }> {
+  async function deploy(
+    r: Rehearsal,
+    shimBin: string,
+    readinessTimeoutS = 20,
+  ): Promise<{ gate: { status: number | null; out: string; err: string } }> {
     const env = { ...process.env, PATH: `${shimBin}:${process.env.PATH}` };
     for (const n of r.plan.nodes) {
       const s = await bashScript(withScratchJournal(dropCachesSidecar(r.plan, n).start, r.dir), "", env);
@@ -72,7 +111,10 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
       const run = runRank(n, limits);
       assert.equal(run.status, 0, `docker run ${n.name}: ${run.err}`);
     }
-    const gateText = withScratchJournal(readinessScript(r.plan, r.head, readinessTimeoutS, 1, rehearsalAccess(r.plan, shimBin)), r.dir);
+    const gateText = withScratchJournal(
+      readinessScript(r.plan, r.head, readinessTimeoutS, 1, rehearsalAccess(r.plan, shimBin)),
+      r.dir,
+    );
     const gate = await bashScript(gateText, `${API_KEY}\n`, env);
     if (gate.status === 0) {
       for (const n of r.plan.nodes) {
@@ -87,7 +129,11 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
   function startWatchdog(r: Rehearsal, shimBin: string): { wd: WatchdogProcess; stateDir: string; scriptPath: string } {
     const access = rehearsalAccess(r.plan, shimBin);
     const text = watchdogScript(r.plan, access);
-    assert.equal(text, withAccess(watchdogScript(r.plan), r.plan, access), "the rehearsal watchdog differs from the production one outside the node access block");
+    assert.equal(
+      text,
+      withAccess(watchdogScript(r.plan), r.plan, access),
+      "the rehearsal watchdog differs from the production one outside the node access block",
+    );
     assert.notEqual(text, watchdogScript(r.plan));
     const scriptPath = join(r.dir, "watchdog.sh");
     writeFileSync(scriptPath, text, { mode: 0o755 });
@@ -137,12 +183,27 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
         const argv = dockerRunArgv(n.container);
         assert.deepEqual(shellWords(n.dockerRun), argv, "dockerRun is the quoted argv");
         const { argv: adapted, changes } = adaptForThisMachine(argv, limits);
-        const allowed = ["removed --gpus all", ...(limits.privileged ? [] : ["removed --privileged"]), `--ulimit nofile=1048576:1048576 -> nofile=${limits.nofile}:${limits.nofile}`];
+        const allowed = [
+          "removed --gpus all",
+          ...(limits.privileged ? [] : ["removed --privileged"]),
+          `--ulimit nofile=1048576:1048576 -> nofile=${limits.nofile}:${limits.nofile}`,
+        ];
         for (const c of changes) assert.ok(allowed.includes(c), `unexpected change ${c}`);
         assert.ok(changes.includes("removed --gpus all"));
         // nothing else moved: the rest is the rendered argv in the same order
-        const rest = argv.filter((a, i) => !(a === "--gpus" || argv[i - 1] === "--gpus" || (a === "--privileged" && !limits.privileged) || (argv[i - 1] === "--ulimit")));
-        assert.deepEqual(adapted.filter((a, i) => adapted[i - 1] !== "--ulimit"), rest);
+        const rest = argv.filter(
+          (a, i) =>
+            !(
+              a === "--gpus" ||
+              argv[i - 1] === "--gpus" ||
+              (a === "--privileged" && !limits.privileged) ||
+              argv[i - 1] === "--ulimit"
+            ),
+        );
+        assert.deepEqual(
+          adapted.filter((_a, i) => adapted[i - 1] !== "--ulimit"),
+          rest,
+        );
       }
     });
   });
@@ -155,15 +216,32 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
       assert.match(gate.out, /ready: deepseek-v4 max_model_len=1000000/);
       assert.deepEqual(sidecarsPresent(r.plan), []);
       // the engine's own order of events: every sidecar started before the first rank, destroyed after readiness
-      const ev = docker("events", "--since", since, "--until", new Date().toISOString(), "--filter", "type=container", "--format", "{{.TimeNano}} {{.Action}} {{.Actor.Attributes.name}}");
-      const events = ev.out.trim().split("\n").map((l) => l.split(" ")).map(([t, a, name]) => ({ t: BigInt(t as string), a: a as string, name: name as string }));
+      const ev = docker(
+        "events",
+        "--since",
+        since,
+        "--until",
+        new Date().toISOString(),
+        "--filter",
+        "type=container",
+        "--format",
+        "{{.TimeNano}} {{.Action}} {{.Actor.Attributes.name}}",
+      );
+      const events = ev.out
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" "))
+        .map(([t, a, name]) => ({ t: BigInt(t as string), a: a as string, name: name as string }));
       const at = (name: string, action: string) => events.find((e) => e.name === name && e.a === action)?.t;
       const wStart = at(r.worker.container.name, "start")!;
       const hStart = at(r.head.container.name, "start")!;
       assert.ok(wStart < hStart, "worker rank first, head last");
       for (const n of r.plan.nodes) {
         assert.ok(at(dropCachesName(n), "start")! < wStart, `sidecar on ${n.name} runs before the engine starts`);
-        assert.ok(at(dropCachesName(n), "destroy")! > hStart, `sidecar on ${n.name} is removed after the engine came up`);
+        assert.ok(
+          at(dropCachesName(n), "destroy")! > hStart,
+          `sidecar on ${n.name} is removed after the engine came up`,
+        );
       }
       // the sidecars got the plan's loop, and the stand-in sh did not run it
       for (const x of shimRuns(r.dir)) assert.equal(x.rendered.at(-1), dropCachesLoop(1800 + 300));
@@ -171,14 +249,17 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
       for (const n of r.plan.nodes) {
         const cfg = JSON.parse(docker("inspect", "-f", "{{json .Config}}", n.container.name).out);
         assert.deepEqual(cfg.Cmd, n.container.command);
-        for (const [k, v] of Object.entries(n.container.env)) assert.ok(cfg.Env.includes(`${k}=${v}`), `${n.name}: ${k}`);
+        for (const [k, v] of Object.entries(n.container.env))
+          assert.ok(cfg.Env.includes(`${k}=${v}`), `${n.name}: ${k}`);
       }
       // what a client sees
       assert.equal((await api(r.plan, "/health", { key: null })).status, 200);
       assert.equal((await api(r.plan, "/v1/models", { key: null })).status, 401, "the API key is enforced");
       const models = JSON.parse((await api(r.plan, "/v1/models")).text);
       assert.equal(models.data[0].max_model_len, 1000000);
-      const stream = await api(r.plan, "/v1/chat/completions", { body: { model: "deepseek-v4", messages: [{ role: "user", content: "hi" }], stream: true } });
+      const stream = await api(r.plan, "/v1/chat/completions", {
+        body: { model: "deepseek-v4", messages: [{ role: "user", content: "hi" }], stream: true },
+      });
       assert.equal(stream.status, 200);
       assert.match(stream.text, /"delta":\{"content":"OK"\}/);
       assert.match(stream.text, /data: \[DONE\]\n\n$/);
@@ -187,12 +268,33 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
 
   it("the stand-in refuses argv and env the profile does not allow (its checks can fail)", () => {
     return withCluster({}, async (r) => {
-      const noUcx = { ...r.head, container: { ...r.head.container, env: Object.fromEntries(Object.entries(r.head.container.env).filter(([k]) => k !== "UCX_RCACHE_MAX_UNRELEASED")) } };
+      const noUcx = {
+        ...r.head,
+        container: {
+          ...r.head.container,
+          env: Object.fromEntries(
+            Object.entries(r.head.container.env).filter(([k]) => k !== "UCX_RCACHE_MAX_UNRELEASED"),
+          ),
+        },
+      };
       assert.equal(runRank(noUcx, limits).status, 0);
-      const noHeadless = { ...r.worker, container: { ...r.worker.container, command: r.worker.container.command.filter((a) => a !== "--headless") } };
+      const noHeadless = {
+        ...r.worker,
+        container: { ...r.worker.container, command: r.worker.container.command.filter((a) => a !== "--headless") },
+      };
       assert.equal(runRank(noHeadless, limits).status, 0);
-      for (const [n, re] of [[r.head, /refusing to start: UCX_RCACHE_MAX_UNRELEASED must be '1024'/], [r.worker, /refusing to start: a rank > 0 needs --headless/]] as const) {
-        const st = await until(`${n.name} exits`, () => { const s = state(n.container.name); return s && s.status === "exited" ? s : undefined; }, 10_000);
+      for (const [n, re] of [
+        [r.head, /refusing to start: UCX_RCACHE_MAX_UNRELEASED must be '1024'/],
+        [r.worker, /refusing to start: a rank > 0 needs --headless/],
+      ] as const) {
+        const st = await until(
+          `${n.name} exits`,
+          () => {
+            const s = state(n.container.name);
+            return s && s.status === "exited" ? s : undefined;
+          },
+          10_000,
+        );
         assert.equal(st.exitCode, 2);
         assert.match(logsOf(n.container.name), re);
       }
@@ -225,7 +327,12 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
         assert.equal(docker("kill", r.worker.container.name).status, 0);
         await wd.waitFor(/watchdog: ready: /, 30_000);
         // Seen either way, whichever the next probe meets first: the worker's container exited, or the head's "No route to host".
-        assert.match(wd.out, new RegExp(`restart 1 of at most 3 this hour: (${WORKER}: container dgx-spark-vllm-${WORKER} is exited \\(exit code 137\\)|${HEAD} logs a lost-rank signature: .*No route to host)`));
+        assert.match(
+          wd.out,
+          new RegExp(
+            `restart 1 of at most 3 this hour: (${WORKER}: container dgx-spark-vllm-${WORKER} is exited \\(exit code 137\\)|${HEAD} logs a lost-rank signature: .*No route to host)`,
+          ),
+        );
         await assertRestored(r, wd, killed - 1000);
       } finally {
         await wd.stop();
@@ -259,7 +366,11 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
         await wd.waitFor(/watchdog: healthy: deepseek-v4 answers/, 10_000);
         // Every process of the worker rank (the init and the engine) stops where it is: the
         // container still runs, its sockets stay open, nothing answers.
-        const pids = docker("top", r.worker.container.name, "-o", "pid").out.split("\n").slice(1).map((l) => l.trim()).filter(Boolean);
+        const pids = docker("top", r.worker.container.name, "-o", "pid")
+          .out.split("\n")
+          .slice(1)
+          .map((l) => l.trim())
+          .filter(Boolean);
         assert.ok(pids.length >= 1 && pids.every((p) => /^[1-9]\d*$/.test(p)), `worker pids: ${pids.join(" ")}`);
         const stopped = Date.now();
         assert.equal(sh("kill", ["-STOP", ...pids]).status, 0);
@@ -267,10 +378,17 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
         assert.equal((await api(r.plan, "/health", { key: null })).status, 200);
         const body = { model: "deepseek-v4", messages: [{ role: "user", content: "hi" }], max_tokens: 1 };
         await assert.rejects(api(r.plan, "/v1/chat/completions", { body, timeoutMs: 1500 }), /abort|timeout/i);
-        assert.equal(state(r.worker.container.name)?.status, "running", "the stopped worker's container still says running");
+        assert.equal(
+          state(r.worker.container.name)?.status,
+          "running",
+          "the stopped worker's container still says running",
+        );
         await wd.waitFor(/probe failed \(1 of 2\): one-token completion: no answer within 2 s/, 15_000);
         await wd.waitFor(/watchdog: ready: /, 40_000);
-        assert.match(wd.out, /restart 1 of at most 3 this hour: the engine did not answer 2 probes in a row \(one-token completion: no answer/);
+        assert.match(
+          wd.out,
+          /restart 1 of at most 3 this hour: the engine did not answer 2 probes in a row \(one-token completion: no answer/,
+        );
         await assertRestored(r, wd, stopped);
       } finally {
         await wd.stop();
@@ -288,7 +406,12 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
         r.control(HEAD, "sever");
         await wd.waitFor(/watchdog: ready: /, 30_000);
         // both containers were still running: only the logs said a rank was lost
-        assert.match(wd.out, new RegExp(`restart 1 of at most 3 this hour: (${HEAD}|${WORKER}) logs a lost-rank signature: .*(TCPStore server has shut down|No route to host)`));
+        assert.match(
+          wd.out,
+          new RegExp(
+            `restart 1 of at most 3 this hour: (${HEAD}|${WORKER}) logs a lost-rank signature: .*(TCPStore server has shut down|No route to host)`,
+          ),
+        );
         await assertRestored(r, wd, severed);
       } finally {
         await wd.stop();
@@ -307,12 +430,31 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
         assert.equal(code, 3, wd.out);
         const lines = wd.lines();
         assert.equal(lines.filter((l) => /watchdog: restart \d of at most 2/.test(l)).length, 2, wd.out);
-        assert.equal(lines.filter((l) => new RegExp(`restart failed: ${WORKER} stopped while the engine was loading \\(exited, exit code 1\\): .*Free memory on device`).test(l)).length, 2, wd.out);
-        assert.match(wd.out, new RegExp(`giving up: 2 restart\\(s\\) in the last hour reached the cap \\(maxRestartsPerHour=2\\); last problem: ${WORKER}: container dgx-spark-vllm-${WORKER} is exited`));
+        assert.equal(
+          lines.filter((l) =>
+            new RegExp(
+              `restart failed: ${WORKER} stopped while the engine was loading \\(exited, exit code 1\\): .*Free memory on device`,
+            ).test(l),
+          ).length,
+          2,
+          wd.out,
+        );
+        assert.match(
+          wd.out,
+          new RegExp(
+            `giving up: 2 restart\\(s\\) in the last hour reached the cap \\(maxRestartsPerHour=2\\); last problem: ${WORKER}: container dgx-spark-vllm-${WORKER} is exited`,
+          ),
+        );
         assert.match(wd.out, /the service stays down until an operator runs: .* resume/);
         // restarts were spaced: after one failed restart, at least 2 x minRestartIntervalSeconds (4 s, counted in whole seconds of `date +%s`, so > 3 s) between their starts
-        const starts = wd.timed().filter((l) => /watchdog: restart \d of at most 2/.test(l.line)).map((l) => l.at);
-        assert.ok((starts[1] as number) - (starts[0] as number) >= 3000, `restarts ${(starts[1] as number) - (starts[0] as number)} ms apart`);
+        const starts = wd
+          .timed()
+          .filter((l) => /watchdog: restart \d of at most 2/.test(l.line))
+          .map((l) => l.at);
+        assert.ok(
+          (starts[1] as number) - (starts[0] as number) >= 3000,
+          `restarts ${(starts[1] as number) - (starts[0] as number)} ms apart`,
+        );
         assert.notEqual(state(r.head.container.name)?.status, "running");
         assert.notEqual(state(r.worker.container.name)?.status, "running");
         assert.deepEqual(sidecarsPresent(r.plan), []);
@@ -336,12 +478,21 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
       try {
         await wd.waitFor(/watchdog: healthy: deepseek-v4 answers/, 10_000);
         docker("kill", r.worker.container.name);
-        await wd.waitFor(new RegExp(`refusing to start the engine; ${WORKER} has [\\d.]+ GiB available but the engine needs 4000\\.0 GiB to start; ${HEAD} has [\\d.]+ GiB available but the engine needs 4000\\.0 GiB to start; waiting`), 15_000);
+        await wd.waitFor(
+          new RegExp(
+            `refusing to start the engine; ${WORKER} has [\\d.]+ GiB available but the engine needs 4000\\.0 GiB to start; ${HEAD} has [\\d.]+ GiB available but the engine needs 4000\\.0 GiB to start; waiting`,
+          ),
+          15_000,
+        );
         const code = await Promise.race([wd.exit, deadline(30_000)]);
         assert.equal(code, 3, wd.out);
         assert.match(wd.out, /restart failed: free memory stayed below what the engine needs for 5 s/);
         assert.match(wd.out, /giving up: 1 restart\(s\) in the last hour/);
-        assert.doesNotMatch(wd.out, new RegExp(`started (${WORKER}|${HEAD})$`, "m"), "no rank was started into low memory");
+        assert.doesNotMatch(
+          wd.out,
+          new RegExp(`started (${WORKER}|${HEAD})$`, "m"),
+          "no rank was started into low memory",
+        );
         assert.equal(shimRuns(r.dir).length, runsBefore, "no sidecar either");
         assert.notEqual(state(r.head.container.name)?.status, "running");
       } finally {
@@ -354,7 +505,8 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
     return withCluster({}, async (r, shimBin) => {
       assert.equal((await deploy(r, shimBin)).gate.status, 0);
       const { wd, stateDir, scriptPath } = startWatchdog(r, shimBin);
-      const cli = (...a: string[]) => bashScript(`DGX_SPARK_VLLM_WATCHDOG_DIR=${stateDir} bash ${scriptPath} ${a.join(" ")}`);
+      const cli = (...a: string[]) =>
+        bashScript(`DGX_SPARK_VLLM_WATCHDOG_DIR=${stateDir} bash ${scriptPath} ${a.join(" ")}`);
       try {
         await wd.waitFor(/watchdog: healthy: deepseek-v4 answers/, 10_000);
         const p = await cli("pause", "'kernel update'");

@@ -18,7 +18,17 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -42,8 +52,17 @@ export interface Run {
   err: string;
 }
 
-export function sh(cmd: string, args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Run {
-  const r = spawnSync(cmd, args as string[], { encoding: "utf8", input: opts.input ?? "", env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 60_000 });
+export function sh(
+  cmd: string,
+  args: readonly string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Run {
+  const r = spawnSync(cmd, args as string[], {
+    encoding: "utf8",
+    input: opts.input ?? "",
+    env: opts.env ?? process.env,
+    timeout: opts.timeoutMs ?? 60_000,
+  });
   return { status: r.status, out: r.stdout ?? "", err: (r.stderr ?? "") + (r.error ? String(r.error) : "") };
 }
 
@@ -55,7 +74,8 @@ export function docker(...args: string[]): Run {
 export function bashScript(text: string, stdin = "", env: NodeJS.ProcessEnv = process.env): Promise<Run> {
   return new Promise((resolveRun) => {
     const p = spawn("bash", ["-c", text], { stdio: ["pipe", "pipe", "pipe"], env });
-    let out = "", err = "";
+    let out = "",
+      err = "";
     p.stdout.on("data", (d: Buffer) => (out += d));
     p.stderr.on("data", (d: Buffer) => (err += d));
     p.on("close", (status) => resolveRun({ status, out, err }));
@@ -68,7 +88,12 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const deadline = (ms: number) => new Promise<"timeout">((r) => setTimeout(() => r("timeout"), ms).unref());
 
 /** Poll until `f` returns a truthy value, or throw with `what` after `timeoutMs`. */
-export async function until<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, everyMs = 250): Promise<T> {
+export async function until<T>(
+  what: string,
+  f: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs: number,
+  everyMs = 250,
+): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = await f();
@@ -84,7 +109,10 @@ export async function until<T>(what: string, f: () => T | undefined | false | Pr
 export function dockerEngine(): { ok: boolean; why: string } {
   const r = sh("docker", ["version", "--format", "{{.Server.Version}}"], { timeoutMs: 20_000 });
   if (r.status === 0 && r.out.trim()) return { ok: true, why: `Docker engine ${r.out.trim()}` };
-  return { ok: false, why: `no Docker engine answers (docker version: ${(r.err || r.out).trim().split("\n")[0] ?? "no output"})` };
+  return {
+    ok: false,
+    why: `no Docker engine answers (docker version: ${(r.err || r.out).trim().split("\n")[0] ?? "no output"})`,
+  };
 }
 
 /** Skip reason outside CI when there is no engine; undefined when the rehearsal must run. */
@@ -150,7 +178,19 @@ export function ensureStandinImage(): string {
     const tar = join(root, "..", `${root.split("/").pop()}.tar`);
     const t = sh("tar", ["-C", root, "-cf", tar, "."]);
     if (t.status !== 0) throw new Error(`tar failed: ${t.err}`);
-    const imp = sh("docker", ["import", "--change", "ENV PATH=/usr/local/bin:/usr/bin:/bin", "--change", "LABEL dgx-spark-vllm.standin=true", tar, tag], { timeoutMs: 300_000 });
+    const imp = sh(
+      "docker",
+      [
+        "import",
+        "--change",
+        "ENV PATH=/usr/local/bin:/usr/bin:/bin",
+        "--change",
+        "LABEL dgx-spark-vllm.standin=true",
+        tar,
+        tag,
+      ],
+      { timeoutMs: 300_000 },
+    );
     rmSync(tar, { force: true });
     if (imp.status !== 0) throw new Error(`docker import of the stand-in image failed: ${imp.err}`);
   } finally {
@@ -212,13 +252,22 @@ export interface Rehearsal {
 }
 
 /** A two-node cluster on this machine, planned by the library from a config like any other. */
-export async function rehearsalPlan(image: string, watchdog: Partial<typeof REHEARSAL_WATCHDOG> = {}): Promise<Rehearsal> {
+export async function rehearsalPlan(
+  image: string,
+  watchdog: Partial<typeof REHEARSAL_WATCHDOG> = {},
+): Promise<Rehearsal> {
   const dir = mkdtempSync(join(tmpdir(), "dsv-lifecycle-"));
   chmodSync(dir, 0o755);
   const port = await freePort();
   let masterPort = await freePort();
   while (masterPort === port) masterPort = await freePort();
-  const node = (name: string, role: string, addr: string) => ({ name, role, ssh: { host: `${name}.rehearsal` }, cacheRoot: join(dir, name), dataPlane: [{ netdev: "lo", hca: "rehearsal_hca0", address: addr, prefix: 30 }] });
+  const node = (name: string, role: string, addr: string) => ({
+    name,
+    role,
+    ssh: { host: `${name}.rehearsal` },
+    cacheRoot: join(dir, name),
+    dataPlane: [{ netdev: "lo", hca: "rehearsal_hca0", address: addr, prefix: 30 }],
+  });
   const input = {
     ssh: { user: "root", privateKey: "rehearsal-not-used" },
     nodes: [node(HEAD, "head", "127.0.0.1"), node(WORKER, "worker", "127.0.0.2")],
@@ -242,7 +291,8 @@ export async function rehearsalPlan(image: string, watchdog: Partial<typeof REHE
     head: byName(HEAD),
     worker: byName(WORKER),
     vllmCache: (name) => byName(name).cache.vllm,
-    control: (name, words) => writeFileSync(join(byName(name).cache.vllm, "standin-control"), words ? `${words}\n` : ""),
+    control: (name, words) =>
+      writeFileSync(join(byName(name).cache.vllm, "standin-control"), words ? `${words}\n` : ""),
     cleanup: () => {
       removeContainers(plan);
       rmSync(dir, { recursive: true, force: true });
@@ -288,7 +338,10 @@ export function machineLimits(image: string): MachineLimits {
  * ranks the test starts and, through the `docker` shim on the node access PATH, for every
  * `docker run` the rendered scripts make (the drop-caches sidecar).
  */
-export function adaptForThisMachine(argv: readonly string[], limits: MachineLimits): { argv: string[]; changes: string[] } {
+export function adaptForThisMachine(
+  argv: readonly string[],
+  limits: MachineLimits,
+): { argv: string[]; changes: string[] } {
   const out: string[] = [];
   const changes: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -342,14 +395,17 @@ export function writeDockerShim(dir: string, limits: MachineLimits): string {
     `const r = require('child_process').spawnSync(${JSON.stringify(real)}, argv, { stdio: 'inherit' });`,
     "process.exit(r.status === null ? 1 : r.status);",
   ].join("\n");
-  writeFileSync(join(bin, "docker"), shim + "\n", { mode: 0o755 });
+  writeFileSync(join(bin, "docker"), `${shim}\n`, { mode: 0o755 });
   return bin;
 }
 
 /** Every `docker run` the rendered scripts made through the shim, with the changes applied. */
 export function shimRuns(dir: string): { rendered: string[]; changes: string[] }[] {
   try {
-    return readFileSync(join(dir, "docker-runs.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    return readFileSync(join(dir, "docker-runs.jsonl"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
   } catch {
     return [];
   }
@@ -357,13 +413,17 @@ export function shimRuns(dir: string): { rendered: string[]; changes: string[] }
 
 /** Node access for the rehearsal: every node is this machine, with the docker shim first on PATH. */
 export function rehearsalAccess(plan: ClusterPlan, shimBin: string): NodeAccess {
-  return Object.fromEntries(plan.nodes.map((n) => [n.name, ["env", `PATH=${shimBin}:${process.env.PATH ?? "/usr/bin:/bin"}`, "bash", "-c"]]));
+  return Object.fromEntries(
+    plan.nodes.map((n) => [n.name, ["env", `PATH=${shimBin}:${process.env.PATH ?? "/usr/bin:/bin"}`, "bash", "-c"]]),
+  );
 }
 
 /** Start a node's rank exactly as the plan renders it (adapted to this machine); secrets by name from the environment, as `docker run -e NAME` does. */
 export function runRank(n: NodePlan, limits: MachineLimits, extraEnv: NodeJS.ProcessEnv = {}): Run {
   const { argv } = adaptForThisMachine(dockerRunArgv(n.container), limits);
-  return sh(argv[0] as string, argv.slice(1), { env: { ...process.env, VLLM_API_KEY: API_KEY, HF_TOKEN: "", ...extraEnv } });
+  return sh(argv[0] as string, argv.slice(1), {
+    env: { ...process.env, VLLM_API_KEY: API_KEY, HF_TOKEN: "", ...extraEnv },
+  });
 }
 
 // ---------------------------------------------------------------- observing
@@ -392,7 +452,11 @@ export function logsOf(name: string): string {
   return r.out + r.err;
 }
 
-export async function api(plan: ClusterPlan, path: string, init: { method?: string; body?: unknown; key?: string | null; timeoutMs?: number } = {}): Promise<{ status: number; text: string }> {
+export async function api(
+  plan: ClusterPlan,
+  path: string,
+  init: { method?: string; body?: unknown; key?: string | null; timeoutMs?: number } = {},
+): Promise<{ status: number; text: string }> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   const key = init.key === undefined ? API_KEY : init.key;
   if (key) headers.authorization = `Bearer ${key}`;
@@ -410,9 +474,14 @@ export async function serving(plan: ClusterPlan): Promise<boolean> {
   try {
     const m = await api(plan, "/v1/models", { timeoutMs: 2000 });
     if (m.status !== 200) return false;
-    const entry = (JSON.parse(m.text).data as { id: string; max_model_len: number }[]).find((d) => d.id === plan.model.servedName);
+    const entry = (JSON.parse(m.text).data as { id: string; max_model_len: number }[]).find(
+      (d) => d.id === plan.model.servedName,
+    );
     if (entry?.max_model_len !== plan.profile.maxModelLen) return false;
-    const c = await api(plan, "/v1/chat/completions", { body: { model: plan.model.servedName, messages: [{ role: "user", content: "hi" }], max_tokens: 2 }, timeoutMs: 2000 });
+    const c = await api(plan, "/v1/chat/completions", {
+      body: { model: plan.model.servedName, messages: [{ role: "user", content: "hi" }], max_tokens: 2 },
+      timeoutMs: 2000,
+    });
     return c.status === 200 && JSON.parse(c.text).choices?.length === 1;
   } catch {
     return false;
@@ -426,7 +495,10 @@ export class WatchdogProcess {
   out = "";
   exit: Promise<number | null>;
   constructor(scriptPath: string, stateDir: string) {
-    this.proc = spawn("bash", [scriptPath, "run"], { env: { ...process.env, DGX_SPARK_VLLM_WATCHDOG_DIR: stateDir }, stdio: ["ignore", "pipe", "pipe"] });
+    this.proc = spawn("bash", [scriptPath, "run"], {
+      env: { ...process.env, DGX_SPARK_VLLM_WATCHDOG_DIR: stateDir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const take = (d: Buffer) => {
       const before = this.out.split("\n").length - 1;
       this.out += d;
@@ -446,7 +518,11 @@ export class WatchdogProcess {
     return this.out.split("\n").filter(Boolean);
   }
   async waitFor(re: RegExp, timeoutMs: number): Promise<string> {
-    return until(`watchdog log line ${re} (log so far:\n${this.out})`, () => this.lines().find((l) => re.test(l)), timeoutMs);
+    return until(
+      `watchdog log line ${re} (log so far:\n${this.out})`,
+      () => this.lines().find((l) => re.test(l)),
+      timeoutMs,
+    );
   }
   async stop(): Promise<void> {
     if (process.env.DSV_LIFECYCLE_VERBOSE) {

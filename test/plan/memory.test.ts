@@ -19,13 +19,16 @@ describe("memory model against the recipe's measured points", () => {
     c.serving.gpuMemoryUtilization = 0.85;
     c.serving.acknowledgeHighUtilization = true;
     c.serving.profile = { base: "1m", maxModelLen: 1048576, maxNumSeqs: 12, maxCudagraphCaptureSize: 128 };
-    assert.throws(() => planFromInput(c), (e: unknown) => {
-      assert.ok(e instanceof ConfigError);
-      const p = e.problems.find((x) => x.path === "serving.profile.maxModelLen");
-      assert.ok(p, e.message);
-      assert.match(p.message, /cannot hold one 1048576-token request \(11\.04 GiB\): vLLM would refuse to start/);
-      return true;
-    });
+    assert.throws(
+      () => planFromInput(c),
+      (e: unknown) => {
+        assert.ok(e instanceof ConfigError);
+        const p = e.problems.find((x) => x.path === "serving.profile.maxModelLen");
+        assert.ok(p, e.message);
+        assert.match(p.message, /cannot hold one 1048576-token request \(11\.04 GiB\): vLLM would refuse to start/);
+        return true;
+      },
+    );
   });
 });
 
@@ -47,7 +50,10 @@ describe("budget per node", () => {
   it("the 256k stack holds more full-context requests than the 1m stack, and fewer than its 24 seqs", () => {
     const b256 = budgets((c) => (c.serving.profile = "256k")).memory.nodes[0]!;
     const b1m = budgets().memory.nodes[0]!;
-    assert.ok(b256.maxFullContextRequests > b1m.maxFullContextRequests, `${b256.maxFullContextRequests} vs ${b1m.maxFullContextRequests}`);
+    assert.ok(
+      b256.maxFullContextRequests > b1m.maxFullContextRequests,
+      `${b256.maxFullContextRequests} vs ${b1m.maxFullContextRequests}`,
+    );
     assert.ok(b256.maxFullContextRequests < 24);
   });
   it("more utilisation, more KV, less headroom", () => {
@@ -67,19 +73,33 @@ describe("budget per node", () => {
     assert.ok(!quiet.includes("hardening.umaAlertThresholdGb"));
   });
   it("warns when only a little is left while serving, and when the pool is within the margin of one request", () => {
-    const w = budgets((c) => Object.assign(c.serving, { gpuMemoryUtilization: 0.88, acknowledgeHighUtilization: true })).warnings;
-    assert.ok(w.some((x) => x.path === "serving.gpuMemoryUtilization" && /a load burst can OOM the host/.test(x.message)));
+    const w = budgets((c) =>
+      Object.assign(c.serving, { gpuMemoryUtilization: 0.88, acknowledgeHighUtilization: true }),
+    ).warnings;
+    assert.ok(
+      w.some((x) => x.path === "serving.gpuMemoryUtilization" && /a load burst can OOM the host/.test(x.message)),
+    );
     const m = budgets((c) => (c.serving.profile = { base: "1m", maxModelLen: 1_380_000 })).warnings;
-    assert.ok(m.some((x) => x.path === "serving.profile.maxModelLen" && /within the estimate's margin/.test(x.message)), JSON.stringify(m));
+    assert.ok(
+      m.some((x) => x.path === "serving.profile.maxModelLen" && /within the estimate's margin/.test(x.message)),
+      JSON.stringify(m),
+    );
   });
   it("errors when vLLM's start check cannot pass, naming every node", () => {
     assert.throws(
       () => budgets((c) => Object.assign(c.serving, { gpuMemoryUtilization: 0.945, acknowledgeHighUtilization: true })),
-      (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.path === "serving.gpuMemoryUtilization" && /^every node: vLLM's start check needs/.test(p.message)),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.problems.some(
+          (p) => p.path === "serving.gpuMemoryUtilization" && /^every node: vLLM's start check needs/.test(p.message),
+        ),
     );
   });
   it("errors when weights and overhead leave no KV at all", () => {
-    assert.throws(() => budgets((c) => (c.serving.gpuMemoryUtilization = 0.6)), (e: unknown) => e instanceof ConfigError && /no room for any KV cache/.test(e.message));
+    assert.throws(
+      () => budgets((c) => (c.serving.gpuMemoryUtilization = 0.6)),
+      (e: unknown) => e instanceof ConfigError && /no room for any KV cache/.test(e.message),
+    );
   });
   it("plan shows the per-node budget table for each stack", () => {
     for (const s of ["1m", "512k", "256k"]) {
@@ -94,7 +114,16 @@ describe("budget per node", () => {
 
 describe("other node counts, models and memory sizes", () => {
   it("TP=4 over four nodes halves the weights per rank; MLA KV stays whole per rank", () => {
-    const inputs = { util: 0.8, tensorParallelSize: 4, pipelineParallelSize: 1, maxModelLen: 1e6, maxNumSeqs: 6, maxCudagraphCaptureSize: 8, minFreeKbytes: 3145728, umaAlertThresholdGb: 12 };
+    const inputs = {
+      util: 0.8,
+      tensorParallelSize: 4,
+      pipelineParallelSize: 1,
+      maxModelLen: 1e6,
+      maxNumSeqs: 6,
+      maxCudagraphCaptureSize: 8,
+      minFreeKbytes: 3145728,
+      umaAlertThresholdGb: 12,
+    };
     const tp4 = nodeBudget("n", inputs, deepseekV4Flash.memory, gb10);
     const tp2 = nodeBudget("n", { ...inputs, tensorParallelSize: 2 }, deepseekV4Flash.memory, gb10);
     assert.ok(Math.abs(tp4.weightsGiB * 2 - tp2.weightsGiB) < 0.02);
@@ -103,7 +132,13 @@ describe("other node counts, models and memory sizes", () => {
   });
   it("a four-node cluster plans with TP=4", () => {
     const c = baseConfig();
-    for (const i of [3, 4]) c.nodes.push({ name: `spark-${i}`, role: "worker", ssh: { host: `192.168.1.${10 + i}` }, dataPlane: [{ netdev: "enp1s0f1np1", hca: "rocep1s0f1", address: `10.0.0.${i}`, prefix: 29 }] });
+    for (const i of [3, 4])
+      c.nodes.push({
+        name: `spark-${i}`,
+        role: "worker",
+        ssh: { host: `192.168.1.${10 + i}` },
+        dataPlane: [{ netdev: "enp1s0f1np1", hca: "rocep1s0f1", address: `10.0.0.${i}`, prefix: 29 }],
+      });
     for (const n of c.nodes) n.dataPlane[0].prefix = 29;
     const plan = planFromInput(c);
     assert.equal(plan.cluster.tensorParallelSize, 4);
@@ -111,8 +146,27 @@ describe("other node counts, models and memory sizes", () => {
     assert.ok(plan.memory.nodes.every((b) => b.weightsGiB < 35));
   });
   it("another model's geometry: a TP-sharded KV model", () => {
-    const geo = { weightsTotalGb: 60, kvBytesPerToken: 160_000, kvShardedByTp: true, overheadGiB: { base: 5, perSeq: 0.1, perCaptureSize: 0.05 } };
-    const b = nodeBudget("n", { util: 0.8, tensorParallelSize: 2, pipelineParallelSize: 1, maxModelLen: 131072, maxNumSeqs: 8, maxCudagraphCaptureSize: 8, minFreeKbytes: 3145728, umaAlertThresholdGb: 12 }, geo, gb10);
+    const geo = {
+      weightsTotalGb: 60,
+      kvBytesPerToken: 160_000,
+      kvShardedByTp: true,
+      overheadGiB: { base: 5, perSeq: 0.1, perCaptureSize: 0.05 },
+    };
+    const b = nodeBudget(
+      "n",
+      {
+        util: 0.8,
+        tensorParallelSize: 2,
+        pipelineParallelSize: 1,
+        maxModelLen: 131072,
+        maxNumSeqs: 8,
+        maxCudagraphCaptureSize: 8,
+        minFreeKbytes: 3145728,
+        umaAlertThresholdGb: 12,
+      },
+      geo,
+      gb10,
+    );
     assert.equal(b.kvBytesPerTokenPerRank, 80_000);
     assert.ok(Math.abs(b.weightsGiB - 27.94) < 0.01);
   });

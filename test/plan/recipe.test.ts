@@ -47,7 +47,8 @@ for (const row of RECIPE_TABLE) {
     });
 
     it("runs the same serve flags on the worker, headless with its rank", () => {
-      const h = flagMap(head.serveArgv), w = flagMap(worker.serveArgv);
+      const h = flagMap(head.serveArgv),
+        w = flagMap(worker.serveArgv);
       assert.equal(h.flags["--node-rank"], "0");
       assert.equal(w.flags["--node-rank"], "1");
       assert.equal(w.flags["--headless"], true);
@@ -61,8 +62,10 @@ for (const row of RECIPE_TABLE) {
 
     it("sets the recipe's environment, with the long-context pair only above 262144", () => {
       for (const n of plan.nodes) {
-        for (const [k, v] of Object.entries(envMap(RECIPE_ENV_EVERY_PROFILE))) assert.equal(n.env[k], v, `${n.name} ${k}`);
-        for (const [k, v] of Object.entries(envMap(RECIPE_ENV_LONG))) assert.equal(n.env[k], row.longContext ? v : undefined, `${n.name} ${k}`);
+        for (const [k, v] of Object.entries(envMap(RECIPE_ENV_EVERY_PROFILE)))
+          assert.equal(n.env[k], v, `${n.name} ${k}`);
+        for (const [k, v] of Object.entries(envMap(RECIPE_ENV_LONG)))
+          assert.equal(n.env[k], row.longContext ? v : undefined, `${n.name} ${k}`);
       }
     });
   });
@@ -74,7 +77,15 @@ describe("link-derived environment (RECIPE.md 'Per-node env')", () => {
     for (const n of plan.nodes) {
       const p = n.dataPlane[0]!;
       assert.equal(n.env.VLLM_HOST_IP, p.address);
-      for (const k of ["NCCL_SOCKET_IFNAME", "GLOO_SOCKET_IFNAME", "TP_SOCKET_IFNAME", "OMPI_MCA_btl_tcp_if_include", "MN_IF_NAME", "UCX_NET_DEVICES"]) assert.equal(n.env[k], p.netdev, k);
+      for (const k of [
+        "NCCL_SOCKET_IFNAME",
+        "GLOO_SOCKET_IFNAME",
+        "TP_SOCKET_IFNAME",
+        "OMPI_MCA_btl_tcp_if_include",
+        "MN_IF_NAME",
+        "UCX_NET_DEVICES",
+      ])
+        assert.equal(n.env[k], p.netdev, k);
       assert.equal(n.env.NCCL_IB_HCA, p.hca);
       assert.equal(n.env.NCCL_IB_DISABLE, "0");
       assert.equal(n.env.NCCL_IGNORE_CPU_AFFINITY, "1");
@@ -82,7 +93,10 @@ describe("link-derived environment (RECIPE.md 'Per-node env')", () => {
       assert.equal(n.env.MASTER_PORT, "29501");
       assert.equal("NCCL_IB_GID_INDEX" in n.env, false, "auto GID policy leaves NCCL_IB_GID_INDEX unset");
       // mp launcher: no Ray object store in the shared pool, so no Ray variables.
-      assert.equal(Object.keys(n.env).some((k) => k.startsWith("RAY_")), false);
+      assert.equal(
+        Object.keys(n.env).some((k) => k.startsWith("RAY_")),
+        false,
+      );
     }
   });
 
@@ -90,7 +104,10 @@ describe("link-derived environment (RECIPE.md 'Per-node env')", () => {
     const plan = planFromInput(twinConfig());
     assert.equal(plan.nodes[0]!.env.NCCL_IB_HCA, "rocep1s0f1,roceP2p1s0f1");
     assert.equal(plan.link.twins.length, 2);
-    assert.deepEqual(plan.link.twins.map((t) => t.subnet), ["10.0.0.0/30", "10.0.1.0/30"]);
+    assert.deepEqual(
+      plan.link.twins.map((t) => t.subnet),
+      ["10.0.0.0/30", "10.0.1.0/30"],
+    );
     // a DF ping per twin per direction
     assert.equal(plan.link.checks.length, 4);
     assert.ok(plan.link.checks.every((c) => c.payloadBytes === 8972));
@@ -111,7 +128,10 @@ describe("link-derived environment (RECIPE.md 'Per-node env')", () => {
     for (const n of plan.nodes) {
       assert.equal(n.container.command[0], "bash");
       assert.match(n.container.command[2]!, /^roce_gid_index\(\) \{$/m, "src/host/gid.sh is inlined");
-      assert.match(n.container.command[2]!, /if ! idx=\$\(roce_gid_index rocep1s0f1 0000:0000:0000:0000:0000:ffff:[0-9a-f]{4}:[0-9a-f]{4}\); then/);
+      assert.match(
+        n.container.command[2]!,
+        /if ! idx=\$\(roce_gid_index rocep1s0f1 0000:0000:0000:0000:0000:ffff:[0-9a-f]{4}:[0-9a-f]{4}\); then/,
+      );
       assert.deepEqual(n.container.command.slice(4), n.serveArgv);
       assert.equal(n.serveArgv[0], "vllm");
     }
@@ -139,9 +159,24 @@ describe("Ray launcher (RECIPE.md 'Two launchers')", () => {
   const c = baseConfig();
   c.serving.launcher = "ray";
   const plan = planFromInput(c);
-  const head = plan.nodes[0]!, worker = plan.nodes[1]!;
+  const head = plan.nodes[0]!,
+    worker = plan.nodes[1]!;
   it("starts the Ray head with the recipe's flags, then vllm serve on the head", () => {
-    assert.deepEqual(head.rayStartArgv, ["ray", "start", "--head", "--port", "29501", "--object-store-memory", "1073741824", "--num-cpus", "2", "--node-ip-address", "10.0.0.1", "--disable-usage-stats", "--include-dashboard=false"]);
+    assert.deepEqual(head.rayStartArgv, [
+      "ray",
+      "start",
+      "--head",
+      "--port",
+      "29501",
+      "--object-store-memory",
+      "1073741824",
+      "--num-cpus",
+      "2",
+      "--node-ip-address",
+      "10.0.0.1",
+      "--disable-usage-stats",
+      "--include-dashboard=false",
+    ]);
     assert.equal(head.container.command[0], "bash");
     assert.match(head.container.command[2]!, /^ray start --head .* && exec vllm serve deepseek-ai\/DeepSeek-V4-Flash /);
     assert.equal(flagMap(head.serveArgv).flags["--distributed-executor-backend"], "ray");
@@ -172,7 +207,10 @@ describe("container (RECIPE.md 'Launch')", () => {
     assert.equal(ct.init, true);
     assert.equal(ct.restart, "no");
     assert.deepEqual(ct.entrypoint, []);
-    assert.deepEqual(ct.volumes.map((v) => v.containerPath), ["/root/.cache/huggingface", "/root/.cache/vllm", "/root/.cache/flashinfer", "/root/.triton"]);
+    assert.deepEqual(
+      ct.volumes.map((v) => v.containerPath),
+      ["/root/.cache/huggingface", "/root/.cache/vllm", "/root/.cache/flashinfer", "/root/.triton"],
+    );
     assert.equal(ct.volumes[0]!.hostPath, "/home/spark/.cache/huggingface");
     assert.deepEqual(ct.secretEnv, ["HF_TOKEN", "VLLM_API_KEY"]);
     assert.deepEqual(plan.nodes[1]!.container.secretEnv, ["HF_TOKEN"], "only the head serves the API");

@@ -10,14 +10,18 @@ import { planCluster, planFromInput } from "../../src/plan";
 import { baseConfig, twinConfig } from "../support/fixtures";
 
 // Fake secrets, assembled at run time so no token- or key-shaped text is committed.
-const SECRETS = { hf: ["hf", "REALLOOKINGTOKENabcdef0123456789"].join("_"), api: "sk-api-SECRET-9f8e7d", key: `-----BEGIN ${["OPENSSH", "PRIVATE", "KEY"].join(" ")}----- MATERIAL` };
+const SECRETS = {
+  hf: ["hf", "REALLOOKINGTOKENabcdef0123456789"].join("_"),
+  api: "sk-api-SECRET-9f8e7d",
+  key: `-----BEGIN ${["OPENSSH", "PRIVATE", "KEY"].join(" ")}----- MATERIAL`,
+};
 
 function secretConfig() {
   const c = twinConfig();
   c.model.hfToken = SECRETS.hf;
   c.serving.apiKey = SECRETS.api;
   c.ssh.privateKey = SECRETS.key;
-  c.nodes[1].ssh.privateKey = SECRETS.key + "-worker";
+  c.nodes[1].ssh.privateKey = `${SECRETS.key}-worker`;
   return c;
 }
 
@@ -28,8 +32,18 @@ describe("secrets never appear in the plan", () => {
       c.serving.launcher = launcher;
       c.link = { gidPolicy: "resolve" };
       const plan = planFromInput(c, "deploy");
-      const texts = [JSON.stringify(plan), renderSummary(plan, "test"), ...plan.nodes.flatMap((n) => [n.dockerRun, n.serveCommandLine, ...n.hostSteps.flatMap((s) => [s.create, s.delete]), ...n.linkSteps.flatMap((s) => [s.create, s.delete])])];
-      for (const t of texts) for (const s of Object.values(SECRETS)) assert.ok(!t.includes(s) && !t.includes("MATERIAL"), "secret leaked");
+      const texts = [
+        JSON.stringify(plan),
+        renderSummary(plan, "test"),
+        ...plan.nodes.flatMap((n) => [
+          n.dockerRun,
+          n.serveCommandLine,
+          ...n.hostSteps.flatMap((s) => [s.create, s.delete]),
+          ...n.linkSteps.flatMap((s) => [s.create, s.delete]),
+        ]),
+      ];
+      for (const t of texts)
+        for (const s of Object.values(SECRETS)) assert.ok(!t.includes(s) && !t.includes("MATERIAL"), "secret leaked");
       assert.equal(plan.secrets["model.hfToken"], "[secret]");
       assert.equal(plan.secrets["nodes[1].ssh.privateKey"], "[secret]");
       // the head gets the API key and the token by name only
@@ -49,14 +63,30 @@ describe("no config value can inject a command", () => {
   const dir = mkdtempSync(join(tmpdir(), "dsv-shell-"));
   const canary = join(dir, "pwned");
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const hostile = [`$(touch ${canary})`, `; touch ${canary}`, `\`touch ${canary}\``, `' ; touch ${canary} ; '`, `"$(touch ${canary})"`, "a b  c", "*", "${HOME}"];
+  const hostile = [
+    `$(touch ${canary})`,
+    `; touch ${canary}`,
+    `\`touch ${canary}\``,
+    `' ; touch ${canary} ; '`,
+    `"$(touch ${canary})"`,
+    "a b  c",
+    "*",
+    "${HOME}",
+  ];
   // Stand-ins for vllm and docker that record their argv (NUL-separated) and one env variable.
   for (const name of ["vllm", "docker"]) {
-    writeFileSync(join(dir, name), `#!/bin/bash\nprintf '%s\\0' "$@" > ${dir}/${name}.argv\nprintf '%s' "\${EVIL-}" > ${dir}/${name}.env\n`);
+    writeFileSync(
+      join(dir, name),
+      `#!/bin/bash\nprintf '%s\\0' "$@" > ${dir}/${name}.argv\nprintf '%s' "\${EVIL-}" > ${dir}/${name}.env\n`,
+    );
     chmodSync(join(dir, name), 0o755);
   }
-  const run = (line: string) => spawnSync("bash", ["-c", line], { env: { PATH: `${dir}:/usr/bin:/bin`, HOME: "/root" }, encoding: "utf8" });
-  const argvOf = (name: string) => readFileSync(join(dir, `${name}.argv`), "utf8").split("\0").slice(0, -1);
+  const run = (line: string) =>
+    spawnSync("bash", ["-c", line], { env: { PATH: `${dir}:/usr/bin:/bin`, HOME: "/root" }, encoding: "utf8" });
+  const argvOf = (name: string) =>
+    readFileSync(join(dir, `${name}.argv`), "utf8")
+      .split("\0")
+      .slice(0, -1);
 
   it("pattern-checked values reject shell syntax", () => {
     const c = baseConfig();
@@ -65,7 +95,17 @@ describe("no config value can inject a command", () => {
     c.nodes[1].ssh.host = "h`reboot`";
     c.model.hfCachePath = "/data/$(id)";
     c.image = { source: "build", vllmRef: "28fef2c70;reboot" };
-    assert.throws(() => loadClusterConfig(c), (e: any) => ["nodes[0].dataPlane[0].netdev", "nodes[0].name", "nodes[1].ssh.host", "model.hfCachePath", "image.vllmRef"].every((p) => e.problems.some((q: any) => q.path === p)));
+    assert.throws(
+      () => loadClusterConfig(c),
+      (e: any) =>
+        [
+          "nodes[0].dataPlane[0].netdev",
+          "nodes[0].name",
+          "nodes[1].ssh.host",
+          "model.hfCachePath",
+          "image.vllmRef",
+        ].every((p) => e.problems.some((q: any) => q.path === p)),
+    );
   });
 
   for (const launcher of ["mp", "ray"]) {
@@ -89,7 +129,10 @@ describe("no config value can inject a command", () => {
         // The Ray head's bash -c script runs ray start then vllm serve with the args unchanged.
         writeFileSync(join(dir, "ray"), "#!/bin/bash\nexit 0\n");
         chmodSync(join(dir, "ray"), 0o755);
-        const r = spawnSync(head.container.command[0]!, head.container.command.slice(1), { env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: "utf8" });
+        const r = spawnSync(head.container.command[0]!, head.container.command.slice(1), {
+          env: { PATH: `${dir}:/usr/bin:/bin` },
+          encoding: "utf8",
+        });
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(argvOf("vllm"), head.serveArgv.slice(1));
       }
@@ -101,7 +144,9 @@ describe("no config value can inject a command", () => {
 describe("host scripts", () => {
   it("every create and delete script is valid bash in strict mode", () => {
     const plan = planFromInput(twinConfig());
-    const scripts = plan.nodes.flatMap((n) => [...n.hostSteps, ...n.linkSteps].flatMap((s) => [s.create, s.delete])).concat(plan.link.checks.map((c) => c.script));
+    const scripts = plan.nodes
+      .flatMap((n) => [...n.hostSteps, ...n.linkSteps].flatMap((s) => [s.create, s.delete]))
+      .concat(plan.link.checks.map((c) => c.script));
     assert.ok(scripts.length >= 20);
     for (const s of scripts) {
       assert.match(s, /^set -euo pipefail\n/);

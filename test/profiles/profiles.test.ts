@@ -20,7 +20,11 @@ describe("custom profiles", () => {
     assert.equal(plan.profile.reference, undefined, "the recipe's figures are not claimed for a changed profile");
   });
   it("a full custom profile gets the long-context env only above 262144 tokens", () => {
-    for (const [len, long] of [[131072, false], [262144, false], [262145, true]] as const) {
+    for (const [len, long] of [
+      [131072, false],
+      [262144, false],
+      [262145, true],
+    ] as const) {
       const c = baseConfig();
       c.serving.profile = { name: "mine", maxModelLen: len, maxNumSeqs: 8, maxNumBatchedTokens: 4096 };
       const plan = planFromInput(c);
@@ -31,7 +35,17 @@ describe("custom profiles", () => {
   });
   it("every field is overridable", () => {
     const c = baseConfig();
-    c.serving.profile = { base: "256k", maxCudagraphCaptureSize: 16, kvCacheDtype: "auto", blockSize: 64, loadFormat: "safetensors", numSpeculativeTokens: 3, compilationConfig: { cudagraph_mode: "PIECEWISE" }, enablePrefixCaching: false, longContextEnv: true };
+    c.serving.profile = {
+      base: "256k",
+      maxCudagraphCaptureSize: 16,
+      kvCacheDtype: "auto",
+      blockSize: 64,
+      loadFormat: "safetensors",
+      numSpeculativeTokens: 3,
+      compilationConfig: { cudagraph_mode: "PIECEWISE" },
+      enablePrefixCaching: false,
+      longContextEnv: true,
+    };
     const argv = planFromInput(c).nodes[0]!.serveArgv;
     assert.equal(arg(argv, "--max-cudagraph-capture-size"), "16");
     assert.equal(arg(argv, "--kv-cache-dtype"), "auto");
@@ -70,7 +84,9 @@ describe("managed flags and env", () => {
       c.link = { gidPolicy: { index: 3 } };
       const plan = planFromInput(c);
       for (const n of plan.nodes) {
-        if (n.serveArgv[0] === "vllm") for (const a of n.serveArgv.filter((x) => x.startsWith("--"))) assert.ok(MANAGED_FLAGS.includes(a), `${a} not in MANAGED_FLAGS`);
+        if (n.serveArgv[0] === "vllm")
+          for (const a of n.serveArgv.filter((x) => x.startsWith("--")))
+            assert.ok(MANAGED_FLAGS.includes(a), `${a} not in MANAGED_FLAGS`);
         for (const k of [...Object.keys(n.env), ...n.secretEnv]) assert.ok(k in MANAGED_ENV, `${k} not in MANAGED_ENV`);
       }
     }

@@ -18,7 +18,11 @@ const unavailable = labUnavailable();
 const skip = unavailable && process.env.CI !== "true" ? `simulated hosts: ${unavailable}` : false;
 
 /** The kernel-side part of a snapshot: addresses, links, sysctl values, swaps. */
-const kernelState = (snap: string) => snap.split("\n").filter((l) => /^(addr|link|sysctl|swaps) /.test(l)).join("\n");
+const kernelState = (snap: string) =>
+  snap
+    .split("\n")
+    .filter((l) => /^(addr|link|sysctl|swaps) /.test(l))
+    .join("\n");
 
 /**
  * What must run before what, from what each step needs: nothing before the node answers over
@@ -35,7 +39,10 @@ function mustPrecede(): [string, string][] {
     for (const p of preflight) for (const s of changes) pairs.push([`${n}:${p}`, `${n}:${s}`]);
     pairs.push([`${n}:link-address`, `${n}:gid-check`], [`${n}:gid-check`, `${n}:link-boot`]);
   }
-  for (const [a, b] of [[HEAD, WORKER], [WORKER, HEAD]] as const) {
+  for (const [a, b] of [
+    [HEAD, WORKER],
+    [WORKER, HEAD],
+  ] as const) {
     for (const n of [a, b]) for (const s of link) pairs.push([`${n}:${s}`, `${a}:ping-${a}-${b}-t0`]);
   }
   return pairs;
@@ -60,7 +67,21 @@ describe("host rehearsal on two simulated Sparks", { skip }, () => {
   it("renders the steps a user's pulumi up would run, in an order that respects dependsOn", () => {
     const ids = steps.map((s) => `${s.node}:${s.step}`);
     for (const n of [HEAD, WORKER]) {
-      for (const s of ["reachable", "preflight-gpu", "preflight-arch", "preflight-docker", "preflight-netdev", "preflight-disk", "caches", "min-free-kbytes", "swap-off", "uma-monitor", "link-address", "gid-check", "link-boot"]) {
+      for (const s of [
+        "reachable",
+        "preflight-gpu",
+        "preflight-arch",
+        "preflight-docker",
+        "preflight-netdev",
+        "preflight-disk",
+        "caches",
+        "min-free-kbytes",
+        "swap-off",
+        "uma-monitor",
+        "link-address",
+        "gid-check",
+        "link-boot",
+      ]) {
         assert.ok(ids.includes(`${n}:${s}`), `${n}:${s} is rendered (got ${ids.join(", ")})`);
       }
     }
@@ -73,7 +94,9 @@ describe("host rehearsal on two simulated Sparks", { skip }, () => {
       for (const d of deps.get(x) ?? []) if (!seen.has(d)) upstream(d, seen.add(d));
       return seen;
     };
-    const missing = mustPrecede().filter(([a, b]) => !upstream(b).has(a)).map(([a, b]) => `${a} before ${b}`);
+    const missing = mustPrecede()
+      .filter(([a, b]) => !upstream(b).has(a))
+      .map(([a, b]) => `${a} before ${b}`);
     assert.deepEqual(missing, [], "every required ordering is a recorded dependsOn edge (directly or through others)");
   });
 
@@ -86,12 +109,26 @@ describe("host rehearsal on two simulated Sparks", { skip }, () => {
     for (const n of plan.nodes) {
       const p = n.dataPlane[0] as (typeof n.dataPlane)[number];
       const addr = lab.must(n.name, `ip -o -4 addr show dev ${p.netdev}`);
-      assert.match(addr, new RegExp(` ${p.address.replace(/\./g, "\\.")}/${p.prefix} `), `${n.name} has its data-plane address`);
+      assert.match(
+        addr,
+        new RegExp(` ${p.address.replace(/\./g, "\\.")}/${p.prefix} `),
+        `${n.name} has its data-plane address`,
+      );
       assert.equal(lab.must(n.name, `cat /sys/class/net/${p.netdev}/mtu`).trim(), "9000", `${n.name} MTU`);
-      assert.notEqual(lab.rocev2GidIndex(n.name, p.hca, p.address), undefined, `${n.name} has a RoCEv2 GID for ${p.address}`);
+      assert.notEqual(
+        lab.rocev2GidIndex(n.name, p.hca, p.address),
+        undefined,
+        `${n.name} has a RoCEv2 GID for ${p.address}`,
+      );
       // Persisted: netplan (root-only), sysctl.d, fstab swap line commented, units enabled.
-      assert.match(lab.must(n.name, `stat -c %a ${NETPLAN_FILE}; cat ${NETPLAN_FILE}`), /^600\n[\s\S]*mtu: 9000[\s\S]*"10\.0\.0\.\d\/30"/);
-      assert.match(lab.must(n.name, `cat ${SYSCTL_FILE}`), new RegExp(`vm.min_free_kbytes = ${plan.hardening.minFreeKbytes}`));
+      assert.match(
+        lab.must(n.name, `stat -c %a ${NETPLAN_FILE}; cat ${NETPLAN_FILE}`),
+        /^600\n[\s\S]*mtu: 9000[\s\S]*"10\.0\.0\.\d\/30"/,
+      );
+      assert.match(
+        lab.must(n.name, `cat ${SYSCTL_FILE}`),
+        new RegExp(`vm.min_free_kbytes = ${plan.hardening.minFreeKbytes}`),
+      );
       assert.equal(lab.must(n.name, "sysctl -n vm.min_free_kbytes").trim(), String(plan.hardening.minFreeKbytes));
       assert.equal(lab.must(n.name, "swapon --show=NAME --noheadings --raw").trim(), "", `${n.name}: swap is off`);
       assert.match(lab.must(n.name, "cat /etc/fstab"), /^#dgx-spark-vllm# \/swapfile none swap/m);
@@ -117,9 +154,16 @@ describe("host rehearsal on two simulated Sparks", { skip }, () => {
     for (const n of plan.nodes) {
       const p = n.dataPlane[0]!;
       // The boot unit hit the GID quirk and re-bounced the address.
-      assert.match(lab.journal(n.name), new RegExp(`RoCEv2 GID for ${p.address.replace(/\./g, "\\.")} missing on ${p.hca}; re-adding the address`));
+      assert.match(
+        lab.journal(n.name),
+        new RegExp(`RoCEv2 GID for ${p.address.replace(/\./g, "\\.")} missing on ${p.hca}; re-adding the address`),
+      );
       assert.notEqual(lab.rocev2GidIndex(n.name, p.hca, p.address), undefined, `${n.name} GID back`);
-      assert.equal(kernelState(lab.snapshot(n.name)), kernelState(afterBringUp[n.name] as string), `${n.name}: addresses, MTU, sysctl and swap as after the bring-up`);
+      assert.equal(
+        kernelState(lab.snapshot(n.name)),
+        kernelState(afterBringUp[n.name] as string),
+        `${n.name}: addresses, MTU, sysctl and swap as after the bring-up`,
+      );
     }
     // The verification the components run: GID checks and the DF pings both ways.
     const verify = steps.filter((s) => s.step === "gid-check" || s.step.startsWith("ping-"));
@@ -133,15 +177,23 @@ describe("host rehearsal on two simulated Sparks", { skip }, () => {
     for (const h of [HEAD, WORKER]) lab.must(h, `systemctl disable ${LINK_UNIT}.service`);
     for (const h of [HEAD, WORKER]) lab.reboot(h);
     const p = plan.nodes[0]!.dataPlane[0]!;
-    assert.doesNotMatch(lab.must(HEAD, `ip -o -4 addr show dev ${p.netdev}`), / 10\.0\.0\.1\//, "nothing brought the address back");
+    assert.doesNotMatch(
+      lab.must(HEAD, `ip -o -4 addr show dev ${p.netdev}`),
+      / 10\.0\.0\.1\//,
+      "nothing brought the address back",
+    );
     const pings = steps.filter((s) => s.step.startsWith("ping-"));
     const before = await up(lab, pings);
     assert.ok(before.failed, "the DF ping fails while the link is down");
-    const linkSteps = steps.filter((s) => ["link-address", "gid-check", "link-boot"].includes(s.step) || s.step.startsWith("ping-"));
+    const linkSteps = steps.filter(
+      (s) => ["link-address", "gid-check", "link-boot"].includes(s.step) || s.step.startsWith("ping-"),
+    );
     const out = await up(lab, linkSteps);
     assert.equal(out.failed, undefined, why(out.failed));
-    for (const n of plan.nodes) assert.notEqual(lab.rocev2GidIndex(n.name, n.dataPlane[0]!.hca, n.dataPlane[0]!.address), undefined);
-    for (const h of [HEAD, WORKER]) assert.equal(lab.must(h, `systemctl is-enabled ${LINK_UNIT}.service`).trim(), "enabled");
+    for (const n of plan.nodes)
+      assert.notEqual(lab.rocev2GidIndex(n.name, n.dataPlane[0]!.hca, n.dataPlane[0]!.address), undefined);
+    for (const h of [HEAD, WORKER])
+      assert.equal(lab.must(h, `systemctl is-enabled ${LINK_UNIT}.service`).trim(), "enabled");
   });
 
   it("4. delete: every file and setting the bring-up made is reverted", async () => {

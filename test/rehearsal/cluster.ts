@@ -10,11 +10,17 @@ export const WORKER = "spark-worker";
 /** Host specs matching the fixture config's data-plane ports (one twin, or both). */
 export function hostSpecs(twins = false): SimHostSpec[] {
   const c = twins ? twinConfig() : baseConfig();
-  return c.nodes.map((n: any) => ({ name: n.name, ports: n.dataPlane.map((p: any) => ({ netdev: p.netdev, hca: p.hca })) }));
+  return c.nodes.map((n: any) => ({
+    name: n.name,
+    ports: n.dataPlane.map((p: any) => ({ netdev: p.netdev, hca: p.hca })),
+  }));
 }
 
 /** The fixture config with each node's SSH pointed at its simulated host (host key pinned unless told). */
-export function rehearsalConfig(lab: SimLab, opts: { twins?: boolean; pinHostKeys?: boolean } = {}): Record<string, any> {
+export function rehearsalConfig(
+  lab: SimLab,
+  opts: { twins?: boolean; pinHostKeys?: boolean } = {},
+): Record<string, any> {
   const c = opts.twins ? twinConfig() : baseConfig();
   c.ssh.privateKey = lab.clientKey;
   for (const n of c.nodes) {

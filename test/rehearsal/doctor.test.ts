@@ -34,7 +34,11 @@ describe("doctor on simulated Sparks", { skip }, () => {
   async function doctor(opts: { apiKey?: string; rdma?: boolean; plan?: ClusterPlan } = {}): Promise<DoctorReport> {
     const before = [HEAD, WORKER].map((h) => lab.snapshot(h));
     const { plan: p = plan, ...rest } = opts;
-    const report = await runDoctor(p, "rehearsal", { ...ssh, privateKeys: { [HEAD]: lab.clientKey, [WORKER]: lab.clientKey }, ...rest });
+    const report = await runDoctor(p, "rehearsal", {
+      ...ssh,
+      privateKeys: { [HEAD]: lab.clientKey, [WORKER]: lab.clientKey },
+      ...rest,
+    });
     const afterSnap = [HEAD, WORKER].map((h) => lab.snapshot(h));
     assert.deepEqual(afterSnap, before, "doctor changed nothing on the hosts");
     return report;
@@ -44,7 +48,8 @@ describe("doctor on simulated Sparks", { skip }, () => {
     assert.ok(c, `check ${id} on ${node} (have: ${r.checks.map((x) => `${x.node}:${x.id}`).join(", ")})`);
     return c;
   };
-  const failures = (r: DoctorReport) => r.checks.filter((c) => c.status !== "PASS").map((c) => `${c.status} ${c.node}:${c.id}: ${c.evidence}`);
+  const failures = (r: DoctorReport) =>
+    r.checks.filter((c) => c.status !== "PASS").map((c) => `${c.status} ${c.node}:${c.id}: ${c.evidence}`);
 
   before(async () => {
     lab = await SimLab.start(hostSpecs());
@@ -57,7 +62,10 @@ describe("doctor on simulated Sparks", { skip }, () => {
     const hub = `${modelCacheDir(plan, plan.nodes[0]!)}/snapshots/0123abc`;
     for (const h of [HEAD, WORKER]) {
       lab.must(h, `echo ${IMAGE_ID} > /var/lib/dsv-sim/docker/images/${tagFile}`);
-      lab.must(h, `install -d -o spark -g spark ${hub} && head -c 4096 /dev/zero > ${hub}/model-00001.safetensors && echo '{}' > ${hub}/config.json && chown spark:spark ${hub}/*`);
+      lab.must(
+        h,
+        `install -d -o spark -g spark ${hub} && head -c 4096 /dev/zero > ${hub}/model-00001.safetensors && echo '{}' > ${hub}/config.json && chown spark:spark ${hub}/*`,
+      );
     }
     ssh = { sshCommand: ["ip", "netns", "exec", lab.labNs, "ssh"], extraOptions: ["-F", "/dev/null"] };
   });
@@ -78,7 +86,10 @@ describe("doctor on simulated Sparks", { skip }, () => {
     const cmd = (fix.split(" (re-applies")[0] as string).trim();
     assert.match(cmd, /^sudo systemctl restart dgx-spark-vllm-link\.service$/);
     const h = lab.host(node);
-    const r = await lab.ssh({ host: h.mgmt, user: "spark", privateKey: lab.clientKey, hostKey: h.hostKey }, `${cmd.replace(/^sudo /, "sudo -n ")}`);
+    const r = await lab.ssh(
+      { host: h.mgmt, user: "spark", privateKey: lab.clientKey, hostKey: h.hostKey },
+      `${cmd.replace(/^sudo /, "sudo -n ")}`,
+    );
     assert.equal(r.code, 0, `${r.stderr}\n${lab.journal(node)}`);
   }
 
@@ -102,7 +113,11 @@ describe("doctor on simulated Sparks", { skip }, () => {
     const hca = pinned.nodes[1]!.dataPlane[0]!.hca;
     let r = await doctor({ plan: pinned });
     const healthy = [HEAD, WORKER].map((h) => find(r, "gid.0", h));
-    assert.deepEqual(healthy.map((c) => c.status), ["PASS", "PASS"], healthy.map((c) => c.evidence).join("; "));
+    assert.deepEqual(
+      healthy.map((c) => c.status),
+      ["PASS", "PASS"],
+      healthy.map((c) => c.evidence).join("; "),
+    );
     // The worker's table gets another GID pair first: its RoCEv2 entry for 10.0.0.2 is now at 5.
     lab.must(WORKER, "echo 1 > /var/lib/dsv-sim/gid-shift; sleep 0.8");
     try {
@@ -115,7 +130,10 @@ describe("doctor on simulated Sparks", { skip }, () => {
       assert.match(c.fix ?? "", /link\.gidPolicy to 'resolve'.*\{ index: 5 \}/);
       assert.equal(find(r, "gid.0", HEAD).status, "PASS");
       assert.equal(r.exitCode, 2);
-      for (const [h, last] of [[healthy[0]!, "0001"], [healthy[1]!, "0002"]] as const) {
+      for (const [h, last] of [
+        [healthy[0]!, "0001"],
+        [healthy[1]!, "0002"],
+      ] as const) {
         assert.equal(h.evidence, `GID index 3: 0000:0000:0000:0000:0000:ffff:0a00:${last} (RoCE v2)`);
       }
       // Without a pin the moved entry is fine: NCCL (auto) or the resolver finds index 5.
@@ -175,7 +193,10 @@ describe("doctor on simulated Sparks", { skip }, () => {
 
   it("low memory before start: FAIL memory with the amount needed", async () => {
     // Written in place: /proc/meminfo is a bind mount of this very file.
-    lab.must(HEAD, "cp /var/lib/dsv-sim/meminfo /root/meminfo.ok; sed 's/^MemAvailable:.*/MemAvailable:    20971520 kB/' /root/meminfo.ok > /var/lib/dsv-sim/meminfo");
+    lab.must(
+      HEAD,
+      "cp /var/lib/dsv-sim/meminfo /root/meminfo.ok; sed 's/^MemAvailable:.*/MemAvailable:    20971520 kB/' /root/meminfo.ok > /var/lib/dsv-sim/meminfo",
+    );
     try {
       const r = await doctor();
       const c = find(r, "memory", HEAD);
@@ -203,18 +224,25 @@ describe("doctor on simulated Sparks", { skip }, () => {
 
   it("the engine running: /health and max_model_len are checked; the wrong profile is a FAIL", async () => {
     const names = plan.nodes.map((n) => n.container.name);
-    for (const [i, h] of [HEAD, WORKER].entries()) lab.must(h, `echo running > /var/lib/dsv-sim/docker/containers/${names[i]}`);
+    for (const [i, h] of [HEAD, WORKER].entries())
+      lab.must(h, `echo running > /var/lib/dsv-sim/docker/containers/${names[i]}`);
     const server = path.join(lab.root, "engine.js");
     fs.writeFileSync(
       server,
       `require("http").createServer((q, s) => { if (q.url === "/health") { s.end(); return; } if (q.headers.authorization !== "Bearer k-" + "rehearsal") { s.statusCode = 401; s.end(); return; } s.setHeader("content-type", "application/json"); s.end(JSON.stringify({ data: [{ id: ${JSON.stringify(plan.model.servedName)}, max_model_len: Number(process.argv[2]) }] })); }).listen(${plan.cluster.port}, "127.0.0.1");`,
     );
-    const serve = (len: number) => spawn("nsenter", ["-t", String(lab.host(HEAD).pid), "-n", "--", NODE_BIN, server, String(len)], { stdio: "ignore" });
+    const serve = (len: number) =>
+      spawn("nsenter", ["-t", String(lab.host(HEAD).pid), "-n", "--", NODE_BIN, server, String(len)], {
+        stdio: "ignore",
+      });
     let p = serve(plan.profile.maxModelLen);
     try {
       await new Promise((r) => setTimeout(r, 500));
       let r = await doctor({ apiKey: "k-rehearsal" });
-      assert.deepEqual(failures(r).filter((f) => !/memory/.test(f)), []);
+      assert.deepEqual(
+        failures(r).filter((f) => !/memory/.test(f)),
+        [],
+      );
       assert.equal(find(r, "health", HEAD).status, "PASS");
       assert.equal(find(r, "max-model-len", HEAD).status, "PASS");
       assert.match(find(r, "port", HEAD).evidence, /held by dgx-spark-vllm/);
@@ -227,19 +255,22 @@ describe("doctor on simulated Sparks", { skip }, () => {
       assert.equal(c.status, "FAIL");
       assert.match(c.evidence, /max_model_len 524288/);
       // A process holds the port while our engine does not run: FAIL port.
-      for (const [i, h] of [HEAD, WORKER].entries()) lab.must(h, `rm -f /var/lib/dsv-sim/docker/containers/${names[i]}`);
+      for (const [i, h] of [HEAD, WORKER].entries())
+        lab.must(h, `rm -f /var/lib/dsv-sim/docker/containers/${names[i]}`);
       r = await doctor();
       assert.equal(find(r, "port", HEAD).status, "FAIL");
       assert.match(find(r, "port", HEAD).fix ?? "", /ss -ltnp/);
     } finally {
       p.kill();
-      for (const [i, h] of [HEAD, WORKER].entries()) lab.must(h, `rm -f /var/lib/dsv-sim/docker/containers/${names[i]}`);
+      for (const [i, h] of [HEAD, WORKER].entries())
+        lab.must(h, `rm -f /var/lib/dsv-sim/docker/containers/${names[i]}`);
     }
   });
 
   it("the API key reaches /v1/models on a pipe: no file on the head holds it, during or after", async () => {
     const names = plan.nodes.map((n) => n.container.name);
-    for (const [i, h] of [HEAD, WORKER].entries()) lab.must(h, `echo running > /var/lib/dsv-sim/docker/containers/${names[i]}`);
+    for (const [i, h] of [HEAD, WORKER].entries())
+      lab.must(h, `echo running > /var/lib/dsv-sim/docker/containers/${names[i]}`);
     const key = `k-pipe-${Math.random().toString(36).slice(2, 12)}`;
     const mark = path.join(lab.root, "models-request");
     const release = path.join(lab.root, "models-release");
@@ -267,11 +298,13 @@ describe("doctor on simulated Sparks", { skip }, () => {
     // Every file on the head written in the last minutes that holds the key (the host's own view:
     // /tmp, /var/tmp, /dev/shm, /run and its overlays of /home, /root, /var, /etc).
     const holders = () =>
-      lab.must(
-        HEAD,
-        "find /tmp /var/tmp /dev/shm /run /home /root /var /etc -xdev \\( -path /var/lib/docker -o -path /var/lib/containerd \\) -prune " +
-          `-o -type f -mmin -10 -size -1024k -print0 2>/dev/null | xargs -0 -r grep -l -F -e ${key} 2>/dev/null || true`,
-      ).trim();
+      lab
+        .must(
+          HEAD,
+          "find /tmp /var/tmp /dev/shm /run /home /root /var /etc -xdev \\( -path /var/lib/docker -o -path /var/lib/containerd \\) -prune " +
+            `-o -type f -mmin -10 -size -1024k -print0 2>/dev/null | xargs -0 -r grep -l -F -e ${key} 2>/dev/null || true`,
+        )
+        .trim();
     try {
       const health = `curl -s -o /dev/null -w '%{http_code}' -m 1 http://127.0.0.1:${plan.cluster.port}/health || true`;
       for (let i = 0; lab.must(HEAD, health) !== "200"; i++) {
@@ -301,7 +334,8 @@ describe("doctor on simulated Sparks", { skip }, () => {
       assert.equal(holders(), "", "no file holds the key after doctor");
     } finally {
       p.kill();
-      for (const [i, h] of [HEAD, WORKER].entries()) lab.must(h, `rm -f /var/lib/dsv-sim/docker/containers/${names[i]}`);
+      for (const [i, h] of [HEAD, WORKER].entries())
+        lab.must(h, `rm -f /var/lib/dsv-sim/docker/containers/${names[i]}`);
     }
   });
 
@@ -309,7 +343,10 @@ describe("doctor on simulated Sparks", { skip }, () => {
     const bad = structuredClone(config);
     bad.nodes[0].ssh.hostKey = lab.host(WORKER).hostKey;
     bad.nodes[1].ssh.host = "10.231.9.2";
-    const r = await runDoctor(rehearsalPlan(bad), "rehearsal", { ...ssh, privateKeys: { [HEAD]: lab.clientKey, [WORKER]: lab.clientKey } });
+    const r = await runDoctor(rehearsalPlan(bad), "rehearsal", {
+      ...ssh,
+      privateKeys: { [HEAD]: lab.clientKey, [WORKER]: lab.clientKey },
+    });
     assert.match(find(r, "ssh", HEAD).evidence, /host-key-unknown|host-key-changed/);
     assert.match(find(r, "ssh", HEAD).fix ?? "", /ssh\.hostKey/);
     assert.match(find(r, "ssh", WORKER).evidence, /no-route|timeout/);
@@ -325,14 +362,22 @@ describe("doctor on simulated Sparks", { skip }, () => {
     const out: string[] = [];
     const err: string[] = [];
     try {
-      const code = await runDoctorCli(["--config", file, "--json"], { out: (s) => out.push(s), err: (s) => err.push(s) }, {}, ssh);
+      const code = await runDoctorCli(
+        ["--config", file, "--json"],
+        { out: (s) => out.push(s), err: (s) => err.push(s) },
+        {},
+        ssh,
+      );
       const report = JSON.parse(out.join("")) as DoctorReport;
       assert.equal(code, 1, failures(report).join("\n"));
       assert.equal(report.exitCode, 1);
       assert.equal(find(report, "image", "cluster").status, "WARN");
       assert.match(err.join(""), /doctor: spark-head: probing spark@10\.231\.1\.2/);
       const keyBody = lab.clientKey.split("\n")[1] as string;
-      assert.ok(!out.join("").includes(keyBody) && !err.join("").includes(keyBody), "the SSH key never appears in the output");
+      assert.ok(
+        !out.join("").includes(keyBody) && !err.join("").includes(keyBody),
+        "the SSH key never appears in the output",
+      );
     } finally {
       fs.rmSync(path.dirname(file), { recursive: true, force: true });
       for (const h of [HEAD, WORKER]) lab.must(h, `echo ${IMAGE_ID} > ${f}`);

@@ -35,7 +35,11 @@ describe("host rehearsal: bad hosts fail clearly and early", { skip }, () => {
    * Deploy `config` on the (faulty) hosts; assert the failure, that nothing ran after it, and that
    * destroying what ran leaves both hosts as they were before the deploy. Returns the outcome.
    */
-  async function deployFails(config: Record<string, any>, expect: Expect, opts: UpOptions & { edit?: (steps: RemoteStep[]) => RemoteStep[] } = {}): Promise<Outcome> {
+  async function deployFails(
+    config: Record<string, any>,
+    expect: Expect,
+    opts: UpOptions & { edit?: (steps: RemoteStep[]) => RemoteStep[] } = {},
+  ): Promise<Outcome> {
     const before: Record<string, string> = { [HEAD]: lab.snapshot(HEAD), [WORKER]: lab.snapshot(WORKER) };
     let steps = await captureSteps(rehearsalPlan(config), `f${++n}`, lab.clientKey);
     if (opts.edit) steps = opts.edit(steps);
@@ -51,7 +55,8 @@ describe("host rehearsal: bad hosts fail clearly and early", { skip }, () => {
     const created = out.ran.slice(0, -1);
     const back = await destroy(lab, steps, created);
     assert.equal(back.failed, undefined, why(back.failed));
-    for (const h of [HEAD, WORKER]) assert.equal(lab.snapshot(h), before[h], `${h} is as it was before the failed deploy`);
+    for (const h of [HEAD, WORKER])
+      assert.equal(lab.snapshot(h), before[h], `${h} is as it was before the failed deploy`);
     return out;
   }
 
@@ -70,9 +75,16 @@ describe("host rehearsal: bad hosts fail clearly and early", { skip }, () => {
   });
 
   it("wrong GPU: preflight gpu names the GPU found, no hardening runs", async () => {
-    lab.must(WORKER, "cp /var/lib/dsv-sim/gpu /var/lib/dsv-sim/gpu.ok; echo 'NVIDIA GeForce RTX 5090, 12.0' > /var/lib/dsv-sim/gpu");
+    lab.must(
+      WORKER,
+      "cp /var/lib/dsv-sim/gpu /var/lib/dsv-sim/gpu.ok; echo 'NVIDIA GeForce RTX 5090, 12.0' > /var/lib/dsv-sim/gpu",
+    );
     try {
-      const out = await deployFails(rehearsalConfig(lab), { node: WORKER, step: "preflight-gpu", says: /node spark-worker: preflight gpu: expected a GB10 with compute capability 12\.1, found 'NVIDIA GeForce RTX 5090, 12\.0'/ });
+      const out = await deployFails(rehearsalConfig(lab), {
+        node: WORKER,
+        step: "preflight-gpu",
+        says: /node spark-worker: preflight gpu: expected a GB10 with compute capability 12\.1, found 'NVIDIA GeForce RTX 5090, 12\.0'/,
+      });
       assert.ok(!out.ran.some((r) => /spark-worker-(caches|min-free-kbytes|swap-off)$/.test(r)));
     } finally {
       lab.must(WORKER, "mv /var/lib/dsv-sim/gpu.ok /var/lib/dsv-sim/gpu");
@@ -80,19 +92,33 @@ describe("host rehearsal: bad hosts fail clearly and early", { skip }, () => {
   });
 
   it("missing docker: preflight docker says what to install", async () => {
-    lab.must(HEAD, "mkdir -p /root/docker.off && mv /usr/local/bin/docker /root/docker.off/d && rm /usr/local/sbin/docker");
+    lab.must(
+      HEAD,
+      "mkdir -p /root/docker.off && mv /usr/local/bin/docker /root/docker.off/d && rm /usr/local/sbin/docker",
+    );
     try {
       // Without the stand-in, the real docker client finds no daemon on the host.
-      await deployFails(rehearsalConfig(lab), { node: HEAD, step: "preflight-docker", says: /node spark-head: preflight docker: docker does not answer for this user: install docker/ });
+      await deployFails(rehearsalConfig(lab), {
+        node: HEAD,
+        step: "preflight-docker",
+        says: /node spark-head: preflight docker: docker does not answer for this user: install docker/,
+      });
     } finally {
-      lab.must(HEAD, `install -m 0755 /root/docker.off/d /usr/local/bin/docker; install -m 0755 /root/docker.off/d /usr/local/sbin/docker; rm -rf /root/docker.off`);
+      lab.must(
+        HEAD,
+        `install -m 0755 /root/docker.off/d /usr/local/bin/docker; install -m 0755 /root/docker.off/d /usr/local/sbin/docker; rm -rf /root/docker.off`,
+      );
     }
   });
 
   it("link down on one side: preflight netdev reports the port not Up (the cable)", async () => {
     lab.must(WORKER, `ip link set dev ${NETDEV} down`);
     try {
-      await deployFails(rehearsalConfig(lab), { node: HEAD, step: "preflight-netdev", says: /node spark-head: preflight netdev: rocep1s0f1 ==> enp1s0f1np1 is not Up in ibdev2netdev: check the cable/ });
+      await deployFails(rehearsalConfig(lab), {
+        node: HEAD,
+        step: "preflight-netdev",
+        says: /node spark-head: preflight netdev: rocep1s0f1 ==> enp1s0f1np1 is not Up in ibdev2netdev: check the cable/,
+      });
     } finally {
       lab.must(WORKER, `ip link set dev ${NETDEV} up`);
     }
@@ -103,15 +129,31 @@ describe("host rehearsal: bad hosts fail clearly and early", { skip }, () => {
     // network-manager reset does); the head still sends 9000-byte frames.
     await deployFails(
       rehearsalConfig(lab),
-      { node: HEAD, step: `ping-${HEAD}-${WORKER}-t0`, says: /node spark-head: link-verify: no don't-fragment ping of 8972 bytes to spark-worker \(10\.0\.0\.2\) over enp1s0f1np1: check the MTU \(9000\) on both ends/ },
-      { after: (s) => (s.node === WORKER && s.step === "link-address" ? void lab.must(WORKER, `ip link set dev ${NETDEV} mtu 1500`) : undefined) },
+      {
+        node: HEAD,
+        step: `ping-${HEAD}-${WORKER}-t0`,
+        says: /node spark-head: link-verify: no don't-fragment ping of 8972 bytes to spark-worker \(10\.0\.0\.2\) over enp1s0f1np1: check the MTU \(9000\) on both ends/,
+      },
+      {
+        after: (s) =>
+          s.node === WORKER && s.step === "link-address"
+            ? void lab.must(WORKER, `ip link set dev ${NETDEV} mtu 1500`)
+            : undefined,
+      },
     );
   });
 
   it("data-plane address already in use on another interface: link-address refuses, no change", async () => {
-    lab.must(WORKER, "ip link add dpx0 type veth peer name dpx1 && ip addr add 10.0.0.2/32 dev dpx0 && ip link set dpx0 up");
+    lab.must(
+      WORKER,
+      "ip link add dpx0 type veth peer name dpx1 && ip addr add 10.0.0.2/32 dev dpx0 && ip link set dpx0 up",
+    );
     try {
-      await deployFails(rehearsalConfig(lab), { node: WORKER, step: "link-address", says: /node spark-worker: link-address: 10\.0\.0\.2 is already in use on interface dpx0/ });
+      await deployFails(rehearsalConfig(lab), {
+        node: WORKER,
+        step: "link-address",
+        says: /node spark-worker: link-address: 10\.0\.0\.2 is already in use on interface dpx0/,
+      });
       assert.doesNotMatch(lab.must(WORKER, `ip -o -4 addr show dev ${NETDEV}`), /10\.0\.0\.2/);
     } finally {
       lab.must(WORKER, "ip link del dpx0");
@@ -130,6 +172,10 @@ describe("host rehearsal: bad hosts fail clearly and early", { skip }, () => {
         assert.ok(s.create.includes("'$2 != dev"), "the link-address script has the quote this test removes");
         return { ...s, create: s.create.replace("'$2 != dev", "$2 != dev") };
       });
-    await deployFails(rehearsalConfig(lab), { node: HEAD, step: "link-address", says: /unexpected EOF|syntax error/ }, { edit: broken });
+    await deployFails(
+      rehearsalConfig(lab),
+      { node: HEAD, step: "link-address", says: /unexpected EOF|syntax error/ },
+      { edit: broken },
+    );
   });
 });

@@ -48,7 +48,11 @@ export interface Run {
 }
 
 function sh(cmd: string, args: string[], input?: string): string {
-  return execFileSync(cmd, args, { encoding: "utf8", input, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+  return execFileSync(cmd, args, {
+    encoding: "utf8",
+    input,
+    stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+  });
 }
 
 function quiet(cmd: string, args: string[]): void {
@@ -60,7 +64,9 @@ export function labUnavailable(): string | undefined {
   if (process.platform !== "linux") return "needs Linux";
   if (typeof process.getuid === "function" && process.getuid() !== 0) return "needs root (network namespaces)";
   for (const tool of ["ip", "unshare", "nsenter", "/usr/sbin/sshd", "ssh", "ssh-keygen", "sudo", "ping"]) {
-    const found = tool.startsWith("/") ? fs.existsSync(tool) : spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status === 0;
+    const found = tool.startsWith("/")
+      ? fs.existsSync(tool)
+      : spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status === 0;
     if (!found) return `needs ${tool} (apt-get install iproute2 openssh-server openssh-client sudo iputils-ping)`;
   }
   return undefined;
@@ -109,7 +115,8 @@ function removeStale(): void {
   removeNamespaces(staleNamespaces());
   for (const d of fs.readdirSync(os.tmpdir())) {
     const m = new RegExp(`^${NS_PREFIX}(\\d+)-`).exec(d);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) fs.rmSync(path.join(os.tmpdir(), d), { recursive: true, force: true });
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1])))
+      fs.rmSync(path.join(os.tmpdir(), d), { recursive: true, force: true });
   }
 }
 
@@ -141,7 +148,12 @@ export class SimLab {
     this.labNs = labNs;
     this.hosts = hosts;
     this.clientKey = clientKey;
-    this.session = new SshSession({ sshCommand: ["ip", "netns", "exec", labNs, "ssh"], extraOptions: ["-F", "/dev/null"], connectTimeoutS: 3, timeoutS: 120 });
+    this.session = new SshSession({
+      sshCommand: ["ip", "netns", "exec", labNs, "ssh"],
+      extraOptions: ["-F", "/dev/null"],
+      connectTimeoutS: 3,
+      timeoutS: 120,
+    });
   }
 
   /** Boot the hosts (about a second each). Host i gets management address 10.231.<i+1>.2. */
@@ -188,7 +200,20 @@ export class SimLab {
       a.ports.forEach((p, t) => {
         const q = b.ports[t];
         if (!q) throw new Error(`simulated hosts: ${b.name} has no twin ${t}`);
-        sh("ip", ["link", "add", p.netdev, "netns", nsOf(0), "type", "veth", "peer", "name", q.netdev, "netns", nsOf(1)]);
+        sh("ip", [
+          "link",
+          "add",
+          p.netdev,
+          "netns",
+          nsOf(0),
+          "type",
+          "veth",
+          "peer",
+          "name",
+          q.netdev,
+          "netns",
+          nsOf(1),
+        ]);
         sh("ip", ["-n", nsOf(0), "link", "set", p.netdev, "up"]);
         sh("ip", ["-n", nsOf(1), "link", "set", q.netdev, "up"]);
       });
@@ -201,23 +226,51 @@ export class SimLab {
         fs.writeFileSync(path.join(dir, "ibmap"), spec.ports.map((p) => `${p.hca} ${p.netdev}\n`).join(""));
         const mgmt = `10.231.${i + 1}.2`;
         const log = fs.openSync(path.join(dir, "init.log"), "a");
-        const child = spawn("ip", ["netns", "exec", nsOf(i), "unshare", "--mount", "--uts", "--propagation", "private", "bash", path.join(SIM_DIR, "hostinit"), dir, spec.name, mgmt], {
-          detached: true,
-          stdio: ["ignore", log, log],
-          env: { PATH: ROOT_PATH },
-        });
+        const child = spawn(
+          "ip",
+          [
+            "netns",
+            "exec",
+            nsOf(i),
+            "unshare",
+            "--mount",
+            "--uts",
+            "--propagation",
+            "private",
+            "bash",
+            path.join(SIM_DIR, "hostinit"),
+            dir,
+            spec.name,
+            mgmt,
+          ],
+          {
+            detached: true,
+            stdio: ["ignore", log, log],
+            env: { PATH: ROOT_PATH },
+          },
+        );
         child.unref();
         fs.closeSync(log);
         const ready = path.join(dir, "ready");
         const t0 = Date.now();
         while (!fs.existsSync(ready)) {
           if (child.exitCode !== null || Date.now() - t0 > 30_000) {
-            throw new Error(`simulated host ${spec.name} did not boot:\n${fs.readFileSync(path.join(dir, "init.log"), "utf8")}`);
+            throw new Error(
+              `simulated host ${spec.name} did not boot:\n${fs.readFileSync(path.join(dir, "init.log"), "utf8")}`,
+            );
           }
           await new Promise((r) => setTimeout(r, 100));
         }
         const hostKey = fs.readFileSync(path.join(dir, "hostkey.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
-        hosts.push({ name: spec.name, ns: nsOf(i), dir, mgmt, hostKey, pid: child.pid as number, netdevs: spec.ports.map((p) => p.netdev) });
+        hosts.push({
+          name: spec.name,
+          ns: nsOf(i),
+          dir,
+          mgmt,
+          hostKey,
+          pid: child.pid as number,
+          netdevs: spec.ports.map((p) => p.netdev),
+        });
       }
       const started = new SimLab(root, labNs, hosts, fs.readFileSync(path.join(root, "client"), "utf8"));
       live.add(started);
@@ -236,7 +289,11 @@ export class SimLab {
   /** Run a bash script as root inside a host (its network, mounts and hostname). */
   exec(name: string, script: string): Run {
     const h = this.host(name);
-    const r = spawnSync("nsenter", ["-t", String(h.pid), "-m", "-n", "-u", "--", "bash", "-c", script], { encoding: "utf8", env: { PATH: ROOT_PATH }, timeout: 60_000 });
+    const r = spawnSync("nsenter", ["-t", String(h.pid), "-m", "-n", "-u", "--", "bash", "-c", script], {
+      encoding: "utf8",
+      env: { PATH: ROOT_PATH },
+      timeout: 60_000,
+    });
     return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
   }
 
@@ -272,7 +329,10 @@ export class SimLab {
 
   /** The GID table entry (index) holding `address` as RoCE v2, or undefined. */
   rocev2GidIndex(name: string, hca: string, address: string): number | undefined {
-    const out = this.exec(name, `d=/sys/class/infiniband/${hca}/ports/1; for f in $d/gids/[0-9]*; do i=\${f##*/}; echo "$i $(cat $f) $(cat $d/gid_attrs/types/$i 2>/dev/null)"; done`).stdout;
+    const out = this.exec(
+      name,
+      `d=/sys/class/infiniband/${hca}/ports/1; for f in $d/gids/[0-9]*; do i=\${f##*/}; echo "$i $(cat $f) $(cat $d/gid_attrs/types/$i 2>/dev/null)"; done`,
+    ).stdout;
     const hex = address.split(".").map((o) => Number(o).toString(16).padStart(2, "0"));
     const gid = `0000:0000:0000:0000:0000:ffff:${hex[0]}${hex[1]}:${hex[2]}${hex[3]}`;
     const line = out.split("\n").find((l) => l.includes(` ${gid} RoCE v2`));

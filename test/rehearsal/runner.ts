@@ -45,7 +45,9 @@ export interface Outcome {
 /** Register SparkNode per plan node and the RoceLink (names prefixed with `prefix`), and return their commands in a valid run order. */
 export async function captureSteps(plan: ClusterPlan, prefix: string, privateKey: string): Promise<RemoteStep[]> {
   const opts = { transformations: [recordTransformation] };
-  const nodes = plan.nodes.map((n) => new SparkNode(`${prefix}-${n.name}`, { plan, node: n.name, privateKey: pulumi.secret(privateKey) }, opts));
+  const nodes = plan.nodes.map(
+    (n) => new SparkNode(`${prefix}-${n.name}`, { plan, node: n.name, privateKey: pulumi.secret(privateKey) }, opts),
+  );
   new RoceLink(`${prefix}-link`, { plan, nodes }, opts);
   const rec = await settle();
   const byHost = new Map(plan.nodes.map((n) => [n.ssh.host, n.name]));
@@ -56,7 +58,11 @@ export async function captureSteps(plan: ClusterPlan, prefix: string, privateKey
     const node = byHost.get(inputs.connection.host);
     if (!node) throw new Error(`${r.name}: connection to ${inputs.connection.host} is not a node of the plan`);
     const rest = r.name.slice(prefix.length + 1);
-    const step = rest.startsWith(`${node}-`) ? rest.slice(node.length + 1) : rest.startsWith(`link-${node}-`) ? rest.slice(`link-${node}-`.length) : rest.replace(/^link-/, "");
+    const step = rest.startsWith(`${node}-`)
+      ? rest.slice(node.length + 1)
+      : rest.startsWith(`link-${node}-`)
+        ? rest.slice(`link-${node}-`.length)
+        : rest.replace(/^link-/, "");
     steps.push({
       name: r.name,
       node,
@@ -74,12 +80,20 @@ export async function captureSteps(plan: ClusterPlan, prefix: string, privateKey
 /** Kahn's algorithm over dependsOn; ties keep registration order. Throws on a cycle or a dangling dependency. */
 export function order(steps: readonly RemoteStep[]): RemoteStep[] {
   const names = new Set(steps.map((s) => s.name));
-  for (const s of steps) for (const d of s.dependsOn) if (!names.has(d)) throw new Error(`${s.name} depends on ${d}, which is not a recorded command`);
+  for (const s of steps)
+    for (const d of s.dependsOn)
+      if (!names.has(d)) throw new Error(`${s.name} depends on ${d}, which is not a recorded command`);
   const done = new Set<string>();
   const out: RemoteStep[] = [];
   while (out.length < steps.length) {
     const next = steps.find((s) => !done.has(s.name) && s.dependsOn.every((d) => done.has(d)));
-    if (!next) throw new Error(`dependency cycle among ${steps.filter((s) => !done.has(s.name)).map((s) => s.name).join(", ")}`);
+    if (!next)
+      throw new Error(
+        `dependency cycle among ${steps
+          .filter((s) => !done.has(s.name))
+          .map((s) => s.name)
+          .join(", ")}`,
+      );
     done.add(next.name);
     out.push(next);
   }
@@ -97,7 +111,8 @@ export async function up(lab: SimLab, steps: readonly RemoteStep[], opts: UpOpti
   for (const s of steps) {
     ran.push(s.name);
     const r: Run = await lab.ssh(s.conn, s.create, s.stdin);
-    if (r.code !== 0) return { ran, failed: { name: s.name, node: s.node, step: s.step, code: r.code, stderr: r.stderr.trim() } };
+    if (r.code !== 0)
+      return { ran, failed: { name: s.name, node: s.node, step: s.step, code: r.code, stderr: r.stderr.trim() } };
     opts.after?.(s);
   }
   return { ran };
@@ -110,7 +125,8 @@ export async function destroy(lab: SimLab, steps: readonly RemoteStep[], created
     if (!created.includes(s.name) || s.delete === undefined) continue;
     ran.push(s.name);
     const r = await lab.ssh(s.conn, s.delete);
-    if (r.code !== 0) return { ran, failed: { name: s.name, node: s.node, step: s.step, code: r.code, stderr: r.stderr.trim() } };
+    if (r.code !== 0)
+      return { ran, failed: { name: s.name, node: s.node, step: s.step, code: r.code, stderr: r.stderr.trim() } };
   }
   return { ran };
 }

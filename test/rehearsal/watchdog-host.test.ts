@@ -6,7 +6,14 @@
  */
 import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
-import { WATCHDOG_BIN, WATCHDOG_SCRIPT, WATCHDOG_SERVICE_FILE, WATCHDOG_STATE_DIR, WATCHDOG_UNIT, watchdogStep } from "../../src/plan/watchdog";
+import {
+  WATCHDOG_BIN,
+  WATCHDOG_SCRIPT,
+  WATCHDOG_SERVICE_FILE,
+  WATCHDOG_STATE_DIR,
+  WATCHDOG_UNIT,
+  watchdogStep,
+} from "../../src/plan/watchdog";
 import type { ClusterPlan } from "../../src/plan/types";
 import { HEAD, hostSpecs, rehearsalConfig, rehearsalPlan } from "./cluster";
 import { labUnavailable, SimLab, type Conn } from "./lab";
@@ -21,7 +28,13 @@ describe("watchdog unit on a simulated head", { skip }, () => {
   let conn: Conn;
   let baseline = "";
   /** The user of the watchdog's process (the child of the stand-in's runuser), or "" when none runs. */
-  const runningAs = () => lab.exec(HEAD, `p=/var/lib/dsv-sim/systemd/pids/${WATCHDOG_UNIT}.service; [ -f $p ] && kill -0 "$(cat $p)" 2>/dev/null && ps -o user= --ppid "$(cat $p)" | head -n1`).stdout.trim();
+  const runningAs = () =>
+    lab
+      .exec(
+        HEAD,
+        `p=/var/lib/dsv-sim/systemd/pids/${WATCHDOG_UNIT}.service; [ -f $p ] && kill -0 "$(cat $p)" 2>/dev/null && ps -o user= --ppid "$(cat $p)" | head -n1`,
+      )
+      .stdout.trim();
 
   before(async () => {
     lab = await SimLab.start(hostSpecs());
@@ -38,7 +51,10 @@ describe("watchdog unit on a simulated head", { skip }, () => {
     const r = await lab.ssh(conn, step.create, `${KEY}\n`);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(lab.must(HEAD, `stat -c '%a %U' ${WATCHDOG_SCRIPT} ${WATCHDOG_BIN}`), "755 root\n755 root\n");
-    assert.match(lab.must(HEAD, `cat ${WATCHDOG_SERVICE_FILE}`), new RegExp(`^User=spark$[\\s\\S]*^ExecStart=${WATCHDOG_SCRIPT} run$`, "m"));
+    assert.match(
+      lab.must(HEAD, `cat ${WATCHDOG_SERVICE_FILE}`),
+      new RegExp(`^User=spark$[\\s\\S]*^ExecStart=${WATCHDOG_SCRIPT} run$`, "m"),
+    );
     assert.equal(lab.must(HEAD, `systemctl is-enabled ${WATCHDOG_UNIT}.service`).trim(), "enabled");
     assert.equal(lab.must(HEAD, `stat -c '%a %U' ${WATCHDOG_STATE_DIR}/auth-header`).trim(), "600 spark");
     assert.equal(lab.must(HEAD, `cat ${WATCHDOG_STATE_DIR}/auth-header`).trim(), `Authorization: Bearer ${KEY}`);

@@ -31,7 +31,8 @@ interface Cruise {
 }
 
 function depcruise(cwd: string, paths: readonly string[], outputType: "json" | "err") {
-  if (!existsSync(DEPCRUISE)) throw new Error(`${DEPCRUISE} is missing: dependency-cruiser is a devDependency, run npm ci`);
+  if (!existsSync(DEPCRUISE))
+    throw new Error(`${DEPCRUISE} is missing: dependency-cruiser is a devDependency, run npm ci`);
   const args = [DEPCRUISE, ...paths, "--config", CONFIG, "--output-type", outputType];
   return spawnSync(process.execPath, args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
 }
@@ -90,7 +91,10 @@ test("the check fails on a cycle (runtime or type-only), a tool importing src/cl
       /^tools-not-cli: src\/gate\/tool\.ts -> src\/cli\/options\.ts$/,
       /^src-not-test: src\/uses-test\.ts -> test\/support\.ts$/,
     ]) {
-      assert.ok(seen.some((s) => want.test(s)), `${want} in:\n${seen.join("\n")}`);
+      assert.ok(
+        seen.some((s) => want.test(s)),
+        `${want} in:\n${seen.join("\n")}`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

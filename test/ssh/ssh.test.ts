@@ -13,9 +13,13 @@ import { baseConfig } from "../support/fixtures";
 const HOST_KEY = ["ssh-ed25519", `AAAAC3NzaC1lZDI1NTE5${"e".repeat(48)}`].join(" ");
 const KEY_TEXT = ["-----BEGIN MADE-UP KEY-----", "not a real key", "-----END MADE-UP KEY-----"].join("\n");
 
-const BASE = ["BatchMode=yes", "ConnectTimeout=10", "ServerAliveInterval=5", "ServerAliveCountMax=3", "LogLevel=ERROR"].flatMap(
-  (o) => ["-o", o],
-);
+const BASE = [
+  "BatchMode=yes",
+  "ConnectTimeout=10",
+  "ServerAliveInterval=5",
+  "ServerAliveCountMax=3",
+  "LogLevel=ERROR",
+].flatMap((o) => ["-o", o]);
 const NO_PIN = ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no"];
 
 test("no pinned host key: any key is taken and nothing is remembered", () => {
@@ -26,10 +30,14 @@ test("a pinned host key is checked strictly, handed over by KnownHostsCommand", 
   const o = sshOptions({ port: 22, hostKey: HOST_KEY });
   assert.deepEqual(o, [
     ...BASE,
-    "-o", "UserKnownHostsFile=/dev/null",
-    "-o", `KnownHostsCommand=/bin/echo %H ${HOST_KEY}`,
-    "-o", "StrictHostKeyChecking=yes",
-    "-p", "22",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    `KnownHostsCommand=/bin/echo %H ${HOST_KEY}`,
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-p",
+    "22",
   ]);
   assert.ok(!o.includes("StrictHostKeyChecking=no"));
 });
@@ -77,7 +85,11 @@ test("session.exec: the command is one string after --, stdin goes on the pipe, 
   writeFileSync(ssh, `#!/bin/sh\n${record}\ncat > "${dir}/stdin"\necho out; echo err >&2; exit 3\n`);
   chmodSync(ssh, 0o755);
   const s = new SshSession({ sshCommand: [ssh], extraOptions: ["-F", "/dev/null"] });
-  const r = await s.run({ name: "h", ssh: { host: "h.local", port: 22, user: "u" } }, "echo a b; exit 3", "secret-line");
+  const r = await s.run(
+    { name: "h", ssh: { host: "h.local", port: 22, user: "u" } },
+    "echo a b; exit 3",
+    "secret-line",
+  );
   assert.deepEqual([r.code, r.stdout, r.stderr], [3, "out\n", "err\n"]);
   const argv = readFileSync(join(dir, "argv"), "utf8").trimEnd().split("\n");
   assert.deepEqual(argv.slice(0, 2), ["-F", "/dev/null"]);

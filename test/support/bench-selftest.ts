@@ -63,7 +63,9 @@ export interface SelftestReport {
 /** Start the stand-in in a child process; resolves with its port. */
 export function forkStandin(opts: Record<string, unknown>): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = fork(require.resolve("./standin"), [JSON.stringify({ port: 0, ...opts })], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const child = fork(require.resolve("./standin"), [JSON.stringify({ port: 0, ...opts })], {
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
     const timer = setTimeout(() => {
       child.kill();
       reject(new Error("the stand-in did not start within 10 s"));
@@ -84,20 +86,42 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-async function standinStats(url: string, path: "stats" | "reset"): Promise<{ tokensSent: number; firstRequestAt?: number; lastStreamEndAt?: number }> {
+async function standinStats(
+  url: string,
+  path: "stats" | "reset",
+): Promise<{ tokensSent: number; firstRequestAt?: number; lastStreamEndAt?: number }> {
   const r = await fetch(`${url}/__standin/${path}`, { method: path === "reset" ? "POST" : "GET" });
   return (await r.json()) as { tokensSent: number; firstRequestAt?: number; lastStreamEndAt?: number };
 }
 
-export async function accuracyRun(concurrency: number, perStreamRate: number, maxTokens: number, say?: (s: string) => void): Promise<AccuracyResult> {
+export async function accuracyRun(
+  concurrency: number,
+  perStreamRate: number,
+  maxTokens: number,
+  say?: (s: string) => void,
+): Promise<AccuracyResult> {
   const { child, url } = await forkStandin({ behavior: { tokenIntervalMs: 1000 / perStreamRate, tokensPerChunk: 1 } });
   try {
     // The RECIPE warm-up round, run separately so the stand-in's counters cover the measured phase only.
-    await runBench({ endpoint: url, levels: [concurrency], maxTokens, temperature: 0.7, requests: () => concurrency, warmup: false });
+    await runBench({
+      endpoint: url,
+      levels: [concurrency],
+      maxTokens,
+      temperature: 0.7,
+      requests: () => concurrency,
+      warmup: false,
+    });
     await standinStats(url, "reset");
     const cpu0 = process.cpuUsage();
     const w0 = performance.now();
-    const r = await runBench({ endpoint: url, levels: [concurrency], maxTokens, temperature: 0.7, warmup: false, ...(say ? { onProgress: say } : {}) });
+    const r = await runBench({
+      endpoint: url,
+      levels: [concurrency],
+      maxTokens,
+      temperature: 0.7,
+      warmup: false,
+      ...(say ? { onProgress: say } : {}),
+    });
     const cpu = process.cpuUsage(cpu0);
     const wall = performance.now() - w0;
     const st = await standinStats(url, "stats");
@@ -128,14 +152,37 @@ export async function accuracyRun(concurrency: number, perStreamRate: number, ma
   }
 }
 
-export async function costRun(concurrency: number, maxTokens: number, requests: number, writeBatch: number, say?: (s: string) => void): Promise<CostResult> {
+export async function costRun(
+  concurrency: number,
+  maxTokens: number,
+  requests: number,
+  writeBatch: number,
+  say?: (s: string) => void,
+): Promise<CostResult> {
   const { child, url } = await forkStandin({ behavior: { tokenIntervalMs: 0, tokensPerChunk: 1, writeBatch } });
   try {
     // Warm the JIT and the connections first, so the figure is the steady state.
-    await runBench({ endpoint: url, model: "deepseek-v4", levels: [concurrency], maxTokens, temperature: 0.7, requests: () => concurrency * 2, warmup: false });
+    await runBench({
+      endpoint: url,
+      model: "deepseek-v4",
+      levels: [concurrency],
+      maxTokens,
+      temperature: 0.7,
+      requests: () => concurrency * 2,
+      warmup: false,
+    });
     const cpu0 = process.cpuUsage();
     const w0 = performance.now();
-    const r = await runBench({ endpoint: url, model: "deepseek-v4", levels: [concurrency], maxTokens, temperature: 0.7, requests: () => requests, warmup: false, ...(say ? { onProgress: say } : {}) });
+    const r = await runBench({
+      endpoint: url,
+      model: "deepseek-v4",
+      levels: [concurrency],
+      maxTokens,
+      temperature: 0.7,
+      requests: () => requests,
+      warmup: false,
+      ...(say ? { onProgress: say } : {}),
+    });
     const cpu = process.cpuUsage(cpu0);
     const wallS = (performance.now() - w0) / 1000;
     const l = r.levels[0];
@@ -171,11 +218,20 @@ export async function runSelftest(say?: (s: string) => void): Promise<SelftestRe
   cost.push(await costRun(32, 128, 1600, 1, say));
   say?.("cost: stand-in as fast as it can, 64 tokens per write, 128 tokens per request");
   cost.push(await costRun(32, 128, 3200, 64, say));
-  return { node: process.version, accuracy, cost, ok: accuracy.every((a) => Math.abs(a.errorPct) <= 1 && Math.abs(a.errorVsServedPct) <= 1 && a.errors === 0) };
+  return {
+    node: process.version,
+    accuracy,
+    cost,
+    ok: accuracy.every((a) => Math.abs(a.errorPct) <= 1 && Math.abs(a.errorVsServedPct) <= 1 && a.errors === 0),
+  };
 }
 
 export function renderSelftest(r: SelftestReport): string {
-  const lines = [`bench self-test (Node ${r.node}; stand-in in its own process; client CPU = this process only)`, "", "Accuracy at a known rate (measured aggregate must be within 1% of both concurrency x rate and what the stand-in served):"];
+  const lines = [
+    `bench self-test (Node ${r.node}; stand-in in its own process; client CPU = this process only)`,
+    "",
+    "Accuracy at a known rate (measured aggregate must be within 1% of both concurrency x rate and what the stand-in served):",
+  ];
   for (const a of r.accuracy) {
     lines.push(
       `  c=${a.concurrency}, ${a.perStreamRate} tok/s/stream, max_tokens ${a.maxTokens}: nominal ${a.nominalTokPerS} tok/s, served ${a.servedTokPerS}, measured ${a.measuredTokPerS} tok/s (${a.errorPct >= 0 ? "+" : ""}${a.errorPct}% vs nominal, ${a.errorVsServedPct >= 0 ? "+" : ""}${a.errorVsServedPct}% vs served)` +
@@ -188,15 +244,18 @@ export function renderSelftest(r: SelftestReport): string {
       `  c=${c.concurrency}, max_tokens ${c.maxTokens}, ${c.writeBatch === 1 ? "one write per token" : `${c.writeBatch} tokens per write`}, ${c.requests} requests: ${c.tokens} tokens in ${c.wallS} s = ${c.achievedTokPerS} tok/s; client CPU ${c.clientCpuS} s = ${c.clientUsPerToken} us/token -> one client core drives ~${c.tokPerSPerClientCore} tok/s`,
     );
   }
-  lines.push("", r.ok ? "RESULT: PASS (within 1%)" : "RESULT: FAIL (an accuracy run was off by more than 1% or had errors)");
-  return lines.join("\n") + "\n";
+  lines.push(
+    "",
+    r.ok ? "RESULT: PASS (within 1%)" : "RESULT: FAIL (an accuracy run was off by more than 1% or had errors)",
+  );
+  return `${lines.join("\n")}\n`;
 }
 
 /** CLI entry: prints the text report (or JSON with --json); exit 1 when accuracy is off. */
 export async function main(argv: readonly string[]): Promise<number> {
   const json = argv.includes("--json");
   const r = await runSelftest((s) => process.stderr.write(`${s}\n`));
-  process.stdout.write(json ? JSON.stringify(r, null, 2) + "\n" : renderSelftest(r));
+  process.stdout.write(json ? `${JSON.stringify(r, null, 2)}\n` : renderSelftest(r));
   return r.ok ? 0 : 1;
 }
 

@@ -91,7 +91,7 @@ export function componentScripts(plan: ClusterPlan): Map<string, string> {
     const config = { name: n.name, dataPlane: n.dataPlane } as unknown as Parameters<typeof linkBootScript>[0];
     put(`${n.name}.link-up`, linkBootScript(config, plan.link.mtu));
     // link.gidPolicy: resolve wraps the container's process in this script (bash -c ... vllm serve ...).
-    put(`${n.name}.gid-resolver`, withGidResolver(config, ["vllm"])[2] + "\n");
+    put(`${n.name}.gid-resolver`, `${withGidResolver(config, ["vllm"])[2]}\n`);
     put(`${n.name}.uma-headroom`, monitorCheckScript(n.name, plan.hardening.umaAlertThresholdGb));
     const monitor = umaMonitorStep(n.name, plan.hardening.umaAlertThresholdGb);
     put(`${n.name}.uma-monitor.create`, monitor.create);

@@ -104,10 +104,31 @@ export interface StandinStats {
   lastStreamEndAt?: number;
 }
 
-export const DEFAULT_BEHAVIOR: StandinBehavior = { tokenIntervalMs: 5, firstTokenDelayMs: 0, tokensPerChunk: 1, usage: true };
+export const DEFAULT_BEHAVIOR: StandinBehavior = {
+  tokenIntervalMs: 5,
+  firstTokenDelayMs: 0,
+  tokensPerChunk: 1,
+  usage: true,
+};
 const DEFAULT_QUALITY: StandinQuality = { math: "133", brokenJson: false, language: "en", toolCalls: true };
 
-const WORDS_EN = ["the", "quick", "model", "answers", "with", "a", "short", "and", "clear", "sentence", "about", "spark", "memory", "tokens", "today"];
+const WORDS_EN = [
+  "the",
+  "quick",
+  "model",
+  "answers",
+  "with",
+  "a",
+  "short",
+  "and",
+  "clear",
+  "sentence",
+  "about",
+  "spark",
+  "memory",
+  "tokens",
+  "today",
+];
 const WORDS_RU = ["модель", "отвечает", "коротким", "и", "ясным", "предложением", "о", "памяти", "сегодня"];
 const WORDS_ZH = ["模型", "用", "简短", "清晰", "的", "句子", "回答", "内存", "问题"];
 
@@ -137,10 +158,15 @@ function forcedTool(body: ChatRequestBody): string | undefined {
 }
 
 /** What the model "says" to this request: content tokens, or a tool call. */
-function answerFor(body: ChatRequestBody, q: StandinQuality, seed: number): { tokens: string[]; tool?: { name: string; arguments: string }; finish: string } {
+function answerFor(
+  body: ChatRequestBody,
+  q: StandinQuality,
+  seed: number,
+): { tokens: string[]; tool?: { name: string; arguments: string }; finish: string } {
   const maxTokens = typeof body.max_tokens === "number" && body.max_tokens > 0 ? Math.floor(body.max_tokens) : 16;
   const tool = forcedTool(body);
-  if (tool && q.toolCalls) return { tokens: [], tool: { name: tool, arguments: JSON.stringify({ city: "Paris" }) }, finish: "tool_calls" };
+  if (tool && q.toolCalls)
+    return { tokens: [], tool: { name: tool, arguments: JSON.stringify({ city: "Paris" }) }, finish: "tool_calls" };
   const rf = body.response_format?.type;
   if (rf === "json_object" || rf === "json_schema") {
     const json = q.brokenJson ? '{"name": "Ada", "age": ' : '{"name": "Ada", "age": 36, "city": "London"}';
@@ -164,7 +190,12 @@ export class StandinServer {
   private chatCount = 0;
   private portNumber = 0;
 
-  constructor(opts: Partial<Omit<StandinOptions, "behavior" | "quality">> & { behavior?: Partial<StandinBehavior>; quality?: Partial<StandinQuality> } = {}) {
+  constructor(
+    opts: Partial<Omit<StandinOptions, "behavior" | "quality">> & {
+      behavior?: Partial<StandinBehavior>;
+      quality?: Partial<StandinQuality>;
+    } = {},
+  ) {
     this.options = {
       port: opts.port ?? 0,
       servedName: opts.servedName ?? "deepseek-v4",
@@ -240,10 +271,13 @@ export class StandinServer {
   }
 
   private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, Math.max(0, ms));
+    const t = setTimeout(
+      () => {
+        this.timers.delete(t);
+        fn();
+      },
+      Math.max(0, ms),
+    );
     this.timers.add(t);
   }
 
@@ -283,7 +317,16 @@ export class StandinServer {
       this.requests.push({ n: 0, path, authorized: true, authHeader: auth.header, body: {} });
       return this.json(res, 200, {
         object: "list",
-        data: [{ id: this.options.servedName, object: "model", created: 1, owned_by: "vllm", root: "deepseek-ai/DeepSeek-V4-Flash", max_model_len: this.options.maxModelLen }],
+        data: [
+          {
+            id: this.options.servedName,
+            object: "model",
+            created: 1,
+            owned_by: "vllm",
+            root: "deepseek-ai/DeepSeek-V4-Flash",
+            max_model_len: this.options.maxModelLen,
+          },
+        ],
       });
     }
     if (req.method === "POST" && path === "/v1/chat/completions") {
@@ -313,11 +356,22 @@ export class StandinServer {
       return;
     }
     if (this.options.engineDeadAtRequest !== undefined && n >= this.options.engineDeadAtRequest) this.engineDead = true;
-    if (this.engineDead) return this.json(res, 500, { error: { message: "EngineCore encountered an issue. See stack trace for the root cause.", type: "EngineDeadError" } });
+    if (this.engineDead)
+      return this.json(res, 500, {
+        error: {
+          message: "EngineCore encountered an issue. See stack trace for the root cause.",
+          type: "EngineDeadError",
+        },
+      });
     if (typeof body.model === "string" && body.model !== this.options.servedName)
-      return this.json(res, 404, { error: { message: `The model \`${body.model}\` does not exist.`, type: "NotFoundError" } });
+      return this.json(res, 404, {
+        error: { message: `The model \`${body.model}\` does not exist.`, type: "NotFoundError" },
+      });
     const b: StandinBehavior = { ...this.options.behavior, ...this.options.fault?.(n, body) };
-    if (b.status !== undefined && b.status !== 200) return this.json(res, b.status, { error: { message: `injected failure ${b.status}`, type: "InternalServerError" } });
+    if (b.status !== undefined && b.status !== 200)
+      return this.json(res, b.status, {
+        error: { message: `injected failure ${b.status}`, type: "InternalServerError" },
+      });
     const answer = answerFor(body, this.options.quality, n);
     if (body.stream !== true) {
       this.later(b.firstTokenDelayMs + answer.tokens.length * b.tokenIntervalMs, () => {
@@ -334,12 +388,20 @@ export class StandinServer {
             {
               index: 0,
               message: answer.tool
-                ? { role: "assistant", content: null, tool_calls: [{ id: `call_${n}`, type: "function", function: answer.tool }] }
+                ? {
+                    role: "assistant",
+                    content: null,
+                    tool_calls: [{ id: `call_${n}`, type: "function", function: answer.tool }],
+                  }
                 : { role: "assistant", content },
               finish_reason: answer.finish,
             },
           ],
-          usage: { prompt_tokens: 10, completion_tokens: answer.tokens.length || 1, total_tokens: 10 + (answer.tokens.length || 1) },
+          usage: {
+            prompt_tokens: 10,
+            completion_tokens: answer.tokens.length || 1,
+            total_tokens: 10 + (answer.tokens.length || 1),
+          },
         });
       });
       return;
@@ -347,7 +409,13 @@ export class StandinServer {
     this.stream(res, body, b, answer, n);
   }
 
-  private stream(res: http.ServerResponse, body: ChatRequestBody, b: StandinBehavior, answer: ReturnType<typeof answerFor>, n: number): void {
+  private stream(
+    res: http.ServerResponse,
+    body: ChatRequestBody,
+    b: StandinBehavior,
+    answer: ReturnType<typeof answerFor>,
+    n: number,
+  ): void {
     const t0 = performance.now();
     const id = `chatcmpl-${n}`;
     const head = `{"id":"${id}","object":"chat.completion.chunk","created":1,"model":${JSON.stringify(this.options.servedName)},"choices":[{"index":0,"delta":`;
@@ -361,12 +429,18 @@ export class StandinServer {
         text: `data: ${head}{"tool_calls":[{"index":0,"id":"call_${n}","type":"function","function":{"name":${JSON.stringify(answer.tool.name)},"arguments":""}}]}${tail}\n\n`,
         count: 1,
       });
-      pieces.push({ text: `data: ${head}{"tool_calls":[{"index":0,"function":{"arguments":${JSON.stringify(answer.tool.arguments)}}}]}${tail}\n\n`, count: 1 });
+      pieces.push({
+        text: `data: ${head}{"tool_calls":[{"index":0,"function":{"arguments":${JSON.stringify(answer.tool.arguments)}}}]}${tail}\n\n`,
+        count: 1,
+      });
     } else {
       const per = Math.max(1, b.tokensPerChunk);
       for (let i = 0; i < answer.tokens.length; i += per) {
         const group = answer.tokens.slice(i, i + per);
-        pieces.push({ text: `data: ${head}{"content":${JSON.stringify(group.join(""))}}${tail}\n\n`, count: group.length });
+        pieces.push({
+          text: `data: ${head}{"content":${JSON.stringify(group.join(""))}}${tail}\n\n`,
+          count: group.length,
+        });
       }
     }
     const total = pieces.reduce((s, p) => s + p.count, 0);
@@ -396,7 +470,9 @@ export class StandinServer {
         return true;
       }
       if (b.streamErrorAfterTokens !== undefined && sent >= b.streamErrorAfterTokens) {
-        res.write(`data: {"error":{"object":"error","message":"EngineDeadError: engine core died","type":"EngineDeadError","code":500}}\n\n`);
+        res.write(
+          `data: {"error":{"object":"error","message":"EngineDeadError: engine core died","type":"EngineDeadError","code":500}}\n\n`,
+        );
         res.end();
         return true;
       }
@@ -461,7 +537,10 @@ if (require.main === module) {
   const opts = arg ? (JSON.parse(arg) as ConstructorParameters<typeof StandinServer>[0]) : {};
   void startStandin({ port: 8000, ...opts }).then((s) => {
     if (process.send) process.send({ port: s.port });
-    else process.stderr.write(`stand-in OpenAI-compatible server on ${s.url} (served name ${s.options.servedName}, max_model_len ${s.options.maxModelLen})\n`);
+    else
+      process.stderr.write(
+        `stand-in OpenAI-compatible server on ${s.url} (served name ${s.options.servedName}, max_model_len ${s.options.maxModelLen})\n`,
+      );
     const stop = () => void s.close().then(() => process.exit(0));
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
