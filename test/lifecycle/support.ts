@@ -1,6 +1,6 @@
 /**
  * The lifecycle rehearsal's harness: a real Docker engine, a stand-in image built locally from
- * docker/standin/ (no registry: the Node binary and its shared libraries, `docker import`ed), and
+ * test/lifecycle/standin/ (no registry: the Node binary and its shared libraries, `docker import`ed), and
  * the plan's own rendered docker run lines, scripts and watchdog.
  *
  * What differs from a real deployment, and only this:
@@ -13,7 +13,7 @@
  *  - scripts that start with the host PROLOGUE get a scratch undo journal instead of
  *    /var/lib/dgx-spark-vllm/journal, and the watchdog a scratch state folder
  *    (DGX_SPARK_VLLM_WATCHDOG_DIR);
- *  - the drop-caches sidecar's `sh` is the stand-in's (docker/standin/sh-standin.js): it logs the
+ *  - the drop-caches sidecar's `sh` is the stand-in's (test/lifecycle/standin/sh-standin.js): it logs the
  *    loop it was given and never writes /proc/sys/vm/drop_caches on this machine.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -40,7 +40,7 @@ import { dropCachesName } from "../../src/plan/service";
 import type { ClusterPlan, NodePlan } from "../../src/plan/types";
 
 export const REPO_ROOT = resolve(__dirname, "..", "..", "..");
-export const STANDIN_DIR = join(REPO_ROOT, "docker", "standin");
+export const STANDIN_DIR = join(REPO_ROOT, "test", "lifecycle", "standin");
 export const API_KEY = ["rehearsal", "api", "key", "0123"].join("-");
 export const IN_CI = process.env.CI === "true";
 
@@ -137,7 +137,7 @@ function lddPaths(binary: string): string[] {
 
 /**
  * Build (or reuse) the stand-in image: this Node binary, the shared libraries `ldd` lists,
- * `vllm` = docker/standin/vllm-standin.js, `sh` = docker/standin/sh-standin.js. Tagged by a hash
+ * `vllm` = test/lifecycle/standin/vllm-standin.js, `sh` = test/lifecycle/standin/sh-standin.js. Tagged by a hash
  * of everything that goes in, so a rerun with nothing changed reuses it.
  */
 export function ensureStandinImage(): string {
