@@ -1,6 +1,0 @@
-set -euo pipefail
-if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi
-J=/var/lib/dgx-spark-vllm/journal
-$SUDO mkdir -p "$J"
-k="$J"/image%vllm-gb10-dsv4
-if [ ! -e "$k.present" ] && [ ! -e "$k.absent" ]; then if docker image inspect vllm-gb10-dsv4 >/dev/null 2>&1; then $SUDO touch "$k.present"; else $SUDO touch "$k.absent"; fi; fi
