@@ -4,6 +4,11 @@
  * value read) and, for a FAIL (and a WARN with something to do), the fix. Thresholds come from the
  * plan (RECIPE.md): GB10 12.1, aarch64, the link MTU, 200 Gb/s ports, min_free_kbytes, swap off,
  * the memory the engine needs to start, the serving port, the profile's max_model_len.
+ *
+ * A check is judged only on what its probe step read: a step that timed out (a hung docker, a
+ * wedged driver, a hung mount) makes its checks FAIL as "not answering", with a fix for that, and
+ * a step the probe never reached (cut off) makes them FAIL as "not checked"; neither is ever
+ * judged from the values that are missing.
  */
 import { LINK_UNIT, NETPLAN_FILE } from "../plan/link";
 import { REQUIRED_COMPUTE_CAP, WEIGHTS_DISK_GB, IMAGE_DISK_GB } from "../plan/service";
@@ -36,6 +41,73 @@ const LINK_FIX = `sudo systemctl restart ${LINK_UNIT}.service (re-applies MTU an
 export const PSI_WARN_AVG10 = 5;
 /** Link speed of a ConnectX-7 port on a Spark, Mb/s. */
 export const EXPECTED_SPEED_MBPS = 200000;
+
+/** How far a node's probe got with one step (src/doctor/probe.ts). */
+export type StepState =
+  | { readonly state: "done" }
+  | { readonly state: "timeout"; readonly command: string; readonly seconds: string }
+  | { readonly state: "missing" };
+
+/** A step's state from the probe's markers: `@timeout.<step>`, `@step.<step> done`, `@probe.complete`. */
+export function stepState(v: ReadonlyMap<string, string>, step: string): StepState {
+  const t = v.get(`timeout.${step}`);
+  if (t !== undefined) {
+    const [command = "a command", seconds = "?"] = t.split(" ");
+    return { state: "timeout", command, seconds };
+  }
+  return v.has(`step.${step}`) || v.has("probe.complete") ? { state: "done" } : { state: "missing" };
+}
+
+/** The probe steps whose values a node check reads. */
+function stepsOf(id: string): string[] {
+  const port = /^(?:netdev|address|mtu|gid)\.(\d+)$/.exec(id);
+  if (port) return [`port.${port[1]}`];
+  const ping = /^df-ping\.(\d+)\.(.+)$/.exec(id);
+  if (ping) return [`ping.${ping[2]}.${ping[1]}`];
+  const peer = /^peer-ssh\.(.+)$/.exec(id);
+  if (peer) return [`peerssh.${peer[1]}`];
+  const fixed: Record<string, string[]> = {
+    identity: ["identity"],
+    sudo: ["sudo"],
+    docker: ["docker"],
+    persist: ["persist"],
+    "min-free-kbytes": ["hardening"],
+    swap: ["hardening"],
+    disk: ["disk", "models"],
+    memory: ["memory"],
+    port: ["listen"],
+    health: ["serving"],
+    "max-model-len": ["serving"],
+    rdma: ["serving"],
+  };
+  return fixed[id] ?? [];
+}
+
+/** What to do about a command that did not answer on a node. */
+function hangFix(command: string, node: string): string {
+  if (command === "docker")
+    return `the docker daemon on ${node} is not answering: sudo systemctl restart docker (journalctl -u docker says why it hung), then run doctor again`;
+  if (command === "nvidia-smi")
+    return `the GPU driver on ${node} is not answering (nvidia-smi hangs): check dmesg; a reboot clears a wedged driver`;
+  return `${command} hangs on ${node}: find what it waits for (a hung mount, daemon or driver), then run doctor again`;
+}
+
+/** A check whose step did not give an answer: FAIL, never judged from the missing values. */
+function unanswered(c: Check, st: Exclude<StepState, { state: "done" }>): Check {
+  if (st.state === "timeout")
+    return {
+      ...c,
+      status: "FAIL",
+      evidence: `not answering: ${st.command} did not answer within ${st.seconds} s`,
+      fix: hangFix(st.command, c.node),
+    };
+  return {
+    ...c,
+    status: "FAIL",
+    evidence: "not checked: the probe ended before this step (cut off by the session timeout or a lost connection)",
+    fix: "run doctor again; if this recurs, a command of an earlier step hangs on the node (doctor --json shows which)",
+  };
+}
 
 function gib(kb: number): string {
   return `${(kb / 1024 / 1024).toFixed(1)} GiB`;
@@ -76,7 +148,19 @@ export function evaluate(plan: ClusterPlan, results: ReadonlyMap<string, NodeRes
   return checks;
 }
 
-function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, string>, add: (c: Check) => void): void {
+function nodeChecks(
+  plan: ClusterPlan,
+  node: NodePlan,
+  v: ReadonlyMap<string, string>,
+  addCheck: (c: Check) => void,
+): void {
+  // Every check goes through here: one whose step did not answer is reported as such.
+  const add = (c: Check) => {
+    const st = stepsOf(c.id)
+      .map((s) => stepState(v, s))
+      .find((x): x is Exclude<StepState, { state: "done" }> => x.state !== "done");
+    addCheck(st ? unanswered(c, st) : c);
+  };
   const get = (k: string) => v.get(k) ?? "";
   const n = node.name;
   const user = node.ssh.user;
@@ -126,7 +210,7 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
   // Data plane, per port.
   node.dataPlane.forEach((p, t) => {
     const port = `${p.netdev} (${p.hca})`;
-    if (get(`p${t}.exists`) !== "yes") {
+    if (stepState(v, `port.${t}`).state === "done" && get(`p${t}.exists`) !== "yes") {
       add({
         id: `netdev.${t}`,
         node: n,
@@ -285,18 +369,22 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
   // Disk and memory before start.
   const avail = Number(get("disk_avail_gb"));
   const hasModel = get("models") === "present";
-  const need = (hasModel ? 0 : WEIGHTS_DISK_GB) + (get("image").startsWith("sha256:") ? 0 : IMAGE_DISK_GB);
+  // Without docker's answer the image is not counted (and the evidence says so).
+  const imageKnown = stepState(v, "image").state === "done";
+  const hasImage = !imageKnown || get("image").startsWith("sha256:");
+  const need = (hasModel ? 0 : WEIGHTS_DISK_GB) + (hasImage ? 0 : IMAGE_DISK_GB);
   add({
     id: "disk",
     node: n,
     status: avail >= need ? "PASS" : "WARN",
     title: "free disk for the weights and the image",
-    evidence: `${avail} GB free under ${get("disk_path")}, need ${need} GB`,
+    evidence: `${avail} GB free under ${get("disk_path")}, need ${need} GB${imageKnown ? "" : " (the image not counted: docker did not answer)"}`,
     ...(avail >= need
       ? {}
       : { fix: `free ${need - avail} GB under ${get("disk_path")} (docker system prune, old Hugging Face snapshots)` }),
   });
   const engine = get("engine");
+  const engineState = stepState(v, "engine");
   const memKb = Number(get("memavailable_kb"));
   const budget = plan.memory.nodes.find((b) => b.node === n);
   const needGiB = budget?.start.needsGiB ?? 0;
@@ -318,13 +406,16 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
     });
   } else {
     const enough = memKb / 1024 / 1024 >= needGiB;
-    const status: Status = !enough ? "FAIL" : psi10 > PSI_WARN_AVG10 ? "WARN" : "PASS";
+    // Engine state unknown (docker did not answer): too little to start is a WARN, since a running
+    // engine uses that memory.
+    const known = engineState.state === "done";
+    const status: Status = !enough ? (known ? "FAIL" : "WARN") : psi10 > PSI_WARN_AVG10 ? "WARN" : "PASS";
     add({
       id: "memory",
       node: n,
       status,
       title: `free unified memory before start (the engine needs ${needGiB.toFixed(1)} GiB)`,
-      evidence: `MemAvailable ${gib(memKb)} of ${gib(Number(get("memtotal_kb")))}; PSI ${get("psi")}`,
+      evidence: `MemAvailable ${gib(memKb)} of ${gib(Number(get("memtotal_kb")))}; PSI ${get("psi")}${known ? "" : "; engine state unknown (docker did not answer)"}`,
       ...(status === "PASS"
         ? {}
         : {
@@ -338,7 +429,9 @@ function nodeChecks(plan: ClusterPlan, node: NodePlan, v: ReadonlyMap<string, st
   if (node.role === "head") {
     const listen = get("listen");
     const portOk = !listen || engine === "running";
-    add({
+    const portCheck = (c: Check) =>
+      add(listen && engineState.state !== "done" && c.status !== "PASS" ? unanswered(c, engineState) : c);
+    portCheck({
       id: "port",
       node: n,
       status: portOk ? "PASS" : "FAIL",
@@ -474,13 +567,34 @@ function clusterChecks(
 ): void {
   if (values.size === 0) return;
   const per = (k: string) => [...values].map(([n, v]) => ({ node: n, value: v.get(k) ?? "" }));
+  /** A cluster check whose step did not answer on some node: FAIL naming those nodes, no verdict. */
+  const unansweredOn = (id: string, title: string, step: string): boolean => {
+    const open = [...values]
+      .map(([node, v]) => ({ node, st: stepState(v, step) }))
+      .filter((x): x is { node: string; st: Exclude<StepState, { state: "done" }> } => x.st.state !== "done");
+    if (open.length === 0) return false;
+    const what = (x: (typeof open)[number]) =>
+      x.st.state === "timeout"
+        ? `${x.node}: ${x.st.command} did not answer within ${x.st.seconds} s`
+        : `${x.node}: not checked (the probe ended before this step)`;
+    const first = open[0] as (typeof open)[number];
+    const check: Check = { id, node: first.node, status: "FAIL", title, evidence: "" };
+    add({
+      ...unanswered(check, first.st),
+      node: "cluster",
+      evidence: `${first.st.state === "timeout" ? "not answering" : "not checked"}: ${open.map(what).join("; ")}`,
+    });
+    return true;
+  };
   // Image.
   const images = per("image");
   const present = images.filter((i) => i.value.startsWith("sha256:"));
   const ids = new Set(present.map((i) => i.value));
   const evidence = images.map((i) => `${i.node} ${i.value === "none" ? "absent" : i.value.slice(0, 19)}`).join(", ");
   const head = plan.nodes.find((n) => n.role === "head") as NodePlan;
-  if (present.length === 0) {
+  if (unansweredOn("image", `identical image ${plan.image.tag} on every node`, "image")) {
+    // No verdict without every node's answer.
+  } else if (present.length === 0) {
     add({
       id: "image",
       node: "cluster",
@@ -515,7 +629,9 @@ function clusterChecks(
     const bytes = files.reduce((a, l) => a + Number(l.split(" ")[0]), 0);
     return `${files.length} files, ${(bytes / 1e9).toFixed(1)} GB`;
   };
-  if (withModel.length === 0) {
+  if (unansweredOn("model-files", `${plan.model.id} files identical on every node (names and sizes)`, "models")) {
+    // No verdict without every node's answer.
+  } else if (withModel.length === 0) {
     add({
       id: "model-files",
       node: "cluster",
@@ -553,6 +669,8 @@ function clusterChecks(
   const engines = plan.nodes.map((n) => ({ node: n.name, state: values.get(n.name)?.get("engine") ?? "unknown" }));
   const running = engines.filter((e) => e.state === "running");
   const alone = running.length > 0 && running.length < plan.nodes.length;
+  // A lone rank among the nodes that answered is a FAIL; otherwise no verdict while one is unknown.
+  if (!alone && unansweredOn("ranks", "no rank running alone", "engine")) return;
   add({
     id: "ranks",
     node: "cluster",

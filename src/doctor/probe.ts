@@ -4,6 +4,13 @@
  * no journal, no known_hosts entries) and never exits early. Every value that reaches the shell is
  * pattern-checked by the config schema or quoted by `shq`. stdin: the API key (or nothing), for
  * /v1/models on the head.
+ *
+ * The probe is a list of steps, each with its own bound: every external command that can hang
+ * (docker, ip, ping, ssh, curl, sudo, nvidia-smi, systemctl, df, find, ...) runs under `timeout`.
+ * A step that ends prints `@step.<name> done`; a command that did not answer in time prints
+ * `@timeout.<name> <command> <seconds>` (the step's values then mean nothing); the last line is
+ * `@probe.complete`. Once docker has not answered, later docker calls are not made (each is
+ * reported as timed out at once), so a node with a hung daemon is read in seconds.
  */
 import { rawShell, sh } from "../shell/sh";
 import { peerSshOptions } from "../plan/access";
@@ -12,6 +19,24 @@ import { hostFile } from "../shell/host";
 import { gidIndexCall } from "../plan/launch";
 import { modelCacheDir } from "../plan/service";
 import type { ClusterPlan, NodePlan } from "../plan/types";
+
+/** Seconds each kind of command may take before the probe reports it as not answering. */
+export const PROBE_BOUNDS = {
+  /** docker info / image inspect / ps / logs: a healthy daemon answers in well under a second. */
+  docker: 6,
+  /** Local reads that ask the kernel or a local daemon: ip, ss, sysctl, swapon, systemctl, sudo. */
+  local: 5,
+  /** nvidia-smi (a wedged GPU driver can hang it). */
+  gpu: 10,
+  /** df and find over the cache folders (a hung network mount). */
+  disk: 10,
+  /** A don't-fragment ping: 2 packets, 1 s wait each. */
+  ping: 5,
+  /** curl to the engine: its own -m plus a margin. */
+  curl: 12,
+  /** Head -> worker SSH (its ConnectTimeout is 10 s). */
+  ssh: 15,
+} as const;
 
 export interface ProbeOptions {
   /** Read the engine's log for the NCCL transport (NET/IB vs NET/Socket). */
@@ -22,6 +47,7 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
   const isHead = node.role === "head";
   const peers = plan.nodes.filter((n) => n.name !== node.name);
   const mtu = plan.link.mtu;
+  const b = PROBE_BOUNDS;
   // docker ps --filter for this node's engine container, by its exact name.
   const engine = `name=^/${node.container.name}$`;
   const lines: string[] = [
@@ -34,24 +60,50 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
     "kv() { printf '@%s %s\\n' \"$1\" \"$(printf '%s' \"$2\" | tr '\\r\\n' '  ' | sed 's/ *$//')\"; }",
     // A block always ends on its own line, even when the output it holds has no final newline.
     "block() { printf '@%s<\\n' \"$1\"; cat; printf '\\n@>\\n'; }",
+    // Markers reach stdout through fd 3 also from inside $(...) (whose stdout is captured).
+    "exec 3>&1",
+    "STEP=; DOCKER_HUNG=",
+    // step NAME: the step before is done; NAME begins.
+    'step() { if [ -n "$STEP" ]; then printf \'@step.%s done\\n\' "$STEP"; fi; STEP=$1; }',
+    // t SECONDS COMMAND...: COMMAND killed after SECONDS (KILL 1 s later); a timeout is reported
+    // for the current step and returns 124.
+    "t() {",
+    "  local s=$1 rc=0; shift",
+    '  timeout -k 1 "$s" "$@" || rc=$?',
+    '  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then printf \'@timeout.%s %s %s\\n\' "$STEP" "$1" "$s" >&3; return 124; fi',
+    '  return "$rc"',
+    "}",
+    // dk ARGS...: docker, bounded; once it has not answered it is not asked again.
+    "dk() {",
+    `  if [ -n "$DOCKER_HUNG" ]; then printf '@timeout.%s docker %s\\n' "$STEP" ${b.docker} >&3; return 124; fi`,
+    `  t ${b.docker} docker "$@"`,
+    "}",
     hostFile("gid.sh").replace(/\n$/, ""),
+    "step identity",
     'kv host "$(uname -n)"',
     'kv user "$(id -un)"',
     'kv arch "$(uname -m)"',
-    'if command -v nvidia-smi >/dev/null; then kv gpu "$(nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader 2>&1 | head -n1)"; else kv gpu "nvidia-smi not found"; fi',
-    'if [ -z "$SUDO" ] || sudo -n true 2>/dev/null; then kv sudo ok; else kv sudo "$(sudo -n true 2>&1 | head -n1)"; fi',
-    'if out=$(docker info --format \'{{json .Runtimes}}\' 2>&1); then kv docker ok; case "$out" in *nvidia*) kv docker_nvidia yes ;; *) kv docker_nvidia no ;; esac; else kv docker "$(printf \'%s\' "$out" | head -n1)"; fi',
+    `if command -v nvidia-smi >/dev/null; then kv gpu "$(t ${b.gpu} nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader 2>&1 | head -n1)"; else kv gpu "nvidia-smi not found"; fi`,
+    "step sudo",
+    `if [ -z "$SUDO" ] || t ${b.local} sudo -n true 2>/dev/null; then kv sudo ok; else kv sudo "$(t ${b.local} sudo -n true 2>&1 | head -n1)"; fi`,
+    "step docker",
+    "out=$(dk info --format '{{json .Runtimes}}' 2>&1); rc=$?",
+    'if [ "$rc" -eq 0 ]; then kv docker ok; case "$out" in *nvidia*) kv docker_nvidia yes ;; *) kv docker_nvidia no ;; esac',
+    'elif [ "$rc" -eq 124 ]; then DOCKER_HUNG=1',
+    'else kv docker "$(printf \'%s\' "$out" | head -n1)"; fi',
   ];
   node.dataPlane.forEach((p, t) => {
     const d = `/sys/class/net/${p.netdev}`;
     const subnet = plan.link.twins[t]?.subnet ?? `${p.address}/${p.prefix}`;
+    const ip = `t ${b.local} ip`;
     lines.push(
+      `step port.${t}`,
       sh`d=${d}`,
       `if [ -e "$d" ]; then kv p${t}.exists yes; kv p${t}.operstate "$(cat "$d"/operstate)"; kv p${t}.carrier "$(cat "$d"/carrier 2>/dev/null || echo 0)"; kv p${t}.speed "$(cat "$d"/speed 2>/dev/null || echo unknown)"; kv p${t}.mtu "$(cat "$d"/mtu)"; else kv p${t}.exists no; fi`,
-      sh`kv ${`p${t}.addrs`} "$(ip -o -4 addr show dev ${p.netdev} 2>/dev/null | awk '{print $4}')"`,
-      sh`kv ${`p${t}.holders`} "$(ip -o -4 addr show to ${`${p.address}/32`} | awk '{print $2}')"`,
-      sh`kv ${`p${t}.route`} "$(ip -o -4 route show to exact ${subnet} 2>/dev/null | head -n1)"`,
-      sh`kv ${`p${t}.default`} "$(ip -o -4 route show default dev ${p.netdev} 2>/dev/null | head -n1)"`,
+      sh`kv ${`p${t}.addrs`} "$(${rawShell(ip)} -o -4 addr show dev ${p.netdev} 2>/dev/null | awk '{print $4}')"`,
+      sh`kv ${`p${t}.holders`} "$(${rawShell(ip)} -o -4 addr show to ${`${p.address}/32`} | awk '{print $2}')"`,
+      sh`kv ${`p${t}.route`} "$(${rawShell(ip)} -o -4 route show to exact ${subnet} 2>/dev/null | head -n1)"`,
+      sh`kv ${`p${t}.default`} "$(${rawShell(ip)} -o -4 route show default dev ${p.netdev} 2>/dev/null | head -n1)"`,
       sh`if g=$(${rawShell(gidIndexCall(p.hca, p.address))} 2>/dev/null); then kv ${`p${t}.gid`} "$g"; else kv ${`p${t}.gid`} none; fi`,
     );
     const pin = plan.link.gidPolicy;
@@ -68,35 +120,46 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
       if (!q) continue;
       const key = `ping.${peer.name}.${t}`;
       lines.push(
-        sh`if ping -M "do" -s ${payloadFor(mtu)} -c 2 -i 0.2 -W 1 -I ${p.netdev} ${q.address} >/dev/null 2>&1; then kv ${key} ok; else kv ${key} fail; fi`,
+        `step ${key}`,
+        sh`if t ${b.ping} ping -M "do" -s ${payloadFor(mtu)} -c 2 -i 0.2 -W 1 -I ${p.netdev} ${q.address} >/dev/null 2>&1; then kv ${key} ok; else kv ${key} fail; fi`,
       );
     }
   });
   lines.push(
-    sh`if $SUDO test -e ${NETPLAN_FILE}; then kv netplan present; $SUDO cat ${NETPLAN_FILE} 2>&1 | block netplan_content; else kv netplan absent; fi`,
-    sh`kv linkunit "$(systemctl is-enabled ${`${LINK_UNIT}.service`} 2>/dev/null | head -n1)"`,
-    'kv min_free_kbytes "$(sysctl -n vm.min_free_kbytes 2>&1)"',
-    'kv swaps "$(swapon --show=NAME --noheadings --raw 2>&1)"',
-    sh`kv image "$(docker image inspect --format '{{.Id}}' ${plan.image.tag} 2>/dev/null || echo none)"`,
-    sh`m=${modelCacheDir(plan, node)}; if [ -d "$m/snapshots" ]; then kv models present; (cd "$m/snapshots" && find -L . -type f -printf '%s %P\\n' | sort -k2) | block model_files; else kv models none; fi`,
-    sh`d=${node.cache.huggingface}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; kv disk_path "$d"; kv disk_avail_gb "$(df -P -BG "$d" | awk 'NR==2 {print int($4)}')"`,
+    "step persist",
+    '# shellcheck disable=SC2086 # $SUDO is empty or the two words "sudo -n"',
+    sh`if t ${b.local} $SUDO test -e ${NETPLAN_FILE}; then kv netplan present; t ${b.local} $SUDO cat ${NETPLAN_FILE} 2>&1 | block netplan_content; else kv netplan absent; fi`,
+    sh`kv linkunit "$(t ${b.local} systemctl is-enabled ${`${LINK_UNIT}.service`} 2>/dev/null | head -n1)"`,
+    "step hardening",
+    `kv min_free_kbytes "$(t ${b.local} sysctl -n vm.min_free_kbytes 2>&1)"`,
+    `kv swaps "$(t ${b.local} swapon --show=NAME --noheadings --raw 2>&1)"`,
+    "step image",
+    sh`kv image "$(dk image inspect --format '{{.Id}}' ${plan.image.tag} 2>/dev/null || echo none)"`,
+    "step models",
+    sh`m=${modelCacheDir(plan, node)}; if [ -d "$m/snapshots" ]; then kv models present; (cd "$m/snapshots" && t ${b.disk} find -L . -type f -printf '%s %P\\n' | sort -k2) | block model_files; else kv models none; fi`,
+    "step disk",
+    sh`d=${node.cache.huggingface}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; kv disk_path "$d"; kv disk_avail_gb "$(t ${b.disk} df -P -BG "$d" | awk 'NR==2 {print int($4)}')"`,
+    "step memory",
     "kv memavailable_kb \"$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)\"",
     "kv memtotal_kb \"$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)\"",
     'kv psi "$(head -n1 /proc/pressure/memory 2>/dev/null || echo unavailable)"',
-    sh`kv engine "$(docker ps -a --filter ${engine} --format '{{.State}}' 2>/dev/null | head -n1)"`,
+    "step engine",
+    sh`kv engine "$(dk ps -a --filter ${engine} --format '{{.State}}' 2>/dev/null | head -n1)"`,
   );
   if (isHead) {
     const base = `http://127.0.0.1:${plan.cluster.port}`;
     lines.push(
-      sh`kv listen "$(ss -Hltn ${`sport = :${plan.cluster.port}`} 2>/dev/null | head -n1)"`,
-      sh`if [ "$(docker ps -a --filter ${engine} --format '{{.State}}' 2>/dev/null | head -n1)" = running ]; then`,
-      sh`  kv health "$(curl -s -o /dev/null -w '%{http_code}' -m 5 ${`${base}/health`} 2>/dev/null || echo none)"`,
+      "step listen",
+      sh`kv listen "$(t ${b.local} ss -Hltn ${`sport = :${plan.cluster.port}`} 2>/dev/null | head -n1)"`,
+      "step serving",
+      sh`if [ "$(dk ps -a --filter ${engine} --format '{{.State}}' 2>/dev/null | head -n1)" = running ]; then`,
+      sh`  kv health "$(t ${b.curl} curl -s -o /dev/null -w '%{http_code}' -m 5 ${`${base}/health`} 2>/dev/null || echo none)"`,
       // The key reaches curl on a pipe (printf is a builtin: in no argv), never in a file on the node.
       `  { if [ -n "$key" ]; then printf 'Authorization: Bearer %s\\n' "$key"; fi; }` +
-        sh` | curl -s -m 10 -H @- ${`${base}/v1/models`} 2>&1 | block models_json`,
+        sh` | t ${b.curl} curl -s -m 10 -H @- ${`${base}/v1/models`} 2>&1 | block models_json`,
       ...(opts.rdma
         ? [
-            sh`  docker logs --tail 5000 ${node.container.name} 2>&1 | grep -o -m1 -E 'NET/(IB|Socket)[^ ]*' | head -n1 | block nccl_net`,
+            sh`  dk logs --tail 5000 ${node.container.name} 2>&1 | grep -o -m1 -E 'NET/(IB|Socket)[^ ]*' | head -n1 | block nccl_net`,
           ]
         : []),
       "fi",
@@ -107,13 +170,16 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
         ...peer.dataPlane.map((q, t) => ({ id: `p${t}`, address: q.address })),
       ];
       for (const tg of targets) {
+        const key = `peerssh.${peer.name}.${tg.id}`;
         lines.push(
+          `step ${key}`,
           // The options the library's own head -> worker SSH uses (pinned key checked, nothing recorded).
-          sh`r=$(${["ssh", ...peerSshOptions(peer), `${peer.ssh.user}@${tg.address}`]} true 2>&1 </dev/null); kv ${`peerssh.${peer.name}.${tg.id}`} "$?|$(printf '%s' "$r" | tail -n3)"`,
+          sh`r=$(t ${b.ssh} ${["ssh", ...peerSshOptions(peer), `${peer.ssh.user}@${tg.address}`]} true 2>&1 </dev/null); kv ${key} "$?|$(printf '%s' "$r" | tail -n3)"`,
         );
       }
     }
   }
+  lines.push('step ""', "printf '@probe.complete\\n'");
   return `${lines.join("\n")}\n`;
 }
 

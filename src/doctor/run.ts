@@ -50,7 +50,13 @@ export async function runDoctor(plan: ClusterPlan, source: string, opts: DoctorO
           progress(`doctor: ${node.name}: cannot connect (${failure.kind})`);
         } else {
           results.set(node.name, { ok: true, values });
-          progress(`doctor: ${node.name}: read in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+          const hung = [...values].filter(([k]) => k.startsWith("timeout.")).map(([k, x]) => `${k.slice(8)} (${x} s)`);
+          const notes = [
+            ...(hung.length ? [`not answering: ${hung.join(", ")}`] : []),
+            ...(values.has("probe.complete") ? [] : ["the probe was cut off"]),
+          ];
+          const took = ((Date.now() - t0) / 1000).toFixed(1);
+          progress(`doctor: ${node.name}: read in ${took} s${notes.length ? `; ${notes.join("; ")}` : ""}`);
         }
       }),
     );

@@ -4,6 +4,7 @@
  * what was there before in the host's journal and its delete puts exactly that back.
  */
 import type { ClusterConfig } from "../config/schema";
+import { hostFile, varBlock } from "../shell/host";
 import { sh } from "../shell/sh";
 import { removeManagedFile, script, undoScript, writeManagedFile } from "../shell/script";
 import type { HostStep, NodePlan } from "./types";
@@ -34,6 +35,18 @@ export function cacheStep(cache: NodePlan["cache"]): HostStep {
   };
 }
 
+/**
+ * The variable block and src/host/hardening.sh (swap_off, min_free_kbytes_set): shared by the
+ * hardening steps and the link boot unit, which re-asserts them at every boot.
+ */
+export function hardeningFunctions(minFreeKbytes?: number): string[] {
+  const vars = varBlock({
+    FSTAB_MARK,
+    ...(minFreeKbytes === undefined ? {} : { MIN_FREE_KBYTES: minFreeKbytes }),
+  });
+  return [vars, hostFile("hardening.sh").replace(/\n$/, "")];
+}
+
 export function minFreeKbytesStep(kb: number): HostStep {
   return {
     id: "min-free-kbytes",
@@ -44,7 +57,8 @@ export function minFreeKbytesStep(kb: number): HostStep {
         SYSCTL_FILE,
         `# Managed by dgx-spark-vllm: make a UMA OOM recoverable.\nvm.min_free_kbytes = ${kb}`,
       ),
-      sh`$SUDO sysctl -q -w ${`vm.min_free_kbytes=${kb}`}`,
+      ...hardeningFunctions(kb),
+      "min_free_kbytes_set",
     ),
     delete: undoScript(
       'if [ -e "$J/vm.min_free_kbytes" ]; then $SUDO sysctl -q -w vm.min_free_kbytes="$(cat "$J/vm.min_free_kbytes")"; $SUDO rm -f "$J/vm.min_free_kbytes"; fi',
@@ -55,14 +69,13 @@ export function minFreeKbytesStep(kb: number): HostStep {
 }
 
 export function swapOffStep(): HostStep {
-  const swapLine = "^[^#[:space:]]+[[:space:]]+[^[:space:]]+[[:space:]]+swap[[:space:]]";
   return {
     id: "swap-off",
     description: "swapoff -a now, and the swap lines of /etc/fstab commented out so it stays off after a reboot",
     create: script(
       'if [ ! -e "$J/swaps" ]; then swapon --show=NAME --noheadings --raw | $SUDO tee "$J/swaps" >/dev/null; fi',
-      "$SUDO swapoff -a",
-      sh`if grep -Eq ${swapLine} /etc/fstab; then $SUDO sed -i -E ${`s|(${swapLine}.*)$|${FSTAB_MARK}\\1|`} /etc/fstab; fi`,
+      ...hardeningFunctions(),
+      "swap_off",
     ),
     delete: undoScript(
       sh`if grep -q ${`^${FSTAB_MARK}`} /etc/fstab; then $SUDO sed -i ${`s|^${FSTAB_MARK}||`} /etc/fstab; fi`,

@@ -9,6 +9,7 @@ import { subnetString } from "../config/net";
 import { fail, removeManagedFile, script, undoScript, writeManagedFile } from "../shell/script";
 import { hostFile, varBlock } from "../shell/host";
 import { sh } from "../shell/sh";
+import { hardeningFunctions } from "./host";
 import { roceGid } from "./launch";
 import type { HostStep, LinkCheck, LinkPlan } from "./types";
 
@@ -109,12 +110,32 @@ export const LINK_UNIT = "dgx-spark-vllm-link";
 export const LINK_BOOT_SCRIPT = "/usr/local/lib/dgx-spark-vllm/link-up.sh";
 export const LINK_SERVICE_FILE = `/etc/systemd/system/${LINK_UNIT}.service`;
 
-/** What the boot unit runs (as root): MTU, up, addresses if missing, then the GID re-bounce. */
-export function linkBootScript(node: NodeConfig, mtu: number): string {
+/** The hardening the boot unit re-asserts: what the plan's hardening asks for. */
+export interface BootHardening {
+  readonly swapOff: boolean;
+  /** vm.min_free_kbytes; undefined: left alone. */
+  readonly minFreeKbytes?: number;
+}
+
+/**
+ * What the boot unit runs (as root): swap off and vm.min_free_kbytes again when the plan asks
+ * for them (an OS update can add a swap line or a sysctl file), then MTU, up, addresses if
+ * missing, and the GID re-bounce.
+ */
+export function linkBootScript(node: NodeConfig, mtu: number, hardening: BootHardening = { swapOff: false }): string {
+  const flags = varBlock({
+    HARDEN_SWAP_OFF: hardening.swapOff ? 1 : 0,
+    HARDEN_MIN_FREE: hardening.minFreeKbytes === undefined ? 0 : 1,
+  });
   return [
     "#!/bin/bash",
-    `# Managed by dgx-spark-vllm (node ${node.name}): bring the RoCE data plane back after a boot.`,
-    script(...linkFunctions(node, mtu), hostFile("link-up.sh").replace(/\n$/, "")),
+    `# Managed by dgx-spark-vllm (node ${node.name}): hardening and the RoCE data plane back after a boot.`,
+    script(
+      ...linkFunctions(node, mtu),
+      flags,
+      ...hardeningFunctions(hardening.minFreeKbytes),
+      hostFile("link-up.sh").replace(/\n$/, ""),
+    ),
   ].join("\n");
 }
 
@@ -123,10 +144,10 @@ export function linkBootScript(node: NodeConfig, mtu: number): string {
  * does at every boot what the link steps did: MTU and addresses (even if netplan did not), and
  * the RoCEv2 GID re-bounce for the post-reboot quirk, before anything starts the engine.
  */
-export function linkBootStep(node: NodeConfig, mtu: number): HostStep {
+export function linkBootStep(node: NodeConfig, mtu: number, hardening?: BootHardening): HostStep {
   const unit = [
     "[Unit]",
-    "Description=dgx-spark-vllm RoCE data plane (MTU, addresses, RoCEv2 GID) after boot",
+    "Description=dgx-spark-vllm hardening (swap, min_free_kbytes) and RoCE data plane (MTU, addresses, RoCEv2 GID) after boot",
     "Wants=network-online.target",
     "After=network-online.target",
     "Before=docker.service",
@@ -141,9 +162,9 @@ export function linkBootStep(node: NodeConfig, mtu: number): HostStep {
   ].join("\n");
   return {
     id: "link-boot",
-    description: `${LINK_UNIT}.service: re-applies the data plane and re-bounces a missing RoCEv2 GID at every boot`,
+    description: `${LINK_UNIT}.service: at every boot re-asserts ${[...(hardening?.swapOff ? ["swap off"] : []), ...(hardening?.minFreeKbytes !== undefined ? [`vm.min_free_kbytes=${hardening.minFreeKbytes}`] : []), ""].join(", ")}re-applies the data plane and re-bounces a missing RoCEv2 GID`,
     create: script(
-      writeManagedFile(LINK_BOOT_SCRIPT, linkBootScript(node, mtu), "0755"),
+      writeManagedFile(LINK_BOOT_SCRIPT, linkBootScript(node, mtu, hardening), "0755"),
       writeManagedFile(LINK_SERVICE_FILE, unit),
       "$SUDO systemctl daemon-reload",
       `$SUDO systemctl enable ${LINK_UNIT}.service`,
@@ -159,7 +180,12 @@ export function linkBootStep(node: NodeConfig, mtu: number): HostStep {
 }
 
 export function linkSteps(config: ClusterConfig, node: NodeConfig): HostStep[] {
-  return [linkAddressStep(node, config.link.mtu), gidCheckStep(node), linkBootStep(node, config.link.mtu)];
+  const h = config.hardening;
+  return [
+    linkAddressStep(node, config.link.mtu),
+    gidCheckStep(node),
+    linkBootStep(node, config.link.mtu, { swapOff: h.swapOff, minFreeKbytes: h.minFreeKbytes }),
+  ];
 }
 
 export function pingCheck(from: NodeConfig, to: NodeConfig, twin: number, mtu: number): LinkCheck {

@@ -93,7 +93,7 @@ function gidChecks(gidPolicy: unknown, probe: Record<string, string>) {
   c.link = { ...(c.link ?? {}), gidPolicy };
   const plan = planFromInput(c, "plan");
   const results = new Map<string, NodeResult>(
-    plan.nodes.map((n) => [n.name, { ok: true, values: parseProbe(probe[n.name] ?? "") }]),
+    plan.nodes.map((n) => [n.name, { ok: true, values: parseProbe(`${probe[n.name] ?? ""}@probe.complete\n`) }]),
   );
   return { plan, checks: evaluate(plan, results).filter((x) => x.id === "gid.0") };
 }
@@ -166,4 +166,111 @@ test("the API key never lands in a file on the node: the probe hands it to curl 
   const models = s.split("\n").filter((l) => l.includes("/v1/models"));
   assert.equal(models.length, 1);
   assert.match(models[0]!, /-H @- /, "curl reads the header from its stdin");
+});
+
+test("every probe step has its own bound: docker, ip, ping, ssh, curl, sudo run under timeout; markers per step", () => {
+  const plan = planFromInput(baseConfig(), "plan");
+  const s = probeScript(plan, plan.nodes[0]!, { rdma: true });
+  // No external command that can hang runs unbounded (t SECONDS, or dk for docker).
+  for (const cmd of [
+    "docker",
+    "ip",
+    "ping",
+    "ssh",
+    "curl",
+    "nvidia-smi",
+    "systemctl",
+    "sysctl",
+    "swapon",
+    "df",
+    "find",
+    "ss",
+  ]) {
+    const unbounded = s
+      .split("\n")
+      .filter((l) => new RegExp(`(^|[(;|&]\\s*|\\$\\()${cmd} `).test(l.replace(/^\s*(if|then|else)\s+/, "")))
+      .filter((l) => !l.includes(`t ${cmd === "docker" ? "" : "\\d"}`) && !/^\s*#/.test(l));
+    assert.deepEqual(unbounded, [], `${cmd} always runs under t/dk`);
+  }
+  assert.match(s, /timeout -k 1 "\$s" "\$@"/);
+  for (const step of ["identity", "sudo", "docker", "port.0", "persist", "hardening", "image", "engine", "serving"])
+    assert.match(s, new RegExp(`^step ${step.replace(".", "\\.")}$`, "m"), step);
+  assert.match(s, /printf '@probe\.complete\\n'\n$/);
+});
+
+/** evaluate() of one node's probe output (the other node healthy enough to answer). */
+function evaluateProbe(node: string, text: string) {
+  const plan = planFromInput(baseConfig(), "plan");
+  const results = new Map<string, NodeResult>(
+    plan.nodes.map((n) => [n.name, { ok: true, values: parseProbe(n.name === node ? text : "@probe.complete\n") }]),
+  );
+  return evaluate(plan, results);
+}
+
+test("a step that timed out: its checks say not answering (with a fix for that), never a verdict", () => {
+  const checks = evaluateProbe(
+    "spark-worker",
+    [
+      "@host spark-worker",
+      "@step.identity done",
+      "@timeout.docker docker 6",
+      "@step.docker done",
+      "@min_free_kbytes 3145728",
+      "@step.hardening done",
+      "@timeout.image docker 6",
+      "@image none",
+      "@timeout.engine docker 6",
+      "@engine ",
+      "@memavailable_kb 124109312",
+      "@memtotal_kb 128443260",
+      "@probe.complete",
+      "",
+    ].join("\n"),
+  );
+  const get = (id: string, node = "spark-worker") => checks.find((c) => c.id === id && c.node === node)!;
+  for (const [id, node] of [
+    ["docker", "spark-worker"],
+    ["image", "cluster"],
+    ["ranks", "cluster"],
+  ] as const) {
+    const c = get(id, node);
+    assert.equal(c.status, "FAIL", id);
+    assert.match(c.evidence, /docker did not answer within 6 s/, id);
+    assert.match(c.fix ?? "", /the docker daemon on spark-worker is not answering: sudo systemctl restart docker/, id);
+  }
+  assert.equal(get("min-free-kbytes").status, "PASS");
+  assert.equal(get("memory").status, "PASS", get("memory").evidence);
+  assert.match(get("memory").evidence, /engine state unknown/);
+});
+
+test("a probe cut off after the first port: the steps it did not reach are not checked, not judged", () => {
+  const checks = evaluateProbe(
+    "spark-worker",
+    [
+      "@host spark-worker",
+      "@gpu NVIDIA GB10, 12.1",
+      "@arch aarch64",
+      "@step.identity done",
+      "@sudo ok",
+      "@step.sudo done",
+      "",
+    ].join("\n"),
+  );
+  const mine = checks.filter((c) => c.node === "spark-worker" && c.id !== "ssh");
+  assert.equal(mine.find((c) => c.id === "identity")!.status, "PASS");
+  assert.equal(mine.find((c) => c.id === "sudo")!.status, "PASS");
+  const rest = mine.filter((c) => c.id !== "identity" && c.id !== "sudo");
+  assert.ok(rest.length >= 8, rest.map((c) => c.id).join(", "));
+  for (const c of rest) {
+    assert.equal(c.status, "FAIL", c.id);
+    assert.match(c.evidence, /^not checked: the probe ended before this step/, `${c.id}: ${c.evidence}`);
+  }
+  for (const id of ["image", "model-files", "ranks"])
+    assert.match(checks.find((c) => c.id === id)!.evidence, /spark-worker: not checked/, id);
+  // None of the wrong diagnoses a cut-off probe used to give.
+  const all = checks
+    .filter((c) => c.node !== "spark-head")
+    .map((c) => `${c.evidence} ${c.fix ?? ""}`)
+    .join("\n");
+  assert.doesNotMatch(all, /does not exist|absent|0\.0 GiB|usermod/);
 });

@@ -175,7 +175,13 @@ describe("host scripts", () => {
     assert.match(link, /^link_set$/m);
     const sysctl = plan.nodes[1]!.hostSteps.find((s) => s.id === "min-free-kbytes")!.create;
     assert.match(sysctl, /vm\.min_free_kbytes = 2097152/);
-    assert.match(sysctl, /sysctl -q -w vm\.min_free_kbytes=2097152/);
+    // min_free_kbytes_set (src/host/hardening.sh) applies it now; the boot unit applies it again at every boot.
+    assert.match(sysctl, /^MIN_FREE_KBYTES=2097152$/m);
+    assert.match(sysctl, /^min_free_kbytes_set$/m);
+    const boot = plan.nodes[1]!.linkSteps.find((s) => s.id === "link-boot")!.create;
+    assert.match(boot, /^MIN_FREE_KBYTES=2097152$/m);
+    assert.match(boot, /^HARDEN_MIN_FREE=1$/m);
+    assert.match(boot, /^HARDEN_SWAP_OFF=1$/m);
   });
 });
 

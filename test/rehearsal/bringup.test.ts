@@ -172,6 +172,39 @@ describe("host rehearsal on two simulated Sparks", { skip }, () => {
     assert.equal(out.failed, undefined, why(out.failed));
   });
 
+  it("3a. an OS update adds a swap line and lowers min_free_kbytes: the boot unit re-asserts both", async () => {
+    // What an update can leave behind: a new swap line in fstab and a sysctl file read after ours.
+    const drop = "/etc/sysctl.d/99-os-update.conf";
+    for (const h of [HEAD, WORKER]) {
+      lab.must(h, `cp -p /etc/fstab /root/fstab.ok; echo '/swapfile none swap sw 0 0' >> /etc/fstab`);
+      lab.must(h, `echo 'vm.min_free_kbytes = 65536' > ${drop}`);
+    }
+    try {
+      for (const h of [HEAD, WORKER]) lab.reboot(h);
+      for (const h of [HEAD, WORKER]) {
+        assert.equal(
+          lab.must(h, "swapon --show=NAME --noheadings --raw").trim(),
+          "",
+          `${h}: swap off after the reboot`,
+        );
+        assert.equal(
+          lab.must(h, "sysctl -n vm.min_free_kbytes").trim(),
+          String(plan.hardening.minFreeKbytes),
+          `${h}: vm.min_free_kbytes back to the plan's value`,
+        );
+        // Commented out with the swap-off step's marker, so its delete restores the line.
+        assert.doesNotMatch(lab.must(h, "cat /etc/fstab"), /^\/swapfile /m, `${h}: no active swap line in fstab`);
+        assert.equal(
+          kernelState(lab.snapshot(h)),
+          kernelState(afterBringUp[h] as string),
+          `${h}: addresses, MTU, sysctl and swap as after the bring-up`,
+        );
+      }
+    } finally {
+      for (const h of [HEAD, WORKER]) lab.must(h, `cat /root/fstab.ok > /etc/fstab; rm -f /root/fstab.ok ${drop}`);
+    }
+  });
+
   it("3b. reboot without the boot unit's recovery: the GID check step itself recovers the quirk", async () => {
     // Disable the unit so boot leaves the link down, then run the link steps as pulumi would on a re-create.
     for (const h of [HEAD, WORKER]) lab.must(h, `systemctl disable ${LINK_UNIT}.service`);

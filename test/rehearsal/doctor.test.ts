@@ -81,6 +81,36 @@ describe("doctor on simulated Sparks", { skip }, () => {
     assert.match(find(r, "peer-ssh.spark-worker.p0", HEAD).evidence, /passwordless/);
   });
 
+  it("docker hung on the worker: doctor answers in < 20 s; only the docker checks say not answering", async (t) => {
+    const healthy = await doctor();
+    assert.deepEqual(failures(healthy), []);
+    lab.must(WORKER, "touch /var/lib/dsv-sim/docker/hung");
+    try {
+      const t0 = Date.now();
+      const r = await doctor();
+      const took = (Date.now() - t0) / 1000;
+      t.diagnostic(`doctor with docker hung on ${WORKER} answered in ${took.toFixed(1)} s`);
+      assert.ok(took < 20, `doctor answered in ${took.toFixed(1)} s`);
+      // The checks that need the worker's docker: "not answering", with a fix for that.
+      const dockerChecks = [`${WORKER}:docker`, "cluster:image", "cluster:ranks"];
+      for (const k of dockerChecks) {
+        const [node, id] = k.split(":") as [string, string];
+        const c = find(r, id, node);
+        assert.equal(c.status, "FAIL", `${k}: ${c.evidence}`);
+        assert.match(c.evidence, /docker did not answer within \d+ s/, k);
+        assert.match(c.fix ?? "", /systemctl restart docker/, k);
+      }
+      // Every other check (netdev, address, MTU, ping, GID, persist, hardening, disk, memory, ...)
+      // as on the healthy cluster: the same checks, the same verdicts.
+      const verdicts = (x: DoctorReport) =>
+        x.checks.filter((c) => !dockerChecks.includes(`${c.node}:${c.id}`)).map((c) => `${c.node}:${c.id} ${c.status}`);
+      assert.deepEqual(verdicts(r), verdicts(healthy), failures(r).join("\n"));
+      assert.equal(r.exitCode, 2);
+    } finally {
+      lab.must(WORKER, "rm -f /var/lib/dsv-sim/docker/hung");
+    }
+  });
+
   /** Run a report's fix line on a node as the login user would (the part before ", or"). */
   async function applyFix(node: string, fix: string): Promise<void> {
     const cmd = (fix.split(" (re-applies")[0] as string).trim();

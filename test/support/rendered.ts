@@ -89,7 +89,7 @@ export function componentScripts(plan: ClusterPlan): Map<string, string> {
   // The files the host steps install, on their own (they are also inside the steps' create scripts).
   for (const n of plan.nodes) {
     const config = { name: n.name, dataPlane: n.dataPlane } as unknown as Parameters<typeof linkBootScript>[0];
-    put(`${n.name}.link-up`, linkBootScript(config, plan.link.mtu));
+    put(`${n.name}.link-up`, linkBootScript(config, plan.link.mtu, plan.hardening));
     // link.gidPolicy: resolve wraps the container's process in this script (bash -c ... vllm serve ...).
     put(`${n.name}.gid-resolver`, `${withGidResolver(config, ["vllm"])[2]}\n`);
     put(`${n.name}.uma-headroom`, monitorCheckScript(n.name, plan.hardening.umaAlertThresholdGb));

@@ -9,7 +9,7 @@ if [ ! -e "$J/file%usr%local%lib%dgx-spark-vllm%link-up.sh.dirs" ]; then d=/usr/
 $SUDO mkdir -p /usr/local/lib/dgx-spark-vllm
 $SUDO tee /usr/local/lib/dgx-spark-vllm/link-up.sh >/dev/null <<'DGX_SPARK_VLLM_EOF'
 #!/bin/bash
-# Managed by dgx-spark-vllm (node spark-worker): bring the RoCE data plane back after a boot.
+# Managed by dgx-spark-vllm (node spark-worker): hardening and the RoCE data plane back after a boot.
 set -euo pipefail
 if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi
 NODE=spark-worker
@@ -75,8 +75,34 @@ link_gid() {
     fi
   done
 }
-# What the boot unit runs as root (src/plan/link.ts renders it): MTU, up, addresses if missing,
-# then the RoCEv2 GID re-bounce. Inputs: link.sh's, with gid.sh and link.sh in front.
+HARDEN_SWAP_OFF=1
+HARDEN_MIN_FREE=1
+FSTAB_MARK='#dgx-spark-vllm# '
+MIN_FREE_KBYTES=3145728
+# Host hardening that must hold across reboots (src/plan/host.ts renders it for the swap-off and
+# min-free-kbytes steps; link-up.sh, the boot unit's script, calls it again at every boot, since
+# an OS update can add a swap line to fstab or a sysctl file that lowers the reserve).
+# Inputs, rendered in front of this file: SUDO; FSTAB_MARK (swap_off) and MIN_FREE_KBYTES
+# (min_free_kbytes_set).
+
+# swap_off: swap off now, and every active swap line of /etc/fstab commented out behind
+# FSTAB_MARK, so it stays off and the swap-off step's undo can restore exactly those lines.
+swap_off() {
+  local line='^[^#[:space:]]+[[:space:]]+[^[:space:]]+[[:space:]]+swap[[:space:]]'
+  $SUDO swapoff -a
+  if grep -Eq "$line" /etc/fstab; then $SUDO sed -i -E "s|($line.*)\$|$FSTAB_MARK\\1|" /etc/fstab; fi
+}
+
+# min_free_kbytes_set: vm.min_free_kbytes to MIN_FREE_KBYTES now.
+min_free_kbytes_set() {
+  $SUDO sysctl -q -w "vm.min_free_kbytes=$MIN_FREE_KBYTES"
+}
+# What the boot unit runs as root (src/plan/link.ts renders it): the hardening a boot can undo
+# (swap off, vm.min_free_kbytes; each only when the plan asks for it), then MTU, up, addresses if
+# missing, and the RoCEv2 GID re-bounce. Inputs: link.sh's, with gid.sh and link.sh in front;
+# HARDEN_SWAP_OFF (1 or 0) and HARDEN_MIN_FREE (1 or 0), with hardening.sh and its inputs.
+if [ "$HARDEN_MIN_FREE" = 1 ]; then min_free_kbytes_set; fi
+if [ "$HARDEN_SWAP_OFF" = 1 ]; then swap_off; fi
 link_check link-boot
 link_set
 link_gid link-boot
@@ -90,7 +116,7 @@ if [ ! -e "$J/file%etc%systemd%system%dgx-spark-vllm-link.service.dirs" ]; then 
 $SUDO mkdir -p /etc/systemd/system
 $SUDO tee /etc/systemd/system/dgx-spark-vllm-link.service >/dev/null <<'DGX_SPARK_VLLM_EOF'
 [Unit]
-Description=dgx-spark-vllm RoCE data plane (MTU, addresses, RoCEv2 GID) after boot
+Description=dgx-spark-vllm hardening (swap, min_free_kbytes) and RoCE data plane (MTU, addresses, RoCEv2 GID) after boot
 Wants=network-online.target
 After=network-online.target
 Before=docker.service
