@@ -3,10 +3,11 @@
  * once. Pure apart from `readStackFile`, which reads one YAML file.
  */
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
-import { ConfigError, problemsFromZod, type ConfigProblem } from "./errors";
-import { clusterSchema, type ClusterConfig } from "./schema";
+import { ConfigError, formatPath, problemsFromZod, type ConfigProblem } from "./errors";
+import { clusterSchema, crossFieldProblems, type ClusterConfig } from "./schema";
 import { describeSecret } from "./secret";
+import { parseConfigText } from "./source";
+import { didYouMean } from "./suggest";
 
 /** The Pulumi project name, which is also the stack-config namespace (`dgx-spark-vllm:nodes`). */
 export const CONFIG_NAMESPACE = "dgx-spark-vllm";
@@ -41,7 +42,17 @@ export interface LoadedConfig {
 /** Validate a cluster config object (as in code, or assembled from stack config). Throws ConfigError. */
 export function loadClusterConfig(input: unknown, mode: LoadMode = "deploy"): LoadedConfig {
   const parsed = clusterSchema.safeParse(input);
-  if (!parsed.success) throw new ConfigError(problemsFromZod(parsed.error));
+  if (!parsed.success) {
+    // Every problem at once: the shape's, and the cross-field rules' on the parts that are well-formed.
+    const problems = problemsFromZod(parsed.error, clusterSchema);
+    const seen = new Set(problems.map((p) => `${p.path}\n${p.message}`));
+    for (const x of crossFieldProblems(input)) {
+      const p = { path: formatPath(x.path), message: x.message };
+      if (!seen.has(`${p.path}\n${p.message}`)) problems.push(p);
+      seen.add(`${p.path}\n${p.message}`);
+    }
+    throw new ConfigError(problems);
+  }
   const config = parsed.data;
   const missing = missingSecrets(config);
   if (mode === "deploy" && missing.length > 0) throw new ConfigError(missing);
@@ -128,10 +139,22 @@ export function configWarnings(c: ClusterConfig): ConfigProblem[] {
 export function clusterInputFromStackConfig(stackConfig: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const problems: ConfigProblem[] = [];
+  const known = [...CONFIG_SECTIONS, ...Object.keys(SECRET_KEYS)];
   for (const [fullKey, value] of Object.entries(stackConfig)) {
+    if (!fullKey.includes(":")) {
+      // Pulumi itself refuses a key without a namespace ("configuration keys should be of the form
+      // <namespace>:<name>"); ignoring it would drop a whole section without a word.
+      problems.push({
+        path: fullKey,
+        message: known.includes(fullKey)
+          ? `has no namespace, and Pulumi reads only <namespace>:<name> keys: write ${CONFIG_NAMESPACE}:${fullKey}`
+          : `has no namespace, and Pulumi reads only <namespace>:<name> keys (e.g. ${CONFIG_NAMESPACE}:serving)`,
+      });
+      continue;
+    }
     const [ns, key, ...rest] = fullKey.split(":");
     if (ns !== CONFIG_NAMESPACE) continue; // other providers' settings
-    if (key === undefined || rest.length > 0) {
+    if (key === undefined || key === "" || rest.length > 0) {
       problems.push({ path: fullKey, message: "is not a valid config key" });
     } else if ((CONFIG_SECTIONS as readonly string[]).includes(key)) {
       out[key] = mergeSection(out[key], value);
@@ -139,9 +162,10 @@ export function clusterInputFromStackConfig(stackConfig: Readonly<Record<string,
       const [section, field] = SECRET_KEYS[key as SecretKey];
       out[section] = mergeSection(out[section], { [field]: value });
     } else {
+      const hint = didYouMean(key, known, `${CONFIG_NAMESPACE}:`);
       problems.push({
         path: fullKey,
-        message: `is not a known setting: use one of ${[...CONFIG_SECTIONS, ...Object.keys(SECRET_KEYS)].map((k) => `${CONFIG_NAMESPACE}:${k}`).join(", ")}`,
+        message: `is not a known setting${hint}: use one of ${known.map((k) => `${CONFIG_NAMESPACE}:${k}`).join(", ")}`,
       });
     }
   }
@@ -165,14 +189,39 @@ function mergeSection(existing: unknown, value: unknown): unknown {
 
 /** Read `stacks/Pulumi.<stack>.yaml` (or any stack file) into the cluster input object. */
 export function readStackFile(path: string): Record<string, unknown> {
-  let doc: unknown;
+  let text: string;
   try {
-    doc = parseYaml(readFileSync(path, "utf8"));
+    text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new ConfigError([{ path, message: `cannot be read as a Pulumi stack file: ${(e as Error).message}` }]);
+    throw new ConfigError([{ path, message: `cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"})` }]);
   }
-  const cfg = (doc as { config?: unknown } | null)?.config;
-  if (!cfg || typeof cfg !== "object") throw new ConfigError([{ path, message: "has no `config:` map" }]);
+  const doc = parseConfigText(text, path, "yaml");
+  if (!isStackDocument(doc)) throw new ConfigError([{ path, message: "has no `config:` map" }]);
+  return clusterInputFromStackDocument(doc, path);
+}
+
+/** A parsed document is a Pulumi stack file when it is a map with a `config` key. */
+export function isStackDocument(doc: unknown): doc is { config: unknown } {
+  return !!doc && typeof doc === "object" && !Array.isArray(doc) && "config" in doc;
+}
+
+/** The cluster input from a parsed stack file; an empty or non-map `config:` is a ConfigError, not a crash. */
+export function clusterInputFromStackDocument(doc: { config: unknown }, file: string): Record<string, unknown> {
+  const cfg = doc.config;
+  if (cfg === null || cfg === undefined || (typeof cfg === "object" && Object.keys(cfg).length === 0))
+    throw new ConfigError([
+      {
+        path: `${file}: config`,
+        message: `is empty: a stack file needs at least ${CONFIG_NAMESPACE}:nodes (see stacks/Pulumi.1m.yaml)`,
+      },
+    ]);
+  if (typeof cfg !== "object" || Array.isArray(cfg))
+    throw new ConfigError([
+      {
+        path: `${file}: config`,
+        message: `must be a map of ${CONFIG_NAMESPACE}:<key> settings, not a list or a value`,
+      },
+    ]);
   return clusterInputFromStackConfig(cfg as Record<string, unknown>);
 }
 
