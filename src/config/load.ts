@@ -111,12 +111,6 @@ export function configWarnings(c: ClusterConfig): ConfigProblem[] {
       message: `pins NCCL_IB_GID_INDEX=${c.link.gidPolicy.index}: a pinned index was seen to drift after a reboot (ibv_modify_qp error 61, silent hang); prefer 'auto' or 'resolve'`,
     });
   }
-  if (c.image.source === "build" && c.image.flashinferRef === "main") {
-    out.push({
-      path: "image.flashinferRef",
-      message: "is 'main' (unpinned): pin the FlashInfer commit you validated so rebuilds are reproducible",
-    });
-  }
   if (c.image.source === "build" && c.image.allowUnpinned) {
     out.push({
       path: "image.allowUnpinned",
@@ -127,6 +121,22 @@ export function configWarnings(c: ClusterConfig): ConfigProblem[] {
     out.push({
       path: "serving.allowUnauthenticated",
       message: `is true: anyone who can reach port ${c.serving.port} on the head can use the model`,
+    });
+  }
+  return out;
+}
+
+/**
+ * Facts about the config worth a line in the plan that are not warnings: the defaults follow the
+ * recipe, and where the recipe pins nothing there is nothing better to default to.
+ */
+export function configNotes(c: ClusterConfig): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  if (c.image.source === "build" && c.image.flashinferRef === "main") {
+    out.push({
+      path: "image.flashinferRef",
+      message:
+        "is 'main': the recipe builds FlashInfer from source and names no commit, so a rebuild may differ; pin the commit you validate",
     });
   }
   return out;

@@ -142,7 +142,7 @@ export const buildImageSchema = z.strictObject({
     .default([41834]),
   /** FlashInfer repository. @default https://github.com/flashinfer-ai/flashinfer.git */
   flashinferRepo: pat("gitUrl").default("https://github.com/flashinfer-ai/flashinfer.git"),
-  /** FlashInfer ref built from source. @default "main" (a warning: pin it once validated) */
+  /** FlashInfer ref built from source. @default "main" (the recipe names no commit; the plan notes it) */
   flashinferRef: pat("gitRef").default("main"),
   /** NCCL tag built for sm_121. @default "v2.30u1" */
   ncclRef: pat("gitRef").default("v2.30u1"),
@@ -313,8 +313,12 @@ export const hardeningSchema = z.strictObject({
   swapOff: z.boolean().default(true),
   /** The drop-caches sidecar on every node while the weights load. @default true */
   dropCachesDuringLoad: z.boolean().default(true),
-  /** UMA headroom alert threshold in GB (checked every 60 s). @default 12 */
-  umaAlertThresholdGb: z.number().gt(0).lt(128).default(12),
+  /**
+   * UMA headroom alert threshold in GB (checked every 60 s). 6 GB (5.6 GiB) is under the ~7.5 GiB the
+   * memory model predicts free per node while serving at utilisation 0.80 (every profile), and over
+   * the 3 GiB at which the plan warns of an OOM (the recipe's 12 GB would alert from the start). @default 6
+   */
+  umaAlertThresholdGb: z.number().gt(0).lt(128).default(6),
   /** Optional webhook the headroom monitor POSTs to. */
   webhookUrl: z
     .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" })
