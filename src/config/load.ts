@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { ConfigError, formatPath, problemsFromZod, type ConfigProblem } from "./errors";
-import { clusterSchema, crossFieldProblems, type ClusterConfig } from "./schema";
+import { clusterSchema, crossFieldProblems, type ClusterConfig, type WellFormedParts, wellFormedParts } from "./schema";
 import { describeSecret } from "./secret";
 import { parseConfigText } from "./source";
 import { didYouMean } from "./suggest";
@@ -46,8 +46,10 @@ export function loadClusterConfig(input: unknown, mode: LoadMode = "deploy"): Lo
     // Every problem at once: the shape's, and the cross-field rules' on the parts that are well-formed.
     const problems = problemsFromZod(parsed.error, clusterSchema);
     const seen = new Set(problems.map((p) => `${p.path}\n${p.message}`));
-    for (const x of crossFieldProblems(input)) {
-      const p = { path: formatPath(x.path), message: x.message };
+    const more = crossFieldProblems(input).map((x) => ({ path: formatPath(x.path), message: x.message }));
+    const parts = mode === "deploy" ? wellFormedParts(input) : undefined;
+    if (parts) more.push(...missingSecrets(parts));
+    for (const p of more) {
       if (!seen.has(`${p.path}\n${p.message}`)) problems.push(p);
       seen.add(`${p.path}\n${p.message}`);
     }
@@ -60,18 +62,22 @@ export function loadClusterConfig(input: unknown, mode: LoadMode = "deploy"): Lo
   return { config, warnings };
 }
 
-/** Secrets that `pulumi up` needs and that are not set. */
-export function missingSecrets(c: ClusterConfig): ConfigProblem[] {
+/**
+ * Secrets that `pulumi up` needs and that are not set. On a config whose shape fails elsewhere,
+ * each check runs when the sections it reads are well-formed.
+ */
+export function missingSecrets(c: ClusterConfig | WellFormedParts): ConfigProblem[] {
   const out: ConfigProblem[] = [];
-  if (!c.serving.apiKey && !c.serving.allowUnauthenticated) {
+  if (c.serving && !c.serving.apiKey && !c.serving.allowUnauthenticated) {
     out.push({
       path: "serving.apiKey",
       message:
         "is not set: the server would answer anyone on the network; run `pulumi config set --secret apiKey <key>` or set serving.allowUnauthenticated: true",
     });
   }
-  c.nodes.forEach((n, i) => {
-    if (!(n.ssh.privateKey ?? c.ssh.privateKey) && !(n.ssh.useAgent ?? c.ssh.useAgent)) {
+  const ssh = c.ssh;
+  c.nodes?.forEach((n, i) => {
+    if (n && ssh && !(n.ssh.privateKey ?? ssh.privateKey) && !(n.ssh.useAgent ?? ssh.useAgent)) {
       out.push({
         path: `nodes[${i}].ssh.privateKey`,
         message:
@@ -79,7 +85,7 @@ export function missingSecrets(c: ClusterConfig): ConfigProblem[] {
       });
     }
   });
-  if (c.model.prefetch && c.model.id === "deepseek-ai/DeepSeek-V4-Flash" && !c.model.hfToken) {
+  if (c.model?.prefetch && c.model.id === "deepseek-ai/DeepSeek-V4-Flash" && !c.model.hfToken) {
     out.push({
       path: "model.hfToken",
       message:

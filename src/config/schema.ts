@@ -350,7 +350,21 @@ export const clusterSchema = clusterObject.superRefine((c, ctx) =>
  * sections it reads parsed. So one run reports the shape problems and the semantic ones together.
  */
 export function crossFieldProblems(input: unknown): { path: (string | number)[]; message: string }[] {
-  if (!input || typeof input !== "object" || Array.isArray(input)) return [];
+  const parts = wellFormedParts(input);
+  if (parts === undefined) return [];
+  const out: { path: (string | number)[]; message: string }[] = [];
+  crossFieldRules(parts, (path, message) => out.push({ path, message }));
+  return out;
+}
+
+/** The sections of an input (and the nodes) that parse on their own; undefined where they do not. */
+export interface WellFormedParts extends RuleInput {
+  readonly model: Cluster["model"] | undefined;
+}
+
+/** Each section (and each node) of an input parsed on its own, for rules that run despite a shape error elsewhere. */
+export function wellFormedParts(input: unknown): WellFormedParts | undefined {
+  if (!input || typeof input !== "object" || Array.isArray(input)) return undefined;
   const raw = input as Record<string, unknown>;
   const section = <S extends z.ZodType>(schema: S, key: string): z.output<S> | undefined => {
     const r = schema.safeParse(raw[key]);
@@ -362,17 +376,13 @@ export function crossFieldProblems(input: unknown): { path: (string | number)[];
         return r.success ? r.data : undefined;
       })
     : undefined;
-  const out: { path: (string | number)[]; message: string }[] = [];
-  crossFieldRules(
-    {
-      nodes,
-      ssh: section(clusterObject.shape.ssh, "ssh"),
-      image: section(clusterObject.shape.image, "image"),
-      serving: section(clusterObject.shape.serving, "serving"),
-    },
-    (path, message) => out.push({ path, message }),
-  );
-  return out;
+  return {
+    nodes,
+    ssh: section(clusterObject.shape.ssh, "ssh"),
+    image: section(clusterObject.shape.image, "image"),
+    serving: section(clusterObject.shape.serving, "serving"),
+    model: section(clusterObject.shape.model, "model"),
+  };
 }
 
 /** What a user writes (before defaults). */

@@ -24,7 +24,12 @@ export function parseConfigText(text: string, file: string, format: SourceFormat
     const loc = pos ? `line ${pos.line}, column ${pos.col}` : where(text, e.pos[0]);
     throw new ConfigError([{ path: file, message: `${loc}: not valid YAML (${reasonOf(e.code)})` }]);
   }
-  return doc.toJS({ maxAliasCount: 100 });
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch {
+    // e.g. an alias bomb; the library's message is not shown (it may quote the file).
+    throw new ConfigError([{ path: file, message: "is not valid YAML (its aliases could not be resolved)" }]);
+  }
 }
 
 /** The parser's error code (e.g. BAD_INDENT), as words: a fixed identifier, never the input. */

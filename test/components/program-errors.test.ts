@@ -32,9 +32,13 @@ test("invalid config: the program throws one pulumi.RunError with every problem,
   assert.ok(thrown, "the program accepted an invalid config");
   assert.ok(pulumi.RunError.isInstance(thrown), `not a RunError: ${(thrown as Error)?.stack}`);
   const message = (thrown as Error).message;
-  assert.match(message, /^Invalid dgx-spark-vllm config \(3 problems; nothing was created or changed\):/);
+  assert.match(message, /^Invalid dgx-spark-vllm config \(6 problems; nothing was created or changed\):/);
   assert.match(message, /- dgx-spark-vllm:srving: is not a known setting \(did you mean 'dgx-spark-vllm:serving'\?\)/);
   assert.match(message, /- serving\.launcher: must be 'mp' or 'ray'/);
   assert.match(message, /- nodes\[1\]\.name: name 'spark-head' is already used by nodes\[0\]/);
+  // The secrets pulumi up needs, in the same run as the shape errors.
+  assert.match(message, /- nodes\[0\]\.ssh\.privateKey: is not set/);
+  assert.match(message, /- nodes\[1\]\.ssh\.privateKey: is not set/);
+  assert.match(message, /- model\.hfToken: is not set/);
   assert.ok(!message.includes(FAKE.slice(3)), "the message shows the API key");
 });

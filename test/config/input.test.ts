@@ -69,6 +69,12 @@ describe("parse errors name file, line and column, never the text", () => {
     });
   }
 
+  it("YAML whose aliases cannot be resolved is a ConfigError", () => {
+    const bomb = `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n`;
+    const [p] = problemsOf(() => parseConfigText(bomb, "f.yaml", "yaml"));
+    assert.match(p?.message ?? "", /not valid YAML/);
+  });
+
   it("valid JSON and YAML parse", () => {
     assert.deepEqual(parseConfigText('{"a": [1, "x", true, null, -2.5e3]}', "f.json", "json"), {
       a: [1, "x", true, null, -2500],
@@ -161,6 +167,17 @@ describe("every problem at once: shape and cross-field together", () => {
     const paths = ps.map((p) => p.path);
     assert.deepEqual(paths.sort(), ["nodes[1].ssh.port", "nodes[2].name", "serving.tensorParallelSize"].sort());
     assert.match(ps.find((p) => p.path === "nodes[2].name")!.message, /already used by nodes\[0\]/);
+  });
+
+  it("deploy mode: the missing secrets come in the same run as a shape error", () => {
+    const c = baseConfig();
+    delete c.serving.apiKey;
+    delete c.model.hfToken;
+    c.link = { mtu: "jumbo" };
+    const paths = problemsOf(() => loadClusterConfig(c, "deploy")).map((p) => p.path);
+    assert.deepEqual(paths.sort(), ["link.mtu", "model.hfToken", "serving.apiKey"]);
+    const planMode = problemsOf(() => loadClusterConfig(c, "plan")).map((p) => p.path);
+    assert.deepEqual(planMode, ["link.mtu"]);
   });
 
   it("each problem is reported once", () => {
