@@ -5,7 +5,16 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DeepSeekV4Cluster } from "./components/cluster";
-import { CONFIG_NAMESPACE, CONFIG_SECTIONS, loadClusterConfig, SECRET_KEYS, type SecretKey } from "./config/load";
+import { ConfigError, type ConfigProblem } from "./config/errors";
+import {
+  CONFIG_NAMESPACE,
+  CONFIG_SECTIONS,
+  clusterInputFromStackConfig,
+  type LoadedConfig,
+  loadClusterConfig,
+  SECRET_KEYS,
+  type SecretKey,
+} from "./config/load";
 
 /** Assemble the cluster input from the stack's Pulumi config (sections as objects, secrets as secret Outputs). */
 export function clusterInputFromPulumiConfig(
@@ -26,7 +35,35 @@ export function clusterInputFromPulumiConfig(
   return input;
 }
 
-const { config, warnings } = loadClusterConfig(clusterInputFromPulumiConfig(), "deploy");
+/** `dgx-spark-vllm:<key>` entries of the stack that are no setting (a typo would otherwise be ignored). */
+export function unknownConfigKeys(all: Readonly<Record<string, string>> = pulumi.runtime.allConfig()): ConfigProblem[] {
+  const ours = Object.keys(all).filter((k) => k.startsWith(`${CONFIG_NAMESPACE}:`));
+  try {
+    clusterInputFromStackConfig(Object.fromEntries(ours.map((k) => [k, null])));
+    return [];
+  } catch (e) {
+    if (e instanceof ConfigError) return [...e.problems];
+    throw e;
+  }
+}
+
+/**
+ * The validated config, or a `pulumi.RunError` listing every problem: Pulumi prints a RunError's
+ * message alone, without a stack trace, and nothing is created.
+ */
+export function loadForDeploy(): LoadedConfig {
+  const problems = unknownConfigKeys();
+  try {
+    const loaded = loadClusterConfig(clusterInputFromPulumiConfig(), "deploy");
+    if (problems.length === 0) return loaded;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    problems.push(...e.problems);
+  }
+  throw new pulumi.RunError(new ConfigError(problems).message);
+}
+
+const { config, warnings } = loadForDeploy();
 const cluster = new DeepSeekV4Cluster("dsv4", { config, warnings });
 const p = cluster.plan;
 

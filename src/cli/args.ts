@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../config/errors";
-import { clusterInputFromStackConfig, loadClusterConfig, readStackFile } from "../config/load";
+import { clusterInputFromStackDocument, isStackDocument, loadClusterConfig, readStackFile } from "../config/load";
+import { parseConfigText } from "../config/source";
+import { didYouMean } from "../config/suggest";
 import { Secret } from "../config/secret";
 import { planCluster } from "../plan/cluster";
 import type { ClusterPlan } from "../plan/types";
@@ -19,11 +20,42 @@ export function stackFilePath(stack: string, cwd = process.cwd()): string {
     join(PACKAGE_ROOT, "stacks", `Pulumi.${stack}.yaml`),
   ];
   const found = candidates.find((p) => existsSync(p));
-  if (!found)
+  if (!found) {
+    const names = availableStacks(cwd);
+    const list = names.length > 0 ? `available: ${names.join(", ")}` : "no stacks/Pulumi.*.yaml found";
     throw new ConfigError([
-      { path: "--stack", message: `no stack file for '${stack}': looked for ${candidates.join(" and ")}` },
+      { path: "--stack", message: `no stack file for '${stack}'${didYouMean(stack, names)}; ${list}` },
     ]);
+  }
   return found;
+}
+
+/** The stack names under stacks/ in the working directory and in the package, each once, sorted. */
+export function availableStacks(cwd = process.cwd()): string[] {
+  const names = new Set<string>();
+  for (const dir of [join(cwd, "stacks"), join(PACKAGE_ROOT, "stacks")]) {
+    let files: string[] = [];
+    try {
+      files = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const f of files) {
+      const m = /^Pulumi\.([A-Za-z0-9._-]+)\.yaml$/.exec(f);
+      if (m?.[1]) names.add(m[1]);
+    }
+  }
+  return [...names].sort();
+}
+
+/** The package's version, from the package.json next to the compiled files. */
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version?: unknown };
+    return typeof pkg.version === "string" ? pkg.version : "unknown";
+  } catch {
+    return "unknown";
+  }
 }
 
 /**
@@ -39,16 +71,16 @@ export function readClusterInput(opts: { stack?: string; config?: string }): {
   if (opts.config) {
     const file = resolve(opts.config);
     if (!existsSync(file)) throw new ConfigError([{ path: "--config", message: `${file} does not exist` }]);
-    let doc: unknown;
+    let text: string;
     try {
-      const text = readFileSync(file, "utf8");
-      doc = extname(file) === ".json" ? JSON.parse(text) : parseYaml(text);
+      text = readFileSync(file, "utf8");
     } catch (e) {
-      throw new ConfigError([{ path: "--config", message: `${file} cannot be parsed: ${(e as Error).message}` }]);
+      throw new ConfigError([
+        { path: "--config", message: `${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"})` },
+      ]);
     }
-    if (doc && typeof doc === "object" && "config" in doc && typeof (doc as { config: unknown }).config === "object") {
-      return { input: clusterInputFromStackConfig((doc as { config: Record<string, unknown> }).config), source: file };
-    }
+    const doc = parseConfigText(text, file, extname(file) === ".json" ? "json" : "yaml");
+    if (isStackDocument(doc)) return { input: clusterInputFromStackDocument(doc, file), source: file };
     if (!doc || typeof doc !== "object" || Array.isArray(doc))
       throw new ConfigError([
         { path: "--config", message: `${file} must hold a cluster object or a Pulumi stack file` },

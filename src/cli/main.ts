@@ -5,7 +5,8 @@
  */
 import { ConfigError } from "../config/errors";
 import { planFromInput } from "../plan/cluster";
-import { readClusterInput } from "./args";
+import { didYouMean } from "../config/suggest";
+import { packageVersion, readClusterInput } from "./args";
 import { runBenchCli } from "./bench";
 import { runDoctorCli } from "./doctor";
 import { runGateCli } from "./gate";
@@ -14,24 +15,44 @@ import { renderSummary } from "./summary";
 
 export type { CliIo } from "./options";
 
-const USAGE = `usage: dgx-spark-vllm plan [--stack <1m|512k|256k|name> | --config <file>] [--json]
+const COMMANDS = ["plan", "doctor", "bench", "gate"];
+
+const USAGE = `usage: dgx-spark-vllm plan [--stack <1m|512k|256k|name> | --config <file>] [--json]   (dgx-spark-vllm plan --help)
        dgx-spark-vllm bench --endpoint <url> [...]   (dgx-spark-vllm bench --help)
        dgx-spark-vllm gate --endpoint <url> --suite <...> | --all [...]   (dgx-spark-vllm gate --help)
        dgx-spark-vllm doctor [--stack <name> | --config <file>] [--json] [...]   (dgx-spark-vllm doctor --help)
+       dgx-spark-vllm --version | --help
+`;
+
+const PLAN_USAGE = `usage: dgx-spark-vllm plan [--stack <1m|512k|256k|name> | --config <file>] [--json]
+
+Print what a deployment will do (no Pulumi, no hardware): the config checked, every problem at once.
 
   --stack NAME   read stacks/Pulumi.NAME.yaml (default: 1m)
   --config FILE  read a Pulumi stack file, or a cluster object in YAML or JSON
   --json         print the ClusterPlan as JSON (shape: docs/configuration.md "Plan JSON")
+  -h, --help     print this help
+
+Exit codes: 0 ok, 2 invalid config or usage.
 `;
 
 export function runCli(argv: readonly string[], io: CliIo): number {
   const [command, ...rest] = argv;
-  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+  if (command === undefined) {
+    io.err(USAGE);
+    return 2;
+  }
+  if (command === "--help" || command === "-h" || command === "help") {
     io.out(USAGE);
-    return command === undefined ? 2 : 0;
+    return 0;
+  }
+  if (command === "--version" || command === "-V" || command === "version") {
+    io.out(`${packageVersion()}\n`);
+    return 0;
   }
   if (command !== "plan") {
-    io.err(`unknown command '${command}'\n${USAGE}`);
+    const hint = didYouMean(command, [...COMMANDS, "--help", "--version"]);
+    io.err(`unknown command '${command}'${hint}\n\n${USAGE}`);
     return 2;
   }
   const parsed = parseOptions(
@@ -42,7 +63,7 @@ export function runCli(argv: readonly string[], io: CliIo): number {
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
-    USAGE,
+    PLAN_USAGE,
     io,
   );
   if (typeof parsed === "number") return parsed;

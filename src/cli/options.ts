@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { DEFAULT_TIMEOUTS, normalizeEndpoint, type Timeouts } from "../bench/client";
+import { didYouMean } from "../config/suggest";
 
 /** Where a command writes: stdout and stderr (tests capture them). */
 export interface CliIo {
@@ -121,6 +122,7 @@ export function parseOptions(
   let values: ParsedValues;
   try {
     rejectSecretArgs(argv);
+    rejectUnknownOptions(argv, options);
     ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
   } catch (e) {
     io.err(`${(e as Error).message}\n\n${usage}`);
@@ -131,6 +133,22 @@ export function parseOptions(
     return 0;
   }
   return values;
+}
+
+/** An unknown `--option` named with the closest known one (before parseArgs, whose message is longer). */
+function rejectUnknownOptions(argv: readonly string[], options: Record<string, OptionSpec>): void {
+  for (let k = 0; k < argv.length; k++) {
+    const a = argv[k] as string;
+    if (a === "--") return;
+    if (!a.startsWith("--")) continue;
+    const name = a.slice(2).split("=")[0] as string;
+    const spec = options[name];
+    if (spec === undefined) {
+      const hint = didYouMean(name, Object.keys(options), "--");
+      throw new UsageError(`Unknown option '--${name}'${hint}`);
+    }
+    if (spec.type === "string" && !a.includes("=")) k++; // skip its value
+  }
 }
 
 /** The three request timeouts from --first-token-timeout/--idle-timeout/--request-timeout, else the defaults. */

@@ -129,6 +129,7 @@ export function renderSummary(plan: ClusterPlan, source: string): string {
       .join("; ")}`,
   ];
   if (plan.warnings.length > 0) out.push("Warnings", ...plan.warnings.map((w) => `  - ${w.path}: ${w.message}`));
+  if (plan.notes.length > 0) out.push("Notes", ...plan.notes.map((w) => `  - ${w.path}: ${w.message}`));
   for (const name of c.startOrder) {
     const n = plan.nodes.find((x) => x.name === name);
     if (n) out.push("", nodeText(n));

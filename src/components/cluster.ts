@@ -48,6 +48,7 @@ export class DeepSeekV4Cluster extends pulumi.ComponentResource {
     const plan = planCluster(config, args.warnings ?? []);
     this.plan = plan;
     for (const w of plan.warnings) pulumi.log.warn(`${w.path} ${w.message}`, this);
+    for (const n of plan.notes) pulumi.log.info(`${n.path} ${n.message}`, this);
     const child = { parent: this };
 
     const hfToken = secretInput(config.model.hfToken);

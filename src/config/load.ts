@@ -3,10 +3,11 @@
  * once. Pure apart from `readStackFile`, which reads one YAML file.
  */
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
-import { ConfigError, problemsFromZod, type ConfigProblem } from "./errors";
-import { clusterSchema, type ClusterConfig } from "./schema";
+import { ConfigError, formatPath, problemsFromZod, type ConfigProblem } from "./errors";
+import { clusterSchema, crossFieldProblems, type ClusterConfig, type WellFormedParts, wellFormedParts } from "./schema";
 import { describeSecret } from "./secret";
+import { parseConfigText } from "./source";
+import { didYouMean } from "./suggest";
 
 /** The Pulumi project name, which is also the stack-config namespace (`dgx-spark-vllm:nodes`). */
 export const CONFIG_NAMESPACE = "dgx-spark-vllm";
@@ -41,7 +42,19 @@ export interface LoadedConfig {
 /** Validate a cluster config object (as in code, or assembled from stack config). Throws ConfigError. */
 export function loadClusterConfig(input: unknown, mode: LoadMode = "deploy"): LoadedConfig {
   const parsed = clusterSchema.safeParse(input);
-  if (!parsed.success) throw new ConfigError(problemsFromZod(parsed.error));
+  if (!parsed.success) {
+    // Every problem at once: the shape's, and the cross-field rules' on the parts that are well-formed.
+    const problems = problemsFromZod(parsed.error, clusterSchema);
+    const seen = new Set(problems.map((p) => `${p.path}\n${p.message}`));
+    const more = crossFieldProblems(input).map((x) => ({ path: formatPath(x.path), message: x.message }));
+    const parts = mode === "deploy" ? wellFormedParts(input) : undefined;
+    if (parts) more.push(...missingSecrets(parts));
+    for (const p of more) {
+      if (!seen.has(`${p.path}\n${p.message}`)) problems.push(p);
+      seen.add(`${p.path}\n${p.message}`);
+    }
+    throw new ConfigError(problems);
+  }
   const config = parsed.data;
   const missing = missingSecrets(config);
   if (mode === "deploy" && missing.length > 0) throw new ConfigError(missing);
@@ -49,18 +62,22 @@ export function loadClusterConfig(input: unknown, mode: LoadMode = "deploy"): Lo
   return { config, warnings };
 }
 
-/** Secrets that `pulumi up` needs and that are not set. */
-export function missingSecrets(c: ClusterConfig): ConfigProblem[] {
+/**
+ * Secrets that `pulumi up` needs and that are not set. On a config whose shape fails elsewhere,
+ * each check runs when the sections it reads are well-formed.
+ */
+export function missingSecrets(c: ClusterConfig | WellFormedParts): ConfigProblem[] {
   const out: ConfigProblem[] = [];
-  if (!c.serving.apiKey && !c.serving.allowUnauthenticated) {
+  if (c.serving && !c.serving.apiKey && !c.serving.allowUnauthenticated) {
     out.push({
       path: "serving.apiKey",
       message:
         "is not set: the server would answer anyone on the network; run `pulumi config set --secret apiKey <key>` or set serving.allowUnauthenticated: true",
     });
   }
-  c.nodes.forEach((n, i) => {
-    if (!(n.ssh.privateKey ?? c.ssh.privateKey) && !(n.ssh.useAgent ?? c.ssh.useAgent)) {
+  const ssh = c.ssh;
+  c.nodes?.forEach((n, i) => {
+    if (n && ssh && !(n.ssh.privateKey ?? ssh.privateKey) && !(n.ssh.useAgent ?? ssh.useAgent)) {
       out.push({
         path: `nodes[${i}].ssh.privateKey`,
         message:
@@ -68,7 +85,7 @@ export function missingSecrets(c: ClusterConfig): ConfigProblem[] {
       });
     }
   });
-  if (c.model.prefetch && c.model.id === "deepseek-ai/DeepSeek-V4-Flash" && !c.model.hfToken) {
+  if (c.model?.prefetch && c.model.id === "deepseek-ai/DeepSeek-V4-Flash" && !c.model.hfToken) {
     out.push({
       path: "model.hfToken",
       message:
@@ -100,12 +117,6 @@ export function configWarnings(c: ClusterConfig): ConfigProblem[] {
       message: `pins NCCL_IB_GID_INDEX=${c.link.gidPolicy.index}: a pinned index was seen to drift after a reboot (ibv_modify_qp error 61, silent hang); prefer 'auto' or 'resolve'`,
     });
   }
-  if (c.image.source === "build" && c.image.flashinferRef === "main") {
-    out.push({
-      path: "image.flashinferRef",
-      message: "is 'main' (unpinned): pin the FlashInfer commit you validated so rebuilds are reproducible",
-    });
-  }
   if (c.image.source === "build" && c.image.allowUnpinned) {
     out.push({
       path: "image.allowUnpinned",
@@ -122,16 +133,44 @@ export function configWarnings(c: ClusterConfig): ConfigProblem[] {
 }
 
 /**
+ * Facts about the config worth a line in the plan that are not warnings: the defaults follow the
+ * recipe, and where the recipe pins nothing there is nothing better to default to.
+ */
+export function configNotes(c: ClusterConfig): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  if (c.image.source === "build" && c.image.flashinferRef === "main") {
+    out.push({
+      path: "image.flashinferRef",
+      message:
+        "is 'main': the recipe builds FlashInfer from source and names no commit, so a rebuild may differ; pin the commit you validate",
+    });
+  }
+  return out;
+}
+
+/**
  * Assemble the cluster model from a stack's `config:` map (`dgx-spark-vllm:<key>` entries).
  * Encrypted `secure:` values stay encrypted: they become Secrets whose value is unknown.
  */
 export function clusterInputFromStackConfig(stackConfig: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const problems: ConfigProblem[] = [];
+  const known = [...CONFIG_SECTIONS, ...Object.keys(SECRET_KEYS)];
   for (const [fullKey, value] of Object.entries(stackConfig)) {
+    if (!fullKey.includes(":")) {
+      // Pulumi itself refuses a key without a namespace ("configuration keys should be of the form
+      // <namespace>:<name>"); ignoring it would drop a whole section without a word.
+      problems.push({
+        path: fullKey,
+        message: known.includes(fullKey)
+          ? `has no namespace, and Pulumi reads only <namespace>:<name> keys: write ${CONFIG_NAMESPACE}:${fullKey}`
+          : `has no namespace, and Pulumi reads only <namespace>:<name> keys (e.g. ${CONFIG_NAMESPACE}:serving)`,
+      });
+      continue;
+    }
     const [ns, key, ...rest] = fullKey.split(":");
     if (ns !== CONFIG_NAMESPACE) continue; // other providers' settings
-    if (key === undefined || rest.length > 0) {
+    if (key === undefined || key === "" || rest.length > 0) {
       problems.push({ path: fullKey, message: "is not a valid config key" });
     } else if ((CONFIG_SECTIONS as readonly string[]).includes(key)) {
       out[key] = mergeSection(out[key], value);
@@ -139,9 +178,10 @@ export function clusterInputFromStackConfig(stackConfig: Readonly<Record<string,
       const [section, field] = SECRET_KEYS[key as SecretKey];
       out[section] = mergeSection(out[section], { [field]: value });
     } else {
+      const hint = didYouMean(key, known, `${CONFIG_NAMESPACE}:`);
       problems.push({
         path: fullKey,
-        message: `is not a known setting: use one of ${[...CONFIG_SECTIONS, ...Object.keys(SECRET_KEYS)].map((k) => `${CONFIG_NAMESPACE}:${k}`).join(", ")}`,
+        message: `is not a known setting${hint}: use one of ${known.map((k) => `${CONFIG_NAMESPACE}:${k}`).join(", ")}`,
       });
     }
   }
@@ -165,14 +205,39 @@ function mergeSection(existing: unknown, value: unknown): unknown {
 
 /** Read `stacks/Pulumi.<stack>.yaml` (or any stack file) into the cluster input object. */
 export function readStackFile(path: string): Record<string, unknown> {
-  let doc: unknown;
+  let text: string;
   try {
-    doc = parseYaml(readFileSync(path, "utf8"));
+    text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new ConfigError([{ path, message: `cannot be read as a Pulumi stack file: ${(e as Error).message}` }]);
+    throw new ConfigError([{ path, message: `cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"})` }]);
   }
-  const cfg = (doc as { config?: unknown } | null)?.config;
-  if (!cfg || typeof cfg !== "object") throw new ConfigError([{ path, message: "has no `config:` map" }]);
+  const doc = parseConfigText(text, path, "yaml");
+  if (!isStackDocument(doc)) throw new ConfigError([{ path, message: "has no `config:` map" }]);
+  return clusterInputFromStackDocument(doc, path);
+}
+
+/** A parsed document is a Pulumi stack file when it is a map with a `config` key. */
+export function isStackDocument(doc: unknown): doc is { config: unknown } {
+  return !!doc && typeof doc === "object" && !Array.isArray(doc) && "config" in doc;
+}
+
+/** The cluster input from a parsed stack file; an empty or non-map `config:` is a ConfigError, not a crash. */
+export function clusterInputFromStackDocument(doc: { config: unknown }, file: string): Record<string, unknown> {
+  const cfg = doc.config;
+  if (cfg === null || cfg === undefined || (typeof cfg === "object" && Object.keys(cfg).length === 0))
+    throw new ConfigError([
+      {
+        path: `${file}: config`,
+        message: `is empty: a stack file needs at least ${CONFIG_NAMESPACE}:nodes (see stacks/Pulumi.1m.yaml)`,
+      },
+    ]);
+  if (typeof cfg !== "object" || Array.isArray(cfg))
+    throw new ConfigError([
+      {
+        path: `${file}: config`,
+        message: `must be a map of ${CONFIG_NAMESPACE}:<key> settings, not a list or a value`,
+      },
+    ]);
   return clusterInputFromStackConfig(cfg as Record<string, unknown>);
 }
 

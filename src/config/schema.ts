@@ -142,7 +142,7 @@ export const buildImageSchema = z.strictObject({
     .default([41834]),
   /** FlashInfer repository. @default https://github.com/flashinfer-ai/flashinfer.git */
   flashinferRepo: pat("gitUrl").default("https://github.com/flashinfer-ai/flashinfer.git"),
-  /** FlashInfer ref built from source. @default "main" (a warning: pin it once validated) */
+  /** FlashInfer ref built from source. @default "main" (the recipe names no commit; the plan notes it) */
   flashinferRef: pat("gitRef").default("main"),
   /** NCCL tag built for sm_121. @default "v2.30u1" */
   ncclRef: pat("gitRef").default("v2.30u1"),
@@ -313,8 +313,12 @@ export const hardeningSchema = z.strictObject({
   swapOff: z.boolean().default(true),
   /** The drop-caches sidecar on every node while the weights load. @default true */
   dropCachesDuringLoad: z.boolean().default(true),
-  /** UMA headroom alert threshold in GB (checked every 60 s). @default 12 */
-  umaAlertThresholdGb: z.number().gt(0).lt(128).default(12),
+  /**
+   * UMA headroom alert threshold in GB (checked every 60 s). 6 GB (5.6 GiB) is under the ~7.5 GiB the
+   * memory model predicts free per node while serving at utilisation 0.80 (every profile), and over
+   * the 3 GiB at which the plan warns of an OOM (the recipe's 12 GB would alert from the start). @default 6
+   */
+  umaAlertThresholdGb: z.number().gt(0).lt(128).default(6),
   /** Optional webhook the headroom monitor POSTs to. */
   webhookUrl: z
     .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" })
@@ -336,7 +340,50 @@ const clusterObject = z.strictObject({
   hardening: hardeningSchema.prefault({}),
 });
 
-export const clusterSchema = clusterObject.superRefine((c, ctx) => crossFieldRules(c, ctx));
+export const clusterSchema = clusterObject.superRefine((c, ctx) =>
+  crossFieldRules(c, (path, message) => ctx.addIssue({ code: "custom", path, message })),
+);
+
+/**
+ * The cross-field rules on the parts of an input that are well-formed, for an input whose shape
+ * fails elsewhere: each section (and each node) is parsed on its own, and a rule runs when the
+ * sections it reads parsed. So one run reports the shape problems and the semantic ones together.
+ */
+export function crossFieldProblems(input: unknown): { path: (string | number)[]; message: string }[] {
+  const parts = wellFormedParts(input);
+  if (parts === undefined) return [];
+  const out: { path: (string | number)[]; message: string }[] = [];
+  crossFieldRules(parts, (path, message) => out.push({ path, message }));
+  return out;
+}
+
+/** The sections of an input (and the nodes) that parse on their own; undefined where they do not. */
+export interface WellFormedParts extends RuleInput {
+  readonly model: Cluster["model"] | undefined;
+}
+
+/** Each section (and each node) of an input parsed on its own, for rules that run despite a shape error elsewhere. */
+export function wellFormedParts(input: unknown): WellFormedParts | undefined {
+  if (!input || typeof input !== "object" || Array.isArray(input)) return undefined;
+  const raw = input as Record<string, unknown>;
+  const section = <S extends z.ZodType>(schema: S, key: string): z.output<S> | undefined => {
+    const r = schema.safeParse(raw[key]);
+    return r.success ? r.data : undefined;
+  };
+  const nodes = Array.isArray(raw.nodes)
+    ? raw.nodes.map((n) => {
+        const r = nodeSchema.safeParse(n);
+        return r.success ? r.data : undefined;
+      })
+    : undefined;
+  return {
+    nodes,
+    ssh: section(clusterObject.shape.ssh, "ssh"),
+    image: section(clusterObject.shape.image, "image"),
+    serving: section(clusterObject.shape.serving, "serving"),
+    model: section(clusterObject.shape.model, "model"),
+  };
+}
 
 /** What a user writes (before defaults). */
 export type ClusterConfigInput = z.input<typeof clusterSchema>;
@@ -349,20 +396,26 @@ export type ServingConfig = ClusterConfig["serving"];
 export type WatchdogConfig = ServingConfig["watchdog"];
 export type CustomProfileInput = z.input<typeof customProfileSchema>;
 
-type Ctx = z.RefinementCtx;
-
-function issue(ctx: Ctx, path: (string | number)[], message: string): void {
-  ctx.addIssue({ code: "custom", path, message });
+type Cluster = z.output<typeof clusterObject>;
+/** What the rules read; a section (or node) that did not parse is undefined and its rules are skipped. */
+interface RuleInput {
+  readonly nodes: readonly (Cluster["nodes"][number] | undefined)[] | undefined;
+  readonly ssh: Cluster["ssh"] | undefined;
+  readonly image: Cluster["image"] | undefined;
+  readonly serving: Cluster["serving"] | undefined;
 }
+type Issue = (path: (string | number)[], message: string) => void;
 
-function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
-  const nodes = c.nodes;
+function crossFieldRules(c: RuleInput, issue: Issue): void {
+  const all = c.nodes ?? [];
+  const complete = c.nodes !== undefined && all.every((n) => n !== undefined);
+  // The nodes that parsed, with their index in the input (so paths stay right).
+  const nodes = all.flatMap((n, i) => (n === undefined ? [] : [{ ...n, i }]));
 
-  // Exactly one head.
+  // Exactly one head (with a malformed node, only "more than one" is certain).
   const heads = nodes.filter((n) => n.role === "head");
-  if (heads.length !== 1) {
+  if (heads.length > 1 || (complete && heads.length === 0)) {
     issue(
-      ctx,
       ["nodes"],
       heads.length === 0
         ? "has no node with role 'head': mark exactly one node as head"
@@ -373,13 +426,13 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
   // Unique names, management hosts, data-plane addresses.
   const seen = (key: (n: (typeof nodes)[number]) => string, field: string, what: string) => {
     const first = new Map<string, number>();
-    nodes.forEach((n, i) => {
+    nodes.forEach((n) => {
+      const i = n.i;
       const k = key(n);
       const j = first.get(k);
       if (j === undefined) first.set(k, i);
       else
         issue(
-          ctx,
           ["nodes", i, ...field.split(".")],
           `${what} '${k}' is already used by nodes[${j}]: each node needs its own`,
         );
@@ -389,12 +442,12 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
   seen((n) => n.ssh.host.toLowerCase(), "ssh.host", "management host");
 
   const addrOwner = new Map<string, string>();
-  nodes.forEach((n, i) => {
+  nodes.forEach((n) => {
+    const i = n.i;
     n.dataPlane.forEach((p, t) => {
       const owner = addrOwner.get(p.address);
       if (owner)
         issue(
-          ctx,
           ["nodes", i, "dataPlane", t, "address"],
           `address ${p.address} is already used by ${owner}: every data-plane port needs its own address`,
         );
@@ -402,7 +455,6 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
       const a = parseIpv4(p.address);
       if (a !== undefined && isNetworkOrBroadcast(a, p.prefix)) {
         issue(
-          ctx,
           ["nodes", i, "dataPlane", t, "address"],
           `${p.address} is the network or broadcast address of its /${p.prefix}: use a host address`,
         );
@@ -411,13 +463,14 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
   });
 
   // Within a node: distinct netdevs/HCAs; twins on separate subnets.
-  nodes.forEach((n, i) => {
+  nodes.forEach((n) => {
+    const i = n.i;
     const [a, b] = n.dataPlane;
     if (a && b) {
       if (a.netdev === b.netdev)
-        issue(ctx, ["nodes", i, "dataPlane", 1, "netdev"], `repeats ${a.netdev}: the two twins are different netdevs`);
+        issue(["nodes", i, "dataPlane", 1, "netdev"], `repeats ${a.netdev}: the two twins are different netdevs`);
       if (a.hca === b.hca)
-        issue(ctx, ["nodes", i, "dataPlane", 1, "hca"], `repeats ${a.hca}: the two twins are different HCAs`);
+        issue(["nodes", i, "dataPlane", 1, "hca"], `repeats ${a.hca}: the two twins are different HCAs`);
       const na = parseIpv4(a.address),
         nb = parseIpv4(b.address);
       if (
@@ -426,7 +479,6 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
         networkOf(na, a.prefix) === networkOf(nb, Math.min(a.prefix, b.prefix))
       ) {
         issue(
-          ctx,
           ["nodes", i, "dataPlane", 1, "address"],
           `is in the same subnet as dataPlane[0]: each twin needs a separate subnet`,
         );
@@ -435,33 +487,33 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
   });
 
   // Per twin: same count on every node, one subnet across the ends.
-  const twins = nodes[0]?.dataPlane.length ?? 0;
-  nodes.forEach((n, i) => {
-    if (n.dataPlane.length !== twins)
+  const first = all[0];
+  const twins = first?.dataPlane.length ?? 0;
+  nodes.forEach((n) => {
+    const i = n.i;
+    if (first !== undefined && n.dataPlane.length !== twins)
       issue(
-        ctx,
         ["nodes", i, "dataPlane"],
         `has ${n.dataPlane.length} port(s) but nodes[0] has ${twins}: every node needs the same twins`,
       );
   });
   for (let t = 0; t < twins; t++) {
-    const ref = nodes[0]?.dataPlane[t];
+    const ref = first?.dataPlane[t];
     const refAddr = ref && parseIpv4(ref.address);
     if (!ref || refAddr === undefined) continue;
-    nodes.forEach((n, i) => {
+    nodes.forEach((n) => {
+      const i = n.i;
       if (i === 0) return;
       const p = n.dataPlane[t];
       const a = p && parseIpv4(p.address);
       if (!p || a === undefined) return;
       if (p.prefix !== ref.prefix) {
         issue(
-          ctx,
           ["nodes", i, "dataPlane", t, "prefix"],
           `is /${p.prefix} but nodes[0].dataPlane[${t}] is /${ref.prefix}: both ends of a twin share one subnet`,
         );
       } else if (networkOf(a, p.prefix) !== networkOf(refAddr, ref.prefix)) {
         issue(
-          ctx,
           ["nodes", i, "dataPlane", t, "address"],
           `${p.address}/${p.prefix} is not in the subnet of nodes[0].dataPlane[${t}] (${ref.address}/${ref.prefix}): both ends of a twin must share one subnet`,
         );
@@ -470,34 +522,35 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
   }
 
   // SSH: key or agent, not both (checked with the cluster-wide defaults applied).
-  nodes.forEach((n, i) => {
-    const key = n.ssh.privateKey ?? c.ssh.privateKey;
-    const agent = n.ssh.useAgent ?? c.ssh.useAgent ?? false;
-    if (key && agent)
-      issue(
-        ctx,
-        ["nodes", i, "ssh", "useAgent"],
-        "is true while a privateKey is also set: choose the key or the agent",
-      );
-    if (!(n.ssh.user ?? c.ssh.user))
-      issue(ctx, ["nodes", i, "ssh", "user"], "is not set: set it here or in ssh.user for every node");
-  });
+  const ssh = c.ssh;
+  if (ssh)
+    nodes.forEach((n) => {
+      const i = n.i;
+      const key = n.ssh.privateKey ?? ssh.privateKey;
+      const agent = n.ssh.useAgent ?? ssh.useAgent ?? false;
+      if (key && agent)
+        issue(["nodes", i, "ssh", "useAgent"], "is true while a privateKey is also set: choose the key or the agent");
+      if (!(n.ssh.user ?? ssh.user))
+        issue(["nodes", i, "ssh", "user"], "is not set: set it here or in ssh.user for every node");
+    });
 
-  // Parallelism.
-  const s = c.serving;
-  const tp = s.tensorParallelSize ?? Math.floor(nodes.length / s.pipelineParallelSize);
-  if (tp * s.pipelineParallelSize !== nodes.length) {
+  if (c.image) imageRules(c.image, issue);
+  if (c.serving) servingRules(c.serving, c.nodes?.length, issue);
+}
+
+function servingRules(s: Cluster["serving"], nodeCount: number | undefined, issue: Issue): void {
+  // Parallelism (the node count is known even when a node is malformed).
+  const tp = s.tensorParallelSize ?? Math.floor((nodeCount ?? 0) / s.pipelineParallelSize);
+  if (nodeCount !== undefined && tp * s.pipelineParallelSize !== nodeCount) {
     issue(
-      ctx,
       ["serving", "tensorParallelSize"],
-      `x pipelineParallelSize is ${tp} x ${s.pipelineParallelSize} = ${tp * s.pipelineParallelSize}, but there are ${nodes.length} nodes (one GB10 each): make the product equal the node count`,
+      `x pipelineParallelSize is ${tp} x ${s.pipelineParallelSize} = ${tp * s.pipelineParallelSize}, but there are ${nodeCount} nodes (one GB10 each): make the product equal the node count`,
     );
   }
 
   // Utilisation.
   if (s.gpuMemoryUtilization >= 0.85 && !s.acknowledgeHighUtilization) {
     issue(
-      ctx,
       ["serving", "gpuMemoryUtilization"],
       `is ${s.gpuMemoryUtilization}: 0.85 leaves ~1 GB free per node and a load burst freezes the host; use 0.80 (0.82 on a clean dedicated node), or set serving.acknowledgeHighUtilization: true`,
     );
@@ -506,7 +559,6 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
   // Watchdog spacing.
   if (s.watchdog.maxBackoffSeconds < s.watchdog.minRestartIntervalSeconds) {
     issue(
-      ctx,
       ["serving", "watchdog", "maxBackoffSeconds"],
       `is ${s.watchdog.maxBackoffSeconds} s, below minRestartIntervalSeconds (${s.watchdog.minRestartIntervalSeconds} s): the longest wait between restarts cannot be shorter than the shortest`,
     );
@@ -514,7 +566,7 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
 
   // Auth.
   if (s.apiKey && s.allowUnauthenticated) {
-    issue(ctx, ["serving", "allowUnauthenticated"], "is true while serving.apiKey is set: remove one of them");
+    issue(["serving", "allowUnauthenticated"], "is true while serving.apiKey is set: remove one of them");
   }
 
   // Custom profile completeness.
@@ -522,7 +574,6 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
     for (const f of ["maxModelLen", "maxNumSeqs", "maxNumBatchedTokens"] as const) {
       if (s.profile[f] === undefined)
         issue(
-          ctx,
           ["serving", "profile", f],
           `is required when serving.profile.base is not set (or set base: ${PROFILE_NAMES.join(" | ")})`,
         );
@@ -534,7 +585,6 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
     const flag = a.split("=")[0] as string;
     if (MANAGED_FLAGS.includes(flag)) {
       issue(
-        ctx,
         ["serving", "extraArgs", i],
         `sets ${flag}, which the plan already sets: use the matching serving or profile field instead`,
       );
@@ -542,15 +592,16 @@ function crossFieldRules(c: z.output<typeof clusterObject>, ctx: Ctx): void {
   });
   for (const k of Object.keys(s.extraEnv)) {
     const from = MANAGED_ENV[k];
-    if (from) issue(ctx, ["serving", "extraEnv", k], `is set by the plan from ${from}: change that instead`);
+    if (from) issue(["serving", "extraEnv", k], `is set by the plan from ${from}: change that instead`);
   }
+}
 
+function imageRules(image: Cluster["image"], issue: Issue): void {
   // Pinned vLLM ref.
-  if (c.image.source === "build" && !c.image.allowUnpinned && !PATTERNS.pinnedRef.re.test(c.image.vllmRef)) {
+  if (image.source === "build" && !image.allowUnpinned && !PATTERNS.pinnedRef.re.test(image.vllmRef)) {
     issue(
-      ctx,
       ["image", "vllmRef"],
-      `'${c.image.vllmRef}' is a branch, not a pinned commit or tag (newer commits regressed): pin the commit you validated, or set image.allowUnpinned: true`,
+      `'${image.vllmRef}' is a branch, not a pinned commit or tag (newer commits regressed): pin the commit you validated, or set image.allowUnpinned: true`,
     );
   }
 }

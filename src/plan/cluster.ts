@@ -2,7 +2,7 @@
  * planCluster: the single source of truth. From a validated config to everything every node will
  * run or be configured with. No Pulumi, no I/O, no clock, no randomness.
  */
-import { loadClusterConfig, secretSummary, type LoadMode } from "../config/load";
+import { configNotes, loadClusterConfig, secretSummary, type LoadMode } from "../config/load";
 import { ConfigError, type ConfigProblem } from "../config/errors";
 import type { ClusterConfig, NodeConfig } from "../config/schema";
 import { deepseekV4Flash, type ModelSpec } from "../models/deepseek-v4-flash";
@@ -135,6 +135,7 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
     memory,
     watchdog: watchdog.plan,
     warnings: [...warnings, ...memory.warnings, ...watchdog.warnings],
+    notes: [...configNotes(config), ...memory.notes],
   };
 }
 

@@ -62,6 +62,8 @@ export interface MemoryPlan {
   readonly warnings: readonly ConfigProblem[];
   /** Reasons it cannot work; planCluster turns these into a ConfigError. */
   readonly errors: readonly ConfigProblem[];
+  /** Facts worth knowing that are no risk (e.g. the profile's own concurrency trade-off); not warnings. */
+  readonly notes: readonly ConfigProblem[];
 }
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
@@ -125,8 +127,9 @@ export function planMemory(
   const M = MEMORY_ESTIMATE_MARGIN_GIB;
   const thresholdGiB = (h.umaAlertThresholdGb * 1e9) / GIB;
   // Findings per node; identical findings on several nodes are reported once, naming them all.
-  const found = new Map<string, { error: boolean; path: string; message: string; nodes: string[] }>();
-  const add = (error: boolean, node: string, path: string, message: string) => {
+  type Kind = boolean | "note"; // true: error, false: warning
+  const found = new Map<string, { error: Kind; path: string; message: string; nodes: string[] }>();
+  const add = (error: Kind, node: string, path: string, message: string) => {
     const key = `${error}|${path}|${message}`;
     const f = found.get(key);
     if (f) f.nodes.push(node);
@@ -164,8 +167,9 @@ export function planMemory(
         `the KV pool (~${b.kvPoolGiB} GiB) is within the estimate's margin (${M} GiB) of one full ${inputs.maxModelLen}-token request (${b.fullRequestGiB} GiB): the engine may refuse to start`,
       );
     } else if (b.maxFullContextRequests < inputs.maxNumSeqs) {
+      // The profiles' own trade-off (more sequences than full-context requests fit): a note, not a risk.
       add(
-        false,
+        "note",
         n,
         "serving.profile.maxNumSeqs",
         `${inputs.maxNumSeqs} sequences, but the KV pool (~${b.kvPoolTokens} tokens) holds ${b.maxFullContextRequests} at full context: the rest wait when requests are long`,
@@ -190,9 +194,10 @@ export function planMemory(
   }
   const warnings: ConfigProblem[] = [];
   const errors: ConfigProblem[] = [];
+  const notes: ConfigProblem[] = [];
   for (const f of found.values()) {
     const who = f.nodes.length === nodes.length && nodes.length > 1 ? "every node" : `node ${f.nodes.join(", ")}`;
-    (f.error ? errors : warnings).push({ path: f.path, message: `${who}: ${f.message}` });
+    (f.error === "note" ? notes : f.error ? errors : warnings).push({ path: f.path, message: `${who}: ${f.message}` });
   }
-  return { model: modelId, nodes, marginGiB: M, warnings, errors };
+  return { model: modelId, nodes, marginGiB: M, warnings, errors, notes };
 }

@@ -199,6 +199,8 @@ export interface ClusterPlan {
   readonly watchdog: WatchdogPlan;
   /** Config and memory warnings, shown by `plan` and as Pulumi warnings during preview. */
   readonly warnings: readonly ConfigProblem[];
+  /** Informational notes, not warnings: an unpinned default the recipe gives no pin for, a profile's trade-off. */
+  readonly notes: readonly ConfigProblem[];
 }
 
 /** The coordinated watchdog on the head: timing, restart order, free-memory floor (src/plan/watchdog.ts). */

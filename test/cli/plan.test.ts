@@ -60,6 +60,24 @@ describe("the example stacks", () => {
   });
 });
 
+describe("the shipped defaults do not warn", () => {
+  for (const s of STACKS) {
+    it(`plan --stack ${s}: only the unset secrets warn; the default alert threshold is under the predicted free memory`, () => {
+      const r = cli(["plan", "--stack", s, "--json"]);
+      assert.equal(r.code, 0, r.err);
+      const plan = JSON.parse(r.out);
+      const secrets = ["model.hfToken", "nodes[0].ssh.privateKey", "nodes[1].ssh.privateKey", "serving.apiKey"];
+      assert.deepEqual(plan.warnings.map((w: { path: string }) => w.path).sort(), secrets);
+      assert.ok(plan.notes.some((n: { path: string }) => n.path === "image.flashinferRef"));
+      const GIB = 1024 ** 3;
+      // GB in the name, GiB on the node (the monitor compares MemAvailable in KiB): the larger must fit.
+      for (const n of plan.memory.nodes)
+        assert.ok(plan.hardening.umaAlertThresholdGb * GIB <= n.headroomGiB * GIB - GIB, `${s} ${n.node}`);
+      assert.ok(plan.hardening.umaAlertThresholdGb * 1e9 > 3 * GIB, "the alert comes before the 3 GiB OOM warning");
+    });
+  }
+});
+
 describe("plan command", () => {
   for (const s of STACKS) {
     it(`plan --stack ${s} --json emits the documented shape`, () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConfigError, loadClusterConfig } from "../../src/config";
+import { ConfigError, configNotes, loadClusterConfig } from "../../src/config";
 import { baseConfig, twinConfig } from "../support/fixtures";
 
 type Case = [what: string, mutate: (c: Record<string, any>) => void, path: string, message: RegExp];
@@ -205,7 +205,6 @@ describe("reporting", () => {
     );
     const { warnings } = loadClusterConfig(c, "plan");
     assert.deepEqual(warnings.map((w) => w.path).sort(), [
-      "image.flashinferRef",
       "model.hfToken",
       "nodes[0].ssh.privateKey",
       "nodes[1].ssh.privateKey",
@@ -235,9 +234,17 @@ describe("accepted with a warning", () => {
         "image.allowUnpinned",
       ),
     ));
-  it("no warning at the defaults besides the unpinned FlashInfer", () =>
+  it("no warning at the defaults; the unpinned FlashInfer (no pin in the recipe) is a note", () => {
     assert.deepEqual(
       warned(() => {}),
+      [],
+    );
+    assert.deepEqual(
+      configNotes(loadClusterConfig(twinConfig()).config).map((n) => n.path),
       ["image.flashinferRef"],
-    ));
+    );
+    const pinned = twinConfig();
+    pinned.image = { source: "build", flashinferRef: "v0.6.1" };
+    assert.deepEqual(configNotes(loadClusterConfig(pinned).config), []);
+  });
 });

@@ -62,9 +62,24 @@ describe("budget per node", () => {
     assert.ok(hi.kvPoolTokens > lo.kvPoolTokens);
     assert.ok(hi.headroomGiB < lo.headroomGiB);
   });
-  it("warns: seqs beyond full context, headroom under the alert threshold", () => {
-    const w = budgets().warnings.map((x) => x.path);
-    assert.ok(w.includes("serving.profile.maxNumSeqs"));
+  it("notes seqs beyond full context (the profile's trade-off); warns on headroom under the alert threshold", () => {
+    assert.ok(
+      budgets()
+        .notes.map((x) => x.path)
+        .includes("serving.profile.maxNumSeqs"),
+    );
+    assert.ok(
+      !budgets()
+        .warnings.map((x) => x.path)
+        .includes("serving.profile.maxNumSeqs"),
+    );
+    assert.ok(
+      !budgets()
+        .warnings.map((x) => x.path)
+        .includes("hardening.umaAlertThresholdGb"),
+      "the default warns",
+    );
+    const w = budgets((c) => (c.hardening = { umaAlertThresholdGb: 12 })).warnings.map((x) => x.path);
     assert.ok(w.includes("hardening.umaAlertThresholdGb"));
     const quiet = budgets((c) => {
       c.serving.profile = "256k";

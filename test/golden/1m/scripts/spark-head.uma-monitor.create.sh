@@ -13,8 +13,8 @@ $SUDO tee /usr/local/lib/dgx-spark-vllm/uma-headroom.sh >/dev/null <<'DGX_SPARK_
 # Managed by dgx-spark-vllm: UMA headroom check (free unified memory below the threshold).
 set -euo pipefail
 NODE=spark-head
-THRESHOLD_KB=12582912
-THRESHOLD_GB=12
+THRESHOLD_KB=6291456
+THRESHOLD_GB=6
 WEBHOOK_FILE=/etc/dgx-spark-vllm/uma-webhook
 
 # The UMA headroom check (src/plan/monitor.ts renders it; a systemd timer runs it as root): log,

@@ -2,8 +2,8 @@
 # Managed by dgx-spark-vllm: UMA headroom check (free unified memory below the threshold).
 set -euo pipefail
 NODE=spark-worker
-THRESHOLD_KB=12582912
-THRESHOLD_GB=12
+THRESHOLD_KB=6291456
+THRESHOLD_GB=6
 WEBHOOK_FILE=/etc/dgx-spark-vllm/uma-webhook
 
 # The UMA headroom check (src/plan/monitor.ts renders it; a systemd timer runs it as root): log,
