@@ -21,6 +21,13 @@ export const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "
   peerDependencies?: Record<string, string>;
 };
 
+/** The environment for a child npm: the parent npm's project folder (npm_config_local_prefix) left out, so it acts on cwd. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, npm_config_update_notifier: "false" };
+  delete env.npm_config_local_prefix;
+  return env;
+}
+
 /** Run npm (the one on PATH: under `npm run`, with this package's Node 24 first on PATH). */
 export function npm(args: string[], cwd: string, timeoutMs = 300_000): SpawnSyncReturns<string> {
   return spawnSync("npm", args, {
@@ -28,7 +35,7 @@ export function npm(args: string[], cwd: string, timeoutMs = 300_000): SpawnSync
     encoding: "utf8",
     timeout: timeoutMs,
     maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, npm_config_update_notifier: "false" },
+    env: childEnv(),
   });
 }
 
