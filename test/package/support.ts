@@ -14,6 +14,7 @@ export const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "
   bin: Record<string, string>;
   exports: Record<string, string | Record<string, string>>;
   files: string[];
+  workspaces?: string[];
   engines: Record<string, string>;
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
