@@ -195,3 +195,36 @@ test(`under the consumer's own Pulumi ${LOWEST} mocks the cluster registers its 
   assert.equal(out.types["docker:index/container:Container"], 2);
   assert.equal(out.deep, "ERR_PACKAGE_PATH_NOT_EXPORTED", "deep imports are refused by the exports map");
 });
+
+test("the installed CLI prints the same plan as this repository's, from the shipped files alone", (t) => {
+  if (skip) return t.skip(skip);
+  const project = path.join(dir, "project");
+  const args = ["plan", "--stack", "256k", "--json"];
+  // Through the bin link npm made, with this Node first on PATH (the bin's shebang is `env node`).
+  const env = { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}` };
+  const installed = spawnSync(path.join(project, "node_modules", ".bin", "dgx-spark-vllm"), args, {
+    cwd: project,
+    encoding: "utf8",
+    env,
+  });
+  assert.equal(installed.status, 0, installed.stdout + installed.stderr);
+  const here = spawnSync(process.execPath, [path.join(ROOT, "dist", "src", "cli", "main.js"), ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  assert.equal(here.status, 0, here.stdout + here.stderr);
+  assert.deepEqual(JSON.parse(installed.stdout), JSON.parse(here.stdout));
+});
+
+test("an ES module imports the named exports", (t) => {
+  if (skip) return t.skip(skip);
+  const code =
+    'import { DeepSeekV4Cluster, loadClusterConfig, planCluster, PROFILES } from "dgx-spark-vllm";\n' +
+    "console.log([typeof DeepSeekV4Cluster, typeof loadClusterConfig, typeof planCluster, Object.keys(PROFILES)].join(' '));";
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", code], {
+    cwd: path.join(dir, "project"),
+    encoding: "utf8",
+  });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.equal(r.stdout.trim(), "function function function 1m,512k,256k");
+});
