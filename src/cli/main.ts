@@ -9,6 +9,7 @@ import { readClusterInput } from "./args";
 import { runBenchCli } from "./bench";
 import { runDoctorCli } from "./doctor";
 import { runGateCli } from "./gate";
+import { runRepairCli } from "./repair";
 import { type CliIo, parseOptions } from "./options";
 import { renderSummary } from "./summary";
 
@@ -18,6 +19,7 @@ const USAGE = `usage: dgx-spark-vllm plan [--stack <1m|512k|256k|name> | --confi
        dgx-spark-vllm bench --endpoint <url> [...]   (dgx-spark-vllm bench --help)
        dgx-spark-vllm gate --endpoint <url> --suite <...> | --all [...]   (dgx-spark-vllm gate --help)
        dgx-spark-vllm doctor [--stack <name> | --config <file>] [--json] [...]   (dgx-spark-vllm doctor --help)
+       dgx-spark-vllm repair [--stack <name> | --config <file>] [--dry-run] [...]   (dgx-spark-vllm repair --help)
 
   --stack NAME   read stacks/Pulumi.NAME.yaml (default: 1m)
   --config FILE  read a Pulumi stack file, or a cluster object in YAML or JSON
@@ -62,12 +64,13 @@ export function runCli(argv: readonly string[], io: CliIo): number {
   }
 }
 
-/** Every command: `plan` (synchronous), `bench` and `gate` (they talk to a running server), `doctor` (SSH). */
+/** Every command: `plan` (synchronous), `bench` and `gate` (they talk to a running server), `doctor` and `repair` (SSH). */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   if (command === "bench") return runBenchCli(rest, io);
   if (command === "gate") return runGateCli(rest, io);
   if (command === "doctor") return runDoctorCli(rest, io);
+  if (command === "repair") return runRepairCli(rest, io);
   return runCli(argv, io);
 }
 
