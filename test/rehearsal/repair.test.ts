@@ -1,7 +1,7 @@
 /**
  * `repair` against the simulated Sparks, after a real bring-up by the components' own commands:
  * four drifts an unchanged `pulumi up` would not touch (MTU, a missing RoCEv2 GID, swap on,
- * vm.min_free_kbytes reset) make doctor FAIL; `repair --dry-run` lists the steps and changes
+ * vm.min_free_kbytes lowered) make doctor FAIL; `repair --dry-run` lists the steps and changes
  * nothing; a node whose engine container is up is refused; `repair` re-runs the plan's steps and
  * the next doctor run is all PASS.
  */
@@ -17,7 +17,7 @@ import type { ClusterPlan } from "../../src/plan/types";
 import { renderRepairReport, type RepairReport } from "../../src/repair/run";
 import { HEAD, hostSpecs, rehearsalConfig, rehearsalPlan, WORKER } from "./cluster";
 import { labUnavailable, SimLab } from "./lab";
-import { captureSteps, describe as why, up } from "./runner";
+import { captureSteps, destroy, type RemoteStep, describe as why, up } from "./runner";
 
 const unavailable = labUnavailable();
 const skip = unavailable && process.env.CI !== "true" ? `simulated hosts: ${unavailable}` : false;
@@ -30,6 +30,9 @@ describe("repair on simulated Sparks", { skip }, () => {
   let dir: string;
   let file: string;
   let ssh: { sshCommand: string[]; extraOptions: string[] };
+  let steps: RemoteStep[];
+  let created: string[];
+  const baseline: Record<string, string> = {};
 
   const doctor = (): Promise<DoctorReport> =>
     runDoctor(plan, "rehearsal", { ...ssh, privateKeys: { [HEAD]: lab.clientKey, [WORKER]: lab.clientKey } });
@@ -52,8 +55,11 @@ describe("repair on simulated Sparks", { skip }, () => {
     lab = await SimLab.start(hostSpecs());
     const config = rehearsalConfig(lab);
     plan = rehearsalPlan(config);
-    const out = await up(lab, await captureSteps(plan, "rep", lab.clientKey));
+    for (const h of [HEAD, WORKER]) baseline[h] = lab.snapshot(h);
+    steps = await captureSteps(plan, "rep", lab.clientKey);
+    const out = await up(lab, steps);
     assert.equal(out.failed, undefined, why(out.failed));
+    created = out.ran;
     // What a finished deploy leaves: the same image and the same weights on both nodes.
     const tagFile = plan.image.tag.replace(/[/:]/g, "_");
     const hub = `${modelCacheDir(plan, plan.nodes[0]!)}/snapshots/0123abc`;
@@ -87,11 +93,12 @@ describe("repair on simulated Sparks", { skip }, () => {
   it("MTU, GID, swap and min_free_kbytes drift: dry run changes nothing, serving refused, repair -> all PASS", async (t) => {
     const worker = plan.nodes.find((n) => n.name === WORKER)!;
     // The drifts: the worker's MTU back to 1500 and its swap on; the head's RoCEv2 GID missing
-    // (the post-reboot quirk) and its vm.min_free_kbytes back to the kernel's boot value.
+    // (the post-reboot quirk) and its vm.min_free_kbytes lowered by hand.
     lab.must(WORKER, `ip link set dev ${NETDEV} mtu 1500`);
     lab.must(WORKER, "swapon /swapfile");
     lab.must(HEAD, "echo 10.0.0.1 > /var/lib/dsv-sim/gid-suppressed; sleep 0.8");
-    lab.must(HEAD, "cp /var/lib/dsv-sim/kernel/boot-sysctl/vm.min_free_kbytes /var/lib/dsv-sim/kernel/sysctl/");
+    // Not the boot value (67584), so the destroy below shows the journal kept the value of the first run.
+    lab.must(HEAD, "sysctl -q -w vm.min_free_kbytes=65536");
     try {
       const drifted = await doctor();
       const failing = drifted.checks.filter((c) => c.status === "FAIL").map((c) => `${c.node}:${c.id}`);
@@ -151,5 +158,15 @@ describe("repair on simulated Sparks", { skip }, () => {
       lab.exec(WORKER, "swapoff /swapfile");
       lab.must(WORKER, `ip link set dev ${NETDEV} mtu 9000`);
     }
+  });
+
+  it("after the repair, pulumi destroy still restores both hosts to how they were before the bring-up", async () => {
+    // The journal holds what the first run found: repair's re-runs must not have overwritten it.
+    const tagFile = plan.image.tag.replace(/[/:]/g, "_");
+    const hub = path.dirname(modelCacheDir(plan, plan.nodes[0]!));
+    for (const h of [HEAD, WORKER]) lab.must(h, `rm -rf ${hub} /var/lib/dsv-sim/docker/images/${tagFile}`);
+    const out = await destroy(lab, steps, created);
+    assert.equal(out.failed, undefined, why(out.failed));
+    for (const h of [HEAD, WORKER]) assert.equal(lab.snapshot(h), baseline[h], `${h} is back to its baseline`);
   });
 });
