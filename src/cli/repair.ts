@@ -10,8 +10,8 @@ import type { SshSettings } from "../ssh/session";
 import { checkIdentityFile, readClusterPlan } from "./args";
 import { apiKeyFromEnv, type CliIo, parseOptions, UsageError } from "./options";
 
-export const REPAIR_USAGE = `usage: dgx-spark-vllm repair [--stack <name> | --config <file>] [--node <name>]... [--dry-run] [--json]
-                             [--identity <key file>] [--force-serving]
+export const REPAIR_USAGE = `usage: dgx-spark-vllm repair [--stack <name> | --config <file>] [--node <name>]...
+                             [--dry-run] [--json] [--identity <key file>] [--force-serving]
 
 Runs doctor, then re-applies over SSH the plan's own idempotent host and link steps (the scripts
 the components run) for the checks that fail: MTU, addresses, GID, netplan file and boot unit,

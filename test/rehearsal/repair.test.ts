@@ -67,7 +67,8 @@ describe("repair on simulated Sparks", { skip }, () => {
       lab.must(h, `echo ${IMAGE_ID} > /var/lib/dsv-sim/docker/images/${tagFile}`);
       lab.must(
         h,
-        `install -d -o spark -g spark ${hub} && head -c 4096 /dev/zero > ${hub}/model-00001.safetensors && echo '{}' > ${hub}/config.json && chown spark:spark ${hub}/*`,
+        `install -d -o spark -g spark ${hub} && head -c 4096 /dev/zero > ${hub}/model-00001.safetensors && ` +
+          `echo '{}' > ${hub}/config.json && chown spark:spark ${hub}/*`,
       );
     }
     ssh = { sshCommand: ["ip", "netns", "exec", lab.labNs, "ssh"], extraOptions: ["-F", "/dev/null"] };
@@ -90,22 +91,30 @@ describe("repair on simulated Sparks", { skip }, () => {
     assert.deepEqual(snapshots(), before);
   });
 
-  it("MTU, GID, swap and min_free_kbytes drift: dry run changes nothing, serving refused, repair -> all PASS", async (t) => {
+  it("five drifts: dry run changes nothing, a serving node is refused, repair -> doctor all PASS", async (t) => {
     const worker = plan.nodes.find((n) => n.name === WORKER)!;
     // The drifts: the worker's MTU back to 1500 and its swap on; the head's RoCEv2 GID missing
     // (the post-reboot quirk) and its vm.min_free_kbytes lowered by hand.
     lab.must(WORKER, `ip link set dev ${NETDEV} mtu 1500`);
     lab.must(WORKER, "swapon /swapfile");
+    // And a fifth: the worker's boot unit disabled (persist).
+    lab.must(WORKER, "systemctl disable dgx-spark-vllm-link.service");
     lab.must(HEAD, "echo 10.0.0.1 > /var/lib/dsv-sim/gid-suppressed; sleep 0.8");
     // Not the boot value (67584), so the destroy below shows the journal kept the value of the first run.
     lab.must(HEAD, "sysctl -q -w vm.min_free_kbytes=65536");
     try {
       const drifted = await doctor();
       const failing = drifted.checks.filter((c) => c.status === "FAIL").map((c) => `${c.node}:${c.id}`);
-      for (const want of [`${WORKER}:mtu.0`, `${WORKER}:swap`, `${HEAD}:gid.0`, `${HEAD}:min-free-kbytes`])
-        assert.ok(failing.includes(want), `${want} FAILs (failing: ${failing.join(", ")})`);
+      const drifts = [
+        `${WORKER}:mtu.0`,
+        `${WORKER}:swap`,
+        `${WORKER}:persist`,
+        `${HEAD}:gid.0`,
+        `${HEAD}:min-free-kbytes`,
+      ];
+      for (const want of drifts) assert.ok(failing.includes(want), `${want} FAILs (failing: ${failing.join(", ")})`);
       assert.equal(drifted.exitCode, 2);
-      for (const id of ["mtu.0", "swap", "min-free-kbytes"]) {
+      for (const id of ["mtu.0", "swap", "min-free-kbytes", "persist"]) {
         const c = drifted.checks.find((x) => x.id === id && x.status === "FAIL");
         assert.match(c?.fix ?? "", /dgx-spark-vllm repair --stack/, `${id}'s fix points to repair`);
       }
@@ -116,7 +125,7 @@ describe("repair on simulated Sparks", { skip }, () => {
       assert.deepEqual(snapshots(), snap, "--dry-run changed nothing on the hosts");
       assert.equal(dry.code, 0, JSON.stringify(dry.report.notRepairable));
       const steps = (r: RepairReport, n: string) => r.nodes.find((x) => x.node === n)?.steps.map((s) => s.id);
-      assert.deepEqual(steps(dry.report, WORKER), ["swap-off", "link-address", "gid-check"]);
+      assert.deepEqual(steps(dry.report, WORKER), ["swap-off", "link-address", "gid-check", "link-boot"]);
       assert.deepEqual(steps(dry.report, HEAD), ["min-free-kbytes", "link-address", "gid-check"]);
       assert.ok(dry.report.nodes.every((n) => n.outcome === "planned"));
       assert.deepEqual(dry.report.notRepairable, []);
@@ -145,7 +154,7 @@ describe("repair on simulated Sparks", { skip }, () => {
         fixed.report.nodes.map((n) => `${n.node} ${n.outcome}`),
         [`${HEAD} repaired`, `${WORKER} repaired`],
       );
-      assert.ok(fixed.report.before.length >= 4);
+      assert.ok(fixed.report.before.length >= 5);
       assert.deepEqual(fixed.report.after, []);
       const clean = await doctor();
       assert.deepEqual(failures(clean), []);
@@ -153,10 +162,12 @@ describe("repair on simulated Sparks", { skip }, () => {
       assert.equal(lab.must(WORKER, `cat /sys/class/net/${NETDEV}/mtu`).trim(), String(plan.link.mtu));
       assert.equal(lab.must(WORKER, "swapon --show=NAME --noheadings --raw").trim(), "");
       assert.equal(lab.must(HEAD, "sysctl -n vm.min_free_kbytes").trim(), String(plan.hardening.minFreeKbytes));
+      assert.equal(lab.must(WORKER, "systemctl is-enabled dgx-spark-vllm-link.service").trim(), "enabled");
     } finally {
       lab.must(HEAD, ": > /var/lib/dsv-sim/gid-suppressed; sleep 0.8");
       lab.exec(WORKER, "swapoff /swapfile");
       lab.must(WORKER, `ip link set dev ${NETDEV} mtu 9000`);
+      lab.must(WORKER, "systemctl enable dgx-spark-vllm-link.service");
     }
   });
 

@@ -140,7 +140,7 @@ function fakeSsh(dir: string, opts: { engine?: string; mtu?: number } = {}): { a
       `printf '%s\\n=====\\n' "$cmd" >> ${JSON.stringify(log)}`,
       'case "$cmd" in',
       `  *"@docker 0"*) printf '%s\\n@docker 0\\n' ${JSON.stringify(opts.engine ?? "")} ;;`,
-      `  *"kv host"*) printf '@host sim\\n@p0.exists yes\\n@p0.mtu ${opts.mtu ?? 1500}\\n@swaps /swapfile\\n@engine ${opts.engine ?? ""}\\n' ;;`,
+      `  *"kv host"*) printf '@host sim\\n@p0.exists yes\\n@p0.mtu ${opts.mtu ?? 1500}\\n@swaps /swapfile\\n' ;;`,
       "  *) : ;;",
       "esac",
     ].join("\n"),
@@ -221,7 +221,7 @@ test("repair CLI --dry-run: lists the steps per node and runs none of them", asy
   }
 });
 
-test("repair CLI: runs the plan's create scripts; a serving node is refused (exit 2) unless --force-serving", async () => {
+test("repair CLI: runs the plan's scripts; a serving node is refused (exit 2) unless --force-serving", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "repair-cli-"));
   try {
     const { file, plan } = configFile(dir);
