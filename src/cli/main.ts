@@ -10,17 +10,19 @@ import { packageVersion, readClusterInput } from "./args";
 import { runBenchCli } from "./bench";
 import { runDoctorCli } from "./doctor";
 import { runGateCli } from "./gate";
+import { runRepairCli } from "./repair";
 import { type CliIo, parseOptions } from "./options";
 import { renderSummary } from "./summary";
 
 export type { CliIo } from "./options";
 
-const COMMANDS = ["plan", "doctor", "bench", "gate"];
+const COMMANDS = ["plan", "doctor", "repair", "bench", "gate"];
 
 const USAGE = `usage: dgx-spark-vllm plan [--stack <1m|512k|256k|name> | --config <file>] [--json]   (dgx-spark-vllm plan --help)
        dgx-spark-vllm bench --endpoint <url> [...]   (dgx-spark-vllm bench --help)
        dgx-spark-vllm gate --endpoint <url> --suite <...> | --all [...]   (dgx-spark-vllm gate --help)
        dgx-spark-vllm doctor [--stack <name> | --config <file>] [--json] [...]   (dgx-spark-vllm doctor --help)
+       dgx-spark-vllm repair [--stack <name> | --config <file>] [--dry-run] [...]   (dgx-spark-vllm repair --help)
        dgx-spark-vllm --version | --help
 `;
 
@@ -83,12 +85,13 @@ export function runCli(argv: readonly string[], io: CliIo): number {
   }
 }
 
-/** Every command: `plan` (synchronous), `bench` and `gate` (they talk to a running server), `doctor` (SSH). */
+/** Every command: `plan` (synchronous), `bench` and `gate` (they talk to a running server), `doctor` and `repair` (SSH). */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   if (command === "bench") return runBenchCli(rest, io);
   if (command === "gate") return runGateCli(rest, io);
   if (command === "doctor") return runDoctorCli(rest, io);
+  if (command === "repair") return runRepairCli(rest, io);
   return runCli(argv, io);
 }
 

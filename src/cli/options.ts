@@ -80,7 +80,7 @@ export function parseIntList(flag: string, v: string, max: number): number[] {
   return parts.map((p) => parsePositiveInt(flag, p, max));
 }
 
-export type OptionSpec = { type: "string" | "boolean"; short?: string };
+export type OptionSpec = { type: "string" | "boolean"; short?: string; multiple?: boolean };
 
 /** Options `bench` and `gate` share: endpoint, key variable, the three timeouts, output and help. */
 export const SHARED_OPTIONS: Record<string, OptionSpec> = {
@@ -94,7 +94,7 @@ export const SHARED_OPTIONS: Record<string, OptionSpec> = {
   help: { type: "boolean", short: "h" },
 };
 
-export type ParsedValues = Record<string, string | boolean | undefined>;
+export type ParsedValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 /**
  * Parse a command's argv (its own options plus SHARED_OPTIONS), refusing keys on the command line.

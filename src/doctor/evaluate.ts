@@ -36,7 +36,12 @@ export type NodeResult =
   | { readonly ok: true; readonly values: ReadonlyMap<string, string> }
   | { readonly ok: false; readonly failure: SshFailure };
 
-const LINK_FIX = `sudo systemctl restart ${LINK_UNIT}.service (re-applies MTU and addresses, re-bounces a missing GID), or pulumi up`;
+/**
+ * An unchanged `pulumi up` re-runs no host or link step (their inputs did not change): host drift
+ * is repaired by `repair`, which re-runs the plan's own steps for the failing checks.
+ */
+export const REPAIR_CMD = "dgx-spark-vllm repair --stack <stack>";
+const LINK_FIX = `sudo systemctl restart ${LINK_UNIT}.service (re-applies MTU and addresses, re-bounces a missing GID), or ${REPAIR_CMD}`;
 /** PSI "some avg10" above this is memory pressure worth a warning (percent of time stalled). */
 export const PSI_WARN_AVG10 = 5;
 /** Link speed of a ConnectX-7 port on a Spark, Mb/s. */
@@ -338,7 +343,9 @@ function nodeChecks(
     evidence: persistProblems.length
       ? persistProblems.join("; ")
       : `${NETPLAN_FILE} valid; ${LINK_UNIT}.service enabled`,
-    ...(persistProblems.length ? { fix: "pulumi up (rewrites the netplan file and re-enables the unit)" } : {}),
+    ...(persistProblems.length
+      ? { fix: `${REPAIR_CMD} (re-runs the link steps: rewrites the netplan file, re-enables the unit)` }
+      : {}),
   });
 
   // Hardening.
@@ -352,7 +359,9 @@ function nodeChecks(
     evidence: `vm.min_free_kbytes = ${get("min_free_kbytes")}`,
     ...(mfkOk
       ? {}
-      : { fix: `sudo sysctl -w vm.min_free_kbytes=${plan.hardening.minFreeKbytes}; pulumi up persists it` }),
+      : {
+          fix: `sudo sysctl -w vm.min_free_kbytes=${plan.hardening.minFreeKbytes}, or ${REPAIR_CMD} (also persists it)`,
+        }),
   });
   if (plan.hardening.swapOff) {
     const swaps = get("swaps").trim();
@@ -362,7 +371,9 @@ function nodeChecks(
       status: swaps ? "FAIL" : "PASS",
       title: "swap off",
       evidence: swaps ? `active swap: ${swaps}` : "no active swap",
-      ...(swaps ? { fix: "sudo swapoff -a; pulumi up comments the fstab swap lines out so it stays off" } : {}),
+      ...(swaps
+        ? { fix: `sudo swapoff -a, or ${REPAIR_CMD} (also comments the fstab swap lines out: it stays off)` }
+        : {}),
     });
   }
 
