@@ -29,6 +29,11 @@ export interface Check {
   readonly evidence: string;
   /** What repairs it (always set for FAIL). */
   readonly fix?: string;
+  /**
+   * Set when the FAIL is no verdict: the step that reads this check's values timed out ("not
+   * answering") or was never reached ("not checked"). `repair` acts only on real verdicts.
+   */
+  readonly unanswered?: "not answering" | "not checked";
 }
 
 /** What a node's probe gave: its values, or the classified SSH failure. */
@@ -105,12 +110,14 @@ function unanswered(c: Check, st: Exclude<StepState, { state: "done" }>): Check 
       status: "FAIL",
       evidence: `not answering: ${st.command} did not answer within ${st.seconds} s`,
       fix: hangFix(st.command, c.node),
+      unanswered: "not answering",
     };
   return {
     ...c,
     status: "FAIL",
     evidence: "not checked: the probe ended before this step (cut off by the session timeout or a lost connection)",
     fix: "run doctor again; if this recurs, a command of an earlier step hangs on the node (doctor --json shows which)",
+    unanswered: "not checked",
   };
 }
 

@@ -129,6 +129,8 @@ export function planRepair(plan: ClusterPlan, checks: readonly Check[], only?: r
     const wanted: Record<StepList, Map<string, string[]>> = { hostSteps: new Map(), linkSteps: new Map() };
     const mine: Check[] = [];
     for (const c of failing.filter((x) => x.node === node.name)) {
+      // A check the probe could not answer is no verdict: nothing is re-run for it.
+      if (c.unanswered) continue;
       const rule = ruleFor(c);
       if (!rule?.steps.every((id) => node[rule.list].some((s) => s.id === id))) continue;
       for (const id of rule.steps) wanted[rule.list].set(id, [...(wanted[rule.list].get(id) ?? []), c.id]);

@@ -99,6 +99,25 @@ test("what no step repairs is left to doctor's fix: GPU, docker, image, a moved 
   assert.equal(r2.notRepairable.length, 1);
 });
 
+test("a check the probe could not answer is no verdict: repair runs nothing for it and leaves it to doctor's fix", () => {
+  const plan = planFromInput(baseConfig(), "plan");
+  const hung = {
+    ...fail(WORKER, "mtu.0", "not answering: ip did not answer within 5 s"),
+    unanswered: "not answering" as const,
+  };
+  const cut = {
+    ...fail(WORKER, "swap", "not checked: the probe ended before this step"),
+    unanswered: "not checked" as const,
+  };
+  const rp = planRepair(plan, [hung, cut, fail(HEAD, "min-free-kbytes", "vm.min_free_kbytes = 67584")]);
+  assert.ok(!rp.nodes.some((n) => n.node === WORKER), "no step is run on the worker for an unanswered check");
+  assert.deepEqual(ids(rp, HEAD), ["host:min-free-kbytes"], "a real verdict on the other node is still repaired");
+  assert.deepEqual(
+    rp.notRepairable.map((c) => c.id),
+    ["mtu.0", "swap"],
+  );
+});
+
 test("--node limits the repair to that node; the other node's failures are neither run nor listed", () => {
   const plan = planFromInput(baseConfig(), "plan");
   const rp = planRepair(plan, [fail(HEAD, "mtu.0"), fail(WORKER, "swap"), fail(HEAD, "identity")], [WORKER]);
@@ -140,7 +159,8 @@ function fakeSsh(dir: string, opts: { engine?: string; mtu?: number } = {}): { a
       `printf '%s\\n=====\\n' "$cmd" >> ${JSON.stringify(log)}`,
       'case "$cmd" in',
       `  *"@docker 0"*) printf '%s\\n@docker 0\\n' ${JSON.stringify(opts.engine ?? "")} ;;`,
-      `  *"kv host"*) printf '@host sim\\n@p0.exists yes\\n@p0.mtu ${opts.mtu ?? 1500}\\n@swaps /swapfile\\n' ;;`,
+      // The probe's answer, ending with its completion marker (every step answered).
+      `  *"kv host"*) printf '@host sim\\n@p0.exists yes\\n@p0.mtu ${opts.mtu ?? 1500}\\n@swaps /swapfile\\n@probe.complete\\n' ;;`,
       "  *) : ;;",
       "esac",
     ].join("\n"),
