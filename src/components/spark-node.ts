@@ -9,6 +9,7 @@ import { remote, type types } from "@pulumi/command";
 import { umaMonitorStep } from "../plan/monitor";
 import { preflightChecks, reachableScript } from "../plan/service";
 import type { ClusterPlan, NodePlan } from "../plan/types";
+import { sshOptions } from "../ssh/options";
 import { stepCommand, TOKEN_PREFIX } from "./common";
 
 export interface SparkNodeArgs {
@@ -38,7 +39,8 @@ export interface SparkNodeArgs {
   perDialTimeout?: number;
   /**
    * Extra `ssh` client options for the docker provider (it shells out to the local `ssh`, not the
-   * key above): e.g. `["-i", "/home/me/.ssh/id_ed25519"]`.
+   * key above): e.g. `["-i", "/home/me/.ssh/id_ed25519"]`. They come before the library's own
+   * (BatchMode, timeouts, the pinned host key), so an option given here takes precedence.
    * @default [] (the local ssh config / agent must reach the host)
    */
   dockerSshOpts?: string[];
@@ -149,13 +151,10 @@ export class SparkNode extends pulumi.ComponentResource {
       `${name}-docker`,
       {
         host: dockerHost,
-        sshOpts: [
-          "-o",
-          "BatchMode=yes",
-          "-o",
-          node.ssh.hostKey ? "StrictHostKeyChecking=yes" : "StrictHostKeyChecking=accept-new",
-          ...(args.dockerSshOpts ?? []),
-        ],
+        // The one SSH option builder (src/ssh): the pinned host key is checked against the pin, not
+        // the user's known_hosts, and nothing is recorded. The user's own options come first, so
+        // ssh (first value wins) lets them override ours.
+        sshOpts: [...(args.dockerSshOpts ?? []), ...sshOptions(node.ssh)],
       },
       { ...child, dependsOn: [this.reachable] },
     );

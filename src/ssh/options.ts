@@ -1,8 +1,8 @@
 /**
  * The one builder of OpenSSH client options for reaching a node. Every SSH connection the package
  * makes or renders derives from it: the scripts' node-to-node hops (`peerSshOptions`, rendered into
- * the watchdog, the image copy and doctor's probe), doctor's and the rehearsals' sessions, and the
- * gate's log and memory samplers.
+ * the watchdog, the image copy and doctor's probe), doctor's, repair's and the rehearsals' sessions,
+ * the gate's log and memory samplers, and the docker provider's connection (SparkNode).
  *
  * Never prompt (BatchMode), fail fast when a host is down (ssh exits 255), notice a dead peer, and
  * write no known_hosts entry, so nothing changes the user's SSH state. A pinned host key is checked

@@ -174,3 +174,27 @@ test("the readiness gate passes only when /v1/models reports the profile's max_m
     server.close();
   }
 });
+
+test("the docker provider reaches a node with the library's SSH options: the pinned key, nothing recorded", async () => {
+  const input = baseConfig();
+  const pin = ["ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIDockerProviderPinTest0000000000000000000"].join(" ");
+  (input.nodes[1] as { ssh: Record<string, unknown> }).ssh.hostKey = pin;
+  const plan = planFromInput(input, "deploy");
+  const opts = { transformations: [recordTransformation] };
+  for (const n of plan.nodes) {
+    const extra = n.role === "worker" ? { dockerSshOpts: ["-i", "/home/me/.ssh/id_ed25519"] } : {};
+    new SparkNode(`k-${n.name}`, { plan, node: n.name, privateKey: pulumi.secret("k"), ...extra }, opts);
+  }
+  const all = await settle();
+  const optsOf = (node: string): string[] => JSON.parse(String(all.get(`k-${node}-docker`)?.inputs.sshOpts));
+  const head = optsOf("spark-head");
+  const worker = optsOf("spark-worker");
+  // No pin: any key is taken and nothing is written to the user's known_hosts (as every other connection).
+  assert.deepEqual(head.slice(0, 2), ["-o", "BatchMode=yes"]);
+  assert.ok(head.includes("StrictHostKeyChecking=no") && head.includes("UserKnownHostsFile=/dev/null"), head.join(" "));
+  assert.ok(!head.some((o) => o.includes("accept-new")), "accept-new would write known_hosts");
+  // The pinned worker: checked against the pin itself, not the user's known_hosts; the user's options first.
+  assert.deepEqual(worker.slice(0, 2), ["-i", "/home/me/.ssh/id_ed25519"]);
+  assert.ok(worker.includes(`KnownHostsCommand=/bin/echo %H ${pin}`), worker.join(" "));
+  assert.ok(worker.includes("StrictHostKeyChecking=yes") && worker.includes("UserKnownHostsFile=/dev/null"));
+});
