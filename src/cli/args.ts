@@ -7,6 +7,7 @@ import { didYouMean } from "../config/suggest";
 import { Secret } from "../config/secret";
 import { planCluster } from "../plan/cluster";
 import type { ClusterPlan } from "../plan/types";
+import { apiKeyFromEnv } from "./options";
 
 /** The package root (where stacks/ ships), from dist/src/cli/. */
 export const PACKAGE_ROOT = resolve(__dirname, "..", "..", "..");
@@ -113,6 +114,31 @@ export function readClusterPlan(opts: { stack?: string; config?: string }): Clus
     if (typeof v === "string" && v.length > 0) privateKeys[n.name] = v;
   }
   return { plan, source, privateKeys };
+}
+
+/** How doctor and repair reach a stack's nodes: the plan, the SSH key source, the API key. */
+export interface StackAccess extends Omit<ClusterRead, "privateKeys"> {
+  /** `--identity` when given (checked readable), else the keys the config holds as plain text. */
+  readonly ssh: { readonly identityFile: string } | { readonly privateKeys: Readonly<Record<string, string>> };
+  /** For the head's /v1/models check: `$VLLM_API_KEY`, or the variable `--api-key-env` names. */
+  readonly apiKey?: string;
+}
+
+/** Read `--stack`/`--config`, `--identity` and the API key variable; ConfigError or UsageError on bad input. */
+export function readStackAccess(
+  opts: { stack?: string; config?: string; identity?: string },
+  env: NodeJS.ProcessEnv,
+  apiKeyEnv?: string,
+): StackAccess {
+  const { plan, source, privateKeys } = readClusterPlan(opts);
+  if (opts.identity) checkIdentityFile(opts.identity);
+  const apiKey = apiKeyFromEnv(apiKeyEnv, env).key;
+  return {
+    plan,
+    source,
+    ssh: opts.identity ? { identityFile: opts.identity } : { privateKeys },
+    ...(apiKey !== undefined ? { apiKey } : {}),
+  };
 }
 
 /** `--identity FILE` must be readable (ssh reads it; this only checks that it can be read). */

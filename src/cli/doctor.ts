@@ -4,10 +4,9 @@
  */
 import { ConfigError } from "../config/errors";
 import { renderReport, runDoctor } from "../doctor/run";
-import type { ClusterPlan } from "../plan/types";
 import type { SshSettings } from "../ssh/session";
-import { checkIdentityFile, readClusterPlan } from "./args";
-import { apiKeyFromEnv, type CliIo, parseOptions, UsageError } from "./options";
+import { readStackAccess, type StackAccess } from "./args";
+import { type CliIo, parseOptions, UsageError } from "./options";
 
 const USAGE = `usage: dgx-spark-vllm doctor [--stack <name> | --config <file>] [--json] [--identity <key file>] [--rdma] [--api-key-env NAME]
 
@@ -50,14 +49,9 @@ export async function runDoctorCli(
     rdma?: boolean;
     "api-key-env"?: string;
   };
-  let plan: ClusterPlan;
-  let source: string;
-  let privateKeys: Readonly<Record<string, string>>;
-  let apiKey: string | undefined;
+  let access: StackAccess;
   try {
-    ({ plan, source, privateKeys } = readClusterPlan(values));
-    if (values.identity) checkIdentityFile(values.identity);
-    apiKey = apiKeyFromEnv(values["api-key-env"], env).key;
+    access = readStackAccess(values, env, values["api-key-env"]);
   } catch (e) {
     if (e instanceof ConfigError || e instanceof UsageError) {
       io.err(`${e.message}\n`);
@@ -65,10 +59,10 @@ export async function runDoctorCli(
     }
     throw e;
   }
-  const report = await runDoctor(plan, source, {
+  const report = await runDoctor(access.plan, access.source, {
     ...ssh,
-    ...(values.identity ? { identityFile: values.identity } : { privateKeys }),
-    ...(apiKey !== undefined ? { apiKey } : {}),
+    ...access.ssh,
+    ...(access.apiKey !== undefined ? { apiKey: access.apiKey } : {}),
     rdma: values.rdma ?? false,
     progress: (l) => io.err(`${l}\n`),
   });

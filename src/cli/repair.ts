@@ -4,11 +4,10 @@
  * 1 something left, 2 bad input or a node refused (its engine is serving).
  */
 import { ConfigError } from "../config/errors";
-import type { ClusterPlan } from "../plan/types";
 import { renderRepairReport, runRepair } from "../repair/run";
 import type { SshSettings } from "../ssh/session";
-import { checkIdentityFile, readClusterPlan } from "./args";
-import { apiKeyFromEnv, type CliIo, parseOptions, UsageError } from "./options";
+import { readStackAccess, type StackAccess } from "./args";
+import { type CliIo, parseOptions, UsageError } from "./options";
 
 export const REPAIR_USAGE = `usage: dgx-spark-vllm repair [--stack <name> | --config <file>] [--node <name>]...
                              [--dry-run] [--json] [--identity <key file>] [--force-serving]
@@ -58,19 +57,14 @@ export async function runRepairCli(
     identity?: string;
     "force-serving"?: boolean;
   };
-  let plan: ClusterPlan;
-  let source: string;
-  let privateKeys: Readonly<Record<string, string>>;
-  let apiKey: string | undefined;
+  let access: StackAccess;
   const nodes = values.node ?? [];
   try {
-    ({ plan, source, privateKeys } = readClusterPlan(values));
-    const names = plan.nodes.map((n) => n.name);
+    access = readStackAccess(values, env);
+    const names = access.plan.nodes.map((n) => n.name);
     const unknown = nodes.filter((n) => !names.includes(n));
     if (unknown.length)
-      throw new UsageError(`--node ${unknown.join(", ")}: not a node of ${source} (nodes: ${names.join(", ")})`);
-    if (values.identity) checkIdentityFile(values.identity);
-    apiKey = apiKeyFromEnv(undefined, env).key;
+      throw new UsageError(`--node ${unknown.join(", ")}: not a node of ${access.source} (nodes: ${names.join(", ")})`);
   } catch (e) {
     if (e instanceof ConfigError || e instanceof UsageError) {
       io.err(`${e.message}\n`);
@@ -78,10 +72,10 @@ export async function runRepairCli(
     }
     throw e;
   }
-  const report = await runRepair(plan, source, {
+  const report = await runRepair(access.plan, access.source, {
     ...ssh,
-    ...(values.identity ? { identityFile: values.identity } : { privateKeys }),
-    ...(apiKey !== undefined ? { apiKey } : {}),
+    ...access.ssh,
+    ...(access.apiKey !== undefined ? { apiKey: access.apiKey } : {}),
     nodes,
     dryRun: values["dry-run"] ?? false,
     forceServing: values["force-serving"] ?? false,

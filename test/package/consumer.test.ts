@@ -165,7 +165,7 @@ cluster.endpoint.apply((endpoint) => setTimeout(() => {
   let deep = "";
   try { require("dgx-spark-vllm/dist/src/components"); } catch (e) { deep = e.code; }
   const lib = require.resolve("dgx-spark-vllm");
-  process.stdout.write(JSON.stringify({
+  process.stdout.write("@result " + JSON.stringify({
     endpoint, types, deep,
     sdk: require.resolve("@pulumi/pulumi"),
     libSdk: require.resolve("@pulumi/pulumi", { paths: [lib] }),
@@ -179,7 +179,10 @@ test(`under the consumer's own Pulumi ${LOWEST} mocks the cluster registers its 
   fs.writeFileSync(path.join(project, "run.js"), RUN);
   const r = spawnSync(process.execPath, ["run.js"], { cwd: project, encoding: "utf8", timeout: 60_000 });
   assert.equal(r.status, 0, r.stdout + r.stderr);
-  const out = JSON.parse(r.stdout) as {
+  // The program's own log lines (the plan's notes, as Pulumi info) come before the result line.
+  const line = r.stdout.split("\n").find((l) => l.startsWith("@result "));
+  assert.ok(line, r.stdout);
+  const out = JSON.parse(line.slice("@result ".length)) as {
     endpoint: string;
     types: Record<string, number>;
     deep: string;
