@@ -86,7 +86,7 @@ function failingOf(report: DoctorReport, asked: ReadonlySet<string>): CheckBrief
 export function engineStateScript(node: NodePlan): string {
   const filter = `name=^/${node.container.name}$`;
   return (
-    sh`if s=$(docker ps -a --filter ${filter} --format '{{.State}}' 2>/dev/null); ` +
+    sh`if s=$(timeout -k 1 10 docker ps -a --filter ${filter} --format '{{.State}}' 2>/dev/null); ` +
     `then printf '%s\\n@docker 0\\n' "$(printf '%s\\n' "$s" | head -n1)"; else echo '@docker 1'; fi`
   );
 }
@@ -120,9 +120,11 @@ export async function runRepair(plan: ClusterPlan, source: string, opts: RepairO
         nodes.push({ node: nr.node, engine, outcome: "failed", reason, steps: planned });
         continue;
       }
-      if (SERVING.has(engine) && !opts.forceServing) {
+      if ((SERVING.has(engine) || engine === "unknown") && !opts.forceServing) {
+        // docker not answering is no proof the engine is down (live-restore keeps containers running).
+        const state = engine === "unknown" ? "in an unknown state (docker did not answer)" : engine;
         const reason =
-          `${node.container.name} is ${engine} on ${node.name}: re-applying the link under a live NCCL job hangs it; ` +
+          `${node.container.name} is ${state} on ${node.name}: re-applying the link under a live NCCL job hangs it; ` +
           "stop the service first, or pass --force-serving";
         progress(`repair: ${node.name}: refused (${node.container.name} ${engine})`);
         nodes.push({ node: nr.node, engine, outcome: "refused", reason, steps: planned });

@@ -148,7 +148,10 @@ test("the scripts repair runs are the very strings SparkNode and RoceLink hand t
 });
 
 /** A stand-in `ssh`: logs each remote command; answers doctor's probe and the engine-state read. */
-function fakeSsh(dir: string, opts: { engine?: string; mtu?: number } = {}): { argv: string[]; log: string } {
+function fakeSsh(
+  dir: string,
+  opts: { engine?: string; mtu?: number; dockerDown?: boolean } = {},
+): { argv: string[]; log: string } {
   const log = path.join(dir, "ssh.log");
   const bin = path.join(dir, "ssh");
   fs.writeFileSync(
@@ -158,7 +161,9 @@ function fakeSsh(dir: string, opts: { engine?: string; mtu?: number } = {}): { a
       'cmd="${!#}"',
       `printf '%s\\n=====\\n' "$cmd" >> ${JSON.stringify(log)}`,
       'case "$cmd" in',
-      `  *"@docker 0"*) printf '%s\\n@docker 0\\n' ${JSON.stringify(opts.engine ?? "")} ;;`,
+      opts.dockerDown
+        ? `  *"@docker 0"*) echo '@docker 1' ;;`
+        : `  *"@docker 0"*) printf '%s\\n@docker 0\\n' ${JSON.stringify(opts.engine ?? "")} ;;`,
       // The probe's answer, ending with its completion marker (every step answered).
       `  *"kv host"*) printf '@host sim\\n@p0.exists yes\\n@p0.mtu ${opts.mtu ?? 1500}\\n@swaps /swapfile\\n@probe.complete\\n' ;;`,
       "  *) : ;;",
@@ -265,6 +270,13 @@ test("repair CLI: runs the plan's scripts; a serving node is refused (exit 2) un
     r = await cli(["--config", file, "--node", "spark-worker", "--force-serving"], { sshCommand: ssh.argv });
     assert.notEqual(r.code, 2);
     assert.deepEqual(runs(ssh.log), expected);
+    // docker not answering is no proof the engine is down: refused as well unless forced.
+    fs.rmSync(ssh.log);
+    ssh = fakeSsh(dir, { dockerDown: true });
+    r = await cli(["--config", file, "--node", "spark-worker"], { sshCommand: ssh.argv });
+    assert.equal(r.code, 2);
+    assert.match(r.out, /refused: .* is in an unknown state \(docker did not answer\) on spark-worker/);
+    assert.deepEqual(runs(ssh.log), [], "nothing run while the engine's state is unknown");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
