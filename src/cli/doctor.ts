@@ -6,7 +6,7 @@ import { ConfigError } from "../config/errors";
 import { renderReport, runDoctor } from "../doctor/run";
 import type { SshSettings } from "../ssh/session";
 import { readStackAccess, type StackAccess } from "./args";
-import { type CliIo, parseOptions, UsageError } from "./options";
+import { type CliIo, parseOptions, STACK_OPTIONS, UsageError } from "./options";
 
 const USAGE = `usage: dgx-spark-vllm doctor [--stack <name> | --config <file>] [--json] [--identity <key file>] [--rdma] [--api-key-env NAME]
 
@@ -28,15 +28,7 @@ export async function runDoctorCli(
 ): Promise<number> {
   const parsed = parseOptions(
     argv,
-    {
-      stack: { type: "string" },
-      config: { type: "string" },
-      json: { type: "boolean" },
-      identity: { type: "string" },
-      rdma: { type: "boolean" },
-      "api-key-env": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+    { ...STACK_OPTIONS, rdma: { type: "boolean" }, "api-key-env": { type: "string" } },
     USAGE,
     io,
   );

@@ -82,6 +82,15 @@ export function parseIntList(flag: string, v: string, max: number): number[] {
 
 export type OptionSpec = { type: "string" | "boolean"; short?: string; multiple?: boolean };
 
+/** Options `doctor` and `repair` share: the stack, how to reach its nodes, JSON output and help. */
+export const STACK_OPTIONS: Record<string, OptionSpec> = {
+  stack: { type: "string" },
+  config: { type: "string" },
+  json: { type: "boolean" },
+  identity: { type: "string" },
+  help: { type: "boolean", short: "h" },
+};
+
 /** Options `bench` and `gate` share: endpoint, key variable, the three timeouts, output and help. */
 export const SHARED_OPTIONS: Record<string, OptionSpec> = {
   endpoint: { type: "string" },

@@ -7,7 +7,7 @@ import { ConfigError } from "../config/errors";
 import { renderRepairReport, runRepair } from "../repair/run";
 import type { SshSettings } from "../ssh/session";
 import { readStackAccess, type StackAccess } from "./args";
-import { type CliIo, parseOptions, UsageError } from "./options";
+import { type CliIo, parseOptions, STACK_OPTIONS, UsageError } from "./options";
 
 export const REPAIR_USAGE = `usage: dgx-spark-vllm repair [--stack <name> | --config <file>] [--node <name>]...
                              [--dry-run] [--json] [--identity <key file>] [--force-serving]
@@ -35,14 +35,10 @@ export async function runRepairCli(
   const parsed = parseOptions(
     argv,
     {
-      stack: { type: "string" },
-      config: { type: "string" },
+      ...STACK_OPTIONS,
       node: { type: "string", multiple: true },
       "dry-run": { type: "boolean" },
-      json: { type: "boolean" },
-      identity: { type: "string" },
       "force-serving": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
     },
     REPAIR_USAGE,
     io,

@@ -142,6 +142,20 @@ if (problems.length > 0) {
 }
 
 // ---- faults ----
+/** Call `fn` with every complete line that arrives on `sock` (the rendezvous protocol is line-based). */
+function onLines(sock, fn) {
+  let buf = "";
+  sock.on("data", (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      fn(line);
+    }
+  });
+}
+
 function controlWords() {
   try {
     return fs.readFileSync(CONTROL, "utf8").split(/\s+/).filter(Boolean);
@@ -217,25 +231,18 @@ if (nodeRank === 0) {
   const store = net.createServer((sock) => {
     const peer = sock.remoteAddress || "?";
     sock.setEncoding("utf8");
-    let buf = "";
-    sock.on("data", (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (line.startsWith("ack ")) {
-          acked(sock, Number(line.slice(4)));
-        } else if (line.startsWith("hello ")) {
-          peers.add(sock);
-          sock.write("ok\n");
-          log(`rank ${line.slice(6)} joined (${peers.size + 1} of ${nnodes})`);
-          if (peers.size + 1 === nnodes && !serving) {
-            serving = true;
-            const s = loadSeconds();
-            log(`all ${nnodes} ranks joined; loading weights (${s} s)`);
-            setTimeout(startApi, s * 1000);
-          }
+    onLines(sock, (line) => {
+      if (line.startsWith("ack ")) {
+        acked(sock, Number(line.slice(4)));
+      } else if (line.startsWith("hello ")) {
+        peers.add(sock);
+        sock.write("ok\n");
+        log(`rank ${line.slice(6)} joined (${peers.size + 1} of ${nnodes})`);
+        if (peers.size + 1 === nnodes && !serving) {
+          serving = true;
+          const s = loadSeconds();
+          log(`all ${nnodes} ranks joined; loading weights (${s} s)`);
+          setTimeout(startApi, s * 1000);
         }
       }
     });
@@ -378,19 +385,12 @@ if (nodeRank === 0) {
     const sock = net.connect(masterPort, masterAddr);
     sock.setEncoding("utf8");
     sock.on("connect", () => sock.write(`hello ${nodeRank}\n`));
-    let buf = "";
-    sock.on("data", (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (line === "ok" && !joined) {
-          joined = true;
-          log(`joined the head at ${masterAddr}:${masterPort}; loading weights (headless)`);
-        } else if (line.startsWith("step ")) {
-          sock.write(`ack ${line.slice(5)}\n`); // this rank's part of the collective
-        }
+    onLines(sock, (line) => {
+      if (line === "ok" && !joined) {
+        joined = true;
+        log(`joined the head at ${masterAddr}:${masterPort}; loading weights (headless)`);
+      } else if (line.startsWith("step ")) {
+        sock.write(`ack ${line.slice(5)}\n`); // this rank's part of the collective
       }
     });
     const gone = () => {
