@@ -1,5 +1,6 @@
 /** Small helpers shared by the components. No plan logic lives here. */
 import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
 import { remote, type types } from "@pulumi/command";
 import type { Secret } from "../config/secret";
 import type { HostStep } from "../plan/types";
@@ -60,4 +61,24 @@ export function sizeToMiB(size: string): number {
     default:
       return Math.ceil(n / (1024 * 1024));
   }
+}
+
+/** What a docker provider needs of a node (a SparkNode has both). */
+export interface DockerAccess {
+  dockerHost: pulumi.Input<string>;
+  dockerSshOpts: readonly string[];
+  /** Resources the provider waits for (the node answers over SSH). */
+  reachable: pulumi.Resource;
+}
+
+/**
+ * A docker provider for one node over ssh://, parented to the component that creates containers
+ * or images there. Only those components load the docker plugin; a hardened-only node does not.
+ */
+export function dockerProviderFor(name: string, node: DockerAccess, parent: pulumi.Resource): docker.Provider {
+  return new docker.Provider(
+    name,
+    { host: node.dockerHost, sshOpts: [...node.dockerSshOpts] },
+    { parent, dependsOn: [node.reachable] },
+  );
 }

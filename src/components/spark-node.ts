@@ -1,10 +1,11 @@
 /**
  * SparkNode: one DGX Spark over SSH. Renders the plan's node pieces into resources: a first
  * "reachable" step with retries, the preflight checks, the plan's host steps 1:1, the UMA
- * headroom monitor, and a docker.Provider for the host over ssh://.
+ * headroom monitor. It creates no docker provider (a node that is only hardened needs no docker
+ * plugin): the components that create containers or images make one from `dockerHost` and
+ * `dockerSshOpts` with `dockerProviderFor`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as docker from "@pulumi/docker";
 import { remote, type types } from "@pulumi/command";
 import { umaMonitorStep } from "../plan/monitor";
 import { preflightChecks, reachableScript } from "../plan/service";
@@ -58,10 +59,10 @@ export class SparkNode extends pulumi.ComponentResource {
   public readonly nodePlan: NodePlan;
   /** The SSH connection every remote.Command on this node uses (secret: it holds the key). */
   public readonly connection: pulumi.Output<types.input.remote.ConnectionArgs>;
-  /** The docker provider for this host (`ssh://user@host:port`). */
-  public readonly dockerProvider: docker.Provider;
-  /** The docker host URL. */
+  /** The docker host URL (`ssh://user@host:port`). */
   public readonly dockerHost: pulumi.Output<string>;
+  /** The ssh client options a docker provider for this host uses: the user's own first, then the library's. */
+  public readonly dockerSshOpts: readonly string[];
   /** The first step: the host answers over SSH. */
   public readonly reachable: remote.Command;
   /** Preflight checks, by check id (gpu, arch, docker, netdev, disk). */
@@ -147,17 +148,10 @@ export class SparkNode extends pulumi.ComponentResource {
     const hostPart = node.ssh.host.includes(":") ? `[${node.ssh.host}]` : node.ssh.host;
     const dockerHost = `ssh://${node.ssh.user}@${hostPart}:${node.ssh.port}`;
     this.dockerHost = pulumi.output(dockerHost);
-    this.dockerProvider = new docker.Provider(
-      `${name}-docker`,
-      {
-        host: dockerHost,
-        // The one SSH option builder (src/ssh): the pinned host key is checked against the pin, not
-        // the user's known_hosts, and nothing is recorded. The user's own options come first, so
-        // ssh (first value wins) lets them override ours.
-        sshOpts: [...(args.dockerSshOpts ?? []), ...sshOptions(node.ssh)],
-      },
-      { ...child, dependsOn: [this.reachable] },
-    );
+    // The one SSH option builder (src/ssh): the pinned host key is checked against the pin, not
+    // the user's known_hosts, and nothing is recorded. The user's own options come first, so
+    // ssh (first value wins) lets them override ours.
+    this.dockerSshOpts = [...(args.dockerSshOpts ?? []), ...sshOptions(node.ssh)];
 
     this.registerOutputs({ nodeName: this.nodeName, dockerHost: this.dockerHost, gpu: this.gpu });
   }

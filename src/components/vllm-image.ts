@@ -10,7 +10,7 @@ import * as docker from "@pulumi/docker";
 import { remote } from "@pulumi/command";
 import { imageIdScript, imagePresenceStep, imageTransferScript } from "../plan/service";
 import type { ClusterPlan } from "../plan/types";
-import { stepCommand, TOKEN_PREFIX } from "./common";
+import { dockerProviderFor, stepCommand, TOKEN_PREFIX } from "./common";
 import type { SparkNode } from "./spark-node";
 
 /** This package's root (holds docker/): dist/src/components -> ../../.. ; src/components -> ../.. */
@@ -99,7 +99,11 @@ export class VllmImage extends pulumi.ComponentResource {
             args: { ...img.buildArgs },
           },
         },
-        { ...child, provider: head.dockerProvider, dependsOn: [presence[img.buildNode] as remote.Command] },
+        {
+          ...child,
+          provider: dockerProviderFor(`${name}-${img.buildNode}-docker`, head, this),
+          dependsOn: [presence[img.buildNode] as remote.Command],
+        },
       );
       trigger = pulumi.all([this.build.id, this.build.repoDigest]).apply(([id, d]) => `${id}|${d ?? ""}`);
       readyOn[img.buildNode] = this.build;

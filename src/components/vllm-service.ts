@@ -19,7 +19,7 @@ import {
 } from "../plan/service";
 import { watchdogStep } from "../plan/watchdog";
 import type { ClusterPlan, ContainerSpec } from "../plan/types";
-import { sizeToMiB, stepCommand, TOKEN_PREFIX } from "./common";
+import { dockerProviderFor, sizeToMiB, stepCommand, TOKEN_PREFIX } from "./common";
 import type { RoceLink } from "./roce-link";
 import type { SparkNode } from "./spark-node";
 import type { VllmImage } from "./vllm-image";
@@ -169,7 +169,7 @@ export class VllmService extends pulumi.ComponentResource {
         containerArgs(n.name, n.container, args.image.imageRef, secrets),
         {
           ...child,
-          provider: spark.dockerProvider,
+          provider: dockerProviderFor(`${name}-${n.name}-docker`, spark, this),
           deleteBeforeReplace: true, // fixed container names
           dependsOn: [...(before[n.name] ?? []), ...(isHead ? workers : [])],
         },

@@ -73,7 +73,9 @@ function expectedGraph(N: string): [string, string, string | undefined][] {
   for (const n of ["spark-head", "spark-worker"]) {
     const S = `${N}-${n}`;
     out.push([S, "dgx-spark-vllm:index:SparkNode", N]);
-    out.push([`${S}-reachable`, cmd, S], [`${S}-docker`, "pulumi:providers:docker", S]);
+    out.push([`${S}-reachable`, cmd, S]);
+    // docker providers belong to the components that create docker resources, not to SparkNode
+    out.push([`${N}-service-${n}-docker`, "pulumi:providers:docker", `${N}-service`]);
     PREFLIGHT.forEach((c) => out.push([`${S}-preflight-${c}`, cmd, S]));
     HOST_STEPS.forEach((c) => out.push([`${S}-${c}`, cmd, S]));
     out.push(
@@ -101,6 +103,7 @@ function expectedGraph(N: string): [string, string, string | undefined][] {
   );
   out.push(
     [`${N}-image-build`, "docker:index/image:Image", `${N}-image`],
+    [`${N}-image-spark-head-docker`, "pulumi:providers:docker", `${N}-image`],
     [`${N}-image-spark-worker-transfer`, cmd, `${N}-image`],
   );
   out.push([`${N}-service-readiness`, cmd, `${N}-service`]);
@@ -146,9 +149,11 @@ for (const s of STACKS) {
     dep("service-readiness", "service-spark-head");
     // and not the other way round: the worker rank does not wait for the head
     assert.ok(!closure(all, `${N}-service-spark-worker`).has(`${N}-service-spark-head`));
-    // the docker provider and the image build use the head's provider
-    assert.equal(all.get(`${N}-image-build`)?.provider, `${N}-spark-head-docker`);
-    assert.equal(all.get(`${N}-service-spark-worker`)?.provider, `${N}-spark-worker-docker`);
+    // the image build uses a provider for the head, each container one for its own node
+    assert.equal(all.get(`${N}-image-build`)?.provider, `${N}-image-spark-head-docker`);
+    assert.equal(all.get(`${N}-service-spark-worker`)?.provider, `${N}-service-spark-worker-docker`);
+    assert.match(String(all.get(`${N}-service-spark-worker-docker`)?.inputs.host), /^ssh:\/\/.*@.*:22$/);
+    dep("image-spark-head-docker", "spark-head-reachable");
   });
 
   test(`${s}: every container's inputs equal the plan's container spec`, async () => {

@@ -175,20 +175,25 @@ test("the readiness gate passes only when /v1/models reports the profile's max_m
   }
 });
 
-test("the docker provider reaches a node with the library's SSH options: the pinned key, nothing recorded", async () => {
+test("a SparkNode alone loads no docker provider; its docker ssh options carry the pinned key, nothing recorded", async () => {
   const input = baseConfig();
   const pin = ["ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIDockerProviderPinTest0000000000000000000"].join(" ");
   (input.nodes[1] as { ssh: Record<string, unknown> }).ssh.hostKey = pin;
   const plan = planFromInput(input, "deploy");
   const opts = { transformations: [recordTransformation] };
-  for (const n of plan.nodes) {
+  const sparks = plan.nodes.map((n) => {
     const extra = n.role === "worker" ? { dockerSshOpts: ["-i", "/home/me/.ssh/id_ed25519"] } : {};
-    new SparkNode(`k-${n.name}`, { plan, node: n.name, privateKey: pulumi.secret("k"), ...extra }, opts);
-  }
+    return new SparkNode(`k-${n.name}`, { plan, node: n.name, privateKey: pulumi.secret("k"), ...extra }, opts);
+  });
   const all = await settle();
-  const optsOf = (node: string): string[] => JSON.parse(String(all.get(`k-${node}-docker`)?.inputs.sshOpts));
-  const head = optsOf("spark-head");
-  const worker = optsOf("spark-worker");
+  // Hardening a host needs only the command provider: no docker plugin is loaded.
+  assert.deepEqual(
+    [...all.values()]
+      .filter((r) => r.name.startsWith("k-") && r.type.startsWith("pulumi:providers:"))
+      .map((r) => r.name),
+    [],
+  );
+  const [head, worker] = sparks.map((s) => [...s.dockerSshOpts]) as [string[], string[]];
   // No pin: any key is taken and nothing is written to the user's known_hosts (as every other connection).
   assert.deepEqual(head.slice(0, 2), ["-o", "BatchMode=yes"]);
   assert.ok(head.includes("StrictHostKeyChecking=no") && head.includes("UserKnownHostsFile=/dev/null"), head.join(" "));
