@@ -1,3 +1,4 @@
+import { sh } from "../shell/sh";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
 import { ConfigError } from "../config/errors";
@@ -122,6 +123,8 @@ export interface StackAccess extends Omit<ClusterRead, "privateKeys"> {
   readonly ssh: { readonly identityFile: string } | { readonly privateKeys: Readonly<Record<string, string>> };
   /** For the head's /v1/models check: `$VLLM_API_KEY`, or the variable `--api-key-env` names. */
   readonly apiKey?: string;
+  /** The repair invocation for the same stack or file and key, for doctor's fixes (paste as is). */
+  readonly repairCommand: string;
 }
 
 /** Read `--stack`/`--config`, `--identity` and the API key variable; ConfigError or UsageError on bad input. */
@@ -138,6 +141,7 @@ export function readStackAccess(
     source,
     ssh: opts.identity ? { identityFile: opts.identity } : { privateKeys },
     ...(apiKey !== undefined ? { apiKey } : {}),
+    repairCommand: `dgx-spark-vllm repair ${opts.config ? sh`--config ${opts.config}` : sh`--stack ${opts.stack ?? "1m"}`}${opts.identity ? sh` --identity ${opts.identity}` : ""}`,
   };
 }
 

@@ -56,6 +56,7 @@ export async function runDoctorCli(
     ...access.ssh,
     ...(access.apiKey !== undefined ? { apiKey: access.apiKey } : {}),
     rdma: values.rdma ?? false,
+    repairCommand: access.repairCommand,
     progress: (l) => io.err(`${l}\n`),
   });
   io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));

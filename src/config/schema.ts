@@ -314,9 +314,10 @@ export const hardeningSchema = z.strictObject({
   /** The drop-caches sidecar on every node while the weights load. @default true */
   dropCachesDuringLoad: z.boolean().default(true),
   /**
-   * UMA headroom alert threshold in GB (checked every 60 s). 6 GB (5.6 GiB) is under the ~7.5 GiB the
-   * memory model predicts free per node while serving at utilisation 0.80 (every profile), and over
-   * the 3 GiB at which the plan warns of an OOM (the recipe's 12 GB would alert from the start). @default 6
+   * UMA headroom alert threshold in GiB of MemAvailable (checked every 60 s; the key keeps the
+   * recipe's name, whose `free -g` also counts GiB). 6 is under the ~7.5 GiB the memory model
+   * predicts free per node while serving at utilisation 0.80 (every profile), and over the 3 GiB at
+   * which the plan warns of an OOM (the recipe's 12 would alert from the start). @default 6
    */
   umaAlertThresholdGb: z.number().gt(0).lt(128).default(6),
   /** Optional webhook the headroom monitor POSTs to. */

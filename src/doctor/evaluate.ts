@@ -45,6 +45,7 @@ export type NodeResult =
  * An unchanged `pulumi up` re-runs no host or link step (their inputs did not change): host drift
  * is repaired by `repair`, which re-runs the plan's own steps for the failing checks.
  */
+/** The repair command named in fixes; `evaluate` replaces it with the one for the stack in use. */
 export const REPAIR_CMD = "dgx-spark-vllm repair --stack <stack>";
 const LINK_FIX = `sudo systemctl restart ${LINK_UNIT}.service (re-applies MTU and addresses, re-bounces a missing GID), or ${REPAIR_CMD}`;
 /** PSI "some avg10" above this is memory pressure worth a warning (percent of time stalled). */
@@ -125,7 +126,21 @@ function gib(kb: number): string {
   return `${(kb / 1024 / 1024).toFixed(1)} GiB`;
 }
 
-export function evaluate(plan: ClusterPlan, results: ReadonlyMap<string, NodeResult>): Check[] {
+/**
+ * The checks for a probed cluster. `repairCommand` is the repair invocation the fixes name (the
+ * CLI passes the one for the stack or file doctor read, so it can be pasted as is).
+ */
+export function evaluate(
+  plan: ClusterPlan,
+  results: ReadonlyMap<string, NodeResult>,
+  repairCommand: string = REPAIR_CMD,
+): Check[] {
+  const checks = evaluateChecks(plan, results);
+  if (repairCommand === REPAIR_CMD) return checks;
+  return checks.map((c) => (c.fix ? { ...c, fix: c.fix.replaceAll(REPAIR_CMD, repairCommand) } : c));
+}
+
+function evaluateChecks(plan: ClusterPlan, results: ReadonlyMap<string, NodeResult>): Check[] {
   const checks: Check[] = [];
   const add = (c: Check) => checks.push(c);
   const values = new Map<string, ReadonlyMap<string, string>>();
@@ -415,7 +430,7 @@ function nodeChecks(
       node: n,
       status: memKb >= alertKb ? "PASS" : "WARN",
       title: "free unified memory while serving",
-      evidence: `MemAvailable ${gib(memKb)} (engine running; alert below ${plan.hardening.umaAlertThresholdGb} GB); PSI ${get("psi")}`,
+      evidence: `MemAvailable ${gib(memKb)} (engine running; alert below ${plan.hardening.umaAlertThresholdGb} GiB); PSI ${get("psi")}`,
       ...(memKb >= alertKb
         ? {}
         : {

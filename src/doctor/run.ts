@@ -16,6 +16,8 @@ export interface DoctorOptions extends SshSettings {
   readonly rdma?: boolean;
   /** Progress lines (stderr in the CLI). */
   readonly progress?: (line: string) => void;
+  /** The repair command the fixes name. @default `dgx-spark-vllm repair --stack <stack>` */
+  readonly repairCommand?: string;
 }
 
 export interface DoctorReport {
@@ -60,7 +62,7 @@ export async function runDoctor(plan: ClusterPlan, source: string, opts: DoctorO
         }
       }),
     );
-    const checks = evaluate(plan, results);
+    const checks = evaluate(plan, results, opts.repairCommand);
     const summary = {
       pass: checks.filter((c) => c.status === "PASS").length,
       warn: checks.filter((c) => c.status === "WARN").length,

@@ -125,7 +125,8 @@ export function planMemory(
   };
   const nodes = config.nodes.map((n, i) => nodeBudget(n.name, inputs, geo, hwFor(i)));
   const M = MEMORY_ESTIMATE_MARGIN_GIB;
-  const thresholdGiB = (h.umaAlertThresholdGb * 1e9) / GIB;
+  // GiB, as the node's monitor and doctor compare it with MemAvailable (and as `free -g` prints it).
+  const thresholdGiB = h.umaAlertThresholdGb;
   // Findings per node; identical findings on several nodes are reported once, naming them all.
   type Kind = boolean | "note"; // true: error, false: warning
   const found = new Map<string, { error: Kind; path: string; message: string; nodes: string[] }>();
@@ -180,7 +181,7 @@ export function planMemory(
         false,
         n,
         "hardening.umaAlertThresholdGb",
-        `predicted free memory while serving is ~${b.headroomGiB} GiB, under the ${h.umaAlertThresholdGb} GB alert threshold: the headroom monitor will alert from the start; set the threshold below the headroom or lower the utilisation`,
+        `predicted free memory while serving is ~${b.headroomGiB} GiB, under the ${h.umaAlertThresholdGb} GiB alert threshold: the headroom monitor will alert from the start; set the threshold below the headroom or lower the utilisation`,
       );
     }
     if (b.headroomGiB < 3) {

@@ -62,7 +62,7 @@ export function umaMonitorStep(node: string, thresholdGb: number): HostStep {
   ].join("\n");
   return {
     id: "uma-monitor",
-    description: `UMA headroom monitor: systemd timer every ${MONITOR_INTERVAL_S} s, alert below ${thresholdGb} GB available (webhook optional, read on stdin)`,
+    description: `UMA headroom monitor: systemd timer every ${MONITOR_INTERVAL_S} s, alert below ${thresholdGb} GiB available (webhook optional, read on stdin)`,
     create: script(
       // stdin: the webhook URL or nothing. Read before anything else consumes stdin.
       "webhook=; IFS= read -r webhook || true",

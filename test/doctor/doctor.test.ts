@@ -1,8 +1,12 @@
 /** doctor's pure parts: probe output parsing, SSH failure classes, the CLI's input errors. */
 import { strict as assert } from "node:assert";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { classifySshText, evaluate, type NodeResult } from "../../src/doctor/evaluate";
 import { parseProbe, probeScript } from "../../src/doctor/probe";
+import { readStackAccess } from "../../src/cli/args";
 import { runDoctorCli } from "../../src/cli/doctor";
 import { planFromInput } from "../../src/plan/cluster";
 import { baseConfig } from "../support/fixtures";
@@ -273,4 +277,30 @@ test("a probe cut off after the first port: the steps it did not reach are not c
     .map((c) => `${c.evidence} ${c.fix ?? ""}`)
     .join("\n");
   assert.doesNotMatch(all, /does not exist|absent|0\.0 GiB|usermod/);
+});
+
+test("a fix names the repair command for the stack or file doctor read, ready to paste", () => {
+  const dir = mkdtempSync(join(tmpdir(), "doctor repair "));
+  const file = join(dir, "my stack.yaml");
+  writeFileSync(file, JSON.stringify(baseConfig()));
+  const key = join(dir, "id_ed25519");
+  writeFileSync(key, "not read by this test", { mode: 0o600 });
+  try {
+    const fromFile = readStackAccess({ config: file, identity: key }, {});
+    assert.equal(fromFile.repairCommand, `dgx-spark-vllm repair --config '${file}' --identity '${key}'`);
+    assert.equal(readStackAccess({}, {}).repairCommand, "dgx-spark-vllm repair --stack 1m");
+    const plan = fromFile.plan;
+    const results = new Map<string, NodeResult>(
+      plan.nodes.map((n) => [
+        n.name,
+        { ok: true, values: parseProbe(`${n.role === "worker" ? "@swaps /swap.img\n" : ""}@probe.complete\n`) },
+      ]),
+    );
+    const swap = evaluate(plan, results, fromFile.repairCommand).find((c) => c.id === "swap" && c.status === "FAIL");
+    assert.ok(swap, "the worker's active swap is a FAIL");
+    assert.ok(swap.fix?.includes(`or ${fromFile.repairCommand} (also comments`), swap.fix);
+    assert.ok(!evaluate(plan, results, fromFile.repairCommand).some((c) => c.fix?.includes("<stack>")));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

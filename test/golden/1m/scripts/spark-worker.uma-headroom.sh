@@ -12,7 +12,7 @@ WEBHOOK_FILE=/etc/dgx-spark-vllm/uma-webhook
 
 avail_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
 if [ "$avail_kb" -lt "$THRESHOLD_KB" ]; then
-  msg="dgx-spark-vllm: node $NODE: UMA headroom low: $((avail_kb / 1024)) MiB available, threshold $THRESHOLD_GB GB"
+  msg="dgx-spark-vllm: node $NODE: UMA headroom low: $((avail_kb / 1024)) MiB available, threshold $THRESHOLD_GB GiB"
   logger -t dgx-spark-vllm -p user.warning "$msg"
   echo "$msg" >&2
   if [ -s "$WEBHOOK_FILE" ]; then
