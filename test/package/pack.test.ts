@@ -53,6 +53,7 @@ test("the tarball holds every library module, host script, stack and the schema"
   const want = [
     "package.json",
     "README.md",
+    "LICENSE",
     "docker/Dockerfile",
     "schema/stack-config.schema.json",
     ...libraryModules().flatMap((m) => [`dist/src/${m}.js`, `dist/src/${m}.d.ts`]),
