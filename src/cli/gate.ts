@@ -8,6 +8,7 @@ import { ConfigError } from "../config/errors";
 import { fileLogs, type LogSource, sshDockerLogs } from "../gate/logs";
 import { localMemorySampler, type MemorySampler, sshMemorySampler } from "../gate/memory";
 import { renderGateReport, runGate } from "../gate/run";
+import { MIN_SOAK_VERDICT_MS } from "../gate/traffic";
 import { CHECK_NAMES, type CheckName, type GateReport } from "../gate/types";
 import type { ClusterPlan } from "../plan/types";
 import { SshSession, type SshSettings } from "../ssh/session";
@@ -55,6 +56,8 @@ Options:
   --sampler ssh|local|none   free-memory sampler (default ssh when nodes are known)
   --sample-interval S     default 30
   --max-memory-decline MB_PER_HOUR   default 500
+  --soak-min-verdict S    a soak shorter than this gets no free-memory verdict: the soak check is
+                          INCONCLUSIVE, not passed or failed on noise (default 300)
   --logs-file FILE        judge this log file instead of docker logs over SSH
   --identity FILE         SSH private key for the logs and the ssh sampler (default: the config's
                           key when readable, else the ssh agent). SSH checks each node's pinned
@@ -119,6 +122,7 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
       sampler: { type: "string" },
       "sample-interval": { type: "string" },
       "max-memory-decline": { type: "string" },
+      "soak-min-verdict": { type: "string" },
       "logs-file": { type: "string" },
       report: { type: "string" },
       identity: { type: "string" },
@@ -239,6 +243,10 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
         str("max-memory-decline") !== undefined
           ? parseNumber("--max-memory-decline", str("max-memory-decline") as string, 0, 1e9)
           : 500,
+      soakMinVerdictMs:
+        str("soak-min-verdict") !== undefined
+          ? Math.round(parseNumber("--soak-min-verdict", str("soak-min-verdict") as string, 0, 86_400) * 1000)
+          : MIN_SOAK_VERDICT_MS,
       ...(logSource ? { logSource } : {}),
       kvCacheDtype: exp.plan?.profile.kvCacheDtype ?? "fp8",
       unavailable,
@@ -258,6 +266,14 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
     throw e;
   }
 
+  if (
+    gateOpts.suite.includes("soak") &&
+    gateOpts.samplers.length > 0 &&
+    gateOpts.soakDurationMs < (gateOpts.soakMinVerdictMs ?? MIN_SOAK_VERDICT_MS)
+  )
+    say?.(
+      `note: --soak-duration ${gateOpts.soakDurationMs / 1000} s is under the ${(gateOpts.soakMinVerdictMs ?? MIN_SOAK_VERDICT_MS) / 1000} s a free-memory verdict needs: the soak's memory verdict will be inconclusive`,
+    );
   let report: GateReport;
   try {
     report = await runGate(gateOpts);

@@ -30,6 +30,8 @@ export interface GateOptions {
   readonly memoryOptOut?: boolean;
   readonly sampleIntervalMs: number;
   readonly maxDeclineMbPerHour: number;
+  /** Shortest soak given a free-memory verdict (default 300 s); shorter soaks are "inconclusive". */
+  readonly soakMinVerdictMs?: number;
   readonly logSource?: LogSource;
   readonly kvCacheDtype: string;
   readonly forbiddenMarkers?: readonly string[];
@@ -115,6 +117,7 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
           memoryOptOut: opts.memoryOptOut === true,
           sampleIntervalMs: opts.sampleIntervalMs,
           maxDeclineMbPerHour: opts.maxDeclineMbPerHour,
+          ...(opts.soakMinVerdictMs !== undefined ? { minVerdictMs: opts.soakMinVerdictMs } : {}),
           onProgress: say,
         });
         break;
@@ -150,17 +153,20 @@ export function renderGateReport(report: GateReport): string {
     `gate ${report.endpoint}: expecting ${report.servedName} with max_model_len ${report.maxModelLen} (from ${report.expectations})`,
   ];
   const w = Math.max(...report.checks.map((c) => c.name.length), 4);
+  const sw = Math.max(...report.checks.map((c) => c.status.length), 4);
   for (const c of report.checks) {
     lines.push(
-      `${c.status.toUpperCase().padEnd(4)}  ${c.name.padEnd(w)}  ${c.summary} (${(c.durationMs / 1000).toFixed(1)} s)`,
+      `${c.status.toUpperCase().padEnd(sw)}  ${c.name.padEnd(w)}  ${c.summary} (${(c.durationMs / 1000).toFixed(1)} s)`,
     );
     for (const p of c.problems) lines.push(`        - ${p}`);
     for (const n of c.notes) lines.push(`        note: ${n}`);
   }
   const failed = report.checks.filter((c) => c.status === "fail").length;
+  const count = (s: string) => report.checks.filter((c) => c.status === s).length;
+  const unsure = report.checks.filter((c) => c.status === "inconclusive").map((c) => c.name);
   lines.push(
     report.ok
-      ? `RESULT: PASS (${report.checks.filter((c) => c.status === "pass").length} passed, ${report.checks.filter((c) => c.status === "skip").length} skipped)`
+      ? `RESULT: ${unsure.length ? `PASS, but INCONCLUSIVE for ${unsure.join(", ")}` : "PASS"} (${count("pass")} passed, ${count("skip")} skipped${unsure.length ? `, ${unsure.length} inconclusive` : ""})`
       : `RESULT: FAIL (${failed} of ${report.checks.length} checks failed)`,
   );
   return `${lines.join("\n")}\n`;
