@@ -3,6 +3,7 @@ import { DEFAULT_TIMEOUTS, displayEndpoint, normalizeEndpoint, type Timeouts } f
 import { bootGate } from "./boot";
 import { type LogSource, logsGate } from "./logs";
 import type { MemorySampler } from "./memory";
+import { DEFAULT_NEEDLE_POSITIONS, NEEDLE_HEADROOM_TOKENS, needleGate } from "./needle";
 import { qualityGate } from "./quality";
 import { securityGate } from "./security";
 import { mtpGate, soakGate } from "./traffic";
@@ -32,6 +33,11 @@ export interface GateOptions {
   readonly maxDeclineMbPerHour: number;
   /** Shortest soak given a free-memory verdict (default 300 s); shorter soaks are "inconclusive". */
   readonly soakMinVerdictMs?: number;
+  /** needle: prompt length in tokens and where the needles go (fractions of the prompt). */
+  readonly needleMaxDepth?: number;
+  readonly needlePositions?: readonly number[];
+  /** needle: first-token and total timeout per request (a 1M-token prefill takes many minutes). */
+  readonly needleTimeoutMs?: number;
   readonly logSource?: LogSource;
   readonly kvCacheDtype: string;
   readonly forbiddenMarkers?: readonly string[];
@@ -41,7 +47,7 @@ export interface GateOptions {
 }
 
 /** Order in which checks run: quick ones first, the long soak near the end. */
-export const CHECK_ORDER: readonly CheckName[] = ["boot", "security", "quality", "mtp", "soak", "logs"];
+export const CHECK_ORDER: readonly CheckName[] = ["boot", "security", "quality", "needle", "mtp", "soak", "logs"];
 
 function skipped(name: CheckName, note: string): CheckResult {
   return { name, status: "skip", summary: `skipped: ${note}`, problems: [], notes: [], durationMs: 0, details: {} };
@@ -92,6 +98,23 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
           timeoutMs: Math.min(timeouts.totalMs, timeouts.firstTokenMs + 120_000),
         });
         break;
+      case "needle": {
+        const needleMs = opts.needleTimeoutMs ?? 2_400_000;
+        r = await needleGate({
+          ...common,
+          model: opts.servedName,
+          maxDepth: opts.needleMaxDepth ?? opts.maxModelLen - NEEDLE_HEADROOM_TOKENS,
+          positions: opts.needlePositions ?? DEFAULT_NEEDLE_POSITIONS,
+          maxModelLen: opts.maxModelLen,
+          timeouts: {
+            ...timeouts,
+            firstTokenMs: Math.max(timeouts.firstTokenMs, needleMs),
+            totalMs: Math.max(timeouts.totalMs, needleMs + 60_000),
+          },
+          onProgress: say,
+        });
+        break;
+      }
       case "mtp":
         r = await mtpGate({
           ...common,

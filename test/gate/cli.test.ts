@@ -10,6 +10,9 @@ const SHORT = [
   // Sub-second soaks here: judge their memory slope anyway (the default would call them inconclusive).
   "--soak-min-verdict",
   "0",
+  // A needle prompt the stand-in answers in milliseconds (the default is max_model_len - 1024).
+  "--max-depth",
+  "4000",
   "--mtp-duration",
   "0.4",
   "--soak-duration",
@@ -73,12 +76,14 @@ test("gate --all --json against a good server: every check passes except the one
         ["boot", "pass"],
         ["security", "pass"],
         ["quality", "pass"],
+        ["needle", "pass"],
         ["mtp", "pass"],
         ["soak", "pass"],
         ["logs", "skip"],
       ],
     );
-    assert.match(report.checks[5]?.summary ?? "", /no log source/);
+    assert.match(report.checks[6]?.summary ?? "", /no log source/);
+    assert.match(report.checks[3]?.summary ?? "", /retrieved the needle at 10%, 50%, 90% of a 4k-token prompt/);
     assert.equal(report.expectations, "command-line flags");
     assert.deepEqual(JSON.parse(readFileSync(reportFile, "utf8")), report, "--report writes the same JSON");
     assert.ok(!io.stdout.includes("gate-key-xyz") && !io.stderr.includes("gate-key-xyz"), "the key never shows");
