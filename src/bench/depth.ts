@@ -73,6 +73,8 @@ export interface DepthRow {
   readonly ttfrMs: Stat;
   /** ttfr minus the latency estimate (llama-benchy's est_ppt). */
   readonly estPptMs: Stat;
+  /** Whole request, send to [DONE] (aiperf's request latency, NVIDIA's e2e_latency_ms). */
+  readonly e2eLatencyMs: Stat;
 }
 
 export interface DepthReport {
@@ -205,6 +207,7 @@ export function summarizeDepth(
     ttftMs: stat(ok.filter((r) => r.ttftMs !== undefined).map((r) => r.ttftMs as number)),
     ttfrMs: stat(ok.filter((r) => r.ttfrMs !== undefined).map((r) => r.ttfrMs as number)),
     estPptMs: stat(estPpt),
+    e2eLatencyMs: stat(ok.map((r) => r.latencyMs)),
   };
 }
 

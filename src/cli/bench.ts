@@ -24,6 +24,7 @@ import {
   parseNumber,
   type ParsedValues,
   parsePositiveInt,
+  parseTokenCount,
   timeoutsFrom,
   UsageError,
 } from "./options";
@@ -230,16 +231,10 @@ export function parseDepths(v: string): number[] {
     .map((s) => s.trim())
     .filter((s) => s !== "");
   if (parts.length === 0) throw new UsageError("--depths needs at least one value, e.g. --depths 0,8192,32768");
-  const out = parts.map((p) => {
-    const m = /^(\d+)([kKmM]?)$/.exec(p);
-    if (!m) throw new UsageError(`--depths: '${p}' is not a token count (e.g. 0, 8192, 32k, 1m)`);
-    const unit = (m[2] ?? "").toLowerCase();
-    return Number(m[1]) * (unit === "k" ? 1024 : unit === "m" ? 1_048_576 : 1);
-  });
+  const out = parts.map((p) => parseTokenCount("--depths", p));
   for (let i = 1; i < out.length; i++)
     if ((out[i] as number) <= (out[i - 1] as number))
       throw new UsageError(`--depths must increase: ${out[i]} comes after ${out[i - 1]}`);
-  if ((out[out.length - 1] as number) > 100_000_000) throw new UsageError("--depths: at most 100000000 tokens");
   return out;
 }
 

@@ -23,6 +23,7 @@ import {
   parseNumber,
   parsePositiveInt,
   parseSeconds,
+  parseTokenCount,
   timeoutsFrom,
   UsageError,
 } from "./options";
@@ -208,7 +209,7 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
       });
     let needleMaxDepth: number | undefined;
     if (str("max-depth") !== undefined) {
-      needleMaxDepth = parseTokenCount("--max-depth", str("max-depth") as string);
+      needleMaxDepth = parseTokenCount("--max-depth", str("max-depth") as string, 256);
       if (needleMaxDepth + NEEDLE_HEADROOM_TOKENS > exp.maxModelLen)
         throw new UsageError(
           `--max-depth ${needleMaxDepth} does not fit max_model_len ${exp.maxModelLen} with ${NEEDLE_HEADROOM_TOKENS} tokens for the question and answer: use at most ${exp.maxModelLen - NEEDLE_HEADROOM_TOKENS}`,
@@ -331,14 +332,4 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
     }
   }
   return report.ok ? 0 : 1;
-}
-
-/** A token count: digits with an optional k (x1000) or m (x1000000) suffix, e.g. 900k. */
-function parseTokenCount(flag: string, v: string): number {
-  const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(v.trim());
-  if (!m) throw new UsageError(`${flag}: '${v}' is not a token count (e.g. 4000, 900k, 1m)`);
-  const unit = (m[2] ?? "").toLowerCase();
-  const n = Math.round(Number(m[1]) * (unit === "k" ? 1000 : unit === "m" ? 1_000_000 : 1));
-  if (n < 256) throw new UsageError(`${flag} must be at least 256 tokens`);
-  return n;
 }

@@ -193,6 +193,7 @@ function row(depth: number, pp: number, tg: number, ttft: number): DepthRow {
     ttftMs: st(ttft),
     ttfrMs: st(ttft - 20),
     estPptMs: st(ttft - 21),
+    e2eLatencyMs: st(ttft + 4000),
   };
 }
 

@@ -88,7 +88,7 @@ test("gate --suite needle scales with --max-depth; --all runs it only for long-c
     );
     const report = JSON.parse(run.stdout) as GateReport;
     assert.equal(report.checks[0]?.name, "needle");
-    assert.match(report.checks[0]?.summary ?? "", /retrieved the needle at 25%, 75% of a 5k-token prompt/);
+    assert.match(report.checks[0]?.summary ?? "", /retrieved the needle at 25%, 75% of a 5K-token prompt/);
     const all = captureIo();
     await runGateCli(
       [...common, "--all", "--sampler", "none", "--mtp-duration", "0.2", "--soak-duration", "0.2"],
