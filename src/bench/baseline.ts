@@ -61,11 +61,6 @@ export function validateBaseline(doc: unknown): string | undefined {
   return undefined;
 }
 
-/** Requests per level when --requests is not given: max(4 x c, 16) (as run.ts defaultRequests). */
-export function defaultRequestsFor(concurrency: number): number {
-  return Math.max(4 * concurrency, 16);
-}
-
 /** The settings that decide what a bench run measures (a subset of BenchReport). */
 export interface ComparableSettings {
   readonly model?: string;

@@ -4,16 +4,10 @@
  * the tolerance; 2 usage.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import {
-  type BaselineComparison,
-  compareToBaseline,
-  defaultRequestsFor,
-  settingsDifferences,
-  validateBaseline,
-} from "../bench/baseline";
+import { type BaselineComparison, compareToBaseline, settingsDifferences, validateBaseline } from "../bench/baseline";
 import { type DepthReport, renderDepthTable, runDepthBench } from "../bench/depth";
 import { renderTable } from "../bench/render";
-import { type BenchReport, runBench } from "../bench/run";
+import { type BenchReport, defaultRequests, runBench } from "../bench/run";
 import { renderDepthSvg, renderSvg } from "../bench/svg";
 import {
   apiKeyFromEnv,
@@ -162,7 +156,7 @@ export async function runBenchCli(argv: readonly string[], io: CliIo, deps: Benc
           warmup: opts.warmup !== false,
           thinking: false,
           levels: opts.levels,
-          requestsPerLevel: opts.levels.map((c) => (requests !== undefined ? requests : defaultRequestsFor(c))),
+          requestsPerLevel: opts.levels.map((c) => (requests !== undefined ? requests : defaultRequests(c))),
         },
         ...(opts.model ? { model: opts.model } : {}),
       };

@@ -34,12 +34,12 @@ Qualifies a running deployment before it is promoted. Checks (run in this order)
   boot      /health answers 200; /v1/models lists the served name with the profile's max_model_len
   security  a request without the API key gets 401/403 (skipped when no key is configured)
   quality   JSON mode parses, English answered in Latin script, 7x19 = 133, forced tool call
+  needle    long context (1m/512k profiles): a fact hidden at several depths of a --max-depth
+            token prompt must be given back (run by --all only when max_model_len > 262144)
   mtp       mixed greedy + non-greedy concurrent streams for --mtp-duration: no refused
             connection, 5xx, dropped/truncated/stalled stream or engine death
   soak      zero-gap traffic for --soak-duration while each node's MemAvailable is sampled;
             fails when free memory falls faster than --max-memory-decline MB/h
-  needle    long context (1m/512k profiles): a fact hidden at several depths of a --max-depth
-            token prompt must be given back (run by --all only when max_model_len > 262144)
   logs      head container logs over SSH (or --logs-file): NET/IB present, the profile's KV
             dtype, no "fall back to" / "Marlin" / "emulation"
 
