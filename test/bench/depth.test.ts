@@ -98,6 +98,25 @@ test("depths the server cannot hold are refused before any measured request", as
   });
 });
 
+test("bench --depths: a failed request is counted at its depth and exits 1", async () => {
+  await withStandin(
+    { behavior: { tokenIntervalMs: 1 }, fault: (n) => (n === 5 ? { status: 500 } : undefined) },
+    async (s) => {
+      const io = captureIo();
+      const code = await runBenchCli(
+        ["--endpoint", s.url, "--depths", "0,1k", "--pp", "128", "--tg", "4", "--runs", "2", "--quiet"],
+        io,
+        { env: {} },
+      );
+      assert.equal(code, 1);
+      // Requests: 2 calibration probes, 1 warm-up, then d0 run 1 (4th) and run 2 (5th, the 500).
+      assert.match(io.stdout, /^pp128 +\d+ .* 1$/m);
+      assert.match(io.stdout, /ERRORS: 1 request\(s\) failed\n {2}d0: http-5xx 1\n {4}e\.g\. http-5xx: HTTP 500/);
+      assert.match(io.stderr, /1 request\(s\) failed/);
+    },
+  );
+});
+
 test("bench --depths: llama-benchy-style table, JSON and a three-panel chart; usage errors exit 2", async () => {
   await withStandin({ behavior: { tokenIntervalMs: 2, prefillTokPerS: 50_000 } }, async (s) => {
     const QUICK = ["--first-token-timeout", "3", "--idle-timeout", "1", "--request-timeout", "10", "--quiet"];
