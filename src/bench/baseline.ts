@@ -20,6 +20,8 @@ export interface Regression {
 
 export interface BaselineComparison {
   readonly baselineFile: string;
+  /** Settings in which this run and the baseline differ (empty: like for like), one phrase each. */
+  readonly settingsDiffer: readonly string[];
   readonly tolerance: number;
   readonly comparedLevels: readonly number[];
   /** Levels in this run the baseline does not have. */
@@ -47,6 +49,9 @@ const METRICS: readonly {
 export function validateBaseline(doc: unknown): string | undefined {
   if (!doc || typeof doc !== "object") return "is not a JSON object";
   const levels = (doc as { levels?: unknown }).levels;
+  const kind = (doc as { kind?: unknown }).kind;
+  if (kind === "dgx-spark-vllm.bench-depth")
+    return "is a depth report (bench --depths): a concurrency run compares only with a concurrency report";
   if (!Array.isArray(levels) || levels.length === 0)
     return "has no `levels` array (write one with `bench --json > FILE`)";
   for (const l of levels) {
@@ -54,6 +59,51 @@ export function validateBaseline(doc: unknown): string | undefined {
       return "has a level without a numeric `concurrency`";
   }
   return undefined;
+}
+
+/** The settings that decide what a bench run measures (a subset of BenchReport). */
+export interface ComparableSettings {
+  readonly model?: string;
+  readonly settings: {
+    readonly maxTokens: number;
+    readonly temperature: number;
+    readonly warmup: boolean;
+    readonly thinking?: boolean;
+    readonly levels: readonly number[];
+    readonly requestsPerLevel: readonly number[];
+  };
+}
+
+/**
+ * Settings in which `current` and `baseline` differ, as phrases naming both values (e.g.
+ * "max_tokens 256 (baseline 128)"). Requests per level are compared at the levels both have;
+ * endpoints may differ (comparing two deployments is the point).
+ */
+export function settingsDifferences(current: ComparableSettings, baseline: ComparableSettings): string[] {
+  const out: string[] = [];
+  const a = current.settings;
+  const b = baseline.settings ?? ({} as Partial<ComparableSettings["settings"]>);
+  if (current.model !== undefined && baseline.model !== undefined && current.model !== baseline.model)
+    out.push(`model ${current.model} (baseline ${baseline.model})`);
+  if (b.maxTokens !== undefined && a.maxTokens !== b.maxTokens)
+    out.push(`max_tokens ${a.maxTokens} (baseline ${b.maxTokens})`);
+  if (b.temperature !== undefined && a.temperature !== b.temperature)
+    out.push(`temperature ${a.temperature} (baseline ${b.temperature})`);
+  if (b.warmup !== undefined && a.warmup !== b.warmup)
+    out.push(`warm-up ${a.warmup ? "on" : "off"} (baseline ${b.warmup ? "on" : "off"})`);
+  if (b.thinking !== undefined && a.thinking !== undefined && a.thinking !== b.thinking)
+    out.push(`thinking ${a.thinking ? "on" : "off"} (baseline ${b.thinking ? "on" : "off"})`);
+  if (Array.isArray(b.levels) && Array.isArray(b.requestsPerLevel)) {
+    const reqs: string[] = [];
+    a.levels.forEach((c, i) => {
+      const j = (b.levels as readonly number[]).indexOf(c);
+      const mine = a.requestsPerLevel[i];
+      const theirs = j >= 0 ? (b.requestsPerLevel as readonly number[])[j] : undefined;
+      if (theirs !== undefined && mine !== undefined && mine !== theirs) reqs.push(`c=${c}: ${mine} vs ${theirs}`);
+    });
+    if (reqs.length) out.push(`requests per level (${reqs.join(", ")} in the baseline)`);
+  }
+  return out;
 }
 
 /**
@@ -106,5 +156,12 @@ export function compareToBaseline(
         worseBy: null,
       });
   }
-  return { baselineFile, tolerance, comparedLevels: compared, missingLevels: missing, regressions };
+  return {
+    baselineFile,
+    settingsDiffer: settingsDifferences(current, baseline),
+    tolerance,
+    comparedLevels: compared,
+    missingLevels: missing,
+    regressions,
+  };
 }

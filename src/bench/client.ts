@@ -69,6 +69,12 @@ export interface StreamResult {
   readonly latencyMs: number;
   /** Until the first chunk carrying content, reasoning or a tool call. */
   readonly ttftMs?: number;
+  /** Until the first stream event of any kind (llama-benchy's "time to first response"). */
+  readonly ttfrMs?: number;
+  /** `usage.prompt_tokens` from the final usage chunk, when the server sent one. */
+  readonly promptTokens?: number;
+  /** `usage.prompt_tokens_details.cached_tokens` (prefix-cache hits), when the server reports it. */
+  readonly cachedPromptTokens?: number;
   /** Gaps between consecutive token-carrying chunks. */
   readonly itlMs: readonly number[];
   /** From the final usage chunk when the server sent one, else the number of token-carrying chunks. */
@@ -145,6 +151,9 @@ interface MutableStream {
   startedAt: number;
   latencyMs: number;
   ttftMs?: number;
+  ttfrMs?: number;
+  promptTokens?: number;
+  cachedPromptTokens?: number;
   itlMs: number[];
   completionTokens: number;
   tokensFrom: "usage" | "deltas";
@@ -279,7 +288,11 @@ export class OpenAiClient {
   streamChat(
     body: Record<string, unknown>,
     timeouts: Timeouts,
-    opts: { keepText?: boolean } = {},
+    opts: {
+      keepText?: boolean;
+      /** Called for every token-carrying chunk with the chunks so far (progress while in flight). */
+      onDelta?: () => void;
+    } = {},
   ): Promise<StreamResult> {
     const keepText = opts.keepText !== false;
     const t0 = performance.now();
@@ -351,6 +364,7 @@ export class OpenAiClient {
       };
       const onEvent = (data: string) => {
         if (settled) return;
+        r.ttfrMs ??= performance.now() - t0;
         if (data === "[DONE]") return finish();
         let obj: unknown;
         try {
@@ -363,7 +377,15 @@ export class OpenAiClient {
         }
         if (!obj || typeof obj !== "object")
           return finish({ kind: "malformed", message: `stream event is not an object: ${data.slice(0, 80)}` });
-        const o = obj as { error?: unknown; choices?: unknown; usage?: { completion_tokens?: unknown } | null };
+        const o = obj as {
+          error?: unknown;
+          choices?: unknown;
+          usage?: {
+            completion_tokens?: unknown;
+            prompt_tokens?: unknown;
+            prompt_tokens_details?: { cached_tokens?: unknown } | null;
+          } | null;
+        };
         if (o.error !== undefined && o.error !== null) {
           const e = o.error as { message?: unknown; type?: unknown };
           const msg =
@@ -373,6 +395,9 @@ export class OpenAiClient {
           return finish({ kind: "stream-error", message: `error inside the stream: ${msg.slice(0, 300)}` });
         }
         if (o.usage && typeof o.usage.completion_tokens === "number") usageTokens = o.usage.completion_tokens;
+        if (o.usage && typeof o.usage.prompt_tokens === "number") r.promptTokens = o.usage.prompt_tokens;
+        const cached = o.usage?.prompt_tokens_details?.cached_tokens;
+        if (typeof cached === "number") r.cachedPromptTokens = cached;
         if (!Array.isArray(o.choices)) return;
         const c = o.choices[0] as { delta?: Record<string, unknown>; finish_reason?: unknown } | undefined;
         if (!c) return;
@@ -398,6 +423,7 @@ export class OpenAiClient {
         }
         lastToken = now;
         r.deltas++;
+        opts.onDelta?.();
         if (keepText) {
           r.content += content;
           r.reasoning += reasoning;

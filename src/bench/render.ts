@@ -14,6 +14,24 @@ function millis(ms: number | null): string {
   return ms === null || !Number.isFinite(ms) ? "-" : `${ms.toFixed(ms < 10 ? 1 : 0)}ms`;
 }
 
+/** A compared value with its unit, as the table shows it (latency in s, TTFT in ms). */
+function withUnit(metric: ComparedMetric, v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return "-";
+  switch (metric) {
+    case "aggregateTokPerS":
+    case "perStreamTokPerS":
+      return `${v.toFixed(1)} tok/s`;
+    case "reqPerS":
+      return `${v.toFixed(2)} req/s`;
+    case "latencyP50Ms":
+      return secs(v);
+    case "ttftP50Ms":
+      return millis(v);
+    case "errors":
+      return `${v} error(s)`;
+  }
+}
+
 const METRIC_COLUMN: Record<ComparedMetric, string> = {
   aggregateTokPerS: "agg tok/s",
   perStreamTokPerS: "tok/s/stream",
@@ -83,6 +101,10 @@ export function renderTable(report: BenchReport, comparison?: BaselineComparison
     );
   if (comparison) {
     lines.push("");
+    if (comparison.settingsDiffer.length)
+      lines.push(
+        `WARNING: ${comparison.baselineFile} was run with different settings: ${comparison.settingsDiffer.join("; ")}. The comparison is not like for like.`,
+      );
     const pct = Math.round(comparison.tolerance * 1000) / 10;
     if (comparison.missingLevels.length)
       lines.push(
@@ -102,7 +124,9 @@ export function renderTable(report: BenchReport, comparison?: BaselineComparison
               ? "no longer measurable"
               : ""
             : `${Math.round(r.worseBy * 1000) / 10}% worse`;
-        lines.push(`  c=${r.concurrency} ${what}: ${r.baseline} -> ${r.current ?? "-"}${change ? ` (${change})` : ""}`);
+        lines.push(
+          `  c=${r.concurrency} ${what}: ${withUnit(r.metric, r.baseline)} -> ${withUnit(r.metric, r.current)}${change ? ` (${change})` : ""}`,
+        );
       }
     }
   }

@@ -27,6 +27,7 @@ export interface BenchOptions {
   readonly timeouts?: Timeouts;
   /** Progress lines (no trailing newline). */
   readonly onProgress?: (line: string) => void;
+  /** A progress line this often while requests are in flight, warm-up included (default 5000; 0: none). */
   readonly progressIntervalMs?: number;
 }
 
@@ -173,6 +174,60 @@ export async function resolveModel(client: OpenAiClient, timeoutMs: number): Pro
   return id;
 }
 
+/** Counts requests in flight and streamed chunks for `withProgress`. */
+export interface ProgressTracker {
+  <T extends { ok: boolean }>(request: () => Promise<T>): Promise<T>;
+  /** Call for every token-carrying chunk received. */
+  readonly delta: () => void;
+}
+
+/**
+ * Run `fn` while printing a line every `intervalMs`: done/total, in flight, errors, elapsed,
+ * chunks streamed so far. A long warm-up (cold JIT) or long requests never leave the terminal
+ * silent.
+ */
+export async function withProgress<R>(
+  label: string,
+  total: number,
+  intervalMs: number,
+  say: (line: string) => void,
+  fn: (track: ProgressTracker) => Promise<R>,
+): Promise<R> {
+  const t0 = performance.now();
+  let inFlight = 0;
+  let done = 0;
+  let failed = 0;
+  let chunks = 0;
+  const track = (async <T extends { ok: boolean }>(request: () => Promise<T>): Promise<T> => {
+    inFlight++;
+    try {
+      const r = await request();
+      done++;
+      if (!r.ok) failed++;
+      return r;
+    } finally {
+      inFlight--;
+    }
+  }) as ProgressTracker;
+  (track as { delta: () => void }).delta = () => {
+    chunks++;
+  };
+  const timer =
+    intervalMs > 0
+      ? setInterval(() => {
+          const s = (performance.now() - t0) / 1000;
+          say(
+            `${label}: ${done}/${total} done, ${inFlight} in flight, ${failed} error(s), ${Math.round(s)} s elapsed, ${chunks} token chunk(s) streamed (${Math.round(chunks / Math.max(s, 0.001))}/s)`,
+          );
+        }, intervalMs)
+      : undefined;
+  try {
+    return await fn(track);
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+}
+
 /** Run the sweep. Never throws for request failures: they are counted per level. */
 export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
@@ -185,20 +240,25 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   try {
     const model = opts.model ?? (await resolveModel(client, Math.min(timeouts.totalMs, 30_000)));
     const levels: LevelResult[] = [];
+    const interval = opts.progressIntervalMs ?? 5000;
     for (const c of opts.levels) {
       const n = requestsFor(c);
       let warm = { requests: 0, errors: 0 };
       if (warmup) {
         say(`c=${c}: warm-up, ${c} request${c === 1 ? "" : "s"} (discarded)`);
         const wr: StreamResult[] = [];
-        await runPool(c, c, async (i) => {
-          wr.push(
-            await client.streamChat(
-              benchBody(model, benchPrompt(runId, "w", c, i), opts.maxTokens, opts.temperature),
-              timeouts,
-              { keepText: false },
-            ),
-          );
+        await withProgress(`c=${c}: warm-up`, c, interval, say, async (track) => {
+          await runPool(c, c, async (i) => {
+            wr.push(
+              await track(() =>
+                client.streamChat(
+                  benchBody(model, benchPrompt(runId, "w", c, i), opts.maxTokens, opts.temperature),
+                  timeouts,
+                  { keepText: false, onDelta: track.delta },
+                ),
+              ),
+            );
+          });
         });
         warm = { requests: wr.length, errors: wr.filter((r) => !r.ok).length };
         if (warm.errors > 0)
@@ -206,27 +266,20 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       }
       say(`c=${c}: measuring ${n} requests`);
       const results: StreamResult[] = [];
-      let tokens = 0;
       let errors = 0;
       const t0 = performance.now();
-      let lastSay = t0;
-      const interval = opts.progressIntervalMs ?? 2000;
-      await runPool(n, c, async (i) => {
-        const r = await client.streamChat(
-          benchBody(model, benchPrompt(runId, "m", c, i), opts.maxTokens, opts.temperature),
-          timeouts,
-          { keepText: false },
-        );
-        results.push(r);
-        if (r.ok) tokens += r.completionTokens;
-        else if (++errors <= 3) say(`c=${c}: request failed (${r.error?.kind}): ${r.error?.message}`);
-        const now = performance.now();
-        if (now - lastSay >= interval && results.length < n) {
-          lastSay = now;
-          say(
-            `c=${c}: ${results.length}/${n} done, ${errors} error(s), ${Math.round(tokens / ((now - t0) / 1000))} tok/s from completed requests so far`,
+      await withProgress(`c=${c}`, n, interval, say, async (track) => {
+        await runPool(n, c, async (i) => {
+          const r = await track(() =>
+            client.streamChat(
+              benchBody(model, benchPrompt(runId, "m", c, i), opts.maxTokens, opts.temperature),
+              timeouts,
+              { keepText: false, onDelta: track.delta },
+            ),
           );
-        }
+          results.push(r);
+          if (!r.ok && ++errors <= 3) say(`c=${c}: request failed (${r.error?.kind}): ${r.error?.message}`);
+        });
       });
       const level = summarizeLevel(c, results, performance.now() - t0, warm);
       levels.push(level);

@@ -52,3 +52,12 @@ export function round(v: number, digits = 2): number | null {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
 }
+
+/** Depth labels as people write them: 0, 2K, 8K, 128K, 1M. */
+export function fmtTokens(v: number): string {
+  if (v >= 1_048_576 && v % 1_048_576 === 0) return `${v / 1_048_576}M`;
+  if (v >= 1_000_000 && v % 1_000_000 === 0) return `${v / 1_000_000}M`;
+  if (v >= 1024 && v % 1024 === 0) return `${v / 1024}K`;
+  if (v >= 1000 && v % 1000 === 0) return `${v / 1000}k`;
+  return String(v);
+}

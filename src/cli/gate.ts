@@ -8,6 +8,9 @@ import { ConfigError } from "../config/errors";
 import { fileLogs, type LogSource, sshDockerLogs } from "../gate/logs";
 import { localMemorySampler, type MemorySampler, sshMemorySampler } from "../gate/memory";
 import { renderGateReport, runGate } from "../gate/run";
+import { MIN_SOAK_VERDICT_MS } from "../gate/traffic";
+import { NEEDLE_HEADROOM_TOKENS } from "../gate/needle";
+import { LONG_CONTEXT_THRESHOLD } from "../profiles";
 import { CHECK_NAMES, type CheckName, type GateReport } from "../gate/types";
 import type { ClusterPlan } from "../plan/types";
 import { SshSession, type SshSettings } from "../ssh/session";
@@ -20,6 +23,7 @@ import {
   parseNumber,
   parsePositiveInt,
   parseSeconds,
+  parseTokenCount,
   timeoutsFrom,
   UsageError,
 } from "./options";
@@ -30,6 +34,8 @@ Qualifies a running deployment before it is promoted. Checks (run in this order)
   boot      /health answers 200; /v1/models lists the served name with the profile's max_model_len
   security  a request without the API key gets 401/403 (skipped when no key is configured)
   quality   JSON mode parses, English answered in Latin script, 7x19 = 133, forced tool call
+  needle    long context (1m/512k profiles): a fact hidden at several depths of a --max-depth
+            token prompt must be given back (run by --all only when max_model_len > 262144)
   mtp       mixed greedy + non-greedy concurrent streams for --mtp-duration: no refused
             connection, 5xx, dropped/truncated/stalled stream or engine death
   soak      zero-gap traffic for --soak-duration while each node's MemAvailable is sampled;
@@ -55,6 +61,12 @@ Options:
   --sampler ssh|local|none   free-memory sampler (default ssh when nodes are known)
   --sample-interval S     default 30
   --max-memory-decline MB_PER_HOUR   default 500
+  --soak-min-verdict S    a soak shorter than this gets no free-memory verdict: the soak check is
+                          INCONCLUSIVE, not passed or failed on noise (default 300)
+  --max-depth N           needle prompt length in tokens, e.g. 900k (default: max_model_len - 1024)
+  --needle-positions LIST where the needles go, as fractions of the prompt (default 0.1,0.5,0.9)
+  --needle-timeout S      first-token and total timeout per needle request (default 2400: a
+                          prompt near 1M tokens takes many minutes to prefill on two Sparks)
   --logs-file FILE        judge this log file instead of docker logs over SSH
   --identity FILE         SSH private key for the logs and the ssh sampler (default: the config's
                           key when readable, else the ssh agent). SSH checks each node's pinned
@@ -119,7 +131,11 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
       sampler: { type: "string" },
       "sample-interval": { type: "string" },
       "max-memory-decline": { type: "string" },
+      "soak-min-verdict": { type: "string" },
       "logs-file": { type: "string" },
+      "max-depth": { type: "string" },
+      "needle-positions": { type: "string" },
+      "needle-timeout": { type: "string" },
       report: { type: "string" },
       identity: { type: "string" },
     },
@@ -186,6 +202,29 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
     if (str("logs-file")) logSource = fileLogs(str("logs-file") as string);
     else if (head && session) logSource = sshDockerLogs(session, head, head.container.name);
     const unavailable: { name: CheckName; note: string }[] = [];
+    if (values.all && exp.maxModelLen <= LONG_CONTEXT_THRESHOLD)
+      unavailable.push({
+        name: "needle",
+        note: `the long-context needle check is for the 1m/512k profiles (max_model_len ${exp.maxModelLen} <= ${LONG_CONTEXT_THRESHOLD}); --suite needle runs it anyway`,
+      });
+    let needleMaxDepth: number | undefined;
+    if (str("max-depth") !== undefined) {
+      needleMaxDepth = parseTokenCount("--max-depth", str("max-depth") as string, 256);
+      if (needleMaxDepth + NEEDLE_HEADROOM_TOKENS > exp.maxModelLen)
+        throw new UsageError(
+          `--max-depth ${needleMaxDepth} does not fit max_model_len ${exp.maxModelLen} with ${NEEDLE_HEADROOM_TOKENS} tokens for the question and answer: use at most ${exp.maxModelLen - NEEDLE_HEADROOM_TOKENS}`,
+        );
+    }
+    let needlePositions: number[] | undefined;
+    if (str("needle-positions") !== undefined) {
+      needlePositions = (str("needle-positions") as string)
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean)
+        .map((p) => parseNumber("--needle-positions", p, 0, 1));
+      if (needlePositions.length === 0)
+        throw new UsageError("--needle-positions needs at least one fraction, e.g. 0.1,0.5,0.9");
+    }
     if (requested.includes("logs") && !logSource) {
       if (!values.all)
         throw new UsageError("--suite logs needs a log source: --stack/--config (SSH to the head) or --logs-file FILE");
@@ -239,6 +278,13 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
         str("max-memory-decline") !== undefined
           ? parseNumber("--max-memory-decline", str("max-memory-decline") as string, 0, 1e9)
           : 500,
+      soakMinVerdictMs:
+        str("soak-min-verdict") !== undefined
+          ? Math.round(parseNumber("--soak-min-verdict", str("soak-min-verdict") as string, 0, 86_400) * 1000)
+          : MIN_SOAK_VERDICT_MS,
+      ...(needleMaxDepth !== undefined ? { needleMaxDepth } : {}),
+      ...(needlePositions ? { needlePositions } : {}),
+      ...(str("needle-timeout") !== undefined ? { needleTimeoutMs: seconds("needle-timeout", 2_400_000) } : {}),
       ...(logSource ? { logSource } : {}),
       kvCacheDtype: exp.plan?.profile.kvCacheDtype ?? "fp8",
       unavailable,
@@ -258,6 +304,14 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
     throw e;
   }
 
+  if (
+    gateOpts.suite.includes("soak") &&
+    gateOpts.samplers.length > 0 &&
+    gateOpts.soakDurationMs < (gateOpts.soakMinVerdictMs ?? MIN_SOAK_VERDICT_MS)
+  )
+    say?.(
+      `note: --soak-duration ${gateOpts.soakDurationMs / 1000} s is under the ${(gateOpts.soakMinVerdictMs ?? MIN_SOAK_VERDICT_MS) / 1000} s a free-memory verdict needs: the soak's memory verdict will be inconclusive`,
+    );
   let report: GateReport;
   try {
     report = await runGate(gateOpts);

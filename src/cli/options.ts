@@ -179,3 +179,13 @@ export function checkEndpoint(endpoint: string): void {
     throw new UsageError((e as Error).message);
   }
 }
+
+/** A token count: digits with an optional k (x1024) or m (x1048576) suffix, as in 8k = 8192, 128k. */
+export function parseTokenCount(flag: string, v: string, min = 0, max = 100_000_000): number {
+  const m = /^(\d+)([kKmM]?)$/.exec(v.trim());
+  if (!m) throw new UsageError(`${flag}: '${v}' is not a token count (e.g. 0, 8192, 32k, 128k; k = 1024)`);
+  const unit = (m[2] ?? "").toLowerCase();
+  const n = Number(m[1]) * (unit === "k" ? 1024 : unit === "m" ? 1_048_576 : 1);
+  if (n < min || n > max) throw new UsageError(`${flag}: ${v} must be between ${min} and ${max} tokens`);
+  return n;
+}

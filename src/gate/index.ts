@@ -10,7 +10,9 @@ export { parseMemAvailableMb, sshMemorySampler, localMemorySampler, functionSamp
 export type { MemorySampler } from "./memory";
 export { latinShare, qualityGate } from "./quality";
 export { securityGate } from "./security";
-export { mtpGate, soakGate, runTraffic } from "./traffic";
+export { mtpGate, soakGate, runTraffic, MIN_SOAK_VERDICT_MS } from "./traffic";
+export { needleGate, DEFAULT_NEEDLE_POSITIONS } from "./needle";
+export type { NeedleOptions, NeedleProbe } from "./needle";
 export { runGate, renderGateReport, CHECK_ORDER } from "./run";
 export type { GateOptions } from "./run";
 export { CHECK_NAMES } from "./types";

@@ -3,6 +3,7 @@ import { DEFAULT_TIMEOUTS, displayEndpoint, normalizeEndpoint, type Timeouts } f
 import { bootGate } from "./boot";
 import { type LogSource, logsGate } from "./logs";
 import type { MemorySampler } from "./memory";
+import { DEFAULT_NEEDLE_POSITIONS, NEEDLE_HEADROOM_TOKENS, needleGate } from "./needle";
 import { qualityGate } from "./quality";
 import { securityGate } from "./security";
 import { mtpGate, soakGate } from "./traffic";
@@ -30,6 +31,13 @@ export interface GateOptions {
   readonly memoryOptOut?: boolean;
   readonly sampleIntervalMs: number;
   readonly maxDeclineMbPerHour: number;
+  /** Shortest soak given a free-memory verdict (default 300 s); shorter soaks are "inconclusive". */
+  readonly soakMinVerdictMs?: number;
+  /** needle: prompt length in tokens and where the needles go (fractions of the prompt). */
+  readonly needleMaxDepth?: number;
+  readonly needlePositions?: readonly number[];
+  /** needle: first-token and total timeout per request (a 1M-token prefill takes many minutes). */
+  readonly needleTimeoutMs?: number;
   readonly logSource?: LogSource;
   readonly kvCacheDtype: string;
   readonly forbiddenMarkers?: readonly string[];
@@ -39,7 +47,7 @@ export interface GateOptions {
 }
 
 /** Order in which checks run: quick ones first, the long soak near the end. */
-export const CHECK_ORDER: readonly CheckName[] = ["boot", "security", "quality", "mtp", "soak", "logs"];
+export const CHECK_ORDER: readonly CheckName[] = ["boot", "security", "quality", "needle", "mtp", "soak", "logs"];
 
 function skipped(name: CheckName, note: string): CheckResult {
   return { name, status: "skip", summary: `skipped: ${note}`, problems: [], notes: [], durationMs: 0, details: {} };
@@ -90,6 +98,23 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
           timeoutMs: Math.min(timeouts.totalMs, timeouts.firstTokenMs + 120_000),
         });
         break;
+      case "needle": {
+        const needleMs = opts.needleTimeoutMs ?? 2_400_000;
+        r = await needleGate({
+          ...common,
+          model: opts.servedName,
+          maxDepth: opts.needleMaxDepth ?? opts.maxModelLen - NEEDLE_HEADROOM_TOKENS,
+          positions: opts.needlePositions ?? DEFAULT_NEEDLE_POSITIONS,
+          maxModelLen: opts.maxModelLen,
+          timeouts: {
+            ...timeouts,
+            firstTokenMs: Math.max(timeouts.firstTokenMs, needleMs),
+            totalMs: Math.max(timeouts.totalMs, needleMs + 60_000),
+          },
+          onProgress: say,
+        });
+        break;
+      }
       case "mtp":
         r = await mtpGate({
           ...common,
@@ -115,6 +140,7 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
           memoryOptOut: opts.memoryOptOut === true,
           sampleIntervalMs: opts.sampleIntervalMs,
           maxDeclineMbPerHour: opts.maxDeclineMbPerHour,
+          ...(opts.soakMinVerdictMs !== undefined ? { minVerdictMs: opts.soakMinVerdictMs } : {}),
           onProgress: say,
         });
         break;
@@ -150,17 +176,20 @@ export function renderGateReport(report: GateReport): string {
     `gate ${report.endpoint}: expecting ${report.servedName} with max_model_len ${report.maxModelLen} (from ${report.expectations})`,
   ];
   const w = Math.max(...report.checks.map((c) => c.name.length), 4);
+  const sw = Math.max(...report.checks.map((c) => c.status.length), 4);
   for (const c of report.checks) {
     lines.push(
-      `${c.status.toUpperCase().padEnd(4)}  ${c.name.padEnd(w)}  ${c.summary} (${(c.durationMs / 1000).toFixed(1)} s)`,
+      `${c.status.toUpperCase().padEnd(sw)}  ${c.name.padEnd(w)}  ${c.summary} (${(c.durationMs / 1000).toFixed(1)} s)`,
     );
     for (const p of c.problems) lines.push(`        - ${p}`);
     for (const n of c.notes) lines.push(`        note: ${n}`);
   }
   const failed = report.checks.filter((c) => c.status === "fail").length;
+  const count = (s: string) => report.checks.filter((c) => c.status === s).length;
+  const unsure = report.checks.filter((c) => c.status === "inconclusive").map((c) => c.name);
   lines.push(
     report.ok
-      ? `RESULT: PASS (${report.checks.filter((c) => c.status === "pass").length} passed, ${report.checks.filter((c) => c.status === "skip").length} skipped)`
+      ? `RESULT: ${unsure.length ? `PASS, but INCONCLUSIVE for ${unsure.join(", ")}` : "PASS"} (${count("pass")} passed, ${count("skip")} skipped${unsure.length ? `, ${unsure.length} inconclusive` : ""})`
       : `RESULT: FAIL (${failed} of ${report.checks.length} checks failed)`,
   );
   return `${lines.join("\n")}\n`;

@@ -227,7 +227,16 @@ export interface SoakOptions extends TrafficOptions {
   readonly sampleIntervalMs: number;
   /** Fail when free memory falls faster than this, MB per hour. */
   readonly maxDeclineMbPerHour: number;
+  /**
+   * A soak shorter than this gives no free-memory verdict (status "inconclusive"): over a few
+   * minutes, MemAvailable noise extrapolated to MB/h looks like a leak or hides one. Default
+   * MIN_SOAK_VERDICT_MS.
+   */
+  readonly minVerdictMs?: number;
 }
+
+/** Shortest soak whose free-memory slope is judged (5 minutes). */
+export const MIN_SOAK_VERDICT_MS = 300_000;
 
 export interface NodeMemory {
   readonly node: string;
@@ -309,8 +318,11 @@ export async function soakGate(opts: SoakOptions): Promise<CheckResult> {
         "free memory was not sampled: no nodes known (pass --stack/--config for SSH sampling, --sampler local on the node itself, or --sampler none to gate traffic only)",
       );
   }
+  const minVerdictMs = opts.minVerdictMs ?? MIN_SOAK_VERDICT_MS;
+  const tooShort = opts.samplers.length > 0 && o.wallMs < minVerdictMs;
   for (const n of nodes) {
     if (n.slopeMbPerHour === null) {
+      if (tooShort && n.failedSamples === 0) continue;
       problems.push(
         `${n.node}: only ${n.samples} memory sample(s) succeeded, need 3 to fit a slope${n.firstError ? ` (${n.firstError})` : ""}`,
       );
@@ -318,11 +330,15 @@ export async function soakGate(opts: SoakOptions): Promise<CheckResult> {
     }
     if (n.failedSamples > 0)
       notes.push(`${n.node}: ${n.failedSamples} memory sample(s) failed (${n.firstError ?? ""})`);
-    if (-n.slopeMbPerHour > opts.maxDeclineMbPerHour)
+    if (!tooShort && -n.slopeMbPerHour > opts.maxDeclineMbPerHour)
       problems.push(
         `${n.node}: free memory fell at ${Math.round(-n.slopeMbPerHour)} MB/h (${n.firstMb} -> ${n.lastMb} MB), over the ${opts.maxDeclineMbPerHour} MB/h limit: a leak (check the UCX variables) heading for a UMA freeze`,
       );
   }
+  const inconclusive = tooShort
+    ? `the soak ran ${Math.round(o.wallMs / 1000)} s, under the ${Math.round(minVerdictMs / 1000)} s a free-memory verdict needs: slopes over a shorter run are noise extrapolated to an hour, so no leak verdict is given (run --soak-duration ${Math.round(minVerdictMs / 1000)} or more)`
+    : undefined;
+  if (inconclusive) notes.push(inconclusive);
   const slopes = nodes
     .filter((n) => n.slopeMbPerHour !== null)
     .map((n) => `${n.node} ${(n.slopeMbPerHour as number) >= 0 ? "+" : ""}${Math.round(n.slopeMbPerHour as number)}`)
@@ -330,12 +346,17 @@ export async function soakGate(opts: SoakOptions): Promise<CheckResult> {
   return result("soak", t0, {
     summary: problems.length
       ? `failed: ${problems[0]}`
-      : `${o.ok} requests at concurrency ${opts.concurrency} with no failure${slopes ? `; free-memory slope MB/h (negative = shrinking): ${slopes}` : ""}`,
+      : inconclusive
+        ? `inconclusive: ${o.ok} requests at concurrency ${opts.concurrency} with no failure, but ${Math.round(o.wallMs / 1000)} s is too short for a free-memory verdict (needs ${Math.round(minVerdictMs / 1000)} s)${slopes ? `; measured slopes MB/h, not judged: ${slopes}` : ""}`
+        : `${o.ok} requests at concurrency ${opts.concurrency} with no failure${slopes ? `; free-memory slope MB/h (negative = shrinking): ${slopes}` : ""}`,
     problems,
     notes,
+    ...(inconclusive && problems.length === 0 ? { status: "inconclusive" as const } : {}),
     details: {
       ...trafficDetails(o, opts.concurrency),
       maxDeclineMbPerHour: opts.maxDeclineMbPerHour,
+      minVerdictS: minVerdictMs / 1000,
+      memoryVerdict: opts.samplers.length === 0 ? "not sampled" : tooShort ? "inconclusive" : "judged",
       sampleIntervalS: opts.sampleIntervalMs / 1000,
       memory: nodes,
     },

@@ -1,9 +1,10 @@
 /** Shapes of the validation gate's results (RECIPE "Validation gates"). */
 
-export type CheckName = "boot" | "mtp" | "soak" | "quality" | "security" | "logs";
-export const CHECK_NAMES: readonly CheckName[] = ["boot", "mtp", "soak", "quality", "security", "logs"];
+export type CheckName = "boot" | "mtp" | "soak" | "quality" | "security" | "needle" | "logs";
+export const CHECK_NAMES: readonly CheckName[] = ["boot", "mtp", "soak", "quality", "security", "needle", "logs"];
 
-export type CheckStatus = "pass" | "fail" | "skip";
+/** "inconclusive": the check ran but its data cannot support a verdict (e.g. a soak too short to tell a leak from noise). */
+export type CheckStatus = "pass" | "fail" | "skip" | "inconclusive";
 
 export interface CheckResult {
   readonly name: CheckName;

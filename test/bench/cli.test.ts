@@ -26,7 +26,7 @@ test("bench prints a table with one row per level and progress on stderr", async
   });
 });
 
-test("--json gives the report; --chart writes a well-formed SVG with both panels", async () => {
+test("--json gives the report; --chart writes a well-formed SVG with its four panels", async () => {
   await withStandin({ behavior: { tokenIntervalMs: 1 } }, async (s) => {
     const dir = tempDir();
     const chart = join(dir, "bench.svg");
@@ -51,12 +51,15 @@ test("--json gives the report; --chart writes a well-formed SVG with both panels
     const svg = readFileSync(chart, "utf8");
     assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.ok(xmlBalanced(svg), "SVG tags balance");
-    assert.match(svg, /id="throughput"/);
-    assert.match(svg, /id="latency"/);
-    assert.equal((svg.match(/<polyline/g) ?? []).length, 5, "aggregate, per-stream, p50, p99, TTFT");
+    for (const id of ["throughput", "per-stream", "latency", "ttft"]) assert.match(svg, new RegExp(`id="${id}"`));
+    assert.equal(
+      (svg.match(/<polyline/g) ?? []).length,
+      6,
+      "aggregate, per-stream, latency p50 and p99, TTFT p50 and p99",
+    );
     assert.match(svg, />concurrency</);
     // One marker per level per series.
-    assert.equal((svg.match(/<circle/g) ?? []).length, 5 * 3);
+    assert.equal((svg.match(/<circle/g) ?? []).length, 6 * 3);
   });
 });
 
@@ -118,11 +121,59 @@ test("--baseline: a slower server is flagged as a regression (exit 1); the same 
     );
     assert.equal(code, 1);
     assert.match(io.stdout, /REGRESSED against .*baseline\.json \(tolerance 10%, marked !\)/);
-    assert.match(io.stdout, /c=1 agg tok\/s: [\d.]+ -> [\d.]+ \(\d+(\.\d)?% worse\)/);
-    assert.match(io.stdout, /c=2 lat p50/);
+    assert.match(io.stdout, /c=1 agg tok\/s: [\d.]+ tok\/s -> [\d.]+ tok\/s \(\d+(\.\d)?% worse\)/);
+    // Latency regressions carry their unit, as the table's columns do.
+    assert.match(io.stdout, /c=2 lat p50: \d+\.\d\ds -> \d+\.\d\ds \(\d+(\.\d)?% worse\)/);
+    assert.doesNotMatch(io.stdout, /WARNING/, "same settings: no warning");
     assert.match(io.stdout, /has no level\(s\) 3: not compared/);
     assert.match(io.stdout, /^ +1 +8 +0 +[\d.]+! +[\d.]+!/m, "the regressed cells are marked");
     assert.match(io.stderr, /regression\(s\) beyond 10%/);
+  });
+});
+
+test("--baseline run with other settings is refused, naming them; --allow-different-settings compares with a warning", async () => {
+  const dir = tempDir();
+  const baseline = join(dir, "baseline.json");
+  await withStandin({ behavior: { tokenIntervalMs: 1 } }, async (s) => {
+    const io = captureIo();
+    const base = ["--endpoint", s.url, "--levels", "1,2", "--requests", "4", "--quiet", "--no-warmup", ...QUICK];
+    assert.equal(await runBenchCli([...base, "--json"], io, { env: {} }), 0, io.stderr);
+    writeFileSync(baseline, io.stdout);
+    const before = s.stats.chatRequests;
+    const refused = captureIo();
+    const other = [
+      "--endpoint",
+      s.url,
+      "--levels",
+      "1,2",
+      "--requests",
+      "6",
+      "--temperature",
+      "0",
+      "--quiet",
+      ...QUICK.filter((_, i) => i > 1),
+      "--max-tokens",
+      "12",
+    ];
+    assert.equal(await runBenchCli([...other, "--baseline", baseline], refused, { env: {} }), 2);
+    assert.match(
+      refused.stderr,
+      /was run with different settings: max_tokens 12 \(baseline 8\); temperature 0 \(baseline 0\.7\); warm-up on \(baseline off\); requests per level \(c=1: 6 vs 4, c=2: 6 vs 4 in the baseline\)/,
+    );
+    assert.match(refused.stderr, /--allow-different-settings/);
+    assert.equal(s.stats.chatRequests, before, "refused before sending a request");
+    const warned = captureIo();
+    const code = await runBenchCli(
+      [...other, "--baseline", baseline, "--tolerance", "10", "--allow-different-settings"],
+      warned,
+      { env: {} },
+    );
+    assert.equal(code, 0, warned.stderr);
+    assert.match(
+      warned.stdout,
+      /WARNING: .*baseline\.json was run with different settings: max_tokens 12 \(baseline 8\)/,
+    );
+    assert.match(warned.stderr, /WARNING: comparing with a baseline run with different settings/);
   });
 });
 

@@ -127,3 +127,34 @@ test("slow first token at one level shows in its TTFT, not as an error", async (
     assert.ok((l.itlMs.p99 ?? 999) < 60, `ITL p99 ${l.itlMs.p99} must not include the first-token wait`);
   });
 });
+
+test("progress keeps coming while requests are in flight, warm-up included", async () => {
+  // 40 tokens at 40 ms: each request streams for ~1.6 s; nothing completes for a while.
+  await withStandin({ behavior: { tokenIntervalMs: 40 } }, async (s) => {
+    const lines: { at: number; line: string }[] = [];
+    const t0 = performance.now();
+    const r = await runBench({
+      endpoint: s.url,
+      levels: [2],
+      requests: () => 2,
+      maxTokens: 40,
+      temperature: 0.7,
+      timeouts: FAST,
+      progressIntervalMs: 200,
+      onProgress: (line) => lines.push({ at: performance.now() - t0, line }),
+    });
+    assert.equal(r.totalErrors, 0);
+    const text = lines.map((l) => l.line).join("\n");
+    assert.match(
+      text,
+      /^c=2: warm-up: 0\/2 done, 2 in flight, 0 error\(s\), \d+ s elapsed, \d+ token chunk\(s\) streamed/m,
+    );
+    assert.match(
+      text,
+      /^c=2: 0\/2 done, 2 in flight, 0 error\(s\), \d+ s elapsed, [1-9]\d* token chunk\(s\) streamed/m,
+    );
+    // No silent stretch much longer than the interval from the first line to the last.
+    const gaps = lines.slice(1).map((l, i) => l.at - (lines[i] as { at: number }).at);
+    assert.ok(Math.max(...gaps) < 1000, `longest silence ${Math.round(Math.max(...gaps))} ms: ${text}`);
+  });
+});

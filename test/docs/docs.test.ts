@@ -9,9 +9,12 @@
  *   <!-- docs-test: needs hardware -->   before a shell block: none of its CLI lines is run
  *   ... # needs hardware | # needs a server | # needs SSH   at the end of a CLI line: not run
  *   ... # exits N                         at the end of a CLI line: expect exit code N, not 0
+ *   <!-- docs-test: stand-in {JSON} -->  before a shell block: its CLI lines run against the bundled
+ *                                        stand-in server (test/support/standin.ts) started with
+ *                                        those options; 127.0.0.1:8000 in them points at it
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative, resolve } from "node:path";
@@ -20,6 +23,7 @@ import * as ts from "typescript";
 
 const ROOT = resolve(__dirname, "..", "..", "..");
 const MAIN = join(ROOT, "dist", "src", "cli", "main.js");
+const STANDIN = join(ROOT, "dist", "test", "support", "standin.js");
 const SCHEMA_GEN = join(ROOT, "dist", "src", "config", "json-schema.js");
 
 /** The documents under test; DOCS_TEST_FILES (comma-separated, relative to the root) narrows them. */
@@ -170,6 +174,8 @@ export interface CliLine {
   /** Why it is not run here, or undefined when it is run. */
   needs?: string;
   expectedExit: number;
+  /** Options of the stand-in server the line runs against (`<!-- docs-test: stand-in {...} -->`). */
+  standin?: string;
 }
 
 const CLI = /(?:^|[\s;&|(])(?:npm run (?:plan|doctor|schema)\b|(?:npx )?dgx-spark-vllm(?![\w./-]))/;
@@ -191,12 +197,14 @@ export function cliLines(blocks: Block[]): CliLine[] {
       const needs =
         NEEDS.exec(text)?.[0] ?? (b.marker?.startsWith("needs") ? `<!-- docs-test: ${b.marker} -->` : undefined);
       const exit = /#.*\bexits (\d+)\b/.exec(text);
+      const standin = /^stand-in\s+(\{.*\})$/.exec(b.marker ?? "")?.[1];
       out.push({
         file: b.file,
         line: b.line + first,
         text,
         ...(needs ? { needs } : {}),
         expectedExit: exit ? Number(exit[1]) : 0,
+        ...(standin ? { standin } : {}),
       });
     }
   }
@@ -229,6 +237,23 @@ export function commandFor(text: string, tmp: string): string {
 /** Commands that never need a Spark, a server or SSH: marking one as "needs ..." hides rot. */
 const OFFLINE =
   /(?:npm run (?:plan|schema)\b|dgx-spark-vllm\s+(?:plan\b|--help\b|\S+\s+--help\b)|npm run doctor -- --help\b)/;
+
+/** Start the stand-in server in its own process (the CLI runs synchronously) on a free port. */
+async function startStandinProcess(options: string): Promise<{ port: number; stop: () => void }> {
+  const opts = { ...(JSON.parse(options) as Record<string, unknown>), port: 0 };
+  const child = spawn(process.execPath, [STANDIN, JSON.stringify(opts)], {
+    stdio: ["ignore", "ignore", "pipe", "ipc"],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the stand-in did not start within 10 s")), 10_000);
+    child.once("message", (m) => {
+      clearTimeout(timer);
+      resolve((m as { port: number }).port);
+    });
+    child.once("exit", (code) => reject(new Error(`the stand-in exited (${code}) before listening`)));
+  });
+  return { port, stop: () => child.kill("SIGTERM") };
+}
 
 // ---------------------------------------------------------------- links
 
@@ -294,21 +319,31 @@ describe("docs: CLI examples run (or say why they cannot)", () => {
       });
       continue;
     }
-    it(`${where} runs: ${l.text.trim()}`, () => {
-      const cmd = commandFor(l.text, tmp);
-      const r = spawnSync("bash", ["-c", cmd], {
-        cwd: tmp,
-        encoding: "utf8",
-        timeout: 30_000,
-        env: { ...process.env, VLLM_API_KEY: "" },
-      });
-      assert.equal(
-        r.status,
-        l.expectedExit,
-        `${where}: \`${l.text.trim()}\` exited ${r.status ?? r.signal} (expected ${l.expectedExit}). If it needs a Spark, a server or SSH, end the line with "# needs hardware".\n` +
-          `ran: ${cmd}\nstderr: ${r.stderr.slice(-1500)}\nstdout: ${r.stdout.slice(-500)}`,
-      );
+    it(`${where} runs${l.standin ? " against the stand-in" : ""}: ${l.text.trim()}`, async () => {
+      let cmd = commandFor(l.text, tmp);
+      const server = l.standin ? await startStandinProcess(l.standin) : undefined;
+      if (server) cmd = cmd.replaceAll("127.0.0.1:8000", `127.0.0.1:${server.port}`);
+      try {
+        runLine(l, cmd, where);
+      } finally {
+        server?.stop();
+      }
     });
+  }
+  /** Run one CLI line and check its exit code. */
+  function runLine(l: CliLine, cmd: string, where: string): void {
+    const r = spawnSync("bash", ["-c", cmd], {
+      cwd: tmp,
+      encoding: "utf8",
+      timeout: 30_000,
+      env: { ...process.env, VLLM_API_KEY: "" },
+    });
+    assert.equal(
+      r.status,
+      l.expectedExit,
+      `${where}: \`${l.text.trim()}\` exited ${r.status ?? r.signal} (expected ${l.expectedExit}). If it needs a Spark, a server or SSH, end the line with "# needs hardware".\n` +
+        `ran: ${cmd}\nstderr: ${r.stderr.slice(-1500)}\nstdout: ${r.stdout.slice(-500)}`,
+    );
   }
 
   it("the offline commands are covered: plan, plan --json, bench/gate/doctor --help, schema", {
@@ -393,6 +428,19 @@ describe("docs test machinery: it catches rot", () => {
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
+  });
+
+  it("a stand-in marker gives a block's CLI lines the server options they run against", () => {
+    const md = [
+      '<!-- docs-test: stand-in {"behavior":{"tokenIntervalMs":1}} -->',
+      "```sh",
+      "npx dgx-spark-vllm bench --endpoint http://127.0.0.1:8000",
+      "```",
+    ];
+    const lines = cliLines(extractBlocks(join(ROOT, "docs", "fake.md"), md.join("\n")));
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!.standin, '{"behavior":{"tokenIntervalMs":1}}');
+    assert.equal(lines[0]!.needs, undefined);
   });
 
   it("GitHub heading anchors", () => {

@@ -7,6 +7,12 @@ import type { GateReport } from "../../src/gate/types";
 import { captureIo, closedPort, fakeSsh, tempDir, withStandin } from "../bench/support";
 
 const SHORT = [
+  // Sub-second soaks here: judge their memory slope anyway (the default would call them inconclusive).
+  "--soak-min-verdict",
+  "0",
+  // A needle prompt the stand-in answers in milliseconds (the default is max_model_len - 1024).
+  "--max-depth",
+  "4000",
   "--mtp-duration",
   "0.4",
   "--soak-duration",
@@ -70,12 +76,14 @@ test("gate --all --json against a good server: every check passes except the one
         ["boot", "pass"],
         ["security", "pass"],
         ["quality", "pass"],
+        ["needle", "pass"],
         ["mtp", "pass"],
         ["soak", "pass"],
         ["logs", "skip"],
       ],
     );
-    assert.match(report.checks[5]?.summary ?? "", /no log source/);
+    assert.match(report.checks[6]?.summary ?? "", /no log source/);
+    assert.match(report.checks[3]?.summary ?? "", /retrieved the needle at 10%, 50%, 90% of a 4k-token prompt/);
     assert.equal(report.expectations, "command-line flags");
     assert.deepEqual(JSON.parse(readFileSync(reportFile, "utf8")), report, "--report writes the same JSON");
     assert.ok(!io.stdout.includes("gate-key-xyz") && !io.stderr.includes("gate-key-xyz"), "the key never shows");
@@ -206,4 +214,39 @@ test("usage and config errors exit 2 with the reason", async () => {
     assert.equal(await runGateCli(argv, io, { env: {} }), 2, argv.join(" "));
     assert.match(io.stderr, msg, argv.join(" "));
   }
+});
+
+test("a soak shorter than --soak-min-verdict gives no leak verdict: INCONCLUSIVE, said up front and in the report", async () => {
+  const dir = tempDir();
+  const ssh = fakeSsh(dir);
+  await withStandin({ apiKey: "k1", behavior: { tokenIntervalMs: 2 } }, async (s) => {
+    writeFileSync(join(dir, "memavail-spark-head.local"), "60000000");
+    writeFileSync(join(dir, "memavail-spark-worker.local"), "60000000");
+    writeFileSync(join(dir, "step-spark-worker.local"), "50000"); // ~50 MB per sample: a "leak" of noise
+    const io = captureIo();
+    const code = await runGateCli(
+      [
+        "--stack",
+        "1m",
+        "--endpoint",
+        s.url,
+        "--suite",
+        "soak",
+        "--soak-min-verdict",
+        "60",
+        ...SHORT.slice(2).filter((a, i, all) => a !== "--concurrency" && all[i - 1] !== "--concurrency"),
+      ],
+      io,
+      { env: { VLLM_API_KEY: "k1" }, sshCommand: ssh },
+    );
+    assert.equal(code, 0, io.stdout + io.stderr);
+    assert.match(io.stderr, /note: --soak-duration 0\.5 s is under the 60 s a free-memory verdict needs/);
+    assert.match(
+      io.stdout,
+      /^INCONCLUSIVE {2}soak {2}inconclusive: \d+ requests .* too short for a free-memory verdict \(needs 60 s\)/m,
+    );
+    assert.match(io.stdout, /measured slopes MB\/h, not judged: .*spark-worker -\d+/);
+    assert.match(io.stdout, /RESULT: PASS, but INCONCLUSIVE for soak \(0 passed, 0 skipped, 1 inconclusive\)/);
+    assert.doesNotMatch(io.stdout, /free memory fell/);
+  });
 });

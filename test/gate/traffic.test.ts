@@ -97,6 +97,7 @@ test("soak measures each node's free-memory slope and fails the leaking node onl
       samplers: [declining("spark-head", 0), declining("spark-worker", leak)],
       sampleIntervalMs: 50,
       maxDeclineMbPerHour: 500,
+      minVerdictMs: 0,
     });
     assert.equal(r.status, "fail");
     const mem = r.details.memory as { node: string; slopeMbPerHour: number; samples: number }[];
@@ -122,6 +123,7 @@ test("soak passes with flat memory; failing samplers, no samplers and an explici
       samplers: [declining("n1", 100)],
       sampleIntervalMs: 50,
       maxDeclineMbPerHour: 500,
+      minVerdictMs: 0,
     });
     assert.equal(flat.status, "pass", flat.problems.join("\n"));
     assert.match(flat.summary, /free-memory slope MB\/h \(negative = shrinking\): n1 -(\d+)$/);
@@ -134,6 +136,7 @@ test("soak passes with flat memory; failing samplers, no samplers and an explici
       ],
       sampleIntervalMs: 50,
       maxDeclineMbPerHour: 500,
+      minVerdictMs: 0,
     });
     assert.equal(broken.status, "fail");
     assert.match(broken.problems.join("\n"), /n1: only 0 memory sample\(s\) succeeded.*Connection timed out/);
@@ -142,6 +145,7 @@ test("soak passes with flat memory; failing samplers, no samplers and an explici
       samplers: [],
       sampleIntervalMs: 50,
       maxDeclineMbPerHour: 500,
+      minVerdictMs: 0,
     });
     assert.equal(none.status, "fail");
     assert.match(none.problems.join("\n"), /free memory was not sampled/);
@@ -151,6 +155,7 @@ test("soak passes with flat memory; failing samplers, no samplers and an explici
       memoryOptOut: true,
       sampleIntervalMs: 50,
       maxDeclineMbPerHour: 500,
+      minVerdictMs: 0,
     });
     assert.equal(optOut.status, "pass");
     assert.match(optOut.notes.join("\n"), /--sampler none/);
@@ -180,4 +185,29 @@ test("the SSH sampler runs `ssh -o BatchMode=yes ... user@host -- cat /proc/memi
   const noSsh = new SshSession({ sshCommand: [join(dir, "no-such-ssh")] });
   const missing = sshMemorySampler(noSsh, { name: "x", ssh: { host: "h", port: 22, user: "u" } });
   await assert.rejects(missing.sample(), /not installed or not on PATH/);
+});
+
+test("soak: a run shorter than the verdict minimum is inconclusive, not failed on extrapolated noise", async () => {
+  await withStandin({ behavior: { tokenIntervalMs: 2 } }, async (s) => {
+    const r = await soakGate({
+      ...traffic(s.url, 500),
+      samplers: [declining("spark-worker", 2_000_000)],
+      sampleIntervalMs: 50,
+      maxDeclineMbPerHour: 500,
+    });
+    assert.equal(r.status, "inconclusive", r.summary);
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.details.memoryVerdict, "inconclusive");
+    assert.equal(r.details.minVerdictS, 300);
+    assert.match(r.notes.join("\n"), /under the 300 s a free-memory verdict needs/);
+    // Traffic failures still fail a short soak.
+    await s.close();
+    const dead = await soakGate({
+      ...traffic(s.url, 300),
+      samplers: [declining("spark-worker", 0)],
+      sampleIntervalMs: 50,
+      maxDeclineMbPerHour: 500,
+    });
+    assert.equal(dead.status, "fail");
+  });
 });

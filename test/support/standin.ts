@@ -9,6 +9,7 @@
  * Test support, not part of the package. Run as a process (after a build):
  * `node dist/test/support/standin.js '{"port":8000,"tokenIntervalMs":25}'`.
  */
+import { createHash } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
@@ -37,6 +38,11 @@ export interface StandinBehavior {
   endWithoutDone?: boolean;
   /** With tokenIntervalMs 0: chunks written per event-loop turn (1 = one write per chunk, as an engine step does). */
   writeBatch?: number;
+  /**
+   * Prefill speed, prompt tokens per second (0: instant): the first token waits for the prompt's
+   * uncached tokens at this rate, so TTFT grows with context depth as on a real server.
+   */
+  prefillTokPerS?: number;
 }
 
 /** Answers the quality canaries get (all correct by default). */
@@ -49,6 +55,12 @@ export interface StandinQuality {
   language: "en" | "zh" | "ru";
   /** A forced tool call comes back as a tool call (false: plain text instead). */
   toolCalls: boolean;
+  /**
+   * Needle retrieval: a prompt asking "What is the X for Y?" is answered from a sentence
+   * "The X for Y is Z." in the prompt, looking only at its last `needleRecallTokens` tokens
+   * (undefined: the whole prompt), like a model whose attention fades beyond that distance.
+   */
+  needleRecallTokens?: number;
 }
 
 export interface StandinOptions {
@@ -71,6 +83,21 @@ export interface StandinOptions {
   dieAtRequest?: number;
   /** From the n-th chat request on, the engine is dead: /health 503, chat 500 EngineDeadError. */
   engineDeadAtRequest?: number;
+  /**
+   * Automatic prefix caching as vLLM does it: prompts are split into blocks of `prefixBlockTokens`
+   * tokens, each identified by everything before it; a block seen before is not prefilled again
+   * and is reported in usage.prompt_tokens_details.cached_tokens.
+   */
+  prefixCaching: boolean;
+  prefixBlockTokens: number;
+}
+
+/** Tokens of chat template around the messages (the stand-in's "tokenizer" counts words). */
+export const STANDIN_TEMPLATE_TOKENS = 6;
+
+/** The stand-in's tokenizer: whitespace-separated words. */
+export function standinTokens(text: string): string[] {
+  return text.split(/\s+/).filter((w) => w !== "");
 }
 
 export interface ChatRequestBody {
@@ -97,6 +124,9 @@ export interface RecordedRequest {
 
 export interface StandinStats {
   chatRequests: number;
+  /** Prompt tokens received, and how many of them were prefix-cache hits. */
+  promptTokens: number;
+  cachedPromptTokens: number;
   tokensSent: number;
   streamsCompleted: number;
   /** performance.now() of the first chat request and of the last stream end since reset. */
@@ -151,6 +181,16 @@ function lastUserText(body: ChatRequestBody): string {
   return "";
 }
 
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Every message's text, as the prompt the model sees. */
+function promptText(body: ChatRequestBody): string {
+  const msgs = Array.isArray(body.messages) ? body.messages : [];
+  return msgs.map((m) => (typeof m?.content === "string" ? m.content : "")).join("\n");
+}
+
 function forcedTool(body: ChatRequestBody): string | undefined {
   const tc = body.tool_choice as { type?: unknown; function?: { name?: unknown } } | undefined;
   if (tc && typeof tc === "object" && typeof tc.function?.name === "string") return tc.function.name;
@@ -174,6 +214,16 @@ function answerFor(
   }
   const prompt = lastUserText(body);
   if (/7\s*[x×*]\s*19/.test(prompt)) return { tokens: [q.math], finish: "stop" };
+  const needle = /What is the ([^?\n]{1,80}?) for ([^?\s]{1,80})\?/.exec(prompt.slice(-400));
+  if (needle) {
+    const words = standinTokens(prompt);
+    const seen = q.needleRecallTokens === undefined ? words : words.slice(-q.needleRecallTokens);
+    const text = ` ${seen.join(" ")}`;
+    const m = new RegExp(
+      `The ${escapeRe(needle[1] as string)} for ${escapeRe(needle[2] as string)} is ([^\\s.]+)\\.`,
+    ).exec(text);
+    return { tokens: m ? [` ${m[1]}`] : [" I", " cannot", " find", " it", " in", " the", " text."], finish: "stop" };
+  }
   if (tool) return { tokens: textTokens(Math.min(maxTokens, 12), q.language, seed), finish: "stop" };
   return { tokens: textTokens(maxTokens, q.language, seed), finish: "length" };
 }
@@ -181,7 +231,9 @@ function answerFor(
 export class StandinServer {
   readonly options: StandinOptions;
   readonly requests: RecordedRequest[] = [];
-  stats: StandinStats = { chatRequests: 0, tokensSent: 0, streamsCompleted: 0 };
+  stats: StandinStats = { chatRequests: 0, promptTokens: 0, cachedPromptTokens: 0, tokensSent: 0, streamsCompleted: 0 };
+  /** Prefix-cache blocks seen (each keyed by the whole prompt up to its end). */
+  private readonly blocks = new Set<string>();
   private server: http.Server;
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -208,6 +260,8 @@ export class StandinServer {
       ...(opts.fault ? { fault: opts.fault } : {}),
       ...(opts.dieAtRequest !== undefined ? { dieAtRequest: opts.dieAtRequest } : {}),
       ...(opts.engineDeadAtRequest !== undefined ? { engineDeadAtRequest: opts.engineDeadAtRequest } : {}),
+      prefixCaching: opts.prefixCaching ?? false,
+      prefixBlockTokens: opts.prefixBlockTokens ?? 16,
     };
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = 30_000;
@@ -241,7 +295,7 @@ export class StandinServer {
   }
 
   resetStats(): void {
-    this.stats = { chatRequests: 0, tokensSent: 0, streamsCompleted: 0 };
+    this.stats = { chatRequests: 0, promptTokens: 0, cachedPromptTokens: 0, tokensSent: 0, streamsCompleted: 0 };
   }
 
   /** Chat request bodies received so far. */
@@ -368,13 +422,44 @@ export class StandinServer {
         error: { message: `The model \`${body.model}\` does not exist.`, type: "NotFoundError" },
       });
     const b: StandinBehavior = { ...this.options.behavior, ...this.options.fault?.(n, body) };
+    const words = standinTokens(promptText(body));
+    const promptTokens = words.length + STANDIN_TEMPLATE_TOKENS;
+    const maxTokens = typeof body.max_tokens === "number" ? body.max_tokens : 0;
+    if (promptTokens + maxTokens > this.options.maxModelLen)
+      return this.json(res, 400, {
+        object: "error",
+        message: `This model's maximum context length is ${this.options.maxModelLen} tokens. However, you requested ${promptTokens + maxTokens} tokens (${promptTokens} in the messages, ${maxTokens} in the completion). Please reduce the length of the messages or completion.`,
+        type: "BadRequestError",
+        code: 400,
+      });
+    let cached = 0;
+    if (this.options.prefixCaching) {
+      const size = this.options.prefixBlockTokens;
+      let hit = true;
+      let key = "";
+      for (let end = size; end <= words.length; end += size) {
+        // A block is identified by its tokens and the key of the block before it (vLLM's chained hash).
+        key = createHash("sha256")
+          .update(key)
+          .update(words.slice(end - size, end).join(" "))
+          .digest("hex");
+        if (hit && this.blocks.has(key)) cached = end;
+        else hit = false;
+        this.blocks.add(key);
+      }
+    }
+    this.stats.promptTokens += promptTokens;
+    this.stats.cachedPromptTokens += cached;
+    const usage = { promptTokens, cached };
+    const prefillMs =
+      b.prefillTokPerS && b.prefillTokPerS > 0 ? ((promptTokens - cached) / b.prefillTokPerS) * 1000 : 0;
     if (b.status !== undefined && b.status !== 200)
       return this.json(res, b.status, {
         error: { message: `injected failure ${b.status}`, type: "InternalServerError" },
       });
     const answer = answerFor(body, this.options.quality, n);
     if (body.stream !== true) {
-      this.later(b.firstTokenDelayMs + answer.tokens.length * b.tokenIntervalMs, () => {
+      this.later(prefillMs + b.firstTokenDelayMs + answer.tokens.length * b.tokenIntervalMs, () => {
         if (res.destroyed) return;
         const content = answer.tokens.join("");
         this.stats.tokensSent += answer.tokens.length || 1;
@@ -398,15 +483,18 @@ export class StandinServer {
             },
           ],
           usage: {
-            prompt_tokens: 10,
+            prompt_tokens: usage.promptTokens,
             completion_tokens: answer.tokens.length || 1,
-            total_tokens: 10 + (answer.tokens.length || 1),
+            total_tokens: usage.promptTokens + (answer.tokens.length || 1),
+            ...(this.options.prefixCaching ? { prompt_tokens_details: { cached_tokens: usage.cached } } : {}),
           },
         });
       });
       return;
     }
-    this.stream(res, body, b, answer, n);
+    // Like vLLM, nothing (not even the role chunk) is sent before the prompt is prefilled.
+    if (prefillMs > 0) this.later(prefillMs, () => this.stream(res, body, b, answer, n, usage));
+    else this.stream(res, body, b, answer, n, usage);
   }
 
   private stream(
@@ -415,7 +503,9 @@ export class StandinServer {
     b: StandinBehavior,
     answer: ReturnType<typeof answerFor>,
     n: number,
+    usage: { promptTokens: number; cached: number },
   ): void {
+    if (res.destroyed || this.dead) return;
     const t0 = performance.now();
     const id = `chatcmpl-${n}`;
     const head = `{"id":"${id}","object":"chat.completion.chunk","created":1,"model":${JSON.stringify(this.options.servedName)},"choices":[{"index":0,"delta":`;
@@ -446,7 +536,8 @@ export class StandinServer {
     const total = pieces.reduce((s, p) => s + p.count, 0);
     const finishChunk = `data: {"id":"${id}","object":"chat.completion.chunk","created":1,"model":${JSON.stringify(this.options.servedName)},"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":${JSON.stringify(answer.finish)}}]}\n\n`;
     const wantUsage = b.usage && body.stream_options?.include_usage === true;
-    const usageChunk = `data: {"id":"${id}","object":"chat.completion.chunk","created":1,"model":${JSON.stringify(this.options.servedName)},"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":${total},"total_tokens":${10 + total}}}\n\n`;
+    const details = this.options.prefixCaching ? `,"prompt_tokens_details":{"cached_tokens":${usage.cached}}` : "";
+    const usageChunk = `data: {"id":"${id}","object":"chat.completion.chunk","created":1,"model":${JSON.stringify(this.options.servedName)},"choices":[],"usage":{"prompt_tokens":${usage.promptTokens},"completion_tokens":${total},"total_tokens":${usage.promptTokens + total}${details}}}\n\n`;
 
     let i = 0;
     let sent = 0;
