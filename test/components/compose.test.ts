@@ -242,3 +242,43 @@ test("hand-composed components show the plan's warnings about them; through the 
   ).filter((w) => !w.includes("pidsLimit"));
   assert.deepEqual([...viaCluster].sort(), texts.map((t) => `warning: [runtime] ${t}`).sort());
 });
+
+test("nodes can be plain access objects and the image a reference: e.g. Sparks hardened and an image built in another stack", async () => {
+  const input = baseConfig();
+  input.image = { source: "prebuilt", ref: "ghcr.io/example/vllm-gb10:0.24.0" };
+  const plan = planCluster(loadClusterConfig(input, "deploy").config);
+  const elsewhere = new command.remote.Command("hardened-elsewhere", { connection: { host: "x" }, create: "true" });
+  // What another stack exports about each node: no SparkNode in this program.
+  const access = plan.nodes.map((n) => ({
+    nodeName: n.name,
+    connection: { host: n.ssh.host, user: n.ssh.user, privateKey: pulumi.secret("k") },
+    dockerHost: elsewhere.stdout.apply(() => `ssh://${n.ssh.user}@${n.ssh.host}:22`),
+    dockerSshOpts: ["-o", "BatchMode=yes"],
+  }));
+  const opts = { transformations: [recordTransformation] };
+  const svc = new VllmService(
+    "acc-service",
+    VllmService.fromPlan(plan, {
+      nodes: access,
+      image: { imageRef: "ghcr.io/example/vllm-gb10:0.24.0" },
+      apiKey: "a",
+      hfToken: "h",
+    }),
+    { ...opts, dependsOn: [elsewhere] },
+  );
+  const all = await settle();
+  for (const n of plan.nodes) {
+    const c = all.get(`acc-service-${n.name}`) as Recorded;
+    assert.equal(c.inputs.image, "ghcr.io/example/vllm-gb10:0.24.0");
+    assert.equal(wireInputsByName.get(`acc-service-${n.name}-docker`)?.host, `ssh://spark@${n.ssh.host}:22`);
+    // provider config travels JSON-encoded
+    assert.deepEqual(JSON.parse(wireInputsByName.get(`acc-service-${n.name}-docker`)?.sshOpts), [
+      "-o",
+      "BatchMode=yes",
+    ]);
+    const prefetch = all.get(`acc-service-${n.name}-prefetch`) as Recorded;
+    assert.equal(unwrap(prefetch.inputs.connection).host, n.ssh.host);
+    assert.ok(prefetch.dependsOn.includes("hardened-elsewhere"), "waits for what opts.dependsOn names");
+  }
+  assert.equal(await promiseOf(svc.maxModelLen), 1000000);
+});

@@ -53,6 +53,19 @@ const poll = setInterval(() => {
 }, 300);
 `;
 
+test("the build context holds no symlink (the docker provider's context digest hashes a symlink's resolved path, which would name the install location)", () => {
+  const links: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isSymbolicLink()) links.push(path.relative(ROOT, p));
+      else if (e.isDirectory()) walk(p);
+    }
+  };
+  walk(path.join(ROOT, "docker"));
+  assert.deepEqual(links, []);
+});
+
 test("the same program from two install locations registers byte-identical inputs for every resource", () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dsv-portable-"));
   try {
