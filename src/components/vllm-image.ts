@@ -2,7 +2,10 @@
  * VllmImage: the sm_121 vLLM image on every node. Source build: built once on the plan's build
  * node through its docker provider (linux/arm64, docker/Dockerfile, the plan's build args), then
  * streamed `docker save | ssh docker load` from that node to the others. Prebuilt: pulled on
- * every node. Either way every node must report the same image ID, or the update fails.
+ * every node. Either way every node must report the same image ID, or the update fails. Takes the
+ * tag, the nodes (each with its presence step, ID script and transfer) and the build;
+ * `VllmImage.fromPlan(plan, {...})` gives them from a ClusterPlan, with build paths relative to the
+ * program's folder so no input depends on where the package or the program lives.
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";

@@ -1,6 +1,8 @@
 /**
- * VllmService: the TP service. One docker.Container per node exactly as `plan.nodes[].container`
- * says (worker ranks first, the head last), secret variables from the secrets (never in argv), no
+ * VllmService: the TP service. Takes its ranks (each a node and its container spec), the image and
+ * the readiness gate; `VllmService.fromPlan(plan, {...})` gives them from a ClusterPlan. One
+ * docker.Container per rank exactly as its spec says (worker ranks first, the head last), secret
+ * variables from the secrets (never in argv; each a secret on its own in `envs`), no
  * restart policy; the weight prefetch and the drop-caches sidecar on every node while the engine
  * loads, the sidecar removed once the readiness gate (`/health`, then `/v1/models` reporting the
  * profile's max_model_len) passes, and also when it fails (the gate's exit trap). Once ready, the
