@@ -9,7 +9,7 @@ import type { ClusterConfig } from "../config/schema";
 import type { ConfigProblem } from "../config/errors";
 import { planCluster } from "../plan/cluster";
 import type { ClusterPlan } from "../plan/types";
-import { secretInput, TOKEN_PREFIX } from "./common";
+import { inheritedDependsOn, secretInput, TOKEN_PREFIX } from "./common";
 import { RoceLink } from "./roce-link";
 import { SparkNode } from "./spark-node";
 import { VllmImage } from "./vllm-image";
@@ -49,7 +49,9 @@ export class DeepSeekV4Cluster extends pulumi.ComponentResource {
     this.plan = plan;
     // The plan's warnings are shown by the component each concerns (fromPlan), once each.
     for (const n of plan.notes) pulumi.log.info(`${n.path} ${n.message}`, this);
-    const child = { parent: this };
+    // The cluster's own dependsOn reaches every component below it (and so every resource).
+    const inherited = inheritedDependsOn(`DeepSeekV4Cluster ${name}`, opts);
+    const child = { parent: this, dependsOn: inherited };
 
     const hfToken = secretInput(config.model.hfToken);
     const apiKey = config.serving.allowUnauthenticated ? undefined : secretInput(config.serving.apiKey);
@@ -68,7 +70,7 @@ export class DeepSeekV4Cluster extends pulumi.ComponentResource {
     });
     const nodes = [...this.nodes];
     this.link = new RoceLink(`${name}-link`, RoceLink.fromPlan(plan, { nodes }), child);
-    const afterLink = { parent: this, dependsOn: this.link.ready };
+    const afterLink = { parent: this, dependsOn: [...inherited, ...this.link.ready] };
     const contextRoot = args.contextRoot ? { contextRoot: args.contextRoot } : {};
     this.image = new VllmImage(`${name}-image`, VllmImage.fromPlan(plan, { nodes, ...contextRoot }), afterLink);
     this.service = new VllmService(

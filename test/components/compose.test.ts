@@ -183,6 +183,15 @@ test("a component's providers, transformations and dependsOn reach every child",
         "po-link-ping-spark-head-spark-worker-t0",
       ),
     );
+  // the same through the cluster: its dependsOn reaches every resource below its components
+  new DeepSeekV4Cluster("poc", { config: loadClusterConfig(baseConfig(), "deploy").config }, opts);
+  const again = await settle();
+  const below = [...again.values()].filter(
+    (r) =>
+      r.name.startsWith("poc-") && !r.type.startsWith("dgx-spark-vllm:") && !r.type.startsWith("pulumi:providers:"),
+  );
+  assert.ok(below.length > 40, `only ${below.length}`);
+  for (const r of below) assert.ok(r.dependsOn.includes("gate"), `${r.name} does not wait for the cluster's dependsOn`);
   // a dependsOn the children cannot take is refused, not dropped
   assert.throws(
     () =>
