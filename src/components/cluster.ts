@@ -9,9 +9,9 @@ import type { ClusterConfig } from "../config/schema";
 import type { ConfigProblem } from "../config/errors";
 import { planCluster } from "../plan/cluster";
 import type { ClusterPlan } from "../plan/types";
-import { secretInput, TOKEN_PREFIX } from "./common";
+import { inheritedDependsOn, secretInput, TOKEN_PREFIX } from "./common";
 import { RoceLink } from "./roce-link";
-import { SparkNode, type SparkNodeArgs } from "./spark-node";
+import { SparkNode } from "./spark-node";
 import { VllmImage } from "./vllm-image";
 import { VllmService } from "./vllm-service";
 
@@ -47,45 +47,42 @@ export class DeepSeekV4Cluster extends pulumi.ComponentResource {
     const config = args.config;
     const plan = planCluster(config, args.warnings ?? []);
     this.plan = plan;
-    for (const w of plan.warnings) pulumi.log.warn(`${w.path} ${w.message}`, this);
+    // The plan's warnings are shown by the component each concerns (fromPlan), once each.
     for (const n of plan.notes) pulumi.log.info(`${n.path} ${n.message}`, this);
-    const child = { parent: this };
+    // The cluster's own dependsOn reaches every component below it (and so every resource).
+    const inherited = inheritedDependsOn(`DeepSeekV4Cluster ${name}`, opts);
+    const child = { parent: this, dependsOn: inherited };
 
     const hfToken = secretInput(config.model.hfToken);
     const apiKey = config.serving.allowUnauthenticated ? undefined : secretInput(config.serving.apiKey);
     const webhook = config.hardening.webhookUrl ? pulumi.secret(config.hardening.webhookUrl) : undefined;
 
-    this.nodes = config.nodes.map((nc) => {
-      const np = plan.nodes.find((n) => n.name === nc.name);
-      const key = np?.ssh.auth === "key" ? secretInput(nc.ssh.privateKey ?? config.ssh.privateKey) : undefined;
-      const a: SparkNodeArgs = {
-        plan,
-        node: nc.name,
+    this.nodes = plan.nodes.map((np) => {
+      const nc = config.nodes.find((n) => n.name === np.name);
+      const key = np.ssh.auth === "key" ? secretInput(nc?.ssh.privateKey ?? config.ssh.privateKey) : undefined;
+      const a = SparkNode.fromPlan(plan, {
+        node: np.name,
         ...(key ? { privateKey: key } : {}),
         ...(webhook ? { webhookUrl: webhook } : {}),
         ...(args.dockerSshOpts ? { dockerSshOpts: args.dockerSshOpts } : {}),
-      };
-      return new SparkNode(`${name}-${nc.name}`, a, child);
+      });
+      return new SparkNode(`${name}-${np.name}`, a, child);
     });
     const nodes = [...this.nodes];
-    this.link = new RoceLink(`${name}-link`, { plan, nodes }, child);
-    this.image = new VllmImage(
-      `${name}-image`,
-      { plan, nodes, dependsOn: this.link.ready, ...(args.contextRoot ? { contextRoot: args.contextRoot } : {}) },
-      child,
-    );
+    this.link = new RoceLink(`${name}-link`, RoceLink.fromPlan(plan, { nodes }), child);
+    const afterLink = { parent: this, dependsOn: [...inherited, ...this.link.ready] };
+    const contextRoot = args.contextRoot ? { contextRoot: args.contextRoot } : {};
+    this.image = new VllmImage(`${name}-image`, VllmImage.fromPlan(plan, { nodes, ...contextRoot }), afterLink);
     this.service = new VllmService(
       `${name}-service`,
-      {
-        plan,
+      VllmService.fromPlan(plan, {
         nodes,
         image: this.image,
-        link: this.link,
         ...(apiKey ? { apiKey } : {}),
         ...(hfToken ? { hfToken } : {}),
         ...(args.readinessTimeoutSeconds ? { readinessTimeoutSeconds: args.readinessTimeoutSeconds } : {}),
-      },
-      child,
+      }),
+      afterLink,
     );
     this.endpoint = this.service.endpoint;
     this.servedModelName = this.service.servedModelName;

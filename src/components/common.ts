@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { remote, type types } from "@pulumi/command";
+import type { ConfigProblem } from "../config/errors";
 import type { Secret } from "../config/secret";
 import type { HostStep } from "../plan/types";
 
@@ -29,7 +30,7 @@ export function secretInput(s: Secret | pulumi.Input<string> | undefined): pulum
 export function stepCommand(
   name: string,
   connection: pulumi.Input<types.input.remote.ConnectionArgs>,
-  step: Pick<HostStep, "create" | "delete">,
+  step: Pick<HostStep, "create"> & { readonly delete?: string },
   opts: pulumi.CustomResourceOptions,
   extra: { stdin?: pulumi.Input<string>; triggers?: pulumi.Input<unknown[]> } = {},
 ): remote.Command {
@@ -38,7 +39,7 @@ export function stepCommand(
     {
       connection,
       create: step.create,
-      delete: step.delete,
+      ...(step.delete !== undefined ? { delete: step.delete } : {}),
       ...(extra.stdin !== undefined ? { stdin: pulumi.secret(extra.stdin), logging: "none" as const } : {}),
       ...(extra.triggers !== undefined ? { triggers: extra.triggers } : {}),
     },
@@ -63,22 +64,90 @@ export function sizeToMiB(size: string): number {
   }
 }
 
-/** What a docker provider needs of a node (a SparkNode has both). */
-export interface DockerAccess {
-  dockerHost: pulumi.Input<string>;
-  dockerSshOpts: readonly string[];
-  /** Resources the provider waits for (the node answers over SSH). */
-  reachable: pulumi.Resource;
+/**
+ * What the components that work on a node need of it: a SparkNode has all of it, and so can a
+ * plain object (for a node hardened in another stack, or reached some other way).
+ */
+export interface SparkNodeAccess {
+  /** The node's name: keys it in the other components' args and names its resources. */
+  readonly nodeName: string;
+  /** The SSH connection every remote.Command on the node uses. */
+  readonly connection: pulumi.Input<types.input.remote.ConnectionArgs>;
+  /** The docker host URL (`ssh://user@host:port`) for a docker provider on the node. */
+  readonly dockerHost: pulumi.Input<string>;
+  /** ssh client options of that docker provider. @default [] */
+  readonly dockerSshOpts?: readonly string[];
+  /** Resources after which the node is ready (reachable, checked, hardened). @default [] */
+  readonly ready?: readonly pulumi.Resource[];
+}
+
+/** Look nodes up by name, failing once, naming every node of the plan that has none. */
+export function nodesByName(
+  who: string,
+  planNodes: readonly string[],
+  nodes: readonly SparkNodeAccess[],
+): (name: string) => SparkNodeAccess {
+  const byName = new Map(nodes.map((n) => [n.nodeName, n]));
+  const missing = planNodes.filter((n) => !byName.has(n));
+  if (missing.length > 0)
+    throw new Error(
+      `${who}: node ${missing.join(", ")} of the plan has no SparkNode in nodes (got: ${[...byName.keys()].join(", ") || "none"})`,
+    );
+  return (name) => {
+    const n = byName.get(name);
+    if (!n) throw new Error(`${who}: the plan names node ${name}, which is not among its nodes`);
+    return n;
+  };
 }
 
 /**
  * A docker provider for one node over ssh://, parented to the component that creates containers
  * or images there. Only those components load the docker plugin; a hardened-only node does not.
  */
-export function dockerProviderFor(name: string, node: DockerAccess, parent: pulumi.Resource): docker.Provider {
+export function dockerProviderFor(name: string, node: SparkNodeAccess, parent: pulumi.Resource): docker.Provider {
   return new docker.Provider(
     name,
-    { host: node.dockerHost, sshOpts: [...node.dockerSshOpts] },
-    { parent, dependsOn: [node.reachable] },
+    { host: node.dockerHost, sshOpts: [...(node.dockerSshOpts ?? [])] },
+    { parent, dependsOn: [...(node.ready ?? [])] },
   );
+}
+
+/**
+ * The `dependsOn` given in a component's own options, as a list every child adds to its own:
+ * Pulumi passes a parent's providers and transformations down, but not its dependsOn.
+ */
+export function inheritedDependsOn(
+  component: string,
+  opts: pulumi.ResourceOptions | undefined,
+): pulumi.Input<pulumi.Resource>[] {
+  const d = opts?.dependsOn;
+  if (d === undefined) return [];
+  if (Array.isArray(d)) return [...d];
+  if (pulumi.Resource.isInstance(d)) return [d];
+  throw new Error(
+    `${component}: opts.dependsOn must be a resource or a list of resources (an Output or Promise of a list cannot be passed on to the children)`,
+  );
+}
+
+/** Show config warnings as Pulumi warnings on a component (`<path> <message>`). */
+export function logWarnings(warnings: readonly ConfigProblem[] | undefined, resource: pulumi.Resource): void {
+  for (const w of warnings ?? []) pulumi.log.warn(`${w.path} ${w.message}`, resource);
+}
+
+/**
+ * Which component a plan warning concerns, by its config path: `nodes[i]...` the SparkNode of
+ * node i, `link...` the RoceLink, `image...` the VllmImage, anything else the VllmService. Each
+ * warning belongs to exactly one component, so a cluster shows each once.
+ */
+export type WarningOwner = { node: number } | "link" | "image" | "service";
+export function warningOwner(path: string): WarningOwner {
+  const m = /^nodes\[(\d+)\]/.exec(path);
+  if (m) return { node: Number(m[1]) };
+  if (/^link(\.|$)/.test(path)) return "link";
+  if (/^image(\.|$)/.test(path)) return "image";
+  return "service";
+}
+export function warningsFor(warnings: readonly ConfigProblem[], owner: WarningOwner): ConfigProblem[] {
+  const key = (o: WarningOwner) => (typeof o === "string" ? o : `node:${o.node}`);
+  return warnings.filter((w) => key(warningOwner(w.path)) === key(owner));
 }

@@ -2,15 +2,28 @@
  * VllmImage: the sm_121 vLLM image on every node. Source build: built once on the plan's build
  * node through its docker provider (linux/arm64, docker/Dockerfile, the plan's build args), then
  * streamed `docker save | ssh docker load` from that node to the others. Prebuilt: pulled on
- * every node. Either way every node must report the same image ID, or the update fails.
+ * every node. Either way every node must report the same image ID, or the update fails. Takes the
+ * tag, the nodes (each with its presence step, ID script and transfer) and the build;
+ * `VllmImage.fromPlan(plan, {...})` gives them from a ClusterPlan, with build paths relative to the
+ * program's folder so no input depends on where the package or the program lives.
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { remote } from "@pulumi/command";
 import { imageIdScript, imagePresenceStep, imageTransferScript } from "../plan/service";
-import type { ClusterPlan } from "../plan/types";
-import { dockerProviderFor, stepCommand, TOKEN_PREFIX } from "./common";
+import type { ConfigProblem } from "../config/errors";
+import type { ClusterPlan, HostStep } from "../plan/types";
+import {
+  dockerProviderFor,
+  inheritedDependsOn,
+  logWarnings,
+  nodesByName,
+  stepCommand,
+  TOKEN_PREFIX,
+  warningsFor,
+  type SparkNodeAccess,
+} from "./common";
 import type { SparkNode } from "./spark-node";
 
 /** This package's root (holds docker/): dist/src/components -> ../../.. ; src/components -> ../.. */
@@ -19,18 +32,76 @@ export function packageRoot(): string {
   return path.basename(up2) === "dist" ? path.dirname(up2) : up2;
 }
 
+/** One node the image must be on. */
+export interface VllmImageNode {
+  /** A SparkNode, or any node with the same access (name, connection, dockerHost, ready). */
+  node: SparkNode | SparkNodeAccess;
+  /**
+   * Runs first: notes whether the image was there before (and pulls a prebuilt one); its delete
+   * removes the image only when this put it there.
+   */
+  presence: HostStep;
+  /** Prints the image's ID on the node (stdout), failing when the image is missing. */
+  idScript: string;
+  /**
+   * Run on the build node, after the build: copies the image to this node. Absent on the build
+   * node itself and for a prebuilt image.
+   * @default none
+   */
+  transfer?: { create: string; delete?: string };
+}
+
+/** A source build on one node through its docker provider. */
+export interface VllmImageBuild {
+  /** The node that builds: one of `nodes`. */
+  node: SparkNode | SparkNodeAccess;
+  /**
+   * Build context, as the docker provider reads it: relative to the Pulumi program's working
+   * directory (`fromPlan` gives the package's `docker/` that way, so the input does not change
+   * with where the package or the program is checked out).
+   */
+  context: string;
+  /** The Dockerfile, relative to the working directory as well. */
+  dockerfile: string;
+  /** @default "linux/arm64" */
+  platform?: string;
+  /** Build args. @default {} */
+  args?: Readonly<Record<string, string>>;
+  /** Labels the Dockerfile sets from the args (an output only). @default {} */
+  labels?: Readonly<Record<string, string>>;
+}
+
 export interface VllmImageArgs {
-  /** The cluster plan (from `planCluster`). */
-  plan: ClusterPlan;
-  /** Every SparkNode of the plan. */
-  nodes: SparkNode[];
+  /** The image reference every node must hold with the same image ID. */
+  tag: string;
+  /** Every node the image must be on. */
+  nodes: readonly VllmImageNode[];
+  /** Build the image on one node. @default none: a prebuilt image (each node's presence step pulls it) */
+  build?: VllmImageBuild;
+  /** Config warnings about the image, shown as Pulumi warnings on it. @default [] */
+  warnings?: readonly ConfigProblem[];
+}
+
+/** What `VllmImage.fromPlan` needs besides the plan. */
+export interface VllmImageFromPlan {
+  /** Every node of the plan (SparkNodes or their access). */
+  nodes: readonly (SparkNode | SparkNodeAccess)[];
   /**
    * Folder the plan's `image.context` / `image.dockerfile` are relative to.
    * @default this package's root (it ships docker/)
    */
   contextRoot?: string;
-  /** Resources the image must wait for (e.g. the verified link). @default [] */
-  dependsOn?: pulumi.Resource[];
+  /** Show the plan's image warnings on it. @default true */
+  warnings?: boolean;
+}
+
+/**
+ * `p` relative to the working directory (the Pulumi program's folder, where the docker provider
+ * resolves relative build paths), with forward slashes: the same text on every machine that
+ * lays the project out the same way, wherever it is checked out.
+ */
+export function programRelative(p: string, cwd: string = process.cwd()): string {
+  return path.relative(cwd, path.resolve(cwd, p)).split(path.sep).join("/") || ".";
 }
 
 /** Throw unless every node reports the same image ID (pure; exported for tests). */
@@ -59,86 +130,129 @@ export class VllmImage extends pulumi.ComponentResource {
   /** The source build, when `plan.image.source` is "build". */
   public readonly build?: docker.Image;
 
+  /** The args for a plan's image. Throws naming every node of the plan missing from `nodes`. */
+  static fromPlan(plan: ClusterPlan, args: VllmImageFromPlan): VllmImageArgs {
+    const img = plan.image;
+    const node = nodesByName(
+      "VllmImage.fromPlan",
+      plan.nodes.map((n) => n.name),
+      args.nodes,
+    );
+    const buildPlan = img.source === "build" ? plan.nodes.find((n) => n.name === img.buildNode) : undefined;
+    if (img.source === "build" && !buildPlan)
+      throw new Error(`VllmImage.fromPlan: the build node ${img.buildNode} is not a node of the plan`);
+    const nodes: VllmImageNode[] = plan.nodes.map((n) => ({
+      node: node(n.name),
+      presence: imagePresenceStep(plan, n),
+      idScript: imageIdScript(plan, n),
+      ...(buildPlan && n !== buildPlan ? { transfer: { create: imageTransferScript(plan, buildPlan, n) } } : {}),
+    }));
+    const root = args.contextRoot ?? packageRoot();
+    return {
+      tag: img.tag,
+      nodes,
+      ...(img.source === "build"
+        ? {
+            build: {
+              node: node(img.buildNode),
+              context: programRelative(path.join(root, img.context)),
+              dockerfile: programRelative(path.join(root, img.dockerfile)),
+              platform: img.platform,
+              args: img.buildArgs,
+              labels: img.labels,
+            },
+          }
+        : {}),
+      warnings: (args.warnings ?? true) ? warningsFor(plan.warnings, "image") : [],
+    };
+  }
+
   constructor(name: string, args: VllmImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN_PREFIX}VllmImage`, name, {}, opts);
-    const plan = args.plan;
-    const img = plan.image;
-    const byName = new Map(args.nodes.map((n) => [n.nodeName, n]));
-    for (const n of plan.nodes)
-      if (!byName.has(n.name))
-        throw new Error(`VllmImage ${name}: node ${n.name} of the plan has no SparkNode in nodes`);
-    const child = { parent: this };
-    const extra = args.dependsOn ?? [];
+    logWarnings(args.warnings, this);
+    const inherited = inheritedDependsOn(`VllmImage ${name}`, opts);
+    const child = (deps: pulumi.Input<pulumi.Resource>[]): pulumi.CustomResourceOptions => ({
+      parent: this,
+      dependsOn: [...inherited, ...deps],
+    });
+    const tag = args.tag;
 
-    const presence: Record<string, remote.Command> = {};
-    for (const n of plan.nodes) {
-      const spark = byName.get(n.name) as SparkNode;
-      const step = imagePresenceStep(plan, n);
-      presence[n.name] = stepCommand(`${name}-${n.name}-${step.id}`, spark.connection, step, {
-        ...child,
-        dependsOn: [...spark.ready, ...extra],
-      });
-    }
+    // Per node: the presence step first.
+    const onNode = args.nodes.map((n) => ({
+      ...n,
+      presenceCommand: stepCommand(
+        `${name}-${n.node.nodeName}-${n.presence.id}`,
+        n.node.connection,
+        n.presence,
+        child([...(n.node.ready ?? [])]),
+      ),
+    }));
 
     const readyOn: Record<string, pulumi.Resource> = {};
     let trigger: pulumi.Input<string>;
-    if (img.source === "build") {
-      const head = byName.get(img.buildNode);
-      const headPlan = plan.nodes.find((n) => n.name === img.buildNode);
-      if (!head || !headPlan) throw new Error(`VllmImage ${name}: build node ${img.buildNode} has no SparkNode`);
-      const root = args.contextRoot ?? packageRoot();
-      this.build = new docker.Image(
+    const b = args.build;
+    if (b) {
+      const builder = b.node;
+      const builderPresence = onNode.find((n) => n.node.nodeName === builder.nodeName)?.presenceCommand;
+      if (!builderPresence)
+        throw new Error(`VllmImage ${name}: the build node ${builder.nodeName} is not one of nodes`);
+      const build = new docker.Image(
         `${name}-build`,
         {
-          imageName: img.tag,
+          imageName: tag,
           skipPush: true,
           build: {
-            context: path.join(root, img.context),
-            dockerfile: path.join(root, img.dockerfile),
-            platform: img.platform,
-            args: { ...img.buildArgs },
+            context: b.context,
+            dockerfile: b.dockerfile,
+            platform: b.platform ?? "linux/arm64",
+            args: { ...(b.args ?? {}) },
           },
         },
         {
-          ...child,
-          provider: dockerProviderFor(`${name}-${img.buildNode}-docker`, head, this),
-          dependsOn: [presence[img.buildNode] as remote.Command],
+          ...child([builderPresence]),
+          provider: dockerProviderFor(`${name}-${builder.nodeName}-docker`, builder, this),
         },
       );
-      trigger = pulumi.all([this.build.id, this.build.repoDigest]).apply(([id, d]) => `${id}|${d ?? ""}`);
-      readyOn[img.buildNode] = this.build;
-      for (const n of plan.nodes) {
-        if (n.name === img.buildNode) continue;
-        readyOn[n.name] = new remote.Command(
-          `${name}-${n.name}-transfer`,
-          { connection: head.connection, create: imageTransferScript(plan, headPlan, n), triggers: [trigger] },
-          { ...child, dependsOn: [this.build, presence[n.name] as remote.Command] },
+      this.build = build;
+      trigger = pulumi.all([build.id, build.repoDigest]).apply(([id, d]) => `${id}|${d ?? ""}`);
+      readyOn[builder.nodeName] = build;
+      for (const n of onNode) {
+        if (!n.transfer) continue;
+        const target = n.node.nodeName;
+        readyOn[target] = new remote.Command(
+          `${name}-${target}-transfer`,
+          {
+            connection: builder.connection,
+            create: n.transfer.create,
+            ...(n.transfer.delete !== undefined ? { delete: n.transfer.delete } : {}),
+            triggers: [trigger],
+          },
+          child([build, n.presenceCommand]),
         );
       }
-      this.labels = pulumi.output({ ...img.labels });
+      this.labels = pulumi.output({ ...(b.labels ?? {}) });
     } else {
-      trigger = img.tag;
-      for (const n of plan.nodes) readyOn[n.name] = presence[n.name] as remote.Command;
+      trigger = tag;
       this.labels = pulumi.output<Record<string, string>>({});
     }
 
     const ids: Record<string, pulumi.Output<string>> = {};
     const idCommands: Record<string, remote.Command> = {};
-    for (const n of plan.nodes) {
-      const spark = byName.get(n.name) as SparkNode;
+    for (const n of onNode) {
+      const nodeName = n.node.nodeName;
       const cmd = new remote.Command(
-        `${name}-${n.name}-image-id`,
-        { connection: spark.connection, create: imageIdScript(plan, n), triggers: [trigger] },
-        { ...child, dependsOn: [readyOn[n.name] as pulumi.Resource] },
+        `${name}-${nodeName}-image-id`,
+        { connection: n.node.connection, create: n.idScript, triggers: [trigger] },
+        child([readyOn[nodeName] ?? n.presenceCommand]),
       );
-      idCommands[n.name] = cmd;
-      ids[n.name] = cmd.stdout;
+      idCommands[nodeName] = cmd;
+      ids[nodeName] = cmd.stdout;
     }
     this.readyOn = idCommands;
     this.nodeImageIds = pulumi.output(ids) as pulumi.Output<Record<string, string>>;
-    this.imageId = this.nodeImageIds.apply((m) => checkSameImageId(img.tag, m));
+    this.imageId = this.nodeImageIds.apply((m) => checkSameImageId(tag, m));
     // Gated on the check: a container using imageRef is not created when the IDs differ.
-    this.imageRef = this.imageId.apply(() => img.tag);
+    this.imageRef = this.imageId.apply(() => tag);
     this.registerOutputs({
       imageRef: this.imageRef,
       imageId: this.imageId,

@@ -1,6 +1,8 @@
 /**
- * VllmService: the TP service. One docker.Container per node exactly as `plan.nodes[].container`
- * says (worker ranks first, the head last), secret variables from the secrets (never in argv), no
+ * VllmService: the TP service. Takes its ranks (each a node and its container spec), the image and
+ * the readiness gate; `VllmService.fromPlan(plan, {...})` gives them from a ClusterPlan. One
+ * docker.Container per rank exactly as its spec says (worker ranks first, the head last), secret
+ * variables from the secrets (never in argv; each a secret on its own in `envs`), no
  * restart policy; the weight prefetch and the drop-caches sidecar on every node while the engine
  * loads, the sidecar removed once the readiness gate (`/health`, then `/v1/models` reporting the
  * profile's max_model_len) passes, and also when it fails (the gate's exit trap). Once ready, the
@@ -18,29 +20,92 @@ import {
   readinessScript,
 } from "../plan/service";
 import { watchdogStep } from "../plan/watchdog";
-import type { ClusterPlan, ContainerSpec } from "../plan/types";
-import { dockerProviderFor, sizeToMiB, stepCommand, TOKEN_PREFIX } from "./common";
-import type { RoceLink } from "./roce-link";
+import type { ConfigProblem } from "../config/errors";
+import type { ClusterPlan, ContainerSpec, HostStep } from "../plan/types";
+import {
+  dockerProviderFor,
+  inheritedDependsOn,
+  logWarnings,
+  nodesByName,
+  sizeToMiB,
+  stepCommand,
+  TOKEN_PREFIX,
+  warningsFor,
+  type SparkNodeAccess,
+} from "./common";
 import type { SparkNode } from "./spark-node";
 import type { VllmImage } from "./vllm-image";
 
+/** One rank of the service: a node and what runs there. */
+export interface VllmRank {
+  /** A SparkNode, or any node with the same access (name, connection, dockerHost, ready). */
+  node: SparkNode | SparkNodeAccess;
+  /** The container, exactly as created (secret variables by name in `secretEnv`). */
+  container: ContainerSpec;
+  /** Weight download before the container starts (the HF token on stdin). @default none */
+  prefetch?: HostStep;
+  /**
+   * A page-cache dropper running while the engine loads: started before the container, stopped
+   * once the readiness gate passed (and by the gate itself when it fails).
+   * @default none
+   */
+  dropCaches?: { start: string; stop: string };
+}
+
+/** The image the containers run: a VllmImage, or its reference (e.g. from another stack). */
+export interface VllmServiceImage {
+  /** The image reference (a VllmImage's resolves once every node reports the same ID). */
+  imageRef: pulumi.Input<string>;
+  /** Per node name, the resource after which the image is there. @default none (pass it in opts.dependsOn) */
+  readyOn?: Readonly<Record<string, pulumi.Resource>>;
+}
+
 export interface VllmServiceArgs {
-  /** The cluster plan (from `planCluster`). */
-  plan: ClusterPlan;
-  /** Every SparkNode of the plan. */
-  nodes: SparkNode[];
-  /** The image, present with the same ID on every node. */
-  image: VllmImage;
-  /** The verified RoCE link; containers start after it. @default none (no link dependency) */
-  link?: RoceLink;
-  /** API key (`VLLM_API_KEY` on the head, and the readiness gate's bearer token). @default none (plan must allow unauthenticated) */
+  /** The image. */
+  image: VllmImage | VllmServiceImage;
+  /** The head rank: started last; the readiness gate and the watchdog run there. */
+  head: VllmRank;
+  /** The other ranks, started first, in order. @default [] */
+  workers?: readonly VllmRank[];
+  /** The readiness gate, run on the head once every container is created. */
+  readiness: {
+    /** Exits 0 once the service answers as expected; reads the API key on stdin. */
+    script: string;
+    /** Seconds the script may take (the command's own timeout is 300 s more). @default 1800 */
+    timeoutSeconds?: number;
+  };
+  /** Installed on the head after readiness (and the sidecars' removal); the API key on stdin. @default none */
+  watchdog?: HostStep;
+  /** The OpenAI-compatible base URL (an output once ready). */
+  endpoint: string;
+  /** The served model name (an output). */
+  servedModelName: string;
+  /** The context length the gate checks (an output once ready). */
+  maxModelLen: number;
+  /** API key (`VLLM_API_KEY` where a container asks for it, and the gate's bearer token). @default none */
   apiKey?: pulumi.Input<string>;
-  /** Hugging Face token (`HF_TOKEN` in the containers and the prefetch, on stdin). @default none */
+  /** Hugging Face token (`HF_TOKEN` where a container asks for it, and the prefetch's stdin). @default none */
+  hfToken?: pulumi.Input<string>;
+  /** Config warnings about serving, shown as Pulumi warnings on it. @default [] */
+  warnings?: readonly ConfigProblem[];
+}
+
+/** What `VllmService.fromPlan` needs besides the plan. */
+export interface VllmServiceFromPlan {
+  /** Every node of the plan (SparkNodes or their access). */
+  nodes: readonly (SparkNode | SparkNodeAccess)[];
+  /** The image. */
+  image: VllmImage | VllmServiceImage;
+  /** API key. @default none: required when the plan is authenticated */
+  apiKey?: pulumi.Input<string>;
+  /** Hugging Face token. @default none */
   hfToken?: pulumi.Input<string>;
   /** Readiness timeout, seconds. @default 1800 */
   readinessTimeoutSeconds?: number;
   /** Readiness poll interval, seconds. @default 10 */
   readinessIntervalSeconds?: number;
+  /** Show the plan's serving warnings on it. @default true */
+  warnings?: boolean;
 }
 
 /** docker.Container inputs for a ContainerSpec (exported for tests). Secret variables come from `secrets`. */
@@ -57,7 +122,8 @@ export function containerArgs(
       throw new Error(`VllmService: node ${node}: container ${spec.name} needs the secret ${k} but none was given`);
     return pulumi.interpolate`${k}=${v}`;
   });
-  const envs = secretEnv.length > 0 ? pulumi.secret(pulumi.all([...plainEnv, ...secretEnv])) : plainEnv;
+  // Secret per element: a preview shows every plain variable and only `[secret]` for the secret ones.
+  const envs: pulumi.Input<string>[] = [...plainEnv, ...secretEnv];
   return {
     name: spec.name,
     image,
@@ -98,135 +164,167 @@ export class VllmService extends pulumi.ComponentResource {
   /** The watchdog's installation on the head (undefined when `serving.watchdog.enabled` is false). */
   public readonly watchdog: remote.Command | undefined;
 
+  /** The args for a plan's service. Throws when a node is missing or the plan needs an API key that is not given. */
+  static fromPlan(plan: ClusterPlan, args: VllmServiceFromPlan): VllmServiceArgs {
+    const node = nodesByName(
+      "VllmService.fromPlan",
+      plan.nodes.map((n) => n.name),
+      args.nodes,
+    );
+    if (plan.cluster.authenticated && args.apiKey === undefined)
+      throw new Error("VllmService.fromPlan: the plan requires an API key (serving.apiKey) but apiKey was not given");
+    const timeout = args.readinessTimeoutSeconds ?? READINESS_TIMEOUT_S;
+    const rank = (name: string): VllmRank => {
+      const n = plan.nodes.find((x) => x.name === name);
+      if (!n)
+        throw new Error(`VllmService.fromPlan: the plan's start order names ${name}, which is not among its nodes`);
+      return {
+        node: node(n.name),
+        container: n.container,
+        ...(plan.model.prefetch ? { prefetch: prefetchStep(plan, n) } : {}),
+        ...(plan.hardening.dropCachesDuringLoad
+          ? (() => {
+              const sc = dropCachesSidecar(plan, n, dropCachesLifetimeS(plan, timeout));
+              return { dropCaches: { start: sc.start, stop: sc.stop } };
+            })()
+          : {}),
+      };
+    };
+    const head = plan.nodes.find((n) => n.name === plan.cluster.head);
+    if (!head) throw new Error(`VllmService.fromPlan: the plan's head ${plan.cluster.head} is not among its nodes`);
+    return {
+      image: args.image,
+      head: rank(head.name),
+      workers: plan.cluster.startOrder.filter((n) => n !== head.name).map(rank),
+      readiness: {
+        script: readinessScript(plan, head, timeout, args.readinessIntervalSeconds ?? READINESS_INTERVAL_S),
+        timeoutSeconds: timeout,
+      },
+      ...(plan.watchdog.enabled ? { watchdog: watchdogStep(plan) } : {}),
+      endpoint: plan.cluster.endpoint,
+      servedModelName: plan.model.servedName,
+      maxModelLen: plan.profile.maxModelLen,
+      ...(args.apiKey !== undefined ? { apiKey: args.apiKey } : {}),
+      ...(args.hfToken !== undefined ? { hfToken: args.hfToken } : {}),
+      warnings: (args.warnings ?? true) ? warningsFor(plan.warnings, "service") : [],
+    };
+  }
+
   constructor(name: string, args: VllmServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN_PREFIX}VllmService`, name, {}, opts);
-    const plan = args.plan;
-    const byName = new Map(args.nodes.map((n) => [n.nodeName, n]));
-    for (const n of plan.nodes)
-      if (!byName.has(n.name))
-        throw new Error(`VllmService ${name}: node ${n.name} of the plan has no SparkNode in nodes`);
-    if (plan.cluster.authenticated && args.apiKey === undefined)
-      throw new Error(`VllmService ${name}: the plan requires an API key (serving.apiKey) but apiKey was not given`);
-    const child = { parent: this };
+    logWarnings(args.warnings, this);
+    const inherited = inheritedDependsOn(`VllmService ${name}`, opts);
+    const child = (deps: pulumi.Input<pulumi.Resource>[]): pulumi.CustomResourceOptions => ({
+      parent: this,
+      dependsOn: [...inherited, ...deps],
+    });
     const secrets: Record<string, pulumi.Input<string> | undefined> = {
       HF_TOKEN: args.hfToken === undefined ? undefined : pulumi.secret(args.hfToken),
       VLLM_API_KEY: args.apiKey === undefined ? undefined : pulumi.secret(args.apiKey),
     };
-    const headPlan = plan.nodes.find((n) => n.name === plan.cluster.head);
-    if (!headPlan) throw new Error(`VllmService ${name}: the plan's head ${plan.cluster.head} is not among its nodes`);
+    const timeout = args.readiness.timeoutSeconds ?? READINESS_TIMEOUT_S;
+    const ranks = [...(args.workers ?? []), args.head];
+    const names = ranks.map((r) => r.node.nodeName);
+    const twice = names.filter((n, i) => names.indexOf(n) !== i);
+    if (twice.length > 0) throw new Error(`VllmService ${name}: node ${twice.join(", ")} has more than one rank`);
+    const readyOn = args.image.readyOn ?? {};
 
-    const timeout = args.readinessTimeoutSeconds ?? READINESS_TIMEOUT_S;
-    // Per node: image ready -> (prefetch) -> (drop-caches sidecar).
-    const before: Record<string, pulumi.Resource[]> = {};
-    const sidecars: { node: string; stop: string; trigger: string }[] = [];
-    for (const n of plan.nodes) {
-      const spark = byName.get(n.name) as SparkNode;
-      let deps: pulumi.Resource[] = [args.image.readyOn[n.name] as pulumi.Resource, ...(args.link?.ready ?? [])];
-      if (plan.model.prefetch) {
-        const step = prefetchStep(plan, n);
-        deps = [
-          stepCommand(
-            `${name}-${n.name}-${step.id}`,
-            spark.connection,
-            step,
-            { ...child, dependsOn: deps },
-            { stdin: secrets.HF_TOKEN ?? "" },
-          ),
-        ];
-      }
-      if (plan.hardening.dropCachesDuringLoad) {
-        const sc = dropCachesSidecar(plan, n, dropCachesLifetimeS(plan, timeout));
-        // Re-run whenever this node's container changes (a new load); deterministic JSON of plan data.
-        const trigger = JSON.stringify(n.container);
-        deps = [
-          new remote.Command(
-            `${name}-${n.name}-drop-caches`,
-            { connection: spark.connection, create: sc.start, delete: sc.stop, triggers: [trigger] },
-            { ...child, dependsOn: deps, deleteBeforeReplace: true },
-          ),
-        ];
-        sidecars.push({ node: n.name, stop: sc.stop, trigger });
-      }
-      before[n.name] = deps;
-    }
-
-    // Containers in the plan's start order: workers first, the head last.
+    // Per rank, in start order (workers first, the head last): image ready -> (prefetch) ->
+    // (drop-caches sidecar) -> container.
     const containers: Record<string, docker.Container> = {};
     const workers: docker.Container[] = [];
-    for (const nodeName of plan.cluster.startOrder) {
-      const n = plan.nodes.find((x) => x.name === nodeName);
-      if (!n) throw new Error(`VllmService ${name}: start order names ${nodeName}, which is not a node of the plan`);
-      const spark = byName.get(n.name) as SparkNode;
-      const isHead = n.name === plan.cluster.head;
-      if (n.container.pidsLimit !== undefined) {
+    const sidecars: { rank: VllmRank; stop: string; trigger: string }[] = [];
+    for (const r of ranks) {
+      const nodeName = r.node.nodeName;
+      const isHead = r === args.head;
+      const image = readyOn[nodeName];
+      let deps: pulumi.Input<pulumi.Resource>[] = image ? [image] : [];
+      if (r.prefetch) {
+        deps = [
+          stepCommand(`${name}-${nodeName}-${r.prefetch.id}`, r.node.connection, r.prefetch, child(deps), {
+            stdin: secrets.HF_TOKEN ?? "",
+          }),
+        ];
+      }
+      if (r.dropCaches) {
+        // Re-run whenever this node's container changes (a new load); deterministic JSON of plan data.
+        const trigger = JSON.stringify(r.container);
+        deps = [
+          new remote.Command(
+            `${name}-${nodeName}-drop-caches`,
+            {
+              connection: r.node.connection,
+              create: r.dropCaches.start,
+              delete: r.dropCaches.stop,
+              triggers: [trigger],
+            },
+            { ...child(deps), deleteBeforeReplace: true },
+          ),
+        ];
+        sidecars.push({ rank: r, stop: r.dropCaches.stop, trigger });
+      }
+      if (r.container.pidsLimit !== undefined) {
         pulumi.log.warn(
-          `node ${n.name}: pidsLimit ${n.container.pidsLimit} is not expressible with the docker provider's Container and is not applied`,
+          `node ${nodeName}: pidsLimit ${r.container.pidsLimit} is not expressible with the docker provider's Container and is not applied`,
           this,
         );
       }
       const c = new docker.Container(
-        `${name}-${n.name}`,
-        containerArgs(n.name, n.container, args.image.imageRef, secrets),
+        `${name}-${nodeName}`,
+        containerArgs(nodeName, r.container, args.image.imageRef, secrets),
         {
-          ...child,
-          provider: dockerProviderFor(`${name}-${n.name}-docker`, spark, this),
+          ...child([...deps, ...(isHead ? workers : [])]),
+          provider: dockerProviderFor(`${name}-${nodeName}-docker`, r.node, this),
           deleteBeforeReplace: true, // fixed container names
-          dependsOn: [...(before[n.name] ?? []), ...(isHead ? workers : [])],
         },
       );
-      containers[n.name] = c;
+      containers[nodeName] = c;
       if (!isHead) workers.push(c);
     }
     this.containers = containers;
-    const headContainer = containers[plan.cluster.head] as docker.Container;
-    const headSpark = byName.get(plan.cluster.head) as SparkNode;
+    const all = ranks.map((r) => containers[r.node.nodeName]).filter((c): c is docker.Container => c !== undefined);
+    const headContainer = all[all.length - 1];
 
     this.readiness = new remote.Command(
       `${name}-readiness`,
       {
-        connection: headSpark.connection,
-        create: readinessScript(plan, headPlan, timeout, args.readinessIntervalSeconds ?? READINESS_INTERVAL_S),
+        connection: args.head.node.connection,
+        create: args.readiness.script,
         stdin: secrets.VLLM_API_KEY ?? "",
         logging: "stdoutAndStderr",
-        triggers: plan.cluster.startOrder.map((n) => (containers[n] as docker.Container).id),
+        triggers: all.map((c) => c.id),
       },
       {
-        ...child,
-        dependsOn: [headContainer, ...workers],
+        ...child([...(headContainer ? [headContainer] : []), ...workers]),
         customTimeouts: { create: `${timeout + 300}s`, update: `${timeout + 300}s` },
       },
     );
 
     const stops: remote.Command[] = [];
     for (const sc of sidecars) {
-      const spark = byName.get(sc.node) as SparkNode;
       stops.push(
         new remote.Command(
-          `${name}-${sc.node}-drop-caches-stop`,
-          { connection: spark.connection, create: sc.stop, triggers: [sc.trigger] },
-          { ...child, dependsOn: [this.readiness], deleteBeforeReplace: true },
+          `${name}-${sc.rank.node.nodeName}-drop-caches-stop`,
+          { connection: sc.rank.node.connection, create: sc.stop, triggers: [sc.trigger] },
+          { ...child([this.readiness]), deleteBeforeReplace: true },
         ),
       );
     }
 
     // The coordinated watchdog on the head, once the service is ready and the sidecars are gone.
     // Re-installed (which clears a gave-up state) whenever a container is replaced; removed first on destroy.
-    this.watchdog = plan.watchdog.enabled
-      ? stepCommand(
-          `${name}-watchdog`,
-          headSpark.connection,
-          watchdogStep(plan),
-          { ...child, dependsOn: [this.readiness, ...stops] },
-          {
-            stdin: secrets.VLLM_API_KEY ?? "",
-            triggers: plan.cluster.startOrder.map((n) => (containers[n] as docker.Container).id),
-          },
-        )
+    this.watchdog = args.watchdog
+      ? stepCommand(`${name}-watchdog`, args.head.node.connection, args.watchdog, child([this.readiness, ...stops]), {
+          stdin: secrets.VLLM_API_KEY ?? "",
+          triggers: all.map((c) => c.id),
+        })
       : undefined;
 
-    this.endpoint = this.readiness.stdout.apply(() => plan.cluster.endpoint);
-    this.servedModelName = pulumi.output(plan.model.servedName);
-    this.maxModelLen = this.readiness.stdout.apply(() => plan.profile.maxModelLen);
+    const endpoint = args.endpoint;
+    const maxModelLen = args.maxModelLen;
+    this.endpoint = this.readiness.stdout.apply(() => endpoint);
+    this.servedModelName = pulumi.output(args.servedModelName);
+    this.maxModelLen = this.readiness.stdout.apply(() => maxModelLen);
     this.registerOutputs({
       endpoint: this.endpoint,
       servedModelName: this.servedModelName,

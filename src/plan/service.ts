@@ -25,7 +25,7 @@ export function modelCacheDir(plan: ClusterPlan, node: NodePlan): string {
 }
 
 /** First step: the host answers over SSH and runs bash. */
-export function reachableScript(node: NodePlan): string {
+export function reachableScript(node: Pick<NodePlan, "name">): string {
   return script(sh`echo ${`dgx-spark-vllm: node ${node.name} reachable`} "$(uname -n)"`);
 }
 

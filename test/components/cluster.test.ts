@@ -10,6 +10,7 @@ import {
   isSecret,
   promiseOf,
   REPO_ROOT,
+  wireInputsByName,
   type Recorded,
 } from "./support";
 import { test } from "node:test";
@@ -185,7 +186,21 @@ for (const s of STACKS) {
         i.labels,
         Object.entries(c.labels).map(([label, value]) => ({ label, value })),
       );
-      assert.ok(isSecret(i.envs), "envs carry secrets, so the whole list must be a secret");
+      // As sent to the engine (what a preview shows): each secret variable is a secret on its own,
+      // every other variable, the argv and the labels are plain text.
+      const wire = wireInputsByName.get(`${N}-service-${n.name}`) as Record<string, any>;
+      assert.ok(Array.isArray(wire.envs), "the env list itself is not a secret");
+      for (const e of wire.envs as unknown[]) {
+        const name = String(unwrap(e)).split("=")[0] as string;
+        assert.equal(isSecret(e), c.secretEnv.includes(name), `${name} secret=${isSecret(e)}`);
+      }
+      assert.equal(
+        (wire.envs as unknown[]).filter(isSecret).length,
+        c.secretEnv.length,
+        "one secret entry per secret variable",
+      );
+      for (const k of ["command", "labels", "entrypoints"])
+        assert.ok(strings(wire[k]).every((x) => !x.secret) && !isSecret(wire[k]), `${k} must be plain`);
       const secrets: Record<string, string> = { HF_TOKEN: HF, VLLM_API_KEY: API };
       assert.deepEqual(unwrap(i.envs), [
         ...Object.entries(c.env).map(([k, v]) => `${k}=${v}`),
@@ -202,7 +217,8 @@ for (const s of STACKS) {
     const all = await ready;
     const found: Record<string, string[]> = { HF: [], API: [], KEY: [] };
     for (const r of under(all, N)) {
-      for (const { s: str, secret, path: p } of strings(r.inputs)) {
+      // On the wire: each secret must be marked where it sits (a list is no longer secret as a whole).
+      for (const { s: str, secret, path: p } of strings(wireInputsByName.get(r.name) ?? r.inputs)) {
         for (const [label, value] of [
           ["HF", HF],
           ["API", API],

@@ -361,19 +361,22 @@ test("VllmService installs the watchdog on the head after readiness and the side
   const opts = { transformations: [recordTransformation] };
   const nodes = plan.nodes.map(
     (n) =>
-      new SparkNode(`wd-${n.name}`, { plan, node: n.name, privateKey: pulumi.secret("k"), umaMonitor: false }, opts),
+      new SparkNode(
+        `wd-${n.name}`,
+        SparkNode.fromPlan(plan, { node: n.name, privateKey: pulumi.secret("k"), umaMonitor: false }),
+        opts,
+      ),
   );
-  const image = new VllmImage("wd-image", { plan, nodes }, opts);
+  const image = new VllmImage("wd-image", VllmImage.fromPlan(plan, { nodes }), opts);
   const svc = new VllmService(
     "wd-service",
-    {
-      plan,
+    VllmService.fromPlan(plan, {
       nodes,
       image,
       apiKey: pulumi.secret("the-api-key"),
       hfToken: pulumi.secret("h"),
       readinessTimeoutSeconds: 2400,
-    },
+    }),
     opts,
   );
   assert.ok(svc.watchdog);
@@ -413,19 +416,18 @@ test("VllmService installs the watchdog on the head after readiness and the side
     (n) =>
       new SparkNode(
         `nowd-${n.name}`,
-        { plan: p2, node: n.name, privateKey: pulumi.secret("k"), umaMonitor: false },
+        SparkNode.fromPlan(p2, { node: n.name, privateKey: pulumi.secret("k"), umaMonitor: false }),
         opts,
       ),
   );
   const s2 = new VllmService(
     "nowd-service",
-    {
-      plan: p2,
+    VllmService.fromPlan(p2, {
       nodes: n2,
-      image: new VllmImage("nowd-image", { plan: p2, nodes: n2 }, opts),
+      image: new VllmImage("nowd-image", VllmImage.fromPlan(p2, { nodes: n2 }), opts),
       apiKey: pulumi.secret("a"),
       hfToken: pulumi.secret("h"),
-    },
+    }),
     opts,
   );
   assert.equal(s2.watchdog, undefined);

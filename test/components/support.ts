@@ -47,6 +47,29 @@ pulumi.runtime.setMocks(
   false,
 );
 
+/**
+ * Inputs exactly as the SDK sends them to the engine (the RegisterResource request), by name. The
+ * mocks' own `inputs` are deserialized, which lifts a secret inside a list to the whole list; these
+ * keep each secret where the program put it (what a preview diffs and displays).
+ */
+export const wireInputsByName = new Map<string, Record<string, any>>();
+/** The provider reference (`<urn>::<id>`) each resource was registered with, by name ("" for the default). */
+export const wireProviderByName = new Map<string, string>();
+{
+  interface Req {
+    getName(): string;
+    getProvider(): string;
+    getObject(): { toJavaScript(): Record<string, any> };
+  }
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: (req: Req, cb: unknown) => unknown };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    wireInputsByName.set(req.getName(), req.getObject().toJavaScript());
+    wireProviderByName.set(req.getName(), req.getProvider());
+    return register(req, cb);
+  };
+}
+
 const nameOf = (r: unknown): string => String((r as { __name?: string }).__name);
 
 /** A transformation recording parent and dependsOn of every resource below the component. */

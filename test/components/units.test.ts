@@ -34,12 +34,15 @@ test("checkSameImageId fails naming every node and its ID when they differ", () 
 
 test("component errors name the component and the node", () => {
   const plan = planFromInput(baseConfig(), "deploy");
-  assert.throws(() => new SparkNode("x", { plan, node: "nope" }), /node 'nope' is not in the plan/);
+  assert.throws(() => SparkNode.fromPlan(plan, { node: "nope" }), /node 'nope' is not in the plan/);
   assert.throws(
-    () => new SparkNode("y", { plan, node: "spark-head" }),
+    () => SparkNode.fromPlan(plan, { node: "spark-head" }),
     /spark-head authenticates with a key but no privateKey/,
   );
-  assert.throws(() => new RoceLink("z", { plan, nodes: [] }), /node spark-head of the plan has no SparkNode/);
+  assert.throws(
+    () => RoceLink.fromPlan(plan, { nodes: [] }),
+    /node spark-head, spark-worker of the plan has no SparkNode/,
+  );
 });
 
 test("sizes convert to MiB for docker", () => {
@@ -57,13 +60,17 @@ test("prebuilt image: pulled on every node (delete removes it only if it was abs
   const opts = { transformations: [recordTransformation] };
   const nodes = plan.nodes.map(
     (n) =>
-      new SparkNode(`p-${n.name}`, { plan, node: n.name, privateKey: pulumi.secret("k"), umaMonitor: false }, opts),
+      new SparkNode(
+        `p-${n.name}`,
+        SparkNode.fromPlan(plan, { node: n.name, privateKey: pulumi.secret("k"), umaMonitor: false }),
+        opts,
+      ),
   );
-  const image = new VllmImage("p-image", { plan, nodes }, opts);
-  assert.throws(() => new VllmService("bad-service", { plan, nodes, image }), /requires an API key/);
+  const image = new VllmImage("p-image", VllmImage.fromPlan(plan, { nodes }), opts);
+  assert.throws(() => VllmService.fromPlan(plan, { nodes, image }), /requires an API key/);
   const svc = new VllmService(
     "p-service",
-    { plan, nodes, image, apiKey: pulumi.secret("a"), hfToken: pulumi.secret("h") },
+    VllmService.fromPlan(plan, { nodes, image, apiKey: pulumi.secret("a"), hfToken: pulumi.secret("h") }),
     opts,
   );
   const all = await settle();
@@ -183,7 +190,11 @@ test("a SparkNode alone loads no docker provider; its docker ssh options carry t
   const opts = { transformations: [recordTransformation] };
   const sparks = plan.nodes.map((n) => {
     const extra = n.role === "worker" ? { dockerSshOpts: ["-i", "/home/me/.ssh/id_ed25519"] } : {};
-    return new SparkNode(`k-${n.name}`, { plan, node: n.name, privateKey: pulumi.secret("k"), ...extra }, opts);
+    return new SparkNode(
+      `k-${n.name}`,
+      SparkNode.fromPlan(plan, { node: n.name, privateKey: pulumi.secret("k"), ...extra }),
+      opts,
+    );
   });
   const all = await settle();
   // Hardening a host needs only the command provider: no docker plugin is loaded.

@@ -135,6 +135,59 @@ test("the cluster example type-checks under tsc --strict against the packed .d.t
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });
 
+/**
+ * The TypeScript samples of a document as programs: a block marked `<!-- docs-test: continues -->`
+ * joins the one before it, `skip` blocks are left out (the same markers the docs test reads).
+ */
+function samples(doc: string): string[] {
+  const units: string[] = [];
+  const lines = fs.readFileSync(path.join(ROOT, doc), "utf8").split("\n");
+  let marker = "";
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const m = /^<!--\s*docs-test:\s*(.*?)\s*-->$/.exec(line.trim());
+    if (m) marker = m[1] as string;
+    else if (/^```(ts|typescript)\s*$/.test(line)) {
+      const end = lines.findIndex((l, j) => j > i && /^```\s*$/.test(l));
+      const body = lines.slice(i + 1, end).join("\n");
+      if (marker === "continues" && units.length > 0) units[units.length - 1] += `\n${body}`;
+      else if (!marker.startsWith("skip")) units.push(body);
+      marker = "";
+      i = end;
+    } else if (line.trim() !== "") marker = "";
+  }
+  return units;
+}
+
+test("the TypeScript samples of the README and the components page type-check under tsc --strict against the packed .d.ts", (t) => {
+  if (skip) return t.skip(skip);
+  const project = path.join(dir, "project");
+  const files: string[] = [];
+  for (const doc of ["README.md", path.join("docs", "components.md")])
+    samples(doc).forEach((text, i) => {
+      const file = `sample-${path.basename(doc, ".md")}-${i}.ts`;
+      fs.writeFileSync(path.join(project, file), text);
+      files.push(file);
+    });
+  assert.ok(files.length >= 4, files.join(", "));
+  fs.writeFileSync(
+    path.join(project, "tsconfig.samples.json"),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        target: "ES2022",
+        module: "node16",
+        moduleResolution: "node16",
+        types: ["node"],
+        noEmit: true,
+      },
+      files,
+    }),
+  );
+  const r = spawnSync(process.execPath, [TSC, "-p", "tsconfig.samples.json"], { cwd: project, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+});
+
 /** Builds the example's cluster under the consumer's mocks; prints what registered, and which SDK each side loaded. */
 const RUN = `
 const pulumi = require("@pulumi/pulumi");

@@ -46,9 +46,14 @@ export interface Outcome {
 export async function captureSteps(plan: ClusterPlan, prefix: string, privateKey: string): Promise<RemoteStep[]> {
   const opts = { transformations: [recordTransformation] };
   const nodes = plan.nodes.map(
-    (n) => new SparkNode(`${prefix}-${n.name}`, { plan, node: n.name, privateKey: pulumi.secret(privateKey) }, opts),
+    (n) =>
+      new SparkNode(
+        `${prefix}-${n.name}`,
+        SparkNode.fromPlan(plan, { node: n.name, privateKey: pulumi.secret(privateKey) }),
+        opts,
+      ),
   );
-  new RoceLink(`${prefix}-link`, { plan, nodes }, opts);
+  new RoceLink(`${prefix}-link`, RoceLink.fromPlan(plan, { nodes }), opts);
   const rec = await settle();
   const byHost = new Map(plan.nodes.map((n) => [n.ssh.host, n.name]));
   const steps: RemoteStep[] = [];

@@ -1,0 +1,293 @@
+/**
+ * Composing the components by hand: a SparkNode from its own slice (no cluster), Output config
+ * values, the component's opts (providers, transformations, dependsOn) reaching every child, and
+ * the plan's warnings shown once each, whether composed by hand or through the cluster.
+ */
+import {
+  recordTransformation,
+  settle,
+  promiseOf,
+  unwrap,
+  isSecret,
+  wireInputsByName,
+  wireProviderByName,
+  type Recorded,
+} from "./support";
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { SparkNode, hardeningSteps } from "../../src/components/spark-node";
+import { RoceLink } from "../../src/components/roce-link";
+import { VllmImage } from "../../src/components/vllm-image";
+import { VllmService } from "../../src/components/vllm-service";
+import { DeepSeekV4Cluster } from "../../src/components/cluster";
+import { loadClusterConfig } from "../../src/config/load";
+import { planCluster } from "../../src/plan/cluster";
+import { umaMonitorStep } from "../../src/plan/monitor";
+import { baseConfig } from "../support/fixtures";
+
+const KEY = "SOLO-KEY-BODY";
+
+function under(all: Map<string, Recorded>, prefix: string): Recorded[] {
+  return [...all.values()].filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
+}
+
+/** What the components print as Pulumi warnings while `f` runs (under mocks they go to console.warn). */
+function warningsDuring(f: () => void): string[] {
+  const out: string[] = [];
+  const warn = console.warn;
+  console.warn = (...a: unknown[]) => {
+    out.push(a.map(String).join(" "));
+  };
+  try {
+    f();
+  } finally {
+    console.warn = warn;
+  }
+  return out;
+}
+
+test("a hardened-only SparkNode needs its own slice alone: no plan, no cluster config, no docker plugin", async () => {
+  const opts = { transformations: [recordTransformation] };
+  const solo = new SparkNode(
+    "solo",
+    { name: "spark-a", connection: { host: "10.1.2.3", user: "spark", privateKey: pulumi.secret(KEY) } },
+    opts,
+  );
+  const all = await settle();
+  const mine = under(all, "solo");
+  // reachable, the default hardening (min_free_kbytes, swap off) and the UMA monitor; nothing else
+  assert.deepEqual(mine.map((r) => r.name).sort(), [
+    "solo",
+    "solo-min-free-kbytes",
+    "solo-reachable",
+    "solo-swap-off",
+    "solo-uma-monitor",
+  ]);
+  const defaults = hardeningSteps();
+  assert.deepEqual(
+    defaults.map((s) => s.id),
+    ["min-free-kbytes", "swap-off"],
+  );
+  for (const s of defaults) {
+    const r = all.get(`solo-${s.id}`) as Recorded;
+    assert.equal(r.inputs.create, s.create);
+    assert.equal(r.inputs.delete, s.delete);
+    assert.ok(r.dependsOn.includes("solo-reachable"), `${s.id} runs after the node answers`);
+  }
+  assert.match(defaults[0]?.create ?? "", /3145728/, "the config's default min_free_kbytes");
+  assert.equal((all.get("solo-uma-monitor") as Recorded).inputs.create, umaMonitorStep("spark-a", 6).create);
+  const conn = (all.get("solo-reachable") as Recorded).inputs.connection;
+  assert.ok(isSecret(conn), "the connection holds the key: secret");
+  assert.deepEqual(
+    { ...unwrap(conn), privateKey: undefined },
+    {
+      host: "10.1.2.3",
+      port: 22,
+      user: "spark",
+      privateKey: undefined,
+      dialErrorLimit: 30,
+      perDialTimeout: 15,
+    },
+  );
+  assert.ok(!mine.some((r) => r.type.startsWith("pulumi:providers:")), "no provider plugin loaded");
+  assert.equal(await promiseOf(solo.dockerHost), "ssh://spark@10.1.2.3:22");
+  assert.equal(await promiseOf(solo.gpu), "", "no preflight given: no gpu check");
+});
+
+test("an Output host (another resource's address) flows into the connection and the docker host", async () => {
+  const opts = { transformations: [recordTransformation] };
+  // Stands for an address another stack or resource exports: known only at deploy time.
+  const elsewhere = new command.remote.Command("elsewhere", { connection: { host: "x" }, create: "true" });
+  const host = elsewhere.stdout.apply(() => "10.9.8.7");
+  const n = new SparkNode(
+    "outhost",
+    { name: "spark-o", connection: { host, port: 2222, user: "spark" }, hostSteps: [], umaMonitor: false },
+    opts,
+  );
+  const v6 = new SparkNode(
+    "outhost6",
+    {
+      name: "spark-6",
+      connection: { host: elsewhere.stdout.apply(() => "fd00::7"), user: "spark" },
+      hostSteps: [],
+      umaMonitor: false,
+    },
+    opts,
+  );
+  const all = await settle();
+  assert.equal(unwrap((all.get("outhost-reachable") as Recorded).inputs.connection).host, "10.9.8.7");
+  assert.equal(await promiseOf(n.dockerHost), "ssh://spark@10.9.8.7:2222");
+  assert.equal(await promiseOf(v6.dockerHost), "ssh://spark@[fd00::7]:22");
+  assert.ok(n.dockerSshOpts.join(" ").endsWith("-p 2222"), n.dockerSshOpts.join(" "));
+  // a docker provider made for the node connects to that address
+  const image = new VllmImage(
+    "outimg",
+    {
+      tag: "ghcr.io/example/vllm:1",
+      nodes: [
+        {
+          node: n,
+          presence: { id: "pull", description: "note", create: "true", delete: "true", after: [] },
+          idScript: "true",
+        },
+      ],
+      build: { node: n, context: "docker", dockerfile: "docker/Dockerfile" },
+    },
+    opts,
+  );
+  assert.ok(image.build);
+  await settle();
+  assert.equal(wireInputsByName.get("outimg-spark-o-docker")?.host, "ssh://spark@10.9.8.7:2222");
+});
+
+test("a component's providers, transformations and dependsOn reach every child", async () => {
+  const cmd = new command.Provider("my-command", {});
+  const gate = new command.remote.Command("gate", { connection: { host: "x" }, create: "true" });
+  const seen = new Set<string>();
+  const seeAll: pulumi.ResourceTransformation = (a) => {
+    seen.add(a.name);
+    return undefined;
+  };
+  const plan = planCluster(loadClusterConfig(baseConfig(), "deploy").config);
+  const opts = { providers: [cmd], transformations: [recordTransformation, seeAll], dependsOn: [gate] };
+  const nodes = plan.nodes.map(
+    (n) => new SparkNode(`po-${n.name}`, SparkNode.fromPlan(plan, { node: n.name, privateKey: "k" }), opts),
+  );
+  const link = new RoceLink("po-link", RoceLink.fromPlan(plan, { nodes }), opts);
+  const image = new VllmImage("po-image", VllmImage.fromPlan(plan, { nodes }), {
+    ...opts,
+    dependsOn: [gate, ...link.ready],
+  });
+  new VllmService("po-service", VllmService.fromPlan(plan, { nodes, image, apiKey: "a", hfToken: "h" }), opts);
+  const all = await settle();
+  const children = [...all.values()].filter((r) => r.name.startsWith("po-") && r.parent !== undefined);
+  assert.ok(children.length > 40, `only ${children.length} children`);
+  for (const r of children) {
+    assert.ok(seen.has(r.name), `${r.name} missed the transformation`);
+    if (r.type === "command:remote:Command") {
+      assert.match(
+        String(wireProviderByName.get(r.name)),
+        /::my-command::/,
+        `${r.name} did not get the command provider`,
+      );
+    }
+    if (r.type.startsWith("pulumi:providers:")) continue; // a provider waits for its node's readiness only
+    assert.ok(r.dependsOn.includes("gate"), `${r.name} does not wait for the component's dependsOn`);
+  }
+  // the image waits for the link given in opts (VllmImageArgs has no dependsOn of its own)
+  for (const n of plan.nodes)
+    assert.ok(
+      (all.get(`po-image-${n.name}-image-journal`) as Recorded).dependsOn.includes(
+        "po-link-ping-spark-head-spark-worker-t0",
+      ),
+    );
+  // the same through the cluster: its dependsOn reaches every resource below its components
+  new DeepSeekV4Cluster("poc", { config: loadClusterConfig(baseConfig(), "deploy").config }, opts);
+  const again = await settle();
+  const below = [...again.values()].filter(
+    (r) =>
+      r.name.startsWith("poc-") && !r.type.startsWith("dgx-spark-vllm:") && !r.type.startsWith("pulumi:providers:"),
+  );
+  assert.ok(below.length > 40, `only ${below.length}`);
+  for (const r of below) assert.ok(r.dependsOn.includes("gate"), `${r.name} does not wait for the cluster's dependsOn`);
+  // a dependsOn the children cannot take is refused, not dropped
+  assert.throws(
+    () =>
+      new SparkNode(
+        "po-bad",
+        { name: "x", connection: { host: "h" } },
+        { dependsOn: pulumi.output([gate]) as unknown as pulumi.Resource[] },
+      ),
+    /opts.dependsOn must be a resource or a list/,
+  );
+});
+
+test("hand-composed components show the plan's warnings about them; through the cluster each shows once", () => {
+  const input = baseConfig();
+  input.link = { mtu: 1500 };
+  input.serving.gpuMemoryUtilization = 0.85;
+  input.serving.acknowledgeHighUtilization = true;
+  input.image = { source: "build", allowUnpinned: true };
+  const { config, warnings } = loadClusterConfig(input, "deploy");
+  const extra = { path: "nodes[1].dataPlane[0].address", message: "is a test warning about the worker" };
+  const plan = planCluster(config, [...warnings, extra]);
+  const texts = plan.warnings.map((w) => `${w.path} ${w.message}`);
+  assert.ok(texts.length >= 4, texts.join("\n"));
+  const find = (prefix: string) => texts.find((t) => t.startsWith(prefix)) as string;
+
+  // By hand: each component shows the warnings it concerns.
+  let nodes: SparkNode[] = [];
+  const nodeWarn = warningsDuring(() => {
+    nodes = plan.nodes.map(
+      (n) => new SparkNode(`w-${n.name}`, SparkNode.fromPlan(plan, { node: n.name, privateKey: "k" })),
+    );
+  });
+  assert.deepEqual(nodeWarn, [`warning: [runtime] ${find("nodes[1]")}`]);
+  const linkWarn = warningsDuring(() => new RoceLink("w-link", RoceLink.fromPlan(plan, { nodes })));
+  assert.deepEqual(linkWarn, [`warning: [runtime] ${find("link.mtu")}`]);
+  let image: VllmImage | undefined;
+  const imageWarn = warningsDuring(() => {
+    image = new VllmImage("w-image", VllmImage.fromPlan(plan, { nodes }));
+  });
+  assert.deepEqual(imageWarn, [`warning: [runtime] ${find("image.allowUnpinned")}`]);
+  const svcWarn = warningsDuring(
+    () =>
+      new VllmService(
+        "w-service",
+        VllmService.fromPlan(plan, { nodes, image: image as VllmImage, apiKey: "a", hfToken: "h" }),
+      ),
+  );
+  assert.ok(svcWarn.includes(`warning: [runtime] ${find("serving.gpuMemoryUtilization")}`), svcWarn.join("\n"));
+  // Every warning of the plan was shown by exactly one of the four.
+  const byHand = [...nodeWarn, ...linkWarn, ...imageWarn, ...svcWarn];
+  for (const t of texts)
+    assert.equal(byHand.filter((w) => w === `warning: [runtime] ${t}`).length, 1, `shown once by hand: ${t}`);
+
+  // Through the cluster: the same warnings, each once.
+  const viaCluster = warningsDuring(
+    () => new DeepSeekV4Cluster("wc", { config, warnings: [...warnings, extra] }),
+  ).filter((w) => !w.includes("pidsLimit"));
+  assert.deepEqual([...viaCluster].sort(), texts.map((t) => `warning: [runtime] ${t}`).sort());
+});
+
+test("nodes can be plain access objects and the image a reference: e.g. Sparks hardened and an image built in another stack", async () => {
+  const input = baseConfig();
+  input.image = { source: "prebuilt", ref: "ghcr.io/example/vllm-gb10:0.24.0" };
+  const plan = planCluster(loadClusterConfig(input, "deploy").config);
+  const elsewhere = new command.remote.Command("hardened-elsewhere", { connection: { host: "x" }, create: "true" });
+  // What another stack exports about each node: no SparkNode in this program.
+  const access = plan.nodes.map((n) => ({
+    nodeName: n.name,
+    connection: { host: n.ssh.host, user: n.ssh.user, privateKey: pulumi.secret("k") },
+    dockerHost: elsewhere.stdout.apply(() => `ssh://${n.ssh.user}@${n.ssh.host}:22`),
+    dockerSshOpts: ["-o", "BatchMode=yes"],
+  }));
+  const opts = { transformations: [recordTransformation] };
+  const svc = new VllmService(
+    "acc-service",
+    VllmService.fromPlan(plan, {
+      nodes: access,
+      image: { imageRef: "ghcr.io/example/vllm-gb10:0.24.0" },
+      apiKey: "a",
+      hfToken: "h",
+    }),
+    { ...opts, dependsOn: [elsewhere] },
+  );
+  const all = await settle();
+  for (const n of plan.nodes) {
+    const c = all.get(`acc-service-${n.name}`) as Recorded;
+    assert.equal(c.inputs.image, "ghcr.io/example/vllm-gb10:0.24.0");
+    assert.equal(wireInputsByName.get(`acc-service-${n.name}-docker`)?.host, `ssh://spark@${n.ssh.host}:22`);
+    // provider config travels JSON-encoded
+    assert.deepEqual(JSON.parse(wireInputsByName.get(`acc-service-${n.name}-docker`)?.sshOpts), [
+      "-o",
+      "BatchMode=yes",
+    ]);
+    const prefetch = all.get(`acc-service-${n.name}-prefetch`) as Recorded;
+    assert.equal(unwrap(prefetch.inputs.connection).host, n.ssh.host);
+    assert.ok(prefetch.dependsOn.includes("hardened-elsewhere"), "waits for what opts.dependsOn names");
+  }
+  assert.equal(await promiseOf(svc.maxModelLen), 1000000);
+});
