@@ -133,7 +133,12 @@ export class SparkNode extends pulumi.ComponentResource {
       });
     }
     if (args.umaMonitor ?? true) {
-      const monitor = umaMonitorStep(node.name, args.plan.hardening.umaAlertThresholdGb);
+      const obs = args.plan.observability;
+      const monitor = umaMonitorStep(
+        node.name,
+        args.plan.hardening.umaAlertThresholdGb,
+        obs.enabled ? obs.nodeMetrics[node.name] : undefined,
+      );
       steps[monitor.id] = stepCommand(
         `${name}-${monitor.id}`,
         connection,

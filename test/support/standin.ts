@@ -9,6 +9,7 @@
  * Test support, not part of the package. Run as a process (after a build):
  * `node dist/test/support/standin.js '{"port":8000,"tokenIntervalMs":25}'`.
  */
+import { VllmMetrics } from "./vllm-metrics";
 import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
@@ -71,6 +72,8 @@ export interface StandinOptions {
   dieAtRequest?: number;
   /** From the n-th chat request on, the engine is dead: /health 503, chat 500 EngineDeadError. */
   engineDeadAtRequest?: number;
+  /** Require the API key on /metrics too (vLLM does not; a build that protects it would). */
+  metricsRequireKey?: boolean;
 }
 
 export interface ChatRequestBody {
@@ -187,6 +190,8 @@ export class StandinServer {
   private readonly timers = new Set<NodeJS.Timeout>();
   private dead = false;
   private engineDead = false;
+  /** vLLM's Prometheus metrics, following the requests served (GET /metrics). */
+  readonly metrics: VllmMetrics;
   private chatCount = 0;
   private portNumber = 0;
 
@@ -208,7 +213,9 @@ export class StandinServer {
       ...(opts.fault ? { fault: opts.fault } : {}),
       ...(opts.dieAtRequest !== undefined ? { dieAtRequest: opts.dieAtRequest } : {}),
       ...(opts.engineDeadAtRequest !== undefined ? { engineDeadAtRequest: opts.engineDeadAtRequest } : {}),
+      ...(opts.metricsRequireKey !== undefined ? { metricsRequireKey: opts.metricsRequireKey } : {}),
     };
+    this.metrics = new VllmMetrics(this.options.servedName);
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = 30_000;
     this.server.on("connection", (s: Socket) => {
@@ -302,6 +309,18 @@ export class StandinServer {
       res.end();
       return;
     }
+    if (req.method === "GET" && path === "/metrics") {
+      const a = this.authorized(req);
+      this.requests.push({ n: 0, path, authorized: a.ok, authHeader: a.header, body: {} });
+      if (this.options.metricsRequireKey && !a.ok) return this.json(res, 401, { error: "Unauthorized" });
+      const text = this.metrics.text();
+      res.writeHead(200, {
+        "content-type": "text/plain; version=0.0.4; charset=utf-8",
+        "content-length": Buffer.byteLength(text),
+      });
+      res.end(text);
+      return;
+    }
     if (path === "/__standin/stats") return this.json(res, 200, { ...this.stats, now: performance.now() });
     if (path === "/__standin/reset") {
       this.resetStats();
@@ -374,7 +393,15 @@ export class StandinServer {
       });
     const answer = answerFor(body, this.options.quality, n);
     if (body.stream !== true) {
+      this.metrics.start(10);
       this.later(b.firstTokenDelayMs + answer.tokens.length * b.tokenIntervalMs, () => {
+        const count = answer.tokens.length || 1;
+        for (let k = 0; k < count; k++)
+          this.metrics.token(
+            k === 0 ? (b.firstTokenDelayMs + b.tokenIntervalMs) / 1000 : b.tokenIntervalMs / 1000,
+            k === 0,
+          );
+        this.metrics.end();
         if (res.destroyed) return;
         const content = answer.tokens.join("");
         this.stats.tokensSent += answer.tokens.length || 1;
@@ -450,6 +477,9 @@ export class StandinServer {
 
     let i = 0;
     let sent = 0;
+    this.metrics.start(10);
+    let lastAt = t0;
+    res.once("close", () => this.metrics.end());
     const finishStream = () => {
       if (res.destroyed) return;
       res.write(finishChunk + (wantUsage ? usageChunk : "") + (b.endWithoutDone ? "" : "data: [DONE]\n\n"));
@@ -481,6 +511,9 @@ export class StandinServer {
     const sendPiece = (): void => {
       const p = pieces[i++] as { text: string; count: number };
       res.write(p.text);
+      const now = performance.now();
+      for (let k = 0; k < p.count; k++) this.metrics.token(k === 0 ? (now - lastAt) / 1000 : 0, sent + k === 0);
+      lastAt = now;
       sent += p.count;
       this.stats.tokensSent += p.count;
     };
