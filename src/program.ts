@@ -70,6 +70,9 @@ export const endpoint = cluster.endpoint;
 export const servedModelName = cluster.servedModelName;
 export const maxModelLen = cluster.maxModelLen;
 export const imageId = cluster.imageId;
+/** With observability.enabled: Grafana (the dashboard) and Prometheus on the head. */
+export const grafanaUrl = cluster.observability?.grafanaUrl;
+export const prometheusUrl = cluster.observability?.prometheusUrl;
 /** What was deployed, from the plan (no secret values: secrets show as `[secret]`). */
 export const planSummary = {
   profile: p.profile.name,

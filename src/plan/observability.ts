@@ -646,8 +646,22 @@ export function observabilityConfigStep(plan: ObservabilityPlan): HostStep {
     ),
     delete: undoScript(
       sh`$SUDO rm -f ${f.apiKey} ${f.alertmanagerConfig} ${f.adminPassword}`,
-      ...Object.keys(plan.files).map((path) => removeManagedFile(path)),
-      sh`$SUDO rmdir ${`${G}/provisioning/datasources`} ${`${G}/provisioning/dashboards`} ${`${G}/provisioning`} ${`${G}/dashboards`} ${G} ${P} ${A} ${OBS_DIR} 2>/dev/null || true`,
+      // Last written, first removed: the first file's journal holds the folders made for it.
+      ...Object.keys(plan.files)
+        .reverse()
+        .map((path) => removeManagedFile(path)),
+      // Folders made by `install -d` above, then ours, each only when empty (the UMA monitor may still use /etc/dgx-spark-vllm).
+      ...[
+        `${G}/provisioning/datasources`,
+        `${G}/provisioning/dashboards`,
+        `${G}/provisioning`,
+        `${G}/dashboards`,
+        G,
+        P,
+        A,
+        OBS_DIR,
+        "/etc/dgx-spark-vllm",
+      ].map((d) => sh`if [ -d ${d} ]; then $SUDO rmdir ${d} 2>/dev/null || true; fi`),
     ),
     after: [],
   };

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +23,8 @@ import {
   type ObservabilityPlan,
   type ObsInputs,
   nodeMetricsVars,
+  OBS_FILES,
+  observabilityConfigStep,
   prometheusConfig,
   rulesFile,
   WEBHOOK_PLACEHOLDER,
@@ -592,5 +594,58 @@ describe("observability for real: promtool, Prometheus, node exporters", { skip:
     assert.match(ds, /url: "http:\/\/127\.0\.0\.1:9090"/);
     const prov = o.files[Object.keys(o.files).find((f) => f.includes("provisioning/dashboards")) as string] as string;
     assert.match(prov, /path: "\/var\/lib\/grafana\/dashboards"/);
+  });
+});
+
+describe("the head's config step, run for real in a scratch root", () => {
+  const o = obsOf(config());
+  const step = observabilityConfigStep(o);
+  const root = mkdtempSync(join(tmpdir(), "dgx-obs-step-"));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  /** The step with its absolute paths moved under `root` (the host's /etc and /var/lib stay untouched). */
+  const relocate = (s: string) =>
+    s
+      .replaceAll("/etc/dgx-spark-vllm/", `${root}/etc/dgx-spark-vllm/`)
+      .replaceAll("/var/lib/dgx-spark-vllm/", `${root}/var/lib/dgx-spark-vllm/`);
+  const run = (s: string, input: string) => spawnSync("bash", ["-c", relocate(s)], { input, encoding: "utf8" });
+
+  it("is shellcheck clean", (t) => {
+    if (!have("shellcheck")) {
+      if (IN_CI) assert.fail("shellcheck is not installed");
+      t.skip("shellcheck is not installed");
+      return;
+    }
+    for (const s of [step.create, step.delete]) {
+      const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: s, encoding: "utf8" });
+      assert.equal(r.status, 0, r.stdout);
+    }
+  });
+
+  it("writes every planned file, the secrets from stdin into files only their reader can read, the webhook into Alertmanager's config", (t) => {
+    if (process.getuid?.() !== 0) {
+      t.skip("needs root (chown to the containers' uids)");
+      return;
+    }
+    for (const secret of [API_KEY, WEBHOOK, PASSWORD]) assert.ok(!step.create.includes(secret));
+    const r = run(step.create, `${API_KEY}\n${WEBHOOK}\n${PASSWORD}\n`);
+    assert.equal(r.status, 0, r.stderr);
+    const at = (p: string) => `${root}${p}`;
+    for (const [p, text] of Object.entries(o.files))
+      assert.equal(readFileSync(at(p), "utf8").trimEnd(), text.trimEnd(), p);
+    assert.equal(readFileSync(at(OBS_FILES.apiKey), "utf8"), API_KEY);
+    assert.equal(readFileSync(at(OBS_FILES.adminPassword), "utf8"), PASSWORD);
+    const am = readFileSync(at(OBS_FILES.alertmanagerConfig), "utf8");
+    assert.match(am, new RegExp(`url: "${WEBHOOK.replace(/[./]/g, "\\$&")}"`));
+    assert.doesNotMatch(am, /placeholder/);
+    const st = (p: string) => statSync(at(p));
+    assert.equal(st(OBS_FILES.apiKey).uid, 65534);
+    assert.equal(st(OBS_FILES.apiKey).mode & 0o777, 0o400);
+    assert.equal(st(OBS_FILES.adminPassword).uid, 472);
+    assert.equal(st(OBS_FILES.alertmanagerConfig).mode & 0o777, 0o400);
+    if (have("amtool")) assert.equal(spawnSync("amtool", ["check-config", at(OBS_FILES.alertmanagerConfig)]).status, 0);
+    // Delete takes everything away again, folders included.
+    const d = run(step.delete, "");
+    assert.equal(d.status, 0, d.stderr);
+    assert.ok(!existsSync(at("/etc/dgx-spark-vllm")), "nothing of ours is left under /etc");
   });
 });
