@@ -218,3 +218,30 @@ describe("node metrics: written by the UMA monitor, only with observability on",
     assert.equal(r.status, 0, r.stdout);
   });
 });
+
+describe("node metrics: the rendered UMA monitor, run whole", () => {
+  it("checks the headroom, then writes the metrics file the node exporter reads (paths moved under a scratch folder)", () => {
+    const obs = plan().observability as ObservabilityPlan;
+    const spec = obs.nodeMetrics["spark-worker"];
+    assert.ok(spec);
+    const root = join(dir, "monitor-run");
+    const text = monitorCheckScript("spark-worker", 0.001, spec)
+      .replaceAll("/var/lib/dgx-spark-vllm/", `${root}/var/lib/dgx-spark-vllm/`)
+      .replaceAll("/etc/dgx-spark-vllm/", `${root}/etc/dgx-spark-vllm/`);
+    const bin = join(dir, "monitor-bin");
+    spawnSync("mkdir", ["-p", bin]);
+    writeFileSync(join(bin, "docker"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+    const r = spawnSync("bash", ["-c", text], {
+      encoding: "utf8",
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const out = readFileSync(join(root, "var/lib/dgx-spark-vllm/metrics/dgx_spark_vllm.prom"), "utf8");
+    const avail = Number(/^dgx_spark_vllm_uma_available_bytes (\d+)$/m.exec(out)?.[1]);
+    const meminfo = Number(/^MemAvailable:\s+(\d+)/m.exec(readFileSync("/proc/meminfo", "utf8"))?.[1]);
+    assert.ok(Math.abs(avail / 1024 - meminfo) < 4 * 1024 * 1024, "this host's MemAvailable, in bytes");
+    assert.match(out, /^dgx_spark_vllm_uma_threshold_bytes 1074176$/m, "0.001 GiB = 1049 KiB");
+    assert.match(out, /^dgx_spark_vllm_container_running\{role="engine",container="dgx-spark-vllm-spark-worker"\} 0$/m);
+    assert.doesNotMatch(out, /watchdog/, "the worker has no watchdog");
+  });
+});
