@@ -6,7 +6,6 @@
  * Prometheus and Grafana read them from files that the deploy step writes from stdin.
  */
 import type { ClusterConfig } from "../config/schema";
-import { hostScript } from "../shell/host";
 import { sh } from "../shell/sh";
 import { removeManagedFile, script, undoScript, writeManagedFile } from "../shell/script";
 import { vllmContainerName } from "./container";
@@ -573,7 +572,8 @@ export function observabilityPlan(
       command: [
         "--config.file=/etc/alertmanager/alertmanager.yml",
         "--storage.path=/alertmanager",
-        `--web.listen-address=:${o.alertmanager.port}`,
+        // Only Prometheus on the head talks to it: loopback, so nobody on the network can silence alerts.
+        `--web.listen-address=127.0.0.1:${o.alertmanager.port}`,
         // Alertmanager's cluster gossip is for HA pairs; one instance needs none (and no port 9094).
         "--cluster.listen-address=",
       ],
@@ -699,13 +699,4 @@ export function nodeMetricsVars(m: NodeMetricsSpec): Record<string, string | num
     CONTAINER: m.container,
     SIDECAR: m.sidecar ?? "",
   };
-}
-
-/** For tests and the CLI: a node metrics script renders like the monitor's. */
-export function nodeMetricsScript(m: NodeMetricsSpec, node: string, thresholdKb: number): string {
-  return hostScript({
-    head: ["#!/bin/bash", "set -euo pipefail"],
-    vars: { NODE: node, THRESHOLD_KB: thresholdKb, ...nodeMetricsVars(m) },
-    files: ["gid.sh", "node-metrics.sh"],
-  });
 }

@@ -11,7 +11,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ConfigError } from "../../src/config/errors";
 import { clusterInputFromStackConfig, loadClusterConfig } from "../../src/config/load";
@@ -31,6 +31,7 @@ import {
 } from "../../src/plan/observability";
 import { HOST_DIR, varBlock } from "../../src/shell/host";
 import { shq } from "../../src/shell/quote";
+import { type PanelData, renderDashboardSvg } from "../support/dashboard-svg";
 import { baseConfig } from "../support/fixtures";
 import { type StandinServer, startStandin } from "../support/standin";
 import { writeSysfs } from "../support/sysfs";
@@ -151,6 +152,7 @@ describe("observability for real: promtool, Prometheus, node exporters", { skip:
   let standin: StandinServer;
   let promPort = 0;
   let exporterPort = 0;
+  let trafficStart = 0;
   const o = obsOf(config());
   const allRules = o.alerts;
 
@@ -528,8 +530,15 @@ describe("observability for real: promtool, Prometheus, node exporters", { skip:
           max_tokens: 16,
         }),
       }).then((r) => r.text());
-    const end = Date.now() + 6_000;
-    while (Date.now() < end) await Promise.all([chat(), chat(), chat()]);
+    // The committed picture (UPDATE_DASHBOARD_SVG=1) gets a longer run whose load rises and falls.
+    const long = process.env.UPDATE_DASHBOARD_SVG === "1";
+    trafficStart = Date.now();
+    const end = trafficStart + (long ? 60_000 : 6_000);
+    while (Date.now() < end) {
+      const phase = Math.floor(((Date.now() - trafficStart) / (end - trafficStart)) * 4);
+      const n = long ? ([1, 4, 8, 2][phase] ?? 1) : 3;
+      await Promise.all(Array.from({ length: n }, chat));
+    }
     await new Promise((r) => setTimeout(r, 2_000));
   });
 
@@ -566,6 +575,37 @@ describe("observability for real: promtool, Prometheus, node exporters", { skip:
       );
       const j = (await r.json()) as { data: unknown[] };
       assert.ok(j.data.length > 0, `no scraped series named ${n}`);
+    }
+  });
+
+  it("the panels drawn from the real Prometheus's data (docs/img/dashboard-standin.svg with UPDATE_DASHBOARD_SVG=1)", async () => {
+    const end = Math.floor(Date.now() / 1000);
+    const panels: PanelData[] = [];
+    for (const p of o.panels) {
+      const series: PanelData["series"][number][] = [];
+      for (const t of p.targets) {
+        const url = `http://127.0.0.1:${promPort}/api/v1/query_range?query=${encodeURIComponent(t.expr)}&start=${Math.floor(trafficStart / 1000)}&end=${end}&step=1`;
+        const j = (await (await fetch(url)).json()) as {
+          data: { result: { metric: Record<string, string>; values: [number, string][] }[] };
+        };
+        for (const r of j.data.result) {
+          const name = t.legend.replace(/\{\{(\w+)\}\}/g, (_, k: string) => r.metric[k] ?? "");
+          const points = r.values.map(([ts, v]) => [ts, Number(v)] as const).filter(([, v]) => Number.isFinite(v));
+          if (points.length > 0) series.push({ name, points });
+        }
+      }
+      assert.ok(series.length > 0, `panel "${p.title}" has nothing to draw since the traffic began`);
+      panels.push({ title: p.title, unit: p.unit, series });
+    }
+    const svg = renderDashboardSvg(
+      panels,
+      "dgx-spark-vllm dashboard panels, from a real Prometheus scraping the test stand-in engine and node exporters (not a Spark)",
+    );
+    assert.equal(svg.match(/<g class="panel">/g)?.length, o.panels.length);
+    if (process.env.UPDATE_DASHBOARD_SVG === "1") {
+      const f = join(__dirname, "..", "..", "..", "docs", "img", "dashboard-standin.svg");
+      mkdirSync(dirname(f), { recursive: true });
+      writeFileSync(f, svg);
     }
   });
 
