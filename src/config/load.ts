@@ -298,5 +298,7 @@ export function secretSummary(c: ClusterConfig): Record<string, string> {
   c.nodes.forEach((n, i) => {
     if (n.ssh.privateKey) out[`nodes[${i}].ssh.privateKey`] = describeSecret(n.ssh.privateKey);
   });
+  if (c.observability.enabled)
+    out["observability.grafana.adminPassword"] = describeSecret(c.observability.grafana.adminPassword);
   return out;
 }

@@ -13,6 +13,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { renderSummary } from "../../src/cli/summary";
 import { ConfigError } from "../../src/config/errors";
 import { clusterInputFromStackConfig, loadClusterConfig } from "../../src/config/load";
 import { planFromInput } from "../../src/plan";
@@ -126,6 +127,18 @@ describe("observability config", () => {
     assert.ok(paths.includes("observability.grafana.image"));
     assert.ok(paths.includes("observability.nodeExporter.image"));
     assert.ok(!paths.includes("observability.prometheus.image"));
+  });
+  it("plan's summary names the URLs and the password as a secret; off says how to turn it on", () => {
+    const text = renderSummary(planFromInput(config()), "test");
+    assert.match(
+      text,
+      /^Metrics {4}Prometheus http:\/\/192\.168\.1\.11:9090 \(retention 15d\), Grafana http:\/\/192\.168\.1\.11:3000/m,
+    );
+    assert.match(text, /observability\.grafana\.adminPassword: \[secret\]/);
+    assert.match(
+      renderSummary(planFromInput(baseConfig()), "test"),
+      /^Metrics {4}off \(observability\.enabled: false\)$/m,
+    );
   });
   it("never puts the API key, the webhook URL or the Grafana password in the plan", () => {
     const text = JSON.stringify(planFromInput(config()));
@@ -539,7 +552,14 @@ describe("observability for real: promtool, Prometheus, node exporters", { skip:
       const n = long ? ([1, 4, 8, 2][phase] ?? 1) : 3;
       await Promise.all(Array.from({ length: n }, chat));
     }
-    await new Promise((r) => setTimeout(r, 2_000));
+    // Scrapes run late on a loaded machine: wait (at most 20 s) until every panel has something.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      const empty: string[] = [];
+      for (const p of o.panels) for (const t of p.targets) if ((await query(t.expr)).length === 0) empty.push(t.expr);
+      if (empty.length === 0 || Date.now() > deadline) break;
+    }
   });
 
   it("scrapes vLLM with the API key (the stand-in refuses /metrics without it) and both node exporters", async () => {
@@ -579,7 +599,7 @@ describe("observability for real: promtool, Prometheus, node exporters", { skip:
   });
 
   it("the panels drawn from the real Prometheus's data (docs/img/dashboard-standin.svg with UPDATE_DASHBOARD_SVG=1)", async () => {
-    const end = Math.floor(Date.now() / 1000);
+    const end = Math.ceil(Date.now() / 1000) + 1;
     const panels: PanelData[] = [];
     for (const p of o.panels) {
       const series: PanelData["series"][number][] = [];
