@@ -643,6 +643,8 @@ export function observabilityConfigStep(plan: ObservabilityPlan): HostStep {
       sh`if [ -n "$hook" ]; then HOOK="$hook" python3 -c 'import os,sys; t=open(sys.argv[1]).read(); sys.stdout.write(t.replace(sys.argv[2], os.environ["HOOK"]))' ${f.alertmanagerTemplate} ${WEBHOOK_PLACEHOLDER} | $SUDO tee ${f.alertmanagerConfig} >/dev/null; else $SUDO cp ${f.alertmanagerTemplate} ${f.alertmanagerConfig}; fi`,
       sh`$SUDO chown ${NOBODY} ${f.alertmanagerConfig}; $SUDO chmod 0400 ${f.alertmanagerConfig}`,
       sh`printf '%s' "$pass" | $SUDO tee ${f.adminPassword} >/dev/null; $SUDO chown ${GRAFANA_UID} ${f.adminPassword}; $SUDO chmod 0400 ${f.adminPassword}`,
+      // Running already (a changed key or webhook URL): both re-read their config on SIGHUP.
+      sh`docker kill -s HUP ${OBS_CONTAINERS.prometheus} ${OBS_CONTAINERS.alertmanager} >/dev/null 2>&1 || true`,
     ),
     delete: undoScript(
       sh`$SUDO rm -f ${f.apiKey} ${f.alertmanagerConfig} ${f.adminPassword}`,

@@ -71,6 +71,8 @@ export interface NodeStatus {
     readonly generationTokS?: number;
     readonly promptTokS?: number;
     readonly acceptanceRate?: number;
+    /** Seconds between the two /metrics samples the rates come from. */
+    readonly windowS?: number;
   };
 }
 
@@ -146,6 +148,7 @@ export function parseStatus(node: NodePlan, stdout: string, error?: string): Nod
       generationTokS: rate("vllm:generation_tokens_total"),
       promptTokS: rate("vllm:prompt_tokens_total"),
       acceptanceRate: acc !== undefined && drafted ? acc / drafted : undefined,
+      windowS: samples.length > 1 && dt > 0 ? Math.round(dt * 10) / 10 : undefined,
     };
     engine = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
   }
@@ -207,7 +210,7 @@ export function renderStatus(statuses: readonly NodeStatus[], plan: ClusterPlan,
         const tps = (x?: number) => (x === undefined ? "?" : x.toFixed(1));
         out.push(`  requests   running ${n(e.running)}, waiting ${n(e.waiting)}   KV cache ${pct(e.kvUsage)}`);
         out.push(
-          `  tok/s      generation ${tps(e.generationTokS)}, prompt ${tps(e.promptTokS)} (last ${SAMPLE_S} s)${e.acceptanceRate !== undefined ? `   MTP acceptance ${pct(e.acceptanceRate)}` : ""}`,
+          `  tok/s      generation ${tps(e.generationTokS)}, prompt ${tps(e.promptTokS)} (last ${e.windowS ?? "?"} s)${e.acceptanceRate !== undefined ? `   MTP acceptance ${pct(e.acceptanceRate)}` : ""}`,
         );
       }
     }
