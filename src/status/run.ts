@@ -106,7 +106,12 @@ export async function followLogs(
             };
             p.stdout.on("data", onData);
             p.stderr.on("data", onData);
-            const stop = () => p.kill("SIGTERM");
+            // Stop: end ssh and stop reading (a remote child that still holds the pipe must not keep us waiting).
+            const stop = () => {
+              p.kill("SIGTERM");
+              p.stdout.destroy();
+              p.stderr.destroy();
+            };
             opts.signal?.addEventListener("abort", stop, { once: true });
             p.on("close", (code) => {
               opts.signal?.removeEventListener("abort", stop);

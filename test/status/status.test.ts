@@ -46,7 +46,7 @@ writeFileSync(
 case "$1 $NODE_HOST" in
   "inspect 192.168.1.11") echo "running 2026-12-02T10:00:00.123456789Z 0 0" ;;
   "inspect 192.168.1.12") echo "exited 2026-12-02T09:00:00.5Z 2 137" ;;
-  "logs 192.168.1.11") printf '%s\\n' "2026-12-02T10:00:01.000000002Z INFO head starts" "2026-12-02T10:00:03.5Z INFO Application startup complete." ;;
+  "logs 192.168.1.11") case "$*" in *--follow*--since=1s*) echo "2026-12-02T10:00:09Z streaming"; exec sleep 3 ;; esac; printf '%s\\n' "2026-12-02T10:00:01.000000002Z INFO head starts" "2026-12-02T10:00:03.5Z INFO Application startup complete." ;;
   "logs 192.168.1.12") printf '%s\\n' "2026-12-02T10:00:02.25Z INFO worker joins" "  continuation of the worker line" ;;
   *) echo "docker stub: $*" >&2; exit 1 ;;
 esac
@@ -183,6 +183,21 @@ describe("logs", () => {
     const bad = captureIo();
     assert.equal(await runLogsCli(["--config", cfgFile, "--since", "1m; rm -rf /"], bad, {}, hooks()), 2);
     assert.match(bad.stderr, /--since: expected a duration/);
+  });
+  it("--follow streams until stopped (Ctrl-C in the CLI), then ends cleanly", async () => {
+    const io = captureIo();
+    const stop = new AbortController();
+    const t0 = Date.now();
+    setTimeout(() => stop.abort(), 800);
+    const code = await runLogsCli(
+      ["--config", cfgFile, "--follow", "--since", "1s"],
+      io,
+      {},
+      { ...hooks(), signal: stop.signal },
+    );
+    assert.equal(code, 0);
+    assert.ok(Date.now() - t0 < 2500, "stopped on the signal, not when the stream ended");
+    assert.match(io.stdout, /^\[spark-head  \] streaming$/m);
   });
   it("sorts fractional timestamps of different lengths by time", () => {
     const lines = interleave([
