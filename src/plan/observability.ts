@@ -121,7 +121,6 @@ export interface ObsInputs {
   readonly vllmPort: number;
   readonly authenticated: boolean;
   readonly mtp: boolean;
-  readonly servedName: string;
   readonly webhook: boolean;
 }
 
@@ -502,7 +501,6 @@ export function observabilityPlan(
     vllmPort: config.serving.port,
     authenticated: !config.serving.allowUnauthenticated,
     mtp: config.serving.mtp,
-    servedName: config.model.servedName,
     webhook: config.hardening.webhookUrl !== undefined,
   };
   const alerts = alertRules(o, inputs, watchdog);

@@ -189,7 +189,6 @@ describe("observability for real: promtool, Prometheus, node exporters", { skip:
       vllmPort: 8000,
       authenticated: true,
       mtp: true,
-      servedName: "deepseek-v4",
       webhook: true,
     };
     writeFileSync(
@@ -505,7 +504,6 @@ describe("observability for real: promtool, Prometheus, node exporters", { skip:
       vllmPort: standin.port,
       authenticated: true,
       mtp: true,
-      servedName: "deepseek-v4",
       webhook: false,
     };
     const planned = obs.files[Object.keys(obs.files).find((f) => f.endsWith("prometheus.yml")) as string] as string;
