@@ -12,6 +12,7 @@ import {
   clusterInputFromStackConfig,
   type LoadedConfig,
   loadClusterConfig,
+  placeSecret,
   SECRET_KEYS,
   type SecretKey,
 } from "./config/load";
@@ -20,17 +21,15 @@ import {
 export function clusterInputFromPulumiConfig(
   cfg: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
 ): Record<string, unknown> {
-  const input: Record<string, Record<string, unknown> | unknown[]> = {};
+  const input: Record<string, unknown> = {};
   for (const key of CONFIG_SECTIONS) {
     const v = cfg.getObject<unknown>(key);
-    if (v !== undefined) input[key] = v as Record<string, unknown>;
+    if (v !== undefined) input[key] = v;
   }
   for (const key of Object.keys(SECRET_KEYS) as SecretKey[]) {
     const v = cfg.getSecret(key);
     if (v === undefined) continue;
-    const [section, field] = SECRET_KEYS[key];
-    const existing = input[section];
-    input[section] = { ...(existing && !Array.isArray(existing) ? existing : {}), [field]: v };
+    placeSecret(input, SECRET_KEYS[key], v);
   }
   return input;
 }
@@ -71,6 +70,9 @@ export const endpoint = cluster.endpoint;
 export const servedModelName = cluster.servedModelName;
 export const maxModelLen = cluster.maxModelLen;
 export const imageId = cluster.imageId;
+/** With observability.enabled: Grafana (the dashboard) and Prometheus on the head. */
+export const grafanaUrl = cluster.observability?.grafanaUrl;
+export const prometheusUrl = cluster.observability?.prometheusUrl;
 /** What was deployed, from the plan (no secret values: secrets show as `[secret]`). */
 export const planSummary = {
   profile: p.profile.name,

@@ -11,18 +11,21 @@ import { runBenchCli } from "./bench";
 import { runDoctorCli } from "./doctor";
 import { runGateCli } from "./gate";
 import { runRepairCli } from "./repair";
+import { runLogsCli, runStatusCli } from "./status";
 import { type CliIo, parseOptions } from "./options";
 import { renderSummary } from "./summary";
 
 export type { CliIo } from "./options";
 
-const COMMANDS = ["plan", "doctor", "repair", "bench", "gate"];
+const COMMANDS = ["plan", "doctor", "repair", "bench", "gate", "status", "logs"];
 
 const USAGE = `usage: dgx-spark-vllm plan [--stack <1m|512k|256k|name> | --config <file>] [--json]   (dgx-spark-vllm plan --help)
        dgx-spark-vllm bench --endpoint <url> [...]   (dgx-spark-vllm bench --help)
        dgx-spark-vllm gate --endpoint <url> --suite <...> | --all [...]   (dgx-spark-vllm gate --help)
        dgx-spark-vllm doctor [--stack <name> | --config <file>] [--json] [...]   (dgx-spark-vllm doctor --help)
        dgx-spark-vllm repair [--stack <name> | --config <file>] [--dry-run] [...]   (dgx-spark-vllm repair --help)
+       dgx-spark-vllm status [--stack <name> | --config <file>] [--watch [s]] [--json]   (dgx-spark-vllm status --help)
+       dgx-spark-vllm logs [--stack <name> | --config <file>] [--follow] [--since T]   (dgx-spark-vllm logs --help)
        dgx-spark-vllm --version | --help
 `;
 
@@ -92,6 +95,18 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (command === "gate") return runGateCli(rest, io);
   if (command === "doctor") return runDoctorCli(rest, io);
   if (command === "repair") return runRepairCli(rest, io);
+  if (command === "status" || command === "logs") {
+    // Ctrl-C ends --watch / --follow cleanly (the ssh processes are stopped).
+    const stop = new AbortController();
+    const onInt = () => stop.abort();
+    process.once("SIGINT", onInt);
+    try {
+      const run = command === "status" ? runStatusCli : runLogsCli;
+      return await run(rest, io, process.env, { signal: stop.signal });
+    } finally {
+      process.removeListener("SIGINT", onInt);
+    }
+  }
   return runCli(argv, io);
 }
 

@@ -54,6 +54,12 @@ function watchdogText(w: ClusterPlan["watchdog"]): string {
   return `Watchdog   ${w.unit} on the head: probe every ${w.probeIntervalSeconds} s, restart ${w.restartOrder.join(" -> ")} after ${w.failuresBeforeRestart} failed probes, at most ${w.maxRestartsPerHour}/hour, >= ${w.minRestartIntervalSeconds} s apart; starts only with MemAvailable >= ${floor}`;
 }
 
+function observabilityText(plan: ClusterPlan): string {
+  const o = plan.observability;
+  if (!o.enabled) return "Metrics    off (observability.enabled: false)";
+  return `Metrics    Prometheus ${o.prometheus.url} (retention ${o.prometheus.retention}), Grafana ${o.grafana.url}, node exporters on ${Object.keys(o.nodeExporters).join(", ")}; ${o.alerts.length} alerts to the webhook (${plan.hardening.webhook})`;
+}
+
 /** Per-node UMA budget (src/plan/memory.ts), one row per node. */
 export function memoryTable(plan: ClusterPlan): string[] {
   const m = plan.memory;
@@ -123,6 +129,7 @@ export function renderSummary(plan: ClusterPlan, source: string): string {
     `           checks: don't-fragment ping of ${plan.link.checks[0]?.payloadBytes ?? 0} bytes over every twin, both directions (${plan.link.checks.length} pings)`,
     `Hardening  vm.min_free_kbytes ${plan.hardening.minFreeKbytes}, swap ${plan.hardening.swapOff ? "off" : "left as is"}, drop caches during load ${plan.hardening.dropCachesDuringLoad ? "on" : "off"}, UMA alert below ${plan.hardening.umaAlertThresholdGb} GB (webhook ${plan.hardening.webhook})`,
     watchdogText(plan.watchdog),
+    observabilityText(plan),
     ...memoryTable(plan),
     `Secrets    ${Object.entries(plan.secrets)
       .map(([k, v]) => `${k}: ${v}`)

@@ -10,6 +10,7 @@ import type { ConfigProblem } from "../config/errors";
 import { planCluster } from "../plan/cluster";
 import type { ClusterPlan } from "../plan/types";
 import { inheritedDependsOn, secretInput, TOKEN_PREFIX } from "./common";
+import { Observability } from "./observability";
 import { RoceLink } from "./roce-link";
 import { SparkNode } from "./spark-node";
 import { VllmImage } from "./vllm-image";
@@ -41,6 +42,8 @@ export class DeepSeekV4Cluster extends pulumi.ComponentResource {
   public readonly maxModelLen: pulumi.Output<number>;
   /** The image ID every node reports. */
   public readonly imageId: pulumi.Output<string>;
+  /** Prometheus, Alertmanager, Grafana and the node exporters; only with observability.enabled. */
+  public readonly observability?: Observability;
 
   constructor(name: string, args: DeepSeekV4ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN_PREFIX}DeepSeekV4Cluster`, name, {}, opts);
@@ -84,6 +87,18 @@ export class DeepSeekV4Cluster extends pulumi.ComponentResource {
       }),
       afterLink,
     );
+    if (plan.observability.enabled) {
+      const adminPassword = secretInput(config.observability.grafana.adminPassword);
+      if (!adminPassword) throw new Error(`DeepSeekV4Cluster ${name}: observability.grafana.adminPassword is required`);
+      const o = {
+        plan,
+        nodes,
+        adminPassword,
+        ...(apiKey ? { apiKey } : {}),
+        ...(webhook ? { webhookUrl: webhook } : {}),
+      };
+      this.observability = new Observability(`${name}-observability`, o, child);
+    }
     this.endpoint = this.service.endpoint;
     this.servedModelName = this.service.servedModelName;
     this.maxModelLen = this.service.maxModelLen;
@@ -93,6 +108,9 @@ export class DeepSeekV4Cluster extends pulumi.ComponentResource {
       servedModelName: this.servedModelName,
       maxModelLen: this.maxModelLen,
       imageId: this.imageId,
+      ...(this.observability
+        ? { grafanaUrl: this.observability.grafanaUrl, prometheusUrl: this.observability.prometheusUrl }
+        : {}),
     });
   }
 }

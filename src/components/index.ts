@@ -27,3 +27,4 @@ export {
 export { DeepSeekV4Cluster, type DeepSeekV4ClusterArgs } from "./cluster";
 export { type SparkNodeAccess, warningOwner, type WarningOwner } from "./common";
 export type { NodeCheck } from "../plan/service";
+export { Observability, type ObservabilityArgs, obsContainerArgs } from "./observability";

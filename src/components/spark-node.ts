@@ -12,6 +12,7 @@ import type { ConfigProblem } from "../config/errors";
 import { hardeningSchema } from "../config/schema";
 import { cacheStep, minFreeKbytesStep, swapOffStep } from "../plan/host";
 import { umaMonitorStep } from "../plan/monitor";
+import type { NodeMetricsSpec } from "../plan/observability";
 import { preflightChecks, reachableScript, type NodeCheck } from "../plan/service";
 import type { ClusterPlan, HostStep, NodePlan } from "../plan/types";
 import { sshOptions } from "../ssh/options";
@@ -57,7 +58,7 @@ export interface SparkNodeConnection {
 /** The UMA headroom monitor (a systemd timer every 60 s). */
 export interface SparkNodeMonitor {
   /**
-   * Alert when MemAvailable falls below this many GB.
+   * Alert when MemAvailable falls below this many GiB.
    * @default 6 (the config default, `hardening.umaAlertThresholdGb`)
    */
   thresholdGb?: number;
@@ -66,6 +67,11 @@ export interface SparkNodeMonitor {
    * @default none (alerts go to the journal only)
    */
   webhookUrl?: pulumi.Input<string>;
+  /**
+   * Also write the node's metrics for the node exporter's textfile collector (observability).
+   * @default none (`fromPlan` gives the plan's when `observability.enabled`)
+   */
+  nodeMetrics?: NodeMetricsSpec;
 }
 
 export interface SparkNodeArgs {
@@ -185,6 +191,9 @@ export class SparkNode extends pulumi.ComponentResource implements SparkNodeAcce
           ? {
               thresholdGb: plan.hardening.umaAlertThresholdGb,
               ...(args.webhookUrl !== undefined ? { webhookUrl: args.webhookUrl } : {}),
+              ...(plan.observability.enabled && plan.observability.nodeMetrics[node.name]
+                ? { nodeMetrics: plan.observability.nodeMetrics[node.name] }
+                : {}),
             }
           : false,
       ...(args.dockerSshOpts ? { dockerSshOpts: args.dockerSshOpts } : {}),
@@ -251,7 +260,11 @@ export class SparkNode extends pulumi.ComponentResource implements SparkNodeAcce
     }
     const monitorArgs = args.umaMonitor ?? {};
     if (monitorArgs !== false) {
-      const monitor = umaMonitorStep(args.name, monitorArgs.thresholdGb ?? HARDENING_DEFAULTS.umaAlertThresholdGb);
+      const monitor = umaMonitorStep(
+        args.name,
+        monitorArgs.thresholdGb ?? HARDENING_DEFAULTS.umaAlertThresholdGb,
+        monitorArgs.nodeMetrics,
+      );
       steps[monitor.id] = stepCommand(`${name}-${monitor.id}`, connection, monitor, child(afterChecks), {
         stdin: monitorArgs.webhookUrl ?? "",
       });

@@ -37,6 +37,7 @@ const SECTION_DESCRIPTIONS: Record<(typeof CONFIG_SECTIONS)[number], string> = {
   model: "The model and its Hugging Face cache.",
   serving: "vLLM serving: profile (1m, 512k, 256k or custom), utilisation, launcher, watchdog.",
   hardening: "Host hardening: min_free_kbytes, swap, the drop-caches sidecar, the headroom alert.",
+  observability: "Opt-in Prometheus, Alertmanager, Grafana and node exporters (docs/observability.md).",
 };
 
 const SECRET_DESCRIPTIONS: Record<keyof typeof SECRET_KEYS, string> = {
@@ -44,6 +45,8 @@ const SECRET_DESCRIPTIONS: Record<keyof typeof SECRET_KEYS, string> = {
   apiKey: "API key of the server (serving.apiKey): pulumi config set --secret apiKey <key>",
   sshPrivateKey:
     "SSH private key for every node (ssh.privateKey): pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519",
+  grafanaAdminPassword:
+    "Grafana admin password (observability.grafana.adminPassword): pulumi config set --secret grafanaAdminPassword <password>",
 };
 
 const SECRET_DEF: Json = {

@@ -13,7 +13,16 @@ import { didYouMean } from "./suggest";
 export const CONFIG_NAMESPACE = "dgx-spark-vllm";
 
 /** Top-level config keys holding the cluster model (`dgx-spark-vllm:<key>`). */
-export const CONFIG_SECTIONS = ["nodes", "ssh", "link", "image", "model", "serving", "hardening"] as const;
+export const CONFIG_SECTIONS = [
+  "nodes",
+  "ssh",
+  "link",
+  "image",
+  "model",
+  "serving",
+  "hardening",
+  "observability",
+] as const;
 
 /**
  * Secrets are kept as top-level stack keys, so that `pulumi config set --secret <key>` is all a
@@ -23,6 +32,7 @@ export const SECRET_KEYS = {
   hfToken: ["model", "hfToken"],
   apiKey: ["serving", "apiKey"],
   sshPrivateKey: ["ssh", "privateKey"],
+  grafanaAdminPassword: ["observability", "grafana", "adminPassword"],
 } as const;
 export type SecretKey = keyof typeof SECRET_KEYS;
 
@@ -92,6 +102,13 @@ export function missingSecrets(c: ClusterConfig | WellFormedParts): ConfigProble
         "is not set: the model is gated on Hugging Face; run `pulumi config set --secret hfToken <token>` or set model.prefetch: false if the weights are already cached",
     });
   }
+  if (c.observability?.enabled && !c.observability.grafana.adminPassword) {
+    out.push({
+      path: "observability.grafana.adminPassword",
+      message:
+        "is not set: Grafana would start with its default admin password; run `pulumi config set --secret grafanaAdminPassword <password>` or set observability.enabled: false",
+    });
+  }
   return out;
 }
 
@@ -122,6 +139,17 @@ export function configWarnings(c: ClusterConfig): ConfigProblem[] {
       path: "image.allowUnpinned",
       message: `is true: vllmRef '${c.image.vllmRef}' may move between builds, and newer upstream commits regressed`,
     });
+  }
+  if (c.observability.enabled) {
+    for (const k of ["prometheus", "alertmanager", "grafana", "nodeExporter"] as const) {
+      const image = c.observability[k].image;
+      if (!image.includes("@sha256:")) {
+        out.push({
+          path: `observability.${k}.image`,
+          message: `'${image}' is pinned by tag only: a tag can be moved to another image; append the digest (@sha256:...) that \`docker buildx imagetools inspect ${image}\` or the registry shows for linux/arm64`,
+        });
+      }
+    }
   }
   if (c.serving.allowUnauthenticated) {
     out.push({
@@ -175,8 +203,7 @@ export function clusterInputFromStackConfig(stackConfig: Readonly<Record<string,
     } else if ((CONFIG_SECTIONS as readonly string[]).includes(key)) {
       out[key] = mergeSection(out[key], value);
     } else if (key in SECRET_KEYS) {
-      const [section, field] = SECRET_KEYS[key as SecretKey];
-      out[section] = mergeSection(out[section], { [field]: value });
+      placeSecret(out, SECRET_KEYS[key as SecretKey], value);
     } else {
       const hint = didYouMean(key, known, `${CONFIG_NAMESPACE}:`);
       problems.push({
@@ -189,6 +216,21 @@ export function clusterInputFromStackConfig(stackConfig: Readonly<Record<string,
   return out;
 }
 
+/** Put a secret at its place in the model (`["observability", "grafana", "adminPassword"]`), keeping what is around it. */
+export function placeSecret(input: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let at = input;
+  path.forEach((k, i) => {
+    if (i === path.length - 1) {
+      at[k] = value;
+      return;
+    }
+    const next = at[k];
+    const obj = next && typeof next === "object" && !Array.isArray(next) ? { ...(next as object) } : {};
+    at[k] = obj;
+    at = obj as Record<string, unknown>;
+  });
+}
+
 function mergeSection(existing: unknown, value: unknown): unknown {
   if (
     existing &&
@@ -198,7 +240,10 @@ function mergeSection(existing: unknown, value: unknown): unknown {
     typeof value === "object" &&
     !Array.isArray(value)
   ) {
-    return { ...(existing as object), ...(value as object) };
+    const out: Record<string, unknown> = { ...(existing as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(value as Record<string, unknown>))
+      out[k] = k in out ? mergeSection(out[k], v) : v;
+    return out;
   }
   return value;
 }
@@ -253,5 +298,7 @@ export function secretSummary(c: ClusterConfig): Record<string, string> {
   c.nodes.forEach((n, i) => {
     if (n.ssh.privateKey) out[`nodes[${i}].ssh.privateKey`] = describeSecret(n.ssh.privateKey);
   });
+  if (c.observability.enabled)
+    out["observability.grafana.adminPassword"] = describeSecret(c.observability.grafana.adminPassword);
   return out;
 }

@@ -327,6 +327,61 @@ export const hardeningSchema = z.strictObject({
     .optional(),
 });
 
+/** One observability container: its image (pin by tag and digest) and port on the host. */
+const obsImage = (image: string, port: number) =>
+  z.strictObject({
+    /** Image reference; pin it by digest (`name:tag@sha256:...`): a tag alone may move. */
+    image: pat("imageRef").default(image),
+    /** Port on the host (host networking). */
+    port: int(1, 65535, "a TCP port").default(port),
+  });
+
+/**
+ * Opt-in metrics, dashboards and alerts (docs/observability.md): Prometheus, Alertmanager and
+ * Grafana containers on the head, a node exporter on every Spark, our node metrics through its
+ * textfile collector (written by the UMA monitor).
+ */
+export const observabilitySchema = z.strictObject({
+  /** Deploy the observability stack. @default false */
+  enabled: z.boolean().default(false),
+  /** Prometheus on the head. @default image prom/prometheus:v2.53.3, port 9090 */
+  prometheus: obsImage("prom/prometheus:v2.53.3", 9090)
+    .extend({
+      /** How long samples are kept (`--storage.tsdb.retention.time`), e.g. 15d, 12h. @default "15d" */
+      retention: z
+        .string()
+        .regex(/^[1-9][0-9]{0,5}(ms|s|m|h|d|w|y)$/, { error: "must be a duration such as 15d, 12h or 4w" })
+        .default("15d"),
+      /** Scrape and rule evaluation interval, seconds. @default 15 */
+      scrapeIntervalSeconds: int(1, 300, "seconds").default(15),
+    })
+    .prefault({}),
+  /** Alertmanager on the head: routes the alerts to hardening.webhookUrl. @default prom/alertmanager:v0.27.0, port 9093 */
+  alertmanager: obsImage("prom/alertmanager:v0.27.0", 9093).prefault({}),
+  /** Grafana on the head, with the dashboard provisioned. @default grafana/grafana:11.2.0, port 3000 */
+  grafana: obsImage("grafana/grafana:11.2.0", 3000)
+    .extend({
+      /** Admin password (a secret: `pulumi config set --secret grafanaAdminPassword ...`). Required when enabled. */
+      adminPassword: secret.optional(),
+    })
+    .prefault({}),
+  /** The node exporter on every Spark (a container, host network, textfile collector). @default prom/node-exporter:v1.8.2, port 9100 */
+  nodeExporter: obsImage("prom/node-exporter:v1.8.2", 9100).prefault({}),
+  /** Alert thresholds. */
+  alerts: z
+    .strictObject({
+      /** KV cache usage (0-1) that counts as saturated. @default 0.95 */
+      kvUsageSaturated: z.number().gt(0).max(1).default(0.95),
+      /** Minutes KV usage must stay saturated before the alert fires. @default 5 */
+      kvSaturatedMinutes: int(1, 1440, "minutes").default(5),
+      /** Speculative acceptance rate (accepted / drafted, 0-1) under which acceptance has collapsed. @default 0.3 */
+      acceptanceRateBelow: z.number().gt(0).lt(1).default(0.3),
+    })
+    .prefault({}),
+  /** Keep the Prometheus and Grafana data volumes when the stack is destroyed. @default false */
+  keepDataOnDestroy: z.boolean().default(false),
+});
+
 const clusterObject = z.strictObject({
   /** The Sparks: exactly one head, the rest workers. */
   nodes: z
@@ -339,6 +394,8 @@ const clusterObject = z.strictObject({
   model: modelSchema.prefault({}),
   serving: servingSchema.prefault({}),
   hardening: hardeningSchema.prefault({}),
+  /** Metrics, dashboards and alerts (off by default). */
+  observability: observabilitySchema.prefault({}),
 });
 
 export const clusterSchema = clusterObject.superRefine((c, ctx) =>
@@ -383,6 +440,7 @@ export function wellFormedParts(input: unknown): WellFormedParts | undefined {
     image: section(clusterObject.shape.image, "image"),
     serving: section(clusterObject.shape.serving, "serving"),
     model: section(clusterObject.shape.model, "model"),
+    observability: section(clusterObject.shape.observability, "observability"),
   };
 }
 
@@ -404,6 +462,7 @@ interface RuleInput {
   readonly ssh: Cluster["ssh"] | undefined;
   readonly image: Cluster["image"] | undefined;
   readonly serving: Cluster["serving"] | undefined;
+  readonly observability?: Cluster["observability"] | undefined;
 }
 type Issue = (path: (string | number)[], message: string) => void;
 
@@ -536,6 +595,7 @@ function crossFieldRules(c: RuleInput, issue: Issue): void {
     });
 
   if (c.image) imageRules(c.image, issue);
+  observabilityRules(c, issue);
   if (c.serving) servingRules(c.serving, c.nodes?.length, issue);
 }
 
@@ -594,6 +654,19 @@ function servingRules(s: Cluster["serving"], nodeCount: number | undefined, issu
   for (const k of Object.keys(s.extraEnv)) {
     const from = MANAGED_ENV[k];
     if (from) issue(["serving", "extraEnv", k], `is set by the plan from ${from}: change that instead`);
+  }
+}
+
+function observabilityRules(c: RuleInput, issue: Issue): void {
+  const o = c.observability;
+  if (!o?.enabled) return;
+  // Every listener shares the head's host network: two on one port and one of them fails to start.
+  const taken = new Map<number, string>();
+  if (c.serving) taken.set(c.serving.port, "serving.port");
+  for (const k of ["prometheus", "alertmanager", "grafana", "nodeExporter"] as const) {
+    const other = taken.get(o[k].port);
+    if (other) issue(["observability", k, "port"], `is ${o[k].port}, already used by ${other}: pick another port`);
+    else taken.set(o[k].port, `observability.${k}.port`);
   }
 }
 

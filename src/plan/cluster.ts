@@ -17,6 +17,7 @@ import { linkPlan, linkSteps } from "./link";
 import { planMemory } from "./memory";
 import { resolveProfile } from "./profile";
 import type { ClusterPlan, NodePlan } from "./types";
+import { observabilityPlan } from "./observability";
 import { watchdogPlan } from "./watchdog";
 
 /** The model geometry and serving facts for a model id (only DeepSeek-V4-Flash ships today). */
@@ -134,6 +135,7 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
     nodes,
     memory,
     watchdog: watchdog.plan,
+    observability: observabilityPlan(config, nodes, head.name, watchdog.plan.enabled),
     warnings: [...warnings, ...memory.warnings, ...watchdog.warnings],
     notes: [...configNotes(config), ...memory.notes],
   };

@@ -27,3 +27,12 @@ export {
   type WatchdogPlan,
 } from "./watchdog";
 export { accessFunction, peerSshOptions, sshAccess, localAccess, withAccess, type NodeAccess } from "./access";
+export {
+  observabilityPlan,
+  observabilityConfigStep,
+  nodeMetricsSpec,
+  METRICS_FILE,
+  OBS_CONTAINERS,
+  OBS_FILES,
+  OBS_VOLUMES,
+} from "./observability";

@@ -9,6 +9,7 @@
 import { hostScript } from "../shell/host";
 import { sh } from "../shell/sh";
 import { removeManagedFile, script, undoScript, writeManagedFile } from "../shell/script";
+import { METRICS_DIR, type NodeMetricsSpec, nodeMetricsVars } from "./observability";
 import type { HostStep } from "./types";
 
 export const MONITOR_UNIT = "dgx-spark-vllm-uma-headroom";
@@ -21,7 +22,7 @@ export const MONITOR_TIMER_FILE = `/etc/systemd/system/${MONITOR_UNIT}.timer`;
 export const MONITOR_INTERVAL_S = 60;
 
 /** The check itself (runs as root from the service): src/host/uma-headroom.sh with its settings. */
-export function monitorCheckScript(node: string, thresholdGb: number): string {
+export function monitorCheckScript(node: string, thresholdGb: number, metrics?: NodeMetricsSpec): string {
   return hostScript({
     head: [
       "#!/bin/bash",
@@ -33,13 +34,22 @@ export function monitorCheckScript(node: string, thresholdGb: number): string {
       THRESHOLD_KB: Math.round(thresholdGb * 1024 * 1024),
       THRESHOLD_GB: thresholdGb,
       WEBHOOK_FILE: MONITOR_WEBHOOK_FILE,
+      ...(metrics ? nodeMetricsVars(metrics) : {}),
     },
-    files: ["uma-headroom.sh"],
+    // With observability on, the same run writes our node metrics for the node exporter (no daemon of its own).
+    files: metrics ? ["gid.sh", "node-metrics.sh", "uma-headroom.sh"] : ["uma-headroom.sh"],
+    ...(metrics
+      ? {
+          tail: [
+            'node_metrics_write "$avail_kb" || logger -t dgx-spark-vllm "could not write the node metrics to $METRICS_FILE"',
+          ],
+        }
+      : {}),
   });
 }
 
 /** The monitor as a host step. Its create script reads the optional webhook URL on stdin. */
-export function umaMonitorStep(node: string, thresholdGb: number): HostStep {
+export function umaMonitorStep(node: string, thresholdGb: number, metrics?: NodeMetricsSpec): HostStep {
   const service = [
     "[Unit]",
     "Description=dgx-spark-vllm UMA headroom check",
@@ -62,11 +72,11 @@ export function umaMonitorStep(node: string, thresholdGb: number): HostStep {
   ].join("\n");
   return {
     id: "uma-monitor",
-    description: `UMA headroom monitor: systemd timer every ${MONITOR_INTERVAL_S} s, alert below ${thresholdGb} GiB available (webhook optional, read on stdin)`,
+    description: `UMA headroom monitor: systemd timer every ${MONITOR_INTERVAL_S} s, alert below ${thresholdGb} GiB available (webhook optional, read on stdin)${metrics ? `; writes the node metrics to ${metrics.file}` : ""}`,
     create: script(
       // stdin: the webhook URL or nothing. Read before anything else consumes stdin.
       "webhook=; IFS= read -r webhook || true",
-      writeManagedFile(MONITOR_SCRIPT, monitorCheckScript(node, thresholdGb), "0755"),
+      writeManagedFile(MONITOR_SCRIPT, monitorCheckScript(node, thresholdGb, metrics), "0755"),
       writeManagedFile(MONITOR_SERVICE_FILE, service),
       writeManagedFile(MONITOR_TIMER_FILE, timer),
       sh`if [ ! -d ${MONITOR_CONFIG_DIR} ]; then $SUDO mkdir -p ${MONITOR_CONFIG_DIR}; $SUDO touch "$J/dir%etc%dgx-spark-vllm.created"; fi`,
@@ -78,6 +88,7 @@ export function umaMonitorStep(node: string, thresholdGb: number): HostStep {
       sh`$SUDO systemctl disable --now ${`${MONITOR_UNIT}.timer`} 2>/dev/null || true`,
       sh`$SUDO rm -f ${MONITOR_WEBHOOK_FILE}`,
       sh`if [ -e "$J/dir%etc%dgx-spark-vllm.created" ]; then $SUDO rmdir ${MONITOR_CONFIG_DIR} 2>/dev/null || true; $SUDO rm -f "$J/dir%etc%dgx-spark-vllm.created"; fi`,
+      ...(metrics ? [sh`$SUDO rm -rf ${METRICS_DIR}`] : []),
       removeManagedFile(MONITOR_TIMER_FILE),
       removeManagedFile(MONITOR_SERVICE_FILE),
       removeManagedFile(MONITOR_SCRIPT),

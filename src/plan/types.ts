@@ -197,6 +197,8 @@ export interface ClusterPlan {
   readonly memory: MemoryPlan;
   /** The coordinated watchdog on the head (src/plan/watchdog.ts): timing, restart order, free-memory floor. */
   readonly watchdog: WatchdogPlan;
+  /** Prometheus, Alertmanager, Grafana and node exporters (src/plan/observability.ts), or `{ enabled: false }`. */
+  readonly observability: ObservabilityConfigPlan;
   /** Config and memory warnings, shown by `plan` and as Pulumi warnings during preview. */
   readonly warnings: readonly ConfigProblem[];
   /** Informational notes, not warnings: an unpinned default the recipe gives no pin for, a profile's trade-off. */
@@ -226,4 +228,80 @@ export interface WatchdogPlan {
   /** MemAvailable (GiB) each node needs before the engine is started again. */
   readonly minFreeGiB: Readonly<Record<string, number>>;
   readonly signatures: readonly string[];
+}
+
+// ---- observability (src/plan/observability.ts) ----
+
+export interface ObsContainer {
+  readonly name: string;
+  readonly image: string;
+  readonly port: number;
+  /** The process's arguments after the image's entrypoint. */
+  readonly command: readonly string[];
+  /** host path -> container path (`:ro` when read-only). */
+  readonly mounts: readonly {
+    readonly source: string;
+    readonly target: string;
+    readonly readOnly: boolean;
+    readonly volume?: boolean;
+  }[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly user?: string;
+}
+
+export interface ObservabilityPlan {
+  readonly enabled: true;
+  readonly head: string;
+  readonly prometheus: ObsContainer & { readonly retention: string; readonly url: string };
+  readonly alertmanager: ObsContainer;
+  readonly grafana: ObsContainer & { readonly url: string; readonly adminUser: "admin" };
+  /** One node exporter per node, named by node. */
+  readonly nodeExporters: Readonly<Record<string, ObsContainer>>;
+  /** Named data volumes on the head (kept on destroy only with keepDataOnDestroy). */
+  readonly volumes: readonly string[];
+  readonly keepDataOnDestroy: boolean;
+  /** Rendered config files on the head, by path. No secret is in any of them. */
+  readonly files: Readonly<Record<string, string>>;
+  /** Files the deploy step writes from stdin (secrets), by path: what each holds. */
+  readonly secretFiles: Readonly<Record<string, string>>;
+  readonly alerts: readonly AlertRule[];
+  readonly panels: readonly DashboardPanel[];
+  readonly metricsFile: string;
+  /** What each node's UMA monitor writes for the textfile collector, by node. */
+  readonly nodeMetrics: Readonly<Record<string, NodeMetricsSpec>>;
+}
+
+export type ObservabilityConfigPlan = ObservabilityPlan | { readonly enabled: false };
+
+export interface AlertRule {
+  readonly alert: string;
+  readonly expr: string;
+  readonly for?: string;
+  readonly severity: "warning" | "critical";
+  readonly summary: string;
+}
+
+export interface DashboardPanel {
+  readonly title: string;
+  readonly unit: string;
+  readonly targets: readonly { readonly expr: string; readonly legend: string }[];
+  /** A constant line drawn on the panel (e.g. the UMA threshold), as a target too. */
+  readonly description: string;
+}
+
+/** What the UMA monitor needs to write our node metrics on one node. */
+export interface NodeMetricsSpec {
+  readonly file: string;
+  readonly mtu: number;
+  readonly ports: readonly {
+    readonly netdev: string;
+    readonly hca: string;
+    readonly address: string;
+    readonly gid: string;
+  }[];
+  /** On the head, with the watchdog on: its state folder and cap. */
+  readonly watchdog?: { readonly dir: string; readonly maxRestartsPerHour: number };
+  readonly container: string;
+  /** The drop-caches sidecar's name (none when dropCachesDuringLoad is off). */
+  readonly sidecar?: string;
 }

@@ -11,6 +11,11 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { readStackFile } from "../../src/config/load";
+import { planFromInput } from "../../src/plan";
+import { monitorCheckScript } from "../../src/plan/monitor";
+import { observabilityConfigStep } from "../../src/plan/observability";
+import type { ObservabilityPlan } from "../../src/plan/types";
 import { componentScripts, GOLDEN_STACKS, ROOT, splitPlan, stackPlan } from "../support/rendered";
 
 const UPDATE = process.env.UPDATE_GOLDEN === "1";
@@ -71,4 +76,24 @@ describe("golden copies of the rendered plan and scripts", () => {
       }
     });
   }
+});
+
+describe("golden copies of the observability files (the 1m stack with observability: { enabled: true })", () => {
+  it("the config files, the head's config step and each node's UMA monitor with the metrics are unchanged", () => {
+    const input = readStackFile(join(ROOT, "stacks", "Pulumi.1m.yaml"));
+    input.observability = { enabled: true };
+    const plan = planFromInput(input, "plan");
+    const o = plan.observability as ObservabilityPlan;
+    const files = new Map<string, string>();
+    for (const [path, text] of Object.entries(o.files)) files.set(path.split("/").slice(-2).join("_"), text);
+    const step = observabilityConfigStep(o);
+    files.set("observability-config.create.sh", step.create);
+    files.set("observability-config.delete.sh", step.delete);
+    for (const n of plan.nodes)
+      files.set(
+        `${n.name}.uma-headroom-with-metrics.sh`,
+        monitorCheckScript(n.name, plan.hardening.umaAlertThresholdGb, o.nodeMetrics[n.name]),
+      );
+    compareDir(join(GOLDEN, "observability"), files);
+  });
 });

@@ -10,6 +10,7 @@
  * `node dist/test/support/standin.js '{"port":8000,"tokenIntervalMs":25}'`.
  */
 import { createHash } from "node:crypto";
+import { VllmMetrics } from "./vllm-metrics";
 import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
@@ -90,6 +91,8 @@ export interface StandinOptions {
    */
   prefixCaching: boolean;
   prefixBlockTokens: number;
+  /** Require the API key on /metrics too (vLLM does not; a build that protects it would). */
+  metricsRequireKey?: boolean;
 }
 
 /** Tokens of chat template around the messages (the stand-in's "tokenizer" counts words). */
@@ -239,6 +242,8 @@ export class StandinServer {
   private readonly timers = new Set<NodeJS.Timeout>();
   private dead = false;
   private engineDead = false;
+  /** vLLM's Prometheus metrics, following the requests served (GET /metrics). */
+  readonly metrics: VllmMetrics;
   private chatCount = 0;
   private portNumber = 0;
 
@@ -262,7 +267,9 @@ export class StandinServer {
       ...(opts.engineDeadAtRequest !== undefined ? { engineDeadAtRequest: opts.engineDeadAtRequest } : {}),
       prefixCaching: opts.prefixCaching ?? false,
       prefixBlockTokens: opts.prefixBlockTokens ?? 16,
+      ...(opts.metricsRequireKey !== undefined ? { metricsRequireKey: opts.metricsRequireKey } : {}),
     };
+    this.metrics = new VllmMetrics(this.options.servedName);
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = 30_000;
     this.server.on("connection", (s: Socket) => {
@@ -354,6 +361,18 @@ export class StandinServer {
       const status = this.engineDead ? 503 : this.options.healthStatus;
       res.writeHead(status, { "content-length": 0 });
       res.end();
+      return;
+    }
+    if (req.method === "GET" && path === "/metrics") {
+      const a = this.authorized(req);
+      this.requests.push({ n: 0, path, authorized: a.ok, authHeader: a.header, body: {} });
+      if (this.options.metricsRequireKey && !a.ok) return this.json(res, 401, { error: "Unauthorized" });
+      const text = this.metrics.text();
+      res.writeHead(200, {
+        "content-type": "text/plain; version=0.0.4; charset=utf-8",
+        "content-length": Buffer.byteLength(text),
+      });
+      res.end(text);
       return;
     }
     if (path === "/__standin/stats") return this.json(res, 200, { ...this.stats, now: performance.now() });
@@ -459,7 +478,15 @@ export class StandinServer {
       });
     const answer = answerFor(body, this.options.quality, n);
     if (body.stream !== true) {
+      this.metrics.start(10);
       this.later(prefillMs + b.firstTokenDelayMs + answer.tokens.length * b.tokenIntervalMs, () => {
+        const count = answer.tokens.length || 1;
+        for (let k = 0; k < count; k++)
+          this.metrics.token(
+            k === 0 ? (prefillMs + b.firstTokenDelayMs + b.tokenIntervalMs) / 1000 : b.tokenIntervalMs / 1000,
+            k === 0,
+          );
+        this.metrics.end();
         if (res.destroyed) return;
         const content = answer.tokens.join("");
         this.stats.tokensSent += answer.tokens.length || 1;
@@ -541,6 +568,9 @@ export class StandinServer {
 
     let i = 0;
     let sent = 0;
+    this.metrics.start(10);
+    let lastAt = t0;
+    res.once("close", () => this.metrics.end());
     const finishStream = () => {
       if (res.destroyed) return;
       res.write(finishChunk + (wantUsage ? usageChunk : "") + (b.endWithoutDone ? "" : "data: [DONE]\n\n"));
@@ -572,6 +602,9 @@ export class StandinServer {
     const sendPiece = (): void => {
       const p = pieces[i++] as { text: string; count: number };
       res.write(p.text);
+      const now = performance.now();
+      for (let k = 0; k < p.count; k++) this.metrics.token(k === 0 ? (now - lastAt) / 1000 : 0, sent + k === 0);
+      lastAt = now;
       sent += p.count;
       this.stats.tokensSent += p.count;
     };
