@@ -5,7 +5,8 @@
 import { configNotes, loadClusterConfig, secretSummary, type LoadMode } from "../config/load";
 import { ConfigError, type ConfigProblem } from "../config/errors";
 import type { ClusterConfig, NodeConfig } from "../config/schema";
-import { deepseekV4Flash, type ModelSpec } from "../models/deepseek-v4-flash";
+import type { ModelSpec } from "../models/deepseek-v4-flash";
+import { variantSpec } from "../config/variant";
 import { gb10 } from "../models/gb10";
 import { shellAssignments, shellJoin } from "../shell/quote";
 import { cacheFolders, containerSpec, dockerRunLine } from "./container";
@@ -18,10 +19,11 @@ import { planMemory } from "./memory";
 import { resolveProfile } from "./profile";
 import type { ClusterPlan, NodePlan } from "./types";
 import { watchdogPlan } from "./watchdog";
+import { imageWarnings, knownBadPlan, variantPlan } from "./variant";
 
-/** The model geometry and serving facts for a model id (only DeepSeek-V4-Flash ships today). */
+/** The model geometry and serving facts of the config's variant, with its id and served name. */
 export function modelSpecFor(config: ClusterConfig): ModelSpec {
-  return { ...deepseekV4Flash, id: config.model.id, servedName: config.model.servedName };
+  return variantSpec(config.model);
 }
 
 /**
@@ -35,16 +37,18 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
   const head = config.nodes[headIndex] as NodeConfig;
   const s = config.serving;
   const tp = s.tensorParallelSize ?? config.nodes.length / s.pipelineParallelSize;
+  const variant = variantPlan(config, model, profile);
   const memory = planMemory(
     config,
     profile,
-    model.memory,
+    variant.geometry,
     (i) => ({ ...gb10, ...(config.nodes[i]?.memory ?? {}) }),
     model.id,
     tp,
   );
   if (memory.errors.length > 0) throw new ConfigError(memory.errors);
   const image = imagePlan(config, head.name);
+  const imageFindings = imageWarnings(config);
 
   // Ranks: head 0, workers 1.. in config order.
   const workers = config.nodes.filter((n) => n !== head);
@@ -113,7 +117,7 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
       tensorParallelSize: tp,
       pipelineParallelSize: s.pipelineParallelSize,
       gpuMemoryUtilization: s.gpuMemoryUtilization,
-      mtp: s.mtp,
+      mtp: variant.plan.speculative.method === "mtp",
       port: s.port,
       endpoint: `http://${head.ssh.host.includes(":") ? `[${head.ssh.host}]` : head.ssh.host}:${s.port}/v1`,
       authenticated: !s.allowUnauthenticated,
@@ -121,6 +125,7 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
     },
     profile,
     model: { id: config.model.id, servedName: config.model.servedName, prefetch: config.model.prefetch },
+    variant: variant.plan,
     link: linkPlan(config, head),
     image,
     hardening: {
@@ -129,13 +134,14 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
       dropCachesDuringLoad: config.hardening.dropCachesDuringLoad,
       umaAlertThresholdGb: config.hardening.umaAlertThresholdGb,
       webhook: config.hardening.webhookUrl ? "set" : "not set",
+      knownBad: knownBadPlan(config),
     },
     secrets: secretSummary(config),
     nodes,
     memory,
     watchdog: watchdog.plan,
-    warnings: [...warnings, ...memory.warnings, ...watchdog.warnings],
-    notes: [...configNotes(config), ...memory.notes],
+    warnings: [...warnings, ...imageFindings.warnings, ...memory.warnings, ...watchdog.warnings],
+    notes: [...configNotes(config), ...imageFindings.notes, ...variant.notes, ...memory.notes],
   };
 }
 
