@@ -79,6 +79,7 @@ function stepsOf(id: string): string[] {
   if (peer) return [`peerssh.${peer[1]}`];
   const fixed: Record<string, string[]> = {
     identity: ["identity"],
+    kernel: ["identity"],
     sudo: ["sudo"],
     docker: ["docker"],
     persist: ["persist"],
@@ -206,6 +207,23 @@ function nodeChecks(
       : {
           fix: `nodes '${n}' must be a DGX Spark: check its ssh.host points at the Spark (nvidia-smi should say NVIDIA GB10, ${REQUIRED_COMPUTE_CAP})`,
         }),
+  });
+  // Known-bad host versions (plan.hardening.knownBad).
+  const kernel = get("kernel");
+  const bad = plan.hardening.knownBad.find((k) => k.what === "kernel" && k.version === kernel);
+  add({
+    id: "kernel",
+    node: n,
+    status: !bad ? "PASS" : bad.acknowledged ? "WARN" : "FAIL",
+    title: "kernel is not a known-bad version",
+    evidence: bad ? `kernel ${kernel}: ${bad.breaks} (${bad.source})` : `kernel ${kernel || "unknown"}`,
+    ...(bad
+      ? {
+          fix: bad.acknowledged
+            ? `acknowledged in hardening.acknowledgeKnownBad (${bad.id}); ${bad.fix}`
+            : `${bad.fix}; or accept it with hardening.acknowledgeKnownBad: [${bad.id}]`,
+        }
+      : {}),
   });
   // Access.
   const sudo = get("sudo");

@@ -83,6 +83,7 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
     'kv host "$(uname -n)"',
     'kv user "$(id -un)"',
     'kv arch "$(uname -m)"',
+    'kv kernel "$(uname -r)"',
     `if command -v nvidia-smi >/dev/null; then kv gpu "$(t ${b.gpu} nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader 2>&1 | head -n1)"; else kv gpu "nvidia-smi not found"; fi`,
     "step sudo",
     `if [ -z "$SUDO" ] || t ${b.local} sudo -n true 2>/dev/null; then kv sudo ok; else kv sudo "$(t ${b.local} sudo -n true 2>&1 | head -n1)"; fi`,

@@ -254,6 +254,7 @@ test("a probe cut off after the first port: the steps it did not reach are not c
       "@host spark-worker",
       "@gpu NVIDIA GB10, 12.1",
       "@arch aarch64",
+      "@kernel 6.17.0-1032-nvidia",
       "@step.identity done",
       "@sudo ok",
       "@step.sudo done",
@@ -262,8 +263,9 @@ test("a probe cut off after the first port: the steps it did not reach are not c
   );
   const mine = checks.filter((c) => c.node === "spark-worker" && c.id !== "ssh");
   assert.equal(mine.find((c) => c.id === "identity")!.status, "PASS");
+  assert.equal(mine.find((c) => c.id === "kernel")!.status, "PASS");
   assert.equal(mine.find((c) => c.id === "sudo")!.status, "PASS");
-  const rest = mine.filter((c) => c.id !== "identity" && c.id !== "sudo");
+  const rest = mine.filter((c) => c.id !== "identity" && c.id !== "sudo" && c.id !== "kernel");
   assert.ok(rest.length >= 8, rest.map((c) => c.id).join(", "));
   for (const c of rest) {
     assert.equal(c.status, "FAIL", c.id);
@@ -303,4 +305,30 @@ test("a fix names the repair command for the stack or file doctor read, ready to
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("a known-bad kernel: FAIL with what breaks, the fix and the source; WARN once acknowledged", () => {
+  const probe = (kernel: string) =>
+    ["@host spark-worker", "@gpu NVIDIA GB10, 12.1", "@arch aarch64", `@kernel ${kernel}`, "@probe.complete", ""].join(
+      "\n",
+    );
+  const bad = evaluateProbe("spark-worker", probe("7.0.0-1019-nvidia")).find(
+    (c) => c.id === "kernel" && c.node === "spark-worker",
+  )!;
+  assert.equal(bad.status, "FAIL");
+  assert.match(bad.evidence, /7\.0\.0-1019-nvidia: NCCL over RoCE fails.*ENOMEM.*issue #392/);
+  assert.match(bad.fix!, /6\.17\.0-1032-nvidia.*hardening\.acknowledgeKnownBad: \[kernel-7\.0\.0-1019-nvidia\]/);
+  const good = evaluateProbe("spark-worker", probe("6.17.0-1032-nvidia")).find(
+    (c) => c.id === "kernel" && c.node === "spark-worker",
+  )!;
+  assert.equal(good.status, "PASS");
+  const c = baseConfig();
+  c.hardening = { acknowledgeKnownBad: ["kernel-7.0.0-1019-nvidia"] };
+  const plan = planFromInput(c, "plan");
+  const results = new Map<string, NodeResult>(
+    plan.nodes.map((n) => [n.name, { ok: true, values: parseProbe(probe("7.0.0-1019-nvidia")) }]),
+  );
+  const acked = evaluate(plan, results).find((x) => x.id === "kernel" && x.node === "spark-worker")!;
+  assert.equal(acked.status, "WARN");
+  assert.match(acked.fix!, /acknowledged/);
 });
