@@ -1,6 +1,7 @@
 /** The human-readable `plan` output. Pure: a ClusterPlan in, text out. */
 import { dockerRunArgv } from "../plan/container";
 import { shq } from "../shell/quote";
+import type { DeploymentPlan } from "../plan/replicas";
 import type { ClusterPlan, NodePlan } from "../plan/types";
 
 /** Break a quoted argv before each `--flag` / `-x` option so a long command stays pasteable and readable. */
@@ -150,4 +151,20 @@ export function renderSummary(plan: ClusterPlan, source: string): string {
     if (n) out.push("", nodeText(n));
   }
   return `${out.join("\n")}\n`;
+}
+
+/** More than one replica: the router's endpoints, then each replica's summary under its own heading. */
+export function renderDeploymentSummary(d: DeploymentPlan, source: string): string {
+  const r = d.router;
+  const head = [
+    `dgx-spark-vllm plan - ${source}`,
+    "",
+    `Replicas   ${d.replicas.length} independent clusters of TP=${d.replicas[0]?.cluster.tensorParallelSize} x PP=${d.replicas[0]?.cluster.pipelineParallelSize}, each serving ${r?.servedName ?? ""} on its own endpoint:`,
+    ...(r?.endpoints ?? []).map((e, i) => `           replica ${i}: ${e} (head ${d.replicas[i]?.cluster.head})`),
+    `           ${r?.note ?? ""}`,
+  ];
+  const parts = d.replicas.map((p, i) =>
+    renderSummary(p, `${source}, replica ${i}`).replace(/^dgx-spark-vllm plan - /, "=== "),
+  );
+  return [head.join("\n"), "", ...parts].join("\n");
 }

@@ -97,6 +97,8 @@ export const nodeSchema = z.strictObject({
     .array(dataPlanePortSchema, { error: "must be a list of one or two data-plane ports" })
     .min(1, { error: "needs at least one data-plane port" })
     .max(2, { error: "takes at most two ports (the two twins of one QSFP port)" }),
+  /** Which replica this node serves in (serving.replicas > 1): each replica has one head and its own endpoint. @default 0 */
+  replica: int(0, 15, "replica index").optional(),
   /** Host folder holding the caches (huggingface, vllm, flashinfer, triton). @default /home/<user>/.cache (/root/.cache for root) */
   cacheRoot: pat("absPath").optional(),
   /** Memory of this node for the memory planner, when it is not a stock GB10. @default GB10 (121.7 GiB visible) */
@@ -348,6 +350,11 @@ export const servingSchema = z.strictObject({
     .prefault({}),
   /** Tensor-parallel size. @default number of nodes / pipelineParallelSize */
   tensorParallelSize: int(1, 64, "ranks").optional(),
+  /**
+   * Independent serving replicas, each of TP x PP nodes with its own head and endpoint (nodes[].replica
+   * says which); put a router in front (docs/operations.md "More than two Sparks"). @default 1
+   */
+  replicas: int(1, 16, "replicas").default(1),
   /** Pipeline-parallel size. @default 1 */
   pipelineParallelSize: int(1, 64, "stages").default(1),
   /** Extra `vllm serve` arguments (not one the plan already sets). @default [] */
@@ -484,9 +491,11 @@ function crossFieldRules(c: RuleInput, issue: Issue): void {
   // The nodes that parsed, with their index in the input (so paths stay right).
   const nodes = all.flatMap((n, i) => (n === undefined ? [] : [{ ...n, i }]));
 
-  // Exactly one head (with a malformed node, only "more than one" is certain).
+  // Exactly one head (with a malformed node, only "more than one" is certain); one per replica.
+  const replicas = c.serving?.replicas ?? 1;
+  if (replicas > 1) replicaRules(nodes, complete, replicas, issue);
   const heads = nodes.filter((n) => n.role === "head");
-  if (heads.length > 1 || (complete && heads.length === 0)) {
+  if (replicas === 1 && (heads.length > 1 || (complete && heads.length === 0))) {
     issue(
       ["nodes"],
       heads.length === 0
@@ -611,13 +620,49 @@ function crossFieldRules(c: RuleInput, issue: Issue): void {
   if (c.serving && c.model) variantRules(c.model, c.serving, c.image, issue);
 }
 
+/** serving.replicas > 1: every node names a replica below the count, and each replica has exactly one head. */
+function replicaRules(
+  nodes: readonly (Cluster["nodes"][number] & { i: number })[],
+  complete: boolean,
+  replicas: number,
+  issue: Issue,
+): void {
+  const byReplica = new Map<number, (typeof nodes)[number][]>();
+  for (const n of nodes) {
+    const r = n.replica ?? 0;
+    if (r >= replicas) {
+      issue(["nodes", n.i, "replica"], `is ${r}, but serving.replicas is ${replicas}: use 0 to ${replicas - 1}`);
+      continue;
+    }
+    byReplica.set(r, [...(byReplica.get(r) ?? []), n]);
+  }
+  const size = nodes.length / replicas;
+  for (let r = 0; r < replicas; r++) {
+    const group = byReplica.get(r) ?? [];
+    if (complete && Number.isInteger(size) && group.length !== size)
+      issue(
+        ["nodes"],
+        `replica ${r} has ${group.length} node(s), but ${nodes.length} nodes in ${replicas} replicas means ${size} each: set nodes[].replica so that every replica has ${size}`,
+      );
+    const heads = group.filter((n) => n.role === "head");
+    if (heads.length > 1 || (complete && heads.length === 0))
+      issue(
+        ["nodes"],
+        `replica ${r} has ${heads.length} heads${heads.length ? ` (${heads.map((h) => h.name).join(", ")})` : ""}: mark exactly one node of each replica as head (nodes[].replica says which replica a node serves)`,
+      );
+  }
+}
+
 function servingRules(s: Cluster["serving"], nodeCount: number | undefined, issue: Issue): void {
-  // Parallelism (the node count is known even when a node is malformed).
-  const tp = s.tensorParallelSize ?? Math.floor((nodeCount ?? 0) / s.pipelineParallelSize);
-  if (nodeCount !== undefined && tp * s.pipelineParallelSize !== nodeCount) {
+  // Parallelism (the node count is known even when a node is malformed); replicas split the nodes.
+  const perReplica = nodeCount === undefined ? undefined : nodeCount / s.replicas;
+  const tp = s.tensorParallelSize ?? Math.floor((perReplica ?? 0) / s.pipelineParallelSize);
+  if (nodeCount !== undefined && tp * s.pipelineParallelSize * s.replicas !== nodeCount) {
     issue(
       ["serving", "tensorParallelSize"],
-      `x pipelineParallelSize is ${tp} x ${s.pipelineParallelSize} = ${tp * s.pipelineParallelSize}, but there are ${nodeCount} nodes (one GB10 each): make the product equal the node count`,
+      s.replicas > 1
+        ? `x pipelineParallelSize x replicas is ${tp} x ${s.pipelineParallelSize} x ${s.replicas} = ${tp * s.pipelineParallelSize * s.replicas}, but there are ${nodeCount} nodes (one GB10 each): make the product equal the node count`
+        : `x pipelineParallelSize is ${tp} x ${s.pipelineParallelSize} = ${tp * s.pipelineParallelSize}, but there are ${nodeCount} nodes (one GB10 each): make the product equal the node count`,
     );
   }
 

@@ -31,6 +31,13 @@ export function modelSpecFor(config: ClusterConfig): ModelSpec {
  * start check fails, or the KV pool cannot hold one full-context request).
  */
 export function planCluster(config: ClusterConfig, warnings: readonly ConfigProblem[] = []): ClusterPlan {
+  if (config.serving.replicas > 1)
+    throw new ConfigError([
+      {
+        path: "serving.replicas",
+        message: `is ${config.serving.replicas}: each replica is its own cluster; plan them with planDeployment (the plan command and the Pulumi program do), and run doctor, repair, bench and gate on one replica at a time (a config with that replica's nodes and replicas: 1)`,
+      },
+    ]);
   const profile = resolveProfile(config.serving);
   const model = modelSpecFor(config);
   const headIndex = config.nodes.findIndex((n) => n.role === "head");

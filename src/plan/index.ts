@@ -27,3 +27,11 @@ export {
   type WatchdogPlan,
 } from "./watchdog";
 export { accessFunction, peerSshOptions, sshAccess, localAccess, withAccess, type NodeAccess } from "./access";
+export {
+  planDeployment,
+  planDeploymentFromInput,
+  replicaConfigs,
+  type DeploymentPlan,
+  type RouterPlan,
+} from "./replicas";
+export { variantPlan, type VariantPlan } from "./variant";
