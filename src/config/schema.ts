@@ -127,6 +127,11 @@ export const linkSchema = z.strictObject({
       error: "must be 'auto', 'resolve' or { index: N }",
     })
     .default("auto"),
+  /**
+   * IPv6 off on the data-plane ports (journaled, undone on delete): IPv6 addresses there shift the
+   * RoCEv2 GID indices. @default false
+   */
+  disableIpv6: z.boolean().default(false),
   /** Rendezvous port on the head (Ray GCS or torch master). @default 29501 */
   masterPort: port.default(29501),
 });
