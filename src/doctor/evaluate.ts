@@ -71,7 +71,7 @@ export function stepState(v: ReadonlyMap<string, string>, step: string): StepSta
 
 /** The probe steps whose values a node check reads. */
 function stepsOf(id: string): string[] {
-  const port = /^(?:netdev|address|mtu|gid)\.(\d+)$/.exec(id);
+  const port = /^(?:netdev|address|mtu|gid|ipv6)\.(\d+)$/.exec(id);
   if (port) return [`port.${port[1]}`];
   const ping = /^df-ping\.(\d+)\.(.+)$/.exec(id);
   if (ping) return [`ping.${ping[2]}.${ping[1]}`];
@@ -310,6 +310,19 @@ function nodeChecks(
       evidence: problems.length ? problems.join("; ") : `${cidr} on ${p.netdev}; route '${route}'`,
       ...(problems.length ? { fix } : {}),
     });
+    if (node.linkSteps.some((x) => x.id === "ipv6-off")) {
+      const off = get(`p${t}.ipv6off`);
+      add({
+        id: `ipv6.${t}`,
+        node: n,
+        status: off === "1" ? "PASS" : "FAIL",
+        title: `IPv6 off on ${p.netdev} (link.disableIpv6)`,
+        evidence: `disable_ipv6 ${off || "unknown"}`,
+        ...(off === "1"
+          ? {}
+          : { fix: `sudo sysctl -w net.ipv6.conf.${p.netdev.replace(/\./g, "/")}.disable_ipv6=1, or ${REPAIR_CMD}` }),
+      });
+    }
     const mtu = get(`p${t}.mtu`);
     add({
       id: `mtu.${t}`,

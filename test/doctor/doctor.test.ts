@@ -9,6 +9,7 @@ import { parseProbe, probeScript } from "../../src/doctor/probe";
 import { readStackAccess } from "../../src/cli/args";
 import { runDoctorCli } from "../../src/cli/doctor";
 import { planFromInput } from "../../src/plan/cluster";
+import { ruleFor } from "../../src/repair/table";
 import { baseConfig } from "../support/fixtures";
 
 test("probe output: values (CRLF-safe), multi-line blocks, a block without a final newline", () => {
@@ -331,4 +332,29 @@ test("a known-bad kernel: FAIL with what breaks, the fix and the source; WARN on
   const acked = evaluate(plan, results).find((x) => x.id === "kernel" && x.node === "spark-worker")!;
   assert.equal(acked.status, "WARN");
   assert.match(acked.fix!, /acknowledged/);
+});
+
+test("link.disableIpv6: doctor reads each port's switch; IPv6 back on is a FAIL that repair answers with ipv6-off", () => {
+  const c = baseConfig();
+  c.link = { disableIpv6: true };
+  const plan = planFromInput(c, "plan");
+  assert.match(
+    probeScript(plan, plan.nodes[1]!),
+    /kv p0\.ipv6off "\$\(t 5 sysctl -n net\.ipv6\.conf\.enp1s0f1np1\.disable_ipv6 2>&1\)"/,
+  );
+  const probe = (v: string) =>
+    ["@host spark-worker", "@p0.exists yes", `@p0.ipv6off ${v}`, "@probe.complete", ""].join("\n");
+  const results = (v: string) =>
+    new Map<string, NodeResult>(plan.nodes.map((n) => [n.name, { ok: true, values: parseProbe(probe(v)) }]));
+  const on = evaluate(plan, results("0")).find((x) => x.id === "ipv6.0" && x.node === "spark-worker")!;
+  assert.equal(on.status, "FAIL");
+  assert.match(on.fix!, /disable_ipv6=1/);
+  assert.deepEqual(ruleFor(on)?.steps, ["ipv6-off", "gid-check"]);
+  assert.equal(
+    evaluate(plan, results("1")).find((x) => x.id === "ipv6.0" && x.node === "spark-worker")!.status,
+    "PASS",
+  );
+  // Without the setting there is no such check.
+  const plain = planFromInput(baseConfig(), "plan");
+  assert.ok(!evaluate(plain, results("0")).some((x) => x.id.startsWith("ipv6.")));
 });

@@ -10,6 +10,7 @@ import type { ClusterPlan } from "../../src/plan/types";
 import { HEAD, hostSpecs, rehearsalConfig, rehearsalPlan, WORKER } from "./cluster";
 import { labUnavailable, SimLab } from "./lab";
 import { captureSteps, describe as why, destroy, type RemoteStep, up } from "./runner";
+import { runDoctor } from "../../src/doctor/run";
 
 const unavailable = labUnavailable();
 const skip = unavailable && process.env.CI !== "true" ? `simulated hosts: ${unavailable}` : false;
@@ -42,6 +43,28 @@ describe("IPv6 off on the data-plane ports (link.disableIpv6)", { skip }, () => 
         assert.equal(lab.must(n.name, `sysctl -n ${disableIpv6Key(p.netdev)}`).trim(), "1", `${n.name} ${p.netdev}`);
         assert.match(lab.must(n.name, `cat ${IPV6_SYSCTL_FILE}`), new RegExp(`${disableIpv6Key(p.netdev)} = 1`));
       }
+    }
+  });
+
+  it("doctor: PASS while IPv6 is off; IPv6 back on (an OS update, a hand) is a FAIL on that port", async () => {
+    const doctor = () =>
+      runDoctor(plan, "rehearsal", {
+        sshCommand: ["ip", "netns", "exec", lab.labNs, "ssh"],
+        extraOptions: ["-F", "/dev/null"],
+        privateKeys: { [HEAD]: lab.clientKey, [WORKER]: lab.clientKey },
+      });
+    const ok = await doctor();
+    for (const h of [HEAD, WORKER])
+      assert.equal(ok.checks.find((c) => c.id === "ipv6.0" && c.node === h)?.status, "PASS", h);
+    const netdev = plan.nodes[1]!.dataPlane[0]!.netdev;
+    lab.must(WORKER, `sysctl -q -w ${disableIpv6Key(netdev)}=0`);
+    try {
+      const bad = await doctor();
+      const c = bad.checks.find((x) => x.id === "ipv6.0" && x.node === WORKER);
+      assert.equal(c?.status, "FAIL");
+      assert.match(c?.evidence ?? "", /disable_ipv6 0/);
+    } finally {
+      lab.must(WORKER, `sysctl -q -w ${disableIpv6Key(netdev)}=1`);
     }
   });
 
