@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DeepSeekV4Cluster } from "./components/cluster";
+import { DeepSeekV4Replicas } from "./components/replicas";
 import { ConfigError, type ConfigProblem } from "./config/errors";
 import {
   CONFIG_NAMESPACE,
@@ -63,8 +64,14 @@ export function loadForDeploy(): LoadedConfig {
 }
 
 const { config, warnings } = loadForDeploy();
-const cluster = new DeepSeekV4Cluster("dsv4", { config, warnings });
+// serving.replicas > 1: one cluster per replica (dsv4-r0, dsv4-r1, ...), each with its own endpoint;
+// the single-cluster outputs below describe replica 0.
+const set = config.serving.replicas > 1 ? new DeepSeekV4Replicas("dsv4", { config, warnings }) : undefined;
+const cluster = set ? (set.replicas[0] as DeepSeekV4Cluster) : new DeepSeekV4Cluster("dsv4", { config, warnings });
 const p = cluster.plan;
+
+/** Every replica's endpoint (one entry without serving.replicas); put a router in front of several. */
+export const endpoints = set ? set.endpoints : cluster.endpoint.apply((e) => [e]);
 
 export const endpoint = cluster.endpoint;
 export const servedModelName = cluster.servedModelName;

@@ -4,7 +4,7 @@
  * Exit codes: 0 ok, 1 unexpected error, 2 invalid config or usage.
  */
 import { ConfigError } from "../config/errors";
-import { planFromInput } from "../plan/cluster";
+import { planDeploymentFromInput } from "../plan/replicas";
 import { didYouMean } from "../config/suggest";
 import { packageVersion, readClusterInput } from "./args";
 import { runBenchCli } from "./bench";
@@ -13,7 +13,7 @@ import { runGateCli } from "./gate";
 import { runRepairCli } from "./repair";
 import { runLogsCli, runStatusCli } from "./status";
 import { type CliIo, parseOptions } from "./options";
-import { renderSummary } from "./summary";
+import { renderDeploymentSummary, renderSummary } from "./summary";
 
 export type { CliIo } from "./options";
 
@@ -75,8 +75,10 @@ export function runCli(argv: readonly string[], io: CliIo): number {
   const values = parsed as { stack?: string; config?: string; json?: boolean };
   try {
     const { input, source } = readClusterInput(values);
-    const plan = planFromInput(input, "plan");
-    io.out(values.json ? `${JSON.stringify(plan, null, 2)}\n` : renderSummary(plan, source));
+    const d = planDeploymentFromInput(input, "plan");
+    const one = d.replicas.length === 1 ? d.replicas[0] : undefined;
+    if (one) io.out(values.json ? `${JSON.stringify(one, null, 2)}\n` : renderSummary(one, source));
+    else io.out(values.json ? `${JSON.stringify(d, null, 2)}\n` : renderDeploymentSummary(d, source));
     return 0;
   } catch (e) {
     if (e instanceof ConfigError) {

@@ -1,6 +1,7 @@
 /** The human-readable `plan` output. Pure: a ClusterPlan in, text out. */
 import { dockerRunArgv } from "../plan/container";
 import { shq } from "../shell/quote";
+import type { DeploymentPlan } from "../plan/replicas";
 import type { ClusterPlan, NodePlan } from "../plan/types";
 
 /** Break a quoted argv before each `--flag` / `-x` option so a long command stays pasteable and readable. */
@@ -103,6 +104,20 @@ export function memoryTable(plan: ClusterPlan): string[] {
   ];
 }
 
+/** The model variant line: speculative decoding, backends, KV dtype and bytes per token, image capabilities. */
+function variantText(plan: ClusterPlan): string {
+  const v = plan.variant;
+  const sp = v.speculative;
+  const b = Object.entries(v.backends)
+    .filter(([, x]) => x !== "default")
+    .map(([k, x]) => `${k} ${x}`);
+  const caps = v.image.capabilities;
+  return [
+    `Variant    ${v.name}: speculative ${sp.method}${sp.tokens !== undefined ? ` x${sp.tokens}` : ""}, KV ${v.kvCacheDtype} (${v.kvBytesPerToken} B/token), backends ${b.length ? b.join(", ") : "vLLM defaults"}`,
+    `           image has: ${caps ? `speculative ${caps.speculative.join("/") || "none"}, KV ${caps.kvCacheDtypes.join("/")}, kernels ${caps.backends.join("/") || "no b12x"}` : "unknown"} (from ${v.image.from})`,
+  ].join("\n");
+}
+
 export function renderSummary(plan: ClusterPlan, source: string): string {
   const c = plan.cluster;
   const p = plan.profile;
@@ -111,6 +126,7 @@ export function renderSummary(plan: ClusterPlan, source: string): string {
     `dgx-spark-vllm plan - ${source}`,
     "",
     `Cluster    ${c.nodeCount} nodes, head ${c.head}, launcher ${c.launcher}, TP=${c.tensorParallelSize} x PP=${c.pipelineParallelSize}, gpu-memory-utilization ${c.gpuMemoryUtilization}, MTP ${c.mtp ? "on" : "off"}`,
+    variantText(plan),
     `Endpoint   ${c.endpoint} (${c.authenticated ? "API key required" : "UNAUTHENTICATED"}), model ${plan.model.id} served as ${plan.model.servedName}`,
     `Start      ${c.startOrder.join(" -> ")} (workers first, head last)`,
     `Profile    ${p.name}${p.base && p.base !== p.name ? ` (from ${p.base}; overrides: ${p.overrides.join(", ")})` : ""}: max-model-len ${p.maxModelLen}, max-num-seqs ${p.maxNumSeqs}, max-num-batched-tokens ${p.maxNumBatchedTokens}, long-context env ${p.longContextEnv ? "on" : "off"}`,
@@ -142,4 +158,20 @@ export function renderSummary(plan: ClusterPlan, source: string): string {
     if (n) out.push("", nodeText(n));
   }
   return `${out.join("\n")}\n`;
+}
+
+/** More than one replica: the router's endpoints, then each replica's summary under its own heading. */
+export function renderDeploymentSummary(d: DeploymentPlan, source: string): string {
+  const r = d.router;
+  const head = [
+    `dgx-spark-vllm plan - ${source}`,
+    "",
+    `Replicas   ${d.replicas.length} independent clusters of TP=${d.replicas[0]?.cluster.tensorParallelSize} x PP=${d.replicas[0]?.cluster.pipelineParallelSize}, each serving ${r?.servedName ?? ""} on its own endpoint:`,
+    ...(r?.endpoints ?? []).map((e, i) => `           replica ${i}: ${e} (head ${d.replicas[i]?.cluster.head})`),
+    `           ${r?.note ?? ""}`,
+  ];
+  const parts = d.replicas.map((p, i) =>
+    renderSummary(p, `${source}, replica ${i}`).replace(/^dgx-spark-vllm plan - /, "=== "),
+  );
+  return [head.join("\n"), "", ...parts].join("\n");
 }

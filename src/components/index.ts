@@ -28,3 +28,4 @@ export { DeepSeekV4Cluster, type DeepSeekV4ClusterArgs } from "./cluster";
 export { type SparkNodeAccess, warningOwner, type WarningOwner } from "./common";
 export type { NodeCheck } from "../plan/service";
 export { Observability, type ObservabilityArgs, obsContainerArgs } from "./observability";
+export { DeepSeekV4Replicas, type DeepSeekV4ReplicasArgs } from "./replicas";

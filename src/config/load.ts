@@ -8,6 +8,12 @@ import { clusterSchema, crossFieldProblems, type ClusterConfig, type WellFormedP
 import { describeSecret } from "./secret";
 import { parseConfigText } from "./source";
 import { didYouMean } from "./suggest";
+import { MODEL_VARIANTS } from "../models";
+
+/** Hugging Face ids of the variants whose repositories are gated (need a token to download). */
+const GATED_MODEL_IDS: readonly string[] = Object.values(MODEL_VARIANTS)
+  .filter((m) => m.gated)
+  .map((m) => m.id);
 
 /** The Pulumi project name, which is also the stack-config namespace (`dgx-spark-vllm:nodes`). */
 export const CONFIG_NAMESPACE = "dgx-spark-vllm";
@@ -95,7 +101,7 @@ export function missingSecrets(c: ClusterConfig | WellFormedParts): ConfigProble
       });
     }
   });
-  if (c.model?.prefetch && c.model.id === "deepseek-ai/DeepSeek-V4-Flash" && !c.model.hfToken) {
+  if (c.model?.prefetch && GATED_MODEL_IDS.includes(c.model.id) && !c.model.hfToken) {
     out.push({
       path: "model.hfToken",
       message:

@@ -11,6 +11,8 @@ import { isNetworkOrBroadcast, networkOf, parseIpv4 } from "./net";
 import { NO_CONTROL_CHARS, PATTERNS } from "./patterns";
 import { type Secret, toSecret } from "./secret";
 import { PROFILE_NAMES, type ProfileName } from "../profiles";
+import { IMAGE_PRESET_NAMES, KNOWN_BAD_HOSTS, MODEL_VARIANTS, MODEL_VARIANT_NAMES } from "../models";
+import { variantRules } from "./variant-rules";
 
 type PatternName = keyof typeof PATTERNS;
 
@@ -95,6 +97,8 @@ export const nodeSchema = z.strictObject({
     .array(dataPlanePortSchema, { error: "must be a list of one or two data-plane ports" })
     .min(1, { error: "needs at least one data-plane port" })
     .max(2, { error: "takes at most two ports (the two twins of one QSFP port)" }),
+  /** Which replica this node serves in (serving.replicas > 1): each replica has one head and its own endpoint. @default 0 */
+  replica: int(0, 15, "replica index").optional(),
   /** Host folder holding the caches (huggingface, vllm, flashinfer, triton). @default /home/<user>/.cache (/root/.cache for root) */
   cacheRoot: pat("absPath").optional(),
   /** Memory of this node for the memory planner, when it is not a stock GB10. @default GB10 (121.7 GiB visible) */
@@ -123,6 +127,11 @@ export const linkSchema = z.strictObject({
       error: "must be 'auto', 'resolve' or { index: N }",
     })
     .default("auto"),
+  /**
+   * IPv6 off on the data-plane ports (journaled, undone on delete): IPv6 addresses there shift the
+   * RoCEv2 GID indices. @default false
+   */
+  disableIpv6: z.boolean().default(false),
   /** Rendezvous port on the head (Ray GCS or torch master). @default 29501 */
   masterPort: port.default(29501),
 });
@@ -171,28 +180,62 @@ export const buildImageSchema = z.strictObject({
   allowUnpinned: z.boolean().default(false),
 });
 
+/** What an image has (speculative methods, KV cache dtypes, kernel families), as the plan checks it. */
+export const imageCapabilitiesSchema = z.strictObject({
+  /** `--speculative-config` methods the image serves. */
+  speculative: z.array(z.enum(["mtp", "dspark"], { error: "must be 'mtp' or 'dspark'" })),
+  /** `--kv-cache-dtype` values the image serves, e.g. fp8, nvfp4_ds_mla. */
+  kvCacheDtypes: z.array(pat("word")),
+  /** Kernel families behind --moe/--linear/--attention-backend, e.g. b12x. */
+  backends: z.array(pat("word")),
+});
+
 export const prebuiltImageSchema = z.strictObject({
   source: z.literal("prebuilt"),
   /** Image reference to pull (or already loaded) on every node. */
   ref: pat("imageRef"),
+  /** What the image has; when set the plan refuses what it lacks, when absent nothing is checked. */
+  capabilities: imageCapabilitiesSchema.optional(),
 });
 
-export const imageSchema = z.discriminatedUnion("source", [buildImageSchema, prebuiltImageSchema], {
-  error: "must have source: 'build' or source: 'prebuilt'",
+/** A prebuilt community image NVIDIA's official recipes run, by name (src/models/images.ts). */
+export const presetImageSchema = z.strictObject({
+  source: z.literal("preset"),
+  /** `eugr-spark-vllm` (original Flash) or `eugr-spark-vllm-b12x` (0731, b12x backends, DSpark). */
+  name: z.enum(IMAGE_PRESET_NAMES as [string, ...string[]] as ["eugr-spark-vllm", "eugr-spark-vllm-b12x"], {
+    error: `must be one of ${IMAGE_PRESET_NAMES.join(", ")}`,
+  }),
+  /** Pin: the image digest (sha256:<64 hex>) you validated; without it the moving tag is used and the plan warns. */
+  digest: z
+    .string({ error: typeError("an image digest such as sha256:<64 hex digits>") })
+    .regex(/^sha256:[0-9a-f]{64}$/, { error: "is not valid: expected sha256: and 64 lowercase hex digits" })
+    .optional(),
 });
 
-export const modelSchema = z.strictObject({
-  /** Hugging Face model id. @default "deepseek-ai/DeepSeek-V4-Flash" */
-  id: pat("modelId").default("deepseek-ai/DeepSeek-V4-Flash"),
-  /** Name served by the API. @default "deepseek-v4" */
-  servedName: pat("word").default("deepseek-v4"),
-  /** Host path of the Hugging Face cache. @default <cacheRoot>/huggingface */
-  hfCachePath: pat("absPath").optional(),
-  /** Hugging Face token (a secret; the model is gated). */
-  hfToken: secret.optional(),
-  /** Download the weights on every node before the engine starts. @default true */
-  prefetch: z.boolean().default(true),
+export const imageSchema = z.discriminatedUnion("source", [buildImageSchema, prebuiltImageSchema, presetImageSchema], {
+  error: "must have source: 'build', 'prebuilt' or 'preset'",
 });
+
+export const modelSchema = z
+  .strictObject({
+    /** Model variant (src/models): its flags, env, geometry and speculative methods. @default "deepseek-v4-flash" */
+    variant: z
+      .enum(MODEL_VARIANT_NAMES as ["deepseek-v4-flash", "deepseek-v4-flash-0731"], {
+        error: `must be one of ${MODEL_VARIANT_NAMES.join(", ")}`,
+      })
+      .default("deepseek-v4-flash"),
+    /** Hugging Face model id. @default the variant's (deepseek-ai/DeepSeek-V4-Flash, deepseek-ai/DeepSeek-V4-Flash-0731) */
+    id: pat("modelId").optional(),
+    /** Name served by the API. @default "deepseek-v4" */
+    servedName: pat("word").default("deepseek-v4"),
+    /** Host path of the Hugging Face cache. @default <cacheRoot>/huggingface */
+    hfCachePath: pat("absPath").optional(),
+    /** Hugging Face token (a secret; the model is gated). */
+    hfToken: secret.optional(),
+    /** Download the weights on every node before the engine starts. @default true */
+    prefetch: z.boolean().default(true),
+  })
+  .transform((m) => ({ ...m, id: m.id ?? MODEL_VARIANTS[m.variant].id }));
 
 const profileFields = {
   name: pat("word").optional(),
@@ -264,8 +307,31 @@ export const servingSchema = z.strictObject({
     .default(0.8),
   /** Accept util >= 0.85 (only on a dedicated node with the desktop stopped). @default false */
   acknowledgeHighUtilization: z.boolean().default(false),
-  /** MTP speculative decoding (`--speculative-config`). @default true */
-  mtp: z.boolean().default(true),
+  /** Legacy switch for MTP (`true`: method mtp, `false`: off); prefer serving.speculative. @default the variant's */
+  mtp: z.boolean().optional(),
+  /** Speculative decoding (`--speculative-config`). @default the variant's: mtp x2 (original), dspark x5 (0731) */
+  speculative: z
+    .strictObject({
+      /** `mtp` (the original's MTP heads), `dspark` (0731's bundled draft head) or `off`. */
+      method: z.enum(["mtp", "dspark", "off"], { error: "must be 'mtp', 'dspark' or 'off'" }),
+      /** num_speculative_tokens. @default the profile's numSpeculativeTokens (mtp) or the variant's (dspark: 5) */
+      tokens: int(1, 16, "tokens").optional(),
+      /** draft_sample_method (dspark); "default" leaves it out. @default the variant's ("probabilistic" for 0731) */
+      draftSampleMethod: z
+        .enum(["probabilistic", "greedy", "default"], { error: "must be 'probabilistic', 'greedy' or 'default'" })
+        .optional(),
+      /** attention_backend of the drafter; "default" leaves it out. @default the variant's ("B12X" for 0731) */
+      attentionBackend: pat("word").optional(),
+    })
+    .optional(),
+  /** `--moe-backend`, `--linear-backend`, `--attention-backend`; "default" leaves a flag out. @default the variant's */
+  backends: z
+    .strictObject({
+      moe: pat("word").optional(),
+      linear: pat("word").optional(),
+      attention: pat("word").optional(),
+    })
+    .optional(),
   /** Multi-node launcher: `mp` (no Ray; --nnodes/--node-rank) or `ray`. @default "mp" */
   launcher: z.enum(["mp", "ray"], { error: "must be 'mp' or 'ray'" }).default("mp"),
   /** API port on the head. @default 8000 */
@@ -289,6 +355,11 @@ export const servingSchema = z.strictObject({
     .prefault({}),
   /** Tensor-parallel size. @default number of nodes / pipelineParallelSize */
   tensorParallelSize: int(1, 64, "ranks").optional(),
+  /**
+   * Independent serving replicas, each of TP x PP nodes with its own head and endpoint (nodes[].replica
+   * says which); put a router in front (docs/operations.md "More than two Sparks"). @default 1
+   */
+  replicas: int(1, 16, "replicas").default(1),
   /** Pipeline-parallel size. @default 1 */
   pipelineParallelSize: int(1, 64, "stages").default(1),
   /** Extra `vllm serve` arguments (not one the plan already sets). @default [] */
@@ -320,6 +391,17 @@ export const hardeningSchema = z.strictObject({
    * which the plan warns of an OOM (the recipe's 12 would alert from the start). @default 6
    */
   umaAlertThresholdGb: z.number().gt(0).lt(128).default(6),
+  /**
+   * Known-bad host versions (src/models/host-versions.ts) you accept on your nodes: preflight and
+   * doctor then warn instead of refusing. @default []
+   */
+  acknowledgeKnownBad: z
+    .array(
+      z.enum(KNOWN_BAD_HOSTS.map((k) => k.id) as [string, ...string[]], {
+        error: `must be one of ${KNOWN_BAD_HOSTS.map((k) => k.id).join(", ")}`,
+      }),
+    )
+    .default([]),
   /** Optional webhook the headroom monitor POSTs to. */
   webhookUrl: z
     .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" })
@@ -458,6 +540,7 @@ export type CustomProfileInput = z.input<typeof customProfileSchema>;
 type Cluster = z.output<typeof clusterObject>;
 /** What the rules read; a section (or node) that did not parse is undefined and its rules are skipped. */
 interface RuleInput {
+  readonly model?: Cluster["model"] | undefined;
   readonly nodes: readonly (Cluster["nodes"][number] | undefined)[] | undefined;
   readonly ssh: Cluster["ssh"] | undefined;
   readonly image: Cluster["image"] | undefined;
@@ -472,9 +555,11 @@ function crossFieldRules(c: RuleInput, issue: Issue): void {
   // The nodes that parsed, with their index in the input (so paths stay right).
   const nodes = all.flatMap((n, i) => (n === undefined ? [] : [{ ...n, i }]));
 
-  // Exactly one head (with a malformed node, only "more than one" is certain).
+  // Exactly one head (with a malformed node, only "more than one" is certain); one per replica.
+  const replicas = c.serving?.replicas ?? 1;
+  if (replicas > 1) replicaRules(nodes, complete, replicas, issue);
   const heads = nodes.filter((n) => n.role === "head");
-  if (heads.length > 1 || (complete && heads.length === 0)) {
+  if (replicas === 1 && (heads.length > 1 || (complete && heads.length === 0))) {
     issue(
       ["nodes"],
       heads.length === 0
@@ -597,15 +682,52 @@ function crossFieldRules(c: RuleInput, issue: Issue): void {
   if (c.image) imageRules(c.image, issue);
   observabilityRules(c, issue);
   if (c.serving) servingRules(c.serving, c.nodes?.length, issue);
+  if (c.serving && c.model) variantRules(c.model, c.serving, c.image, issue);
+}
+
+/** serving.replicas > 1: every node names a replica below the count, and each replica has exactly one head. */
+function replicaRules(
+  nodes: readonly (Cluster["nodes"][number] & { i: number })[],
+  complete: boolean,
+  replicas: number,
+  issue: Issue,
+): void {
+  const byReplica = new Map<number, (typeof nodes)[number][]>();
+  for (const n of nodes) {
+    const r = n.replica ?? 0;
+    if (r >= replicas) {
+      issue(["nodes", n.i, "replica"], `is ${r}, but serving.replicas is ${replicas}: use 0 to ${replicas - 1}`);
+      continue;
+    }
+    byReplica.set(r, [...(byReplica.get(r) ?? []), n]);
+  }
+  const size = nodes.length / replicas;
+  for (let r = 0; r < replicas; r++) {
+    const group = byReplica.get(r) ?? [];
+    if (complete && Number.isInteger(size) && group.length !== size)
+      issue(
+        ["nodes"],
+        `replica ${r} has ${group.length} node(s), but ${nodes.length} nodes in ${replicas} replicas means ${size} each: set nodes[].replica so that every replica has ${size}`,
+      );
+    const heads = group.filter((n) => n.role === "head");
+    if (heads.length > 1 || (complete && heads.length === 0))
+      issue(
+        ["nodes"],
+        `replica ${r} has ${heads.length} heads${heads.length ? ` (${heads.map((h) => h.name).join(", ")})` : ""}: mark exactly one node of each replica as head (nodes[].replica says which replica a node serves)`,
+      );
+  }
 }
 
 function servingRules(s: Cluster["serving"], nodeCount: number | undefined, issue: Issue): void {
-  // Parallelism (the node count is known even when a node is malformed).
-  const tp = s.tensorParallelSize ?? Math.floor((nodeCount ?? 0) / s.pipelineParallelSize);
-  if (nodeCount !== undefined && tp * s.pipelineParallelSize !== nodeCount) {
+  // Parallelism (the node count is known even when a node is malformed); replicas split the nodes.
+  const perReplica = nodeCount === undefined ? undefined : nodeCount / s.replicas;
+  const tp = s.tensorParallelSize ?? Math.floor((perReplica ?? 0) / s.pipelineParallelSize);
+  if (nodeCount !== undefined && tp * s.pipelineParallelSize * s.replicas !== nodeCount) {
     issue(
       ["serving", "tensorParallelSize"],
-      `x pipelineParallelSize is ${tp} x ${s.pipelineParallelSize} = ${tp * s.pipelineParallelSize}, but there are ${nodeCount} nodes (one GB10 each): make the product equal the node count`,
+      s.replicas > 1
+        ? `x pipelineParallelSize x replicas is ${tp} x ${s.pipelineParallelSize} x ${s.replicas} = ${tp * s.pipelineParallelSize * s.replicas}, but there are ${nodeCount} nodes (one GB10 each): make the product equal the node count`
+        : `x pipelineParallelSize is ${tp} x ${s.pipelineParallelSize} = ${tp * s.pipelineParallelSize}, but there are ${nodeCount} nodes (one GB10 each): make the product equal the node count`,
     );
   }
 

@@ -71,7 +71,7 @@ export function stepState(v: ReadonlyMap<string, string>, step: string): StepSta
 
 /** The probe steps whose values a node check reads. */
 function stepsOf(id: string): string[] {
-  const port = /^(?:netdev|address|mtu|gid)\.(\d+)$/.exec(id);
+  const port = /^(?:netdev|address|mtu|gid|ipv6)\.(\d+)$/.exec(id);
   if (port) return [`port.${port[1]}`];
   const ping = /^df-ping\.(\d+)\.(.+)$/.exec(id);
   if (ping) return [`ping.${ping[2]}.${ping[1]}`];
@@ -79,6 +79,7 @@ function stepsOf(id: string): string[] {
   if (peer) return [`peerssh.${peer[1]}`];
   const fixed: Record<string, string[]> = {
     identity: ["identity"],
+    kernel: ["identity"],
     sudo: ["sudo"],
     docker: ["docker"],
     persist: ["persist"],
@@ -207,6 +208,23 @@ function nodeChecks(
           fix: `nodes '${n}' must be a DGX Spark: check its ssh.host points at the Spark (nvidia-smi should say NVIDIA GB10, ${REQUIRED_COMPUTE_CAP})`,
         }),
   });
+  // Known-bad host versions (plan.hardening.knownBad).
+  const kernel = get("kernel");
+  const bad = plan.hardening.knownBad.find((k) => k.what === "kernel" && k.version === kernel);
+  add({
+    id: "kernel",
+    node: n,
+    status: !bad ? "PASS" : bad.acknowledged ? "WARN" : "FAIL",
+    title: "kernel is not a known-bad version",
+    evidence: bad ? `kernel ${kernel}: ${bad.breaks} (${bad.source})` : `kernel ${kernel || "unknown"}`,
+    ...(bad
+      ? {
+          fix: bad.acknowledged
+            ? `acknowledged in hardening.acknowledgeKnownBad (${bad.id}); ${bad.fix}`
+            : `${bad.fix}; or accept it with hardening.acknowledgeKnownBad: [${bad.id}]`,
+        }
+      : {}),
+  });
   // Access.
   const sudo = get("sudo");
   add({
@@ -292,6 +310,19 @@ function nodeChecks(
       evidence: problems.length ? problems.join("; ") : `${cidr} on ${p.netdev}; route '${route}'`,
       ...(problems.length ? { fix } : {}),
     });
+    if (node.linkSteps.some((x) => x.id === "ipv6-off")) {
+      const off = get(`p${t}.ipv6off`);
+      add({
+        id: `ipv6.${t}`,
+        node: n,
+        status: off === "1" ? "PASS" : "FAIL",
+        title: `IPv6 off on ${p.netdev} (link.disableIpv6)`,
+        evidence: `disable_ipv6 ${off || "unknown"}`,
+        ...(off === "1"
+          ? {}
+          : { fix: `sudo sysctl -w net.ipv6.conf.${p.netdev.replace(/\./g, "/")}.disable_ipv6=1, or ${REPAIR_CMD}` }),
+      });
+    }
     const mtu = get(`p${t}.mtu`);
     add({
       id: `mtu.${t}`,

@@ -14,7 +14,7 @@
  */
 import { rawShell, sh } from "../shell/sh";
 import { peerSshOptions } from "../plan/access";
-import { NETPLAN_FILE, LINK_UNIT, payloadFor } from "../plan/link";
+import { disableIpv6Key, NETPLAN_FILE, LINK_UNIT, payloadFor } from "../plan/link";
 import { hostFile } from "../shell/host";
 import { gidIndexCall } from "../plan/launch";
 import { modelCacheDir } from "../plan/service";
@@ -83,6 +83,7 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
     'kv host "$(uname -n)"',
     'kv user "$(id -un)"',
     'kv arch "$(uname -m)"',
+    'kv kernel "$(uname -r)"',
     `if command -v nvidia-smi >/dev/null; then kv gpu "$(t ${b.gpu} nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader 2>&1 | head -n1)"; else kv gpu "nvidia-smi not found"; fi`,
     "step sudo",
     `if [ -z "$SUDO" ] || t ${b.local} sudo -n true 2>/dev/null; then kv sudo ok; else kv sudo "$(t ${b.local} sudo -n true 2>&1 | head -n1)"; fi`,
@@ -106,6 +107,9 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
       sh`kv ${`p${t}.default`} "$(${rawShell(ip)} -o -4 route show default dev ${p.netdev} 2>/dev/null | head -n1)"`,
       sh`if g=$(${rawShell(gidIndexCall(p.hca, p.address))} 2>/dev/null); then kv ${`p${t}.gid`} "$g"; else kv ${`p${t}.gid`} none; fi`,
     );
+    // link.disableIpv6: the port's IPv6 switch (read only when the plan turns IPv6 off).
+    if (node.linkSteps.some((x) => x.id === "ipv6-off"))
+      lines.push(sh`kv ${`p${t}.ipv6off`} "$(t ${b.local} sysctl -n ${disableIpv6Key(p.netdev)} 2>&1)"`);
     const pin = plan.link.gidPolicy;
     if (typeof pin === "object") {
       // The entry NCCL_IB_GID_INDEX names: its GID and type, read as they are.

@@ -2,7 +2,39 @@
  * DeepSeek-V4-Flash, as the recipe serves it. Data only; the memory planner reads the geometry.
  * Sources: RECIPE.md "Model" and "Beyond the recipe" (KV bytes per token per rank).
  */
+
+/** Speculative decoding methods a variant may support (`--speculative-config {"method": ...}`). */
+export type SpeculativeMethod = "mtp" | "dspark";
+
+/** A variant's default `--speculative-config`, from its source. */
+export interface SpeculativeDefault {
+  readonly method: SpeculativeMethod | "off";
+  /** num_speculative_tokens; undefined: the profile's numSpeculativeTokens (the recipe's MTP-2). */
+  readonly tokens?: number;
+  readonly draftSampleMethod?: string;
+  readonly attentionBackend?: string;
+  /** Where the default comes from. */
+  readonly source: string;
+}
+
+/** One `--kv-cache-dtype` a variant can serve, with the memory model's bytes per token. */
+export interface KvCacheDtypeSpec {
+  /** KV bytes per token for the whole model (one copy; MLA keeps it whole on every TP rank). */
+  readonly bytesPerToken: number;
+  /** Where the figure comes from (a measurement, or how it was derived). */
+  readonly source: string;
+}
+
+/** `--moe-backend`, `--linear-backend`, `--attention-backend`; "default" leaves the flag out. */
+export interface BackendChoice {
+  readonly moe: string;
+  readonly linear: string;
+  readonly attention: string;
+}
+
 export interface ModelSpec {
+  /** Variant name, as `model.variant` selects it. */
+  readonly variant: string;
   /** Hugging Face repository id. */
   readonly id: string;
   /** Name the OpenAI-compatible API serves it under. */
@@ -15,8 +47,19 @@ export interface ModelSpec {
   readonly modelFlags: readonly string[];
   /** Model-specific environment for every node (RECIPE.md "Environment, every profile"). */
   readonly env: Readonly<Record<string, string>>;
-  /** What the memory planner needs (see src/plan/memory.ts). */
+  /** What the memory planner needs (see src/plan/memory.ts); kvBytesPerToken is the fp8 default. */
   readonly memory: ModelMemoryGeometry;
+  /** The KV cache dtypes this variant can serve (the image must have them too), by vLLM name. */
+  readonly kvCacheDtypes: Readonly<Record<string, KvCacheDtypeSpec>>;
+  /** Speculative methods the checkpoint has heads for. */
+  readonly speculativeMethods: readonly SpeculativeMethod[];
+  /** Default `serving.speculative`. */
+  readonly speculativeDefault: SpeculativeDefault;
+  /** Default `serving.backends`. */
+  readonly backends: BackendChoice;
+  /** Sources of the flags, env and geometry; and what is assumed where no source says. */
+  readonly sources: readonly string[];
+  readonly assumptions: readonly string[];
 }
 
 /** Memory geometry of a model, per rank, as the memory planner uses it. */
@@ -36,6 +79,7 @@ export interface ModelMemoryGeometry {
 }
 
 export const deepseekV4Flash: ModelSpec = {
+  variant: "deepseek-v4-flash",
   id: "deepseek-ai/DeepSeek-V4-Flash",
   servedName: "deepseek-v4",
   gated: true,
@@ -65,4 +109,18 @@ export const deepseekV4Flash: ModelSpec = {
     // Fitted to three measured GB10 points, checked on two more (src/plan/memory.ts, docs/memory.md).
     overheadGiB: { base: 9.743, perSeq: 0.4387, perCaptureSize: 0.06816 },
   },
+  kvCacheDtypes: {
+    fp8: { bytesPerToken: 11305, source: "RECIPE.md: ~11.04 GiB of fp8 KV per rank for one 1,048,576-token request" },
+  },
+  speculativeMethods: ["mtp"],
+  speculativeDefault: {
+    method: "mtp",
+    source: "the recipe: MTP heads, num_speculative_tokens 2 (vllm-project/vllm PR #41834)",
+  },
+  backends: { moe: "default", linear: "default", attention: "default" },
+  sources: [
+    "the recipe (RECIPE.md): flags, environment, geometry",
+    "NVIDIA/local-ai-inference-recipes models/deepseek/deepseek-v4-flash/dgx-spark-2gpu/linux/vllm/recipe.yaml (same parsers, MTP-2)",
+  ],
+  assumptions: [],
 };

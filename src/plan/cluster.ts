@@ -5,7 +5,8 @@
 import { configNotes, loadClusterConfig, secretSummary, type LoadMode } from "../config/load";
 import { ConfigError, type ConfigProblem } from "../config/errors";
 import type { ClusterConfig, NodeConfig } from "../config/schema";
-import { deepseekV4Flash, type ModelSpec } from "../models/deepseek-v4-flash";
+import type { ModelSpec } from "../models/deepseek-v4-flash";
+import { variantSpec } from "../config/variant";
 import { gb10 } from "../models/gb10";
 import { shellAssignments, shellJoin } from "../shell/quote";
 import { cacheFolders, containerSpec, dockerRunLine } from "./container";
@@ -19,10 +20,11 @@ import { resolveProfile } from "./profile";
 import type { ClusterPlan, NodePlan } from "./types";
 import { observabilityPlan } from "./observability";
 import { watchdogPlan } from "./watchdog";
+import { imageWarnings, knownBadPlan, variantPlan } from "./variant";
 
-/** The model geometry and serving facts for a model id (only DeepSeek-V4-Flash ships today). */
+/** The model geometry and serving facts of the config's variant, with its id and served name. */
 export function modelSpecFor(config: ClusterConfig): ModelSpec {
-  return { ...deepseekV4Flash, id: config.model.id, servedName: config.model.servedName };
+  return variantSpec(config.model);
 }
 
 /**
@@ -30,22 +32,31 @@ export function modelSpecFor(config: ClusterConfig): ModelSpec {
  * start check fails, or the KV pool cannot hold one full-context request).
  */
 export function planCluster(config: ClusterConfig, warnings: readonly ConfigProblem[] = []): ClusterPlan {
+  if (config.serving.replicas > 1)
+    throw new ConfigError([
+      {
+        path: "serving.replicas",
+        message: `is ${config.serving.replicas}: each replica is its own cluster; plan them with planDeployment (the plan command and the Pulumi program do), and run doctor, repair, bench and gate on one replica at a time (a config with that replica's nodes and replicas: 1)`,
+      },
+    ]);
   const profile = resolveProfile(config.serving);
   const model = modelSpecFor(config);
   const headIndex = config.nodes.findIndex((n) => n.role === "head");
   const head = config.nodes[headIndex] as NodeConfig;
   const s = config.serving;
   const tp = s.tensorParallelSize ?? config.nodes.length / s.pipelineParallelSize;
+  const variant = variantPlan(config, model, profile);
   const memory = planMemory(
     config,
     profile,
-    model.memory,
+    variant.geometry,
     (i) => ({ ...gb10, ...(config.nodes[i]?.memory ?? {}) }),
     model.id,
     tp,
   );
   if (memory.errors.length > 0) throw new ConfigError(memory.errors);
   const image = imagePlan(config, head.name);
+  const imageFindings = imageWarnings(config);
 
   // Ranks: head 0, workers 1.. in config order.
   const workers = config.nodes.filter((n) => n !== head);
@@ -114,7 +125,7 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
       tensorParallelSize: tp,
       pipelineParallelSize: s.pipelineParallelSize,
       gpuMemoryUtilization: s.gpuMemoryUtilization,
-      mtp: s.mtp,
+      mtp: variant.plan.speculative.method === "mtp",
       port: s.port,
       endpoint: `http://${head.ssh.host.includes(":") ? `[${head.ssh.host}]` : head.ssh.host}:${s.port}/v1`,
       authenticated: !s.allowUnauthenticated,
@@ -122,6 +133,7 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
     },
     profile,
     model: { id: config.model.id, servedName: config.model.servedName, prefetch: config.model.prefetch },
+    variant: variant.plan,
     link: linkPlan(config, head),
     image,
     hardening: {
@@ -130,14 +142,21 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
       dropCachesDuringLoad: config.hardening.dropCachesDuringLoad,
       umaAlertThresholdGb: config.hardening.umaAlertThresholdGb,
       webhook: config.hardening.webhookUrl ? "set" : "not set",
+      knownBad: knownBadPlan(config),
     },
     secrets: secretSummary(config),
     nodes,
     memory,
     watchdog: watchdog.plan,
-    observability: observabilityPlan(config, nodes, head.name, watchdog.plan.enabled),
-    warnings: [...warnings, ...memory.warnings, ...watchdog.warnings],
-    notes: [...configNotes(config), ...memory.notes],
+    observability: observabilityPlan(
+      config,
+      nodes,
+      head.name,
+      watchdog.plan.enabled,
+      variant.plan.speculative.method !== "off",
+    ),
+    warnings: [...warnings, ...imageFindings.warnings, ...memory.warnings, ...watchdog.warnings],
+    notes: [...configNotes(config), ...imageFindings.notes, ...variant.notes, ...memory.notes],
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import type { ClusterConfig } from "../config/schema";
 import type { ImagePlan } from "./types";
+import { presetRef } from "./variant";
 
 export const LABEL_PREFIX = "io.github.dgx-spark-vllm";
 
@@ -12,6 +13,15 @@ export function imagePlan(config: ClusterConfig, head: string): ImagePlan {
   const nodes = config.nodes.map((n) => n.name);
   const img = config.image;
   if (img.source === "prebuilt") return { source: "prebuilt", tag: img.ref, distribute: "pull", nodes };
+  if (img.source === "preset")
+    return {
+      source: "prebuilt",
+      tag: presetRef(img.name, img.digest),
+      distribute: "pull",
+      preset: img.name,
+      pinned: img.digest !== undefined,
+      nodes,
+    };
   const buildArgs: Record<string, string> = {
     BASE_IMAGE: img.baseImage,
     BUILD_JOBS: String(img.buildJobs),

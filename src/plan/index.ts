@@ -36,3 +36,11 @@ export {
   OBS_FILES,
   OBS_VOLUMES,
 } from "./observability";
+export {
+  planDeployment,
+  planDeploymentFromInput,
+  replicaConfigs,
+  type DeploymentPlan,
+  type RouterPlan,
+} from "./replicas";
+export { variantPlan, type VariantPlan } from "./variant";

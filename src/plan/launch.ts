@@ -5,6 +5,7 @@
  */
 import type { ClusterConfig, NodeConfig } from "../config/schema";
 import type { ModelSpec } from "../models/deepseek-v4-flash";
+import { backendSettings, speculativeSettings } from "../config/variant";
 import { hostFile } from "../shell/host";
 import { shellJoin } from "../shell/quote";
 import { rawShell, sh } from "../shell/sh";
@@ -24,6 +25,8 @@ export interface LaunchInputs {
 export function serveFlags(i: LaunchInputs): string[] {
   const { config: c, profile: p } = i;
   const s = c.serving;
+  // The resolved profile decides the MTP token count (a custom profile may override it).
+  const spec = speculativeSettings({ ...s, profile: { numSpeculativeTokens: p.numSpeculativeTokens } }, i.model);
   const flags = [
     "--served-model-name",
     c.model.servedName,
@@ -49,9 +52,8 @@ export function serveFlags(i: LaunchInputs): string[] {
     String(p.blockSize),
     "--load-format",
     p.loadFormat,
-    ...(s.mtp
-      ? ["--speculative-config", JSON.stringify({ method: "mtp", num_speculative_tokens: p.numSpeculativeTokens })]
-      : []),
+    ...backendFlags(i),
+    ...(spec.json ? ["--speculative-config", JSON.stringify(spec.json)] : []),
     "--compilation-config",
     JSON.stringify(p.compilationConfig),
     ...(p.enablePrefixCaching ? ["--enable-prefix-caching"] : []),
@@ -59,6 +61,16 @@ export function serveFlags(i: LaunchInputs): string[] {
     String(p.maxCudagraphCaptureSize),
   ];
   return flags;
+}
+
+/** `--moe-backend/--linear-backend/--attention-backend` (serving.backends or the variant's); "default" leaves a flag out. */
+export function backendFlags(i: LaunchInputs): string[] {
+  const b = backendSettings(i.config.serving, i.model);
+  return [
+    ...(b.moe !== "default" ? ["--moe-backend", b.moe] : []),
+    ...(b.linear !== "default" ? ["--linear-backend", b.linear] : []),
+    ...(b.attention !== "default" ? ["--attention-backend", b.attention] : []),
+  ];
 }
 
 /** 0.8 -> "0.80", 0.825 -> "0.825": two decimals at least, as the recipe writes it. */

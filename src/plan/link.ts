@@ -181,11 +181,57 @@ export function linkBootStep(node: NodeConfig, mtu: number, hardening?: BootHard
 
 export function linkSteps(config: ClusterConfig, node: NodeConfig): HostStep[] {
   const h = config.hardening;
+  const gid = gidCheckStep(node);
   return [
     linkAddressStep(node, config.link.mtu),
-    gidCheckStep(node),
+    // IPv6 off first, so the GID table has settled when the check reads it.
+    ...(config.link.disableIpv6 ? [ipv6OffStep(node), { ...gid, after: [...gid.after, "ipv6-off"] }] : [gid]),
     linkBootStep(node, config.link.mtu, { swapOff: h.swapOff, minFreeKbytes: h.minFreeKbytes }),
   ];
+}
+
+/** Where `link.disableIpv6` persists its settings (systemd re-applies per-interface keys when a port appears). */
+export const IPV6_SYSCTL_FILE = "/etc/sysctl.d/91-dgx-spark-vllm-ipv6.conf";
+
+/** The sysctl key of a netdev's disable_ipv6 (a '.' in an interface name is written '/'). */
+export function disableIpv6Key(netdev: string): string {
+  return `net.ipv6.conf.${netdev.replace(/\./g, "/")}.disable_ipv6`;
+}
+
+/**
+ * `link.disableIpv6`: IPv6 off on the data-plane ports, now and across reboots. IPv6 addresses on
+ * the ConnectX-7 ports add GID entries and shift the RoCEv2 GID indices; without them the indices
+ * stay put. Each port's previous value is journaled and put back on delete.
+ */
+export function ipv6OffStep(node: NodeConfig): HostStep {
+  const devs = node.dataPlane.map((p) => p.netdev);
+  return {
+    id: "ipv6-off",
+    description: `IPv6 off on ${devs.join(", ")} (keeps the RoCEv2 GID indices stable), persisted in ${IPV6_SYSCTL_FILE}`,
+    create: script(
+      ...devs.map(
+        (d) =>
+          sh`if [ ! -e "$J/ipv6%${d}" ]; then v=$(sysctl -n ${disableIpv6Key(d)}); echo "$v" | $SUDO tee "$J/ipv6%${d}" >/dev/null; fi`,
+      ),
+      writeManagedFile(
+        IPV6_SYSCTL_FILE,
+        [
+          "# Managed by dgx-spark-vllm: no IPv6 on the data-plane ports (stable RoCEv2 GID indices).",
+          ...devs.map((d) => `${disableIpv6Key(d)} = 1`),
+        ].join("\n"),
+      ),
+      ...devs.map((d) => sh`$SUDO sysctl -q -w ${`${disableIpv6Key(d)}=1`}`),
+    ),
+    delete: undoScript(
+      ...devs.map(
+        (d) =>
+          // A port that is gone has nothing to restore.
+          sh`if [ -e "$J/ipv6%${d}" ]; then $SUDO sysctl -q -w ${`${disableIpv6Key(d)}=`}"$(cat "$J/ipv6%${d}")" 2>/dev/null || true; $SUDO rm -f "$J/ipv6%${d}"; fi`,
+      ),
+      removeManagedFile(IPV6_SYSCTL_FILE),
+    ),
+    after: ["link-address"],
+  };
 }
 
 export function pingCheck(from: NodeConfig, to: NodeConfig, twin: number, mtu: number): LinkCheck {

@@ -120,7 +120,8 @@ export interface ObsInputs {
   readonly nodes: readonly { readonly name: string; readonly host: string }[];
   readonly vllmPort: number;
   readonly authenticated: boolean;
-  readonly mtp: boolean;
+  /** Speculative decoding is on (MTP or DSpark): the acceptance panels and alert apply. */
+  readonly speculative: boolean;
   readonly webhook: boolean;
 }
 
@@ -236,14 +237,14 @@ export function alertRules(o: ClusterConfig["observability"], i: ObsInputs, watc
       summary:
         "{{ $labels.node }}: no RoCE v2 GID for {{ $labels.address }} on {{ $labels.hca }} (the post-reboot quirk: NCCL hangs)",
     },
-    ...(i.mtp
+    ...(i.speculative
       ? [
           {
             alert: "SpecAcceptanceCollapsed",
             expr: `(sum by (node) (rate(vllm:spec_decode_num_accepted_tokens_total[10m])) / sum by (node) (rate(vllm:spec_decode_num_draft_tokens_total[10m]))) < ${a.acceptanceRateBelow}`,
             for: "10m",
             severity: "warning" as const,
-            summary: `speculative (MTP) acceptance on {{ $labels.node }} under ${Math.round(a.acceptanceRateBelow * 100)}% for 10 minutes: decoding is slower than without it`,
+            summary: `speculative acceptance on {{ $labels.node }} under ${Math.round(a.acceptanceRateBelow * 100)}% for 10 minutes: decoding is slower than without it`,
           },
         ]
       : []),
@@ -344,10 +345,10 @@ export function dashboardPanels(i: ObsInputs, watchdog: boolean): DashboardPanel
         },
       ],
     },
-    ...(i.mtp
+    ...(i.speculative
       ? [
           {
-            title: "Speculative decoding (MTP)",
+            title: "Speculative decoding",
             unit: "short",
             description:
               "Acceptance rate (accepted over drafted tokens) and mean accepted length (1 + accepted tokens per draft) over 5 minutes: they decide the decode speed.",
@@ -491,6 +492,7 @@ export function observabilityPlan(
   nodes: readonly NodePlan[],
   head: string,
   watchdog: boolean,
+  speculative: boolean,
 ): ObservabilityConfigPlan {
   const o = config.observability;
   if (!o.enabled) return { enabled: false };
@@ -500,7 +502,7 @@ export function observabilityPlan(
     nodes: nodes.map((n) => ({ name: n.name, host: n.ssh.host })),
     vllmPort: config.serving.port,
     authenticated: !config.serving.allowUnauthenticated,
-    mtp: config.serving.mtp,
+    speculative,
     webhook: config.hardening.webhookUrl !== undefined,
   };
   const alerts = alertRules(o, inputs, watchdog);

@@ -79,6 +79,7 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
         ...netdevChecks,
       ),
     },
+    knownBadCheck(plan, node),
     {
       id: "disk",
       description: `free disk under ${node.cache.huggingface} for the weights (~${WEIGHTS_DISK_GB} GB, less what is already cached) plus the image (~${IMAGE_DISK_GB} GB)`,
@@ -94,6 +95,26 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
       ),
     },
   ];
+}
+
+/**
+ * The known-bad host versions (src/models/host-versions.ts, listed in plan.hardening.knownBad):
+ * a node running one fails preflight with what breaks, the fix and the source, unless the config
+ * acknowledges it (`hardening.acknowledgeKnownBad`), when it only warns on stderr.
+ */
+export function knownBadCheck(plan: ClusterPlan, node: NodePlan): NodeCheck {
+  const n = node.name;
+  const lines = plan.hardening.knownBad.map((k) => {
+    const what = `kernel ${k.version}: ${k.breaks} (${k.source})`;
+    return k.acknowledged
+      ? sh`if [ "$kr" = ${k.version} ]; then echo ${`dgx-spark-vllm: node ${n}: preflight kernel: WARNING ${what}; acknowledged in hardening.acknowledgeKnownBad (${k.id})`} >&2; fi`
+      : sh`if [ "$kr" = ${k.version} ]; then ${fail(n, "preflight kernel", `${what}: ${k.fix}, or accept it with hardening.acknowledgeKnownBad: [${k.id}]`)}; fi`;
+  });
+  return {
+    id: "kernel",
+    description: `kernel is not a known-bad version (${plan.hardening.knownBad.map((k) => k.version).join(", ") || "none listed"})`,
+    script: script("kr=$(uname -r)", ...lines, 'echo "$kr"'),
+  };
 }
 
 /** The image's ID on a node (stdout), failing with a clear message when it is missing. */

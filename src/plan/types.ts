@@ -1,6 +1,8 @@
 import type { ConfigProblem } from "../config/errors";
 import type { MemoryPlan } from "./memory";
 import type { ResolvedProfile } from "./profile";
+import type { VariantPlan } from "./variant";
+import type { KnownBadHost } from "../models/host-versions";
 
 /** One change a component makes on a host: a script to apply it and one to undo it. */
 export interface HostStep {
@@ -154,6 +156,10 @@ export interface ImagePrebuiltPlan {
   readonly source: "prebuilt";
   readonly tag: string;
   readonly distribute: "pull";
+  /** The image preset it came from (image.source: preset). */
+  readonly preset?: string;
+  /** Whether a preset is pinned by digest (false: a moving tag). */
+  readonly pinned?: boolean;
 }
 
 export type ImagePlan = (ImageBuildPlan | ImagePrebuiltPlan) & {
@@ -181,6 +187,8 @@ export interface ClusterPlan {
   };
   readonly profile: ResolvedProfile;
   readonly model: { readonly id: string; readonly servedName: string; readonly prefetch: boolean };
+  /** The model variant: speculative decoding, backends, KV dtype and bytes per token, image capabilities, sources. */
+  readonly variant: VariantPlan;
   readonly link: LinkPlan;
   readonly image: ImagePlan;
   readonly hardening: {
@@ -189,6 +197,8 @@ export interface ClusterPlan {
     readonly dropCachesDuringLoad: boolean;
     readonly umaAlertThresholdGb: number;
     readonly webhook: "set" | "not set";
+    /** Known-bad host versions preflight and doctor check, each with whether the config acknowledges it. */
+    readonly knownBad: readonly (KnownBadHost & { readonly acknowledged: boolean })[];
   };
   /** How each secret is set: `[secret]` or `not set`. Never a value. */
   readonly secrets: Readonly<Record<string, string>>;

@@ -48,6 +48,12 @@ export const REPAIR_TABLE: readonly RepairRule[] = [
     why: "gid-check re-bounces an address whose RoCEv2 GID is missing",
   },
   {
+    check: /^ipv6\.\d+$/,
+    list: "linkSteps",
+    steps: ["ipv6-off", "gid-check"],
+    why: "ipv6-off turns IPv6 off on the port and rewrites its sysctl.d file (then the GID check)",
+  },
+  {
     check: /^persist$/,
     list: "linkSteps",
     steps: ["link-address", "link-boot"],

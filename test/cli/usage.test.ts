@@ -83,7 +83,7 @@ describe("help, version and usage", () => {
   it("--stack with an unknown name lists the available stacks once", async () => {
     const r = await cli(["plan", "--stack", "nosuch"]);
     assert.equal(r.code, 2);
-    assert.match(r.err, /--stack: no stack file for 'nosuch'; available: 1m, 256k, 512k\n/);
+    assert.match(r.err, /--stack: no stack file for 'nosuch'; available: 0731-dspark, 1m, 256k, 2x2-replicas, 512k\n/);
     assert.equal(r.err.match(/256k/g)?.length, 1, r.err);
     const near = await cli(["plan", "--stack", "512"]);
     assert.match(near.err, /no stack file for '512' \(did you mean '512k'\?\)/);

@@ -66,7 +66,7 @@ function closure(all: Map<string, Recorded>, name: string, seen = new Set<string
 }
 
 const HOST_STEPS = ["caches", "min-free-kbytes", "swap-off", "uma-monitor"];
-const PREFLIGHT = ["gpu", "arch", "docker", "netdev", "disk"];
+const PREFLIGHT = ["gpu", "arch", "docker", "netdev", "kernel", "disk"];
 
 function expectedGraph(N: string): [string, string, string | undefined][] {
   const out: [string, string, string | undefined][] = [];

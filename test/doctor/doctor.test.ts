@@ -9,6 +9,7 @@ import { parseProbe, probeScript } from "../../src/doctor/probe";
 import { readStackAccess } from "../../src/cli/args";
 import { runDoctorCli } from "../../src/cli/doctor";
 import { planFromInput } from "../../src/plan/cluster";
+import { ruleFor } from "../../src/repair/table";
 import { baseConfig } from "../support/fixtures";
 
 test("probe output: values (CRLF-safe), multi-line blocks, a block without a final newline", () => {
@@ -254,6 +255,7 @@ test("a probe cut off after the first port: the steps it did not reach are not c
       "@host spark-worker",
       "@gpu NVIDIA GB10, 12.1",
       "@arch aarch64",
+      "@kernel 6.17.0-1032-nvidia",
       "@step.identity done",
       "@sudo ok",
       "@step.sudo done",
@@ -262,8 +264,9 @@ test("a probe cut off after the first port: the steps it did not reach are not c
   );
   const mine = checks.filter((c) => c.node === "spark-worker" && c.id !== "ssh");
   assert.equal(mine.find((c) => c.id === "identity")!.status, "PASS");
+  assert.equal(mine.find((c) => c.id === "kernel")!.status, "PASS");
   assert.equal(mine.find((c) => c.id === "sudo")!.status, "PASS");
-  const rest = mine.filter((c) => c.id !== "identity" && c.id !== "sudo");
+  const rest = mine.filter((c) => c.id !== "identity" && c.id !== "sudo" && c.id !== "kernel");
   assert.ok(rest.length >= 8, rest.map((c) => c.id).join(", "));
   for (const c of rest) {
     assert.equal(c.status, "FAIL", c.id);
@@ -303,4 +306,55 @@ test("a fix names the repair command for the stack or file doctor read, ready to
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("a known-bad kernel: FAIL with what breaks, the fix and the source; WARN once acknowledged", () => {
+  const probe = (kernel: string) =>
+    ["@host spark-worker", "@gpu NVIDIA GB10, 12.1", "@arch aarch64", `@kernel ${kernel}`, "@probe.complete", ""].join(
+      "\n",
+    );
+  const bad = evaluateProbe("spark-worker", probe("7.0.0-1019-nvidia")).find(
+    (c) => c.id === "kernel" && c.node === "spark-worker",
+  )!;
+  assert.equal(bad.status, "FAIL");
+  assert.match(bad.evidence, /7\.0\.0-1019-nvidia: NCCL over RoCE fails.*ENOMEM.*issue #392/);
+  assert.match(bad.fix!, /6\.17\.0-1032-nvidia.*hardening\.acknowledgeKnownBad: \[kernel-7\.0\.0-1019-nvidia\]/);
+  const good = evaluateProbe("spark-worker", probe("6.17.0-1032-nvidia")).find(
+    (c) => c.id === "kernel" && c.node === "spark-worker",
+  )!;
+  assert.equal(good.status, "PASS");
+  const c = baseConfig();
+  c.hardening = { acknowledgeKnownBad: ["kernel-7.0.0-1019-nvidia"] };
+  const plan = planFromInput(c, "plan");
+  const results = new Map<string, NodeResult>(
+    plan.nodes.map((n) => [n.name, { ok: true, values: parseProbe(probe("7.0.0-1019-nvidia")) }]),
+  );
+  const acked = evaluate(plan, results).find((x) => x.id === "kernel" && x.node === "spark-worker")!;
+  assert.equal(acked.status, "WARN");
+  assert.match(acked.fix!, /acknowledged/);
+});
+
+test("link.disableIpv6: doctor reads each port's switch; IPv6 back on is a FAIL that repair answers with ipv6-off", () => {
+  const c = baseConfig();
+  c.link = { disableIpv6: true };
+  const plan = planFromInput(c, "plan");
+  assert.match(
+    probeScript(plan, plan.nodes[1]!),
+    /kv p0\.ipv6off "\$\(t 5 sysctl -n net\.ipv6\.conf\.enp1s0f1np1\.disable_ipv6 2>&1\)"/,
+  );
+  const probe = (v: string) =>
+    ["@host spark-worker", "@p0.exists yes", `@p0.ipv6off ${v}`, "@probe.complete", ""].join("\n");
+  const results = (v: string) =>
+    new Map<string, NodeResult>(plan.nodes.map((n) => [n.name, { ok: true, values: parseProbe(probe(v)) }]));
+  const on = evaluate(plan, results("0")).find((x) => x.id === "ipv6.0" && x.node === "spark-worker")!;
+  assert.equal(on.status, "FAIL");
+  assert.match(on.fix!, /disable_ipv6=1/);
+  assert.deepEqual(ruleFor(on)?.steps, ["ipv6-off", "gid-check"]);
+  assert.equal(
+    evaluate(plan, results("1")).find((x) => x.id === "ipv6.0" && x.node === "spark-worker")!.status,
+    "PASS",
+  );
+  // Without the setting there is no such check.
+  const plain = planFromInput(baseConfig(), "plan");
+  assert.ok(!evaluate(plain, results("0")).some((x) => x.id.startsWith("ipv6.")));
 });

@@ -12,6 +12,8 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { HOST_DIR } from "../../src/shell/host";
 import { componentScripts, GOLDEN_STACKS, splitPlan, stackPlan } from "../support/rendered";
+import { twinConfig } from "../support/fixtures";
+import { planFromInput } from "../../src/plan";
 
 const IN_CI = process.env.CI === "true";
 const found = spawnSync("shellcheck", ["--version"], { encoding: "utf8" });
@@ -55,4 +57,24 @@ describe("shellcheck: zero findings", { skip: missing && !IN_CI ? missing : fals
       assert.equal(shellcheck([...all.keys()].map((f) => join(dir, f))), "");
     });
   }
+  it("the optional ipv6-off step (link.disableIpv6, no shipped stack sets it)", () => {
+    const c = twinConfig();
+    c.link = { disableIpv6: true };
+    const dir = join(tmp, "ipv6-off");
+    mkdirSync(dir, { recursive: true });
+    const files: string[] = [];
+    for (const n of planFromInput(c, "plan").nodes) {
+      const st = n.linkSteps.find((x) => x.id === "ipv6-off");
+      assert.ok(st, `${n.name} has the step`);
+      for (const [k, text] of [
+        ["create", st.create],
+        ["delete", st.delete],
+      ] as const) {
+        const f = join(dir, `${n.name}.${k}.sh`);
+        writeFileSync(f, text);
+        files.push(f);
+      }
+    }
+    assert.equal(shellcheck(files), "");
+  });
 });

@@ -188,7 +188,7 @@ describe("observability for real: promtool, Prometheus, node exporters", { skip:
       ],
       vllmPort: 8000,
       authenticated: true,
-      mtp: true,
+      speculative: true,
       webhook: true,
     };
     writeFileSync(
@@ -503,7 +503,7 @@ describe("observability for real: promtool, Prometheus, node exporters", { skip:
       ],
       vllmPort: standin.port,
       authenticated: true,
-      mtp: true,
+      speculative: true,
       webhook: false,
     };
     const planned = obs.files[Object.keys(obs.files).find((f) => f.endsWith("prometheus.yml")) as string] as string;

@@ -33,12 +33,11 @@ describe("custom profiles", () => {
       assert.equal(arg(plan.nodes[1]!.serveArgv, "--max-model-len"), String(len));
     }
   });
-  it("every field is overridable", () => {
+  it("every field is overridable (the KV dtype within what the variant and image have: test/plan/variants.test.ts)", () => {
     const c = baseConfig();
     c.serving.profile = {
       base: "256k",
       maxCudagraphCaptureSize: 16,
-      kvCacheDtype: "auto",
       blockSize: 64,
       loadFormat: "safetensors",
       numSpeculativeTokens: 3,
@@ -48,7 +47,6 @@ describe("custom profiles", () => {
     };
     const argv = planFromInput(c).nodes[0]!.serveArgv;
     assert.equal(arg(argv, "--max-cudagraph-capture-size"), "16");
-    assert.equal(arg(argv, "--kv-cache-dtype"), "auto");
     assert.equal(arg(argv, "--block-size"), "64");
     assert.equal(arg(argv, "--load-format"), "safetensors");
     assert.equal(arg(argv, "--speculative-config"), '{"method":"mtp","num_speculative_tokens":3}');

@@ -73,6 +73,7 @@ describe("host rehearsal on two simulated Sparks", { skip }, () => {
         "preflight-arch",
         "preflight-docker",
         "preflight-netdev",
+        "preflight-kernel",
         "preflight-disk",
         "caches",
         "min-free-kbytes",

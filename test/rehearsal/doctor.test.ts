@@ -252,6 +252,22 @@ describe("doctor on simulated Sparks", { skip }, () => {
     }
   });
 
+  it("DGX OS kernel 7.0.0-1019-nvidia on the worker: FAIL kernel with the fix and the source", async () => {
+    assert.equal(find(await doctor(), "kernel", WORKER).status, "PASS", "the stand-in boots 6.17.0-1032-nvidia");
+    lab.must(WORKER, "echo 7.0.0-1019-nvidia > /var/lib/dsv-sim/kernel-release");
+    try {
+      const r = await doctor();
+      const c = find(r, "kernel", WORKER);
+      assert.equal(c.status, "FAIL");
+      assert.match(c.evidence, /kernel 7\.0\.0-1019-nvidia: NCCL over RoCE fails.*issue #392/);
+      assert.match(c.fix ?? "", /6\.17\.0-1032-nvidia/);
+      assert.equal(find(r, "kernel", HEAD).status, "PASS");
+      assert.notEqual(r.exitCode, 0);
+    } finally {
+      lab.must(WORKER, "echo 6.17.0-1032-nvidia > /var/lib/dsv-sim/kernel-release");
+    }
+  });
+
   it("the engine running: /health and max_model_len are checked; the wrong profile is a FAIL", async () => {
     const names = plan.nodes.map((n) => n.container.name);
     for (const [i, h] of [HEAD, WORKER].entries())

@@ -31,7 +31,10 @@ const ids = (plan: ReturnType<typeof planRepair>, node: string) =>
   plan.nodes.find((n) => n.node === node)?.steps.map((s) => `${s.list === "hostSteps" ? "host" : "link"}:${s.step.id}`);
 
 test("every rule of the table names steps the plan has, in the list it says", () => {
-  const plan = planFromInput(baseConfig(), "plan");
+  // With every optional step on (link.disableIpv6 adds ipv6-off).
+  const c = baseConfig();
+  c.link = { disableIpv6: true };
+  const plan = planFromInput(c, "plan");
   for (const node of plan.nodes)
     for (const rule of REPAIR_TABLE)
       for (const id of rule.steps)

@@ -26,7 +26,7 @@ import { monitorCheckScript, umaMonitorStep } from "../../src/plan/monitor";
 import { watchdogScript, watchdogStep } from "../../src/plan/watchdog";
 
 export const ROOT = resolve(__dirname, "..", "..", "..");
-export const GOLDEN_STACKS = ["1m", "512k", "256k"] as const;
+export const GOLDEN_STACKS = ["1m", "512k", "256k", "0731-dspark"] as const;
 
 export function stackPlan(stack: string): ClusterPlan {
   return planFromInput(readStackFile(join(ROOT, "stacks", `Pulumi.${stack}.yaml`)), "plan");

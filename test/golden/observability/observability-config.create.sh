@@ -120,7 +120,7 @@ groups:
         labels:
           severity: "warning"
         annotations:
-          summary: "speculative (MTP) acceptance on {{ $labels.node }} under 30% for 10 minutes: decoding is slower than without it"
+          summary: "speculative acceptance on {{ $labels.node }} under 30% for 10 minutes: decoding is slower than without it"
 DGX_SPARK_VLLM_EOF
 $SUDO chmod 0644 /etc/dgx-spark-vllm/observability/prometheus/rules.yml
 if [ ! -e "$J/file%etc%dgx-spark-vllm%observability%alertmanager%alertmanager.yml.in.orig" ] && [ ! -e "$J/file%etc%dgx-spark-vllm%observability%alertmanager%alertmanager.yml.in.absent" ]; then
@@ -496,7 +496,7 @@ $SUDO tee /etc/dgx-spark-vllm/observability/grafana/dashboards/dgx-spark-vllm.js
     {
       "id": 7,
       "type": "timeseries",
-      "title": "Speculative decoding (MTP)",
+      "title": "Speculative decoding",
       "description": "Acceptance rate (accepted over drafted tokens) and mean accepted length (1 + accepted tokens per draft) over 5 minutes: they decide the decode speed.",
       "datasource": {
         "type": "prometheus",

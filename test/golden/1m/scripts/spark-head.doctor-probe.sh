@@ -32,6 +32,7 @@ step identity
 kv host "$(uname -n)"
 kv user "$(id -un)"
 kv arch "$(uname -m)"
+kv kernel "$(uname -r)"
 if command -v nvidia-smi >/dev/null; then kv gpu "$(t 10 nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader 2>&1 | head -n1)"; else kv gpu "nvidia-smi not found"; fi
 step sudo
 if [ -z "$SUDO" ] || t 5 sudo -n true 2>/dev/null; then kv sudo ok; else kv sudo "$(t 5 sudo -n true 2>&1 | head -n1)"; fi

@@ -1,0 +1,59 @@
+/**
+ * More than one replica (`serving.replicas`): the nodes split by `nodes[].replica` into independent
+ * clusters of TP x PP nodes, each with its own head, ranks, link checks, watchdog and endpoint, planned
+ * one by one by planCluster. Requests are spread by a router in front, which this library does not
+ * run: the plan names the endpoints it would balance (docs/operations.md "More than two Sparks").
+ */
+import { loadClusterConfig, type LoadMode } from "../config/load";
+import type { ConfigProblem } from "../config/errors";
+import type { ClusterConfig } from "../config/schema";
+import { planCluster } from "./cluster";
+import type { ClusterPlan } from "./types";
+
+export interface RouterPlan {
+  /** The model name every replica serves (a router forwards it unchanged). */
+  readonly servedName: string;
+  /** Each replica's OpenAI-compatible base URL, in replica order. */
+  readonly endpoints: readonly string[];
+  readonly note: string;
+}
+
+export interface DeploymentPlan {
+  readonly replicas: readonly ClusterPlan[];
+  /** Set when there is more than one replica. */
+  readonly router?: RouterPlan;
+}
+
+/** The config of each replica: its own nodes (config order kept), everything else shared. */
+export function replicaConfigs(config: ClusterConfig): ClusterConfig[] {
+  const n = config.serving.replicas;
+  if (n === 1) return [config];
+  return Array.from({ length: n }, (_, r) => ({
+    ...config,
+    nodes: config.nodes.filter((node) => (node.replica ?? 0) === r),
+    serving: { ...config.serving, replicas: 1 },
+  }));
+}
+
+export const ROUTER_NOTE =
+  "each replica answers on its own endpoint; put a router in front that spreads requests over them (docs/operations.md, More than two Sparks)";
+
+/** Plan every replica. Throws ConfigError when one does not fit. */
+export function planDeployment(config: ClusterConfig, warnings: readonly ConfigProblem[] = []): DeploymentPlan {
+  const replicas = replicaConfigs(config).map((c) => planCluster(c, warnings));
+  if (replicas.length === 1) return { replicas };
+  return {
+    replicas,
+    router: {
+      servedName: config.model.servedName,
+      endpoints: replicas.map((p) => p.cluster.endpoint),
+      note: ROUTER_NOTE,
+    },
+  };
+}
+
+/** Validate then plan every replica. */
+export function planDeploymentFromInput(input: unknown, mode: LoadMode = "plan"): DeploymentPlan {
+  const { config, warnings } = loadClusterConfig(input, mode);
+  return planDeployment(config, warnings);
+}

@@ -1,0 +1,65 @@
+set -euo pipefail
+if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi
+NODE=spark-head
+NETDEV=(enp1s0f1np1 enP2p1s0f1np1)
+ADDRESS=(10.0.0.1 10.0.1.1)
+PREFIX=(30 30)
+HCA=(rocep1s0f1 roceP2p1s0f1)
+GID=(0000:0000:0000:0000:0000:ffff:0a00:0001 0000:0000:0000:0000:0000:ffff:0a00:0101)
+# roce_gid_index HCA GID [SYSFS]: print the index of GID on HCA port 1 when its type is RoCE v2 (RECIPE.md
+# "Post-reboot RoCEv2 GID-index quirk"); fail, printing nothing, when there is none. Used by the
+# container's start (link.gidPolicy: resolve), the link steps, the boot unit and doctor.
+roce_gid_index() {
+  local dev="${3:-/sys}/class/infiniband/$1/ports/1" f i
+  for f in "$dev"/gids/*; do
+    i=${f##*/}
+    if [ "$(cat "$f" 2>/dev/null)" = "$2" ] && [ "$(cat "$dev/gid_attrs/types/$i" 2>/dev/null)" = "RoCE v2" ]; then echo "$i"; return 0; fi
+  done
+  return 1
+}
+# The RoCE data plane of one node (src/plan/link.ts renders it): used by the link-address and
+# gid-check steps and by link-up.sh, the boot unit's script. Every function exits 1 with a message
+# naming the node and the step when the link is not as it must be.
+# Inputs, rendered in front of this file: NODE, MTU, and per data-plane port (same index) NETDEV,
+# ADDRESS, PREFIX, HCA and GID (the address's IPv4-mapped GID); SUDO; gid.sh for link_gid.
+
+# link_check STEP: every data-plane netdev exists and its address is not on another interface.
+link_check() {
+  local i dev other
+  for i in "${!NETDEV[@]}"; do
+    dev=${NETDEV[$i]}
+    ip link show dev "$dev" >/dev/null 2>&1 || { echo "dgx-spark-vllm: node $NODE: $1: data-plane netdev $dev does not exist" >&2; exit 1; }
+    # awk reads to the end (no early close of the pipe: under pipefail that could fail the line).
+    other=$(ip -o -4 addr show to "${ADDRESS[$i]}/32" | awk -v dev="$dev" '$2 != dev && o == "" {o = $2} END {print o}')
+    [ -z "$other" ] || { echo "dgx-spark-vllm: node $NODE: $1: ${ADDRESS[$i]} is already in use on interface $other" >&2; exit 1; }
+  done
+}
+
+# link_set: every port at MTU and up, its address added when missing.
+link_set() {
+  local i dev cidr
+  for i in "${!NETDEV[@]}"; do
+    dev=${NETDEV[$i]}; cidr="${ADDRESS[$i]}/${PREFIX[$i]}"
+    $SUDO ip link set dev "$dev" mtu "$MTU" up
+    grep -qF " $cidr " <<<"$(ip -o -4 addr show dev "$dev")" || $SUDO ip addr add "$cidr" dev "$dev"
+  done
+}
+
+# link_gid STEP: re-bounce (del + add) an address whose RoCEv2 GID is missing (the post-reboot
+# quirk) and wait up to 10 s for it; exit 1 when it stays missing.
+link_gid() {
+  local i dev cidr ok
+  for i in "${!NETDEV[@]}"; do
+    dev=${NETDEV[$i]}; cidr="${ADDRESS[$i]}/${PREFIX[$i]}"
+    if ! roce_gid_index "${HCA[$i]}" "${GID[$i]}" >/dev/null 2>&1; then
+      echo "dgx-spark-vllm: node $NODE: RoCEv2 GID for ${ADDRESS[$i]} missing on ${HCA[$i]}; re-adding the address" >&2
+      $SUDO ip addr del "$cidr" dev "$dev" 2>/dev/null || true
+      $SUDO ip addr add "$cidr" dev "$dev"
+      ok=; for _ in 1 2 3 4 5 6 7 8 9 10; do
+        if roce_gid_index "${HCA[$i]}" "${GID[$i]}" >/dev/null 2>&1; then ok=1; break; fi; sleep 1
+      done
+      [ -n "$ok" ] || { echo "dgx-spark-vllm: node $NODE: $1: no RoCEv2 GID for ${ADDRESS[$i]} on ${HCA[$i]} after re-adding the address: check the cable and 'ibdev2netdev'" >&2; exit 1; }
+    fi
+  done
+}
+link_gid gid-check

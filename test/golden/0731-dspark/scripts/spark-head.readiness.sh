@@ -1,0 +1,96 @@
+set -euo pipefail
+NODE=spark-head
+BASE=http://127.0.0.1:8000
+SERVED=deepseek-v4
+MAX_MODEL_LEN=1048576
+TIMEOUT=1800
+INTERVAL=10
+SIDECAR_NODES=(spark-head spark-worker)
+declare -A SIDECAR=([spark-head]=dgx-spark-vllm-drop-caches-spark-head [spark-worker]=dgx-spark-vllm-drop-caches-spark-worker)
+
+# --- node access (the one seam): on_node NODE COMMAND runs the shell COMMAND on NODE ---
+on_node() {
+  case "$1" in
+    spark-head) bash -c "$2" ;;
+    spark-worker) ssh -o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -o LogLevel=ERROR -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -p 22 spark@spark-worker.local "$2" ;;
+    *) echo "dgx-spark-vllm: no access to unknown node $1" >&2; return 2 ;;
+  esac
+}
+# --- end of node access ---
+
+# dgx-spark-vllm host library: functions shared by the scripts that run on a Spark (the readiness
+# gate, the watchdog). Inlined into each rendered script; unit tests source it (test/shell).
+
+# oneline [N]: stdin as one line (newlines become spaces), at most N characters (default 300).
+oneline() { tr '\n' ' ' | cut -c1-"${1:-300}"; }
+
+# served_max_model_len SERVED: read a /v1/models answer (JSON) on stdin and print max_model_len
+# of the model whose id is SERVED; print nothing when there is none or the answer is not JSON.
+served_max_model_len() {
+  python3 -c '
+import json, sys
+try:
+    models = json.load(sys.stdin).get("data") or []
+except Exception:
+    sys.exit(0)
+for m in models:
+    if isinstance(m, dict) and m.get("id") == sys.argv[1]:
+        n = m.get("max_model_len")
+        if isinstance(n, int) and not isinstance(n, bool):
+            print(n)
+        break
+' "$1"
+}
+
+# model_ready BASE HEADER_FILE HEALTH_TIMEOUT MODELS_TIMEOUT SERVED WANT: 0 when BASE/health
+# answers 200 and BASE/v1/models (sent with the header file) reports max_model_len WANT for the
+# model SERVED; otherwise 1, with what was seen in READY_LAST (for the caller's message).
+# shellcheck disable=SC2034 # READY_LAST is the function's output: the caller reads it
+model_ready() {
+  local base=$1 hdr=$2 health_timeout=$3 models_timeout=$4 served=$5 want=$6 code body got
+  code=$(curl -s -o /dev/null -w '%{http_code}' -m "$health_timeout" "$base/health" 2>/dev/null) || true
+  if [ "$code" != 200 ]; then READY_LAST="/health: HTTP ${code:-none}"; return 1; fi
+  if ! body=$(curl -fsS -m "$models_timeout" -H @"$hdr" "$base/v1/models" 2>&1); then READY_LAST="/v1/models: $body"; return 1; fi
+  got=$(printf '%s' "$body" | served_max_model_len "$served") || got=
+  if [ "$got" != "$want" ]; then READY_LAST="/v1/models reports max_model_len='$got' for $served, expected $want"; return 1; fi
+  return 0
+}
+
+# The readiness gate (src/plan/service.ts renders it; VllmService runs it on the head): poll
+# /health and /v1/models on the local API until the served model reports the profile's
+# max_model_len. stdin: the API key (or nothing); it goes into a header file, never on a command
+# line. On failure it removes the drop-caches sidecar of every node (reached through on_node).
+# Inputs, rendered in front of this file: NODE BASE SERVED MAX_MODEL_LEN TIMEOUT INTERVAL,
+# SIDECAR_NODES and SIDECAR (node -> sidecar container; both empty when there are no sidecars),
+# on_node (the node access block, when there are sidecars) and lib.sh (model_ready).
+
+key=; IFS= read -r key || true
+hdr=$(mktemp); chmod 600 "$hdr"
+cleanup() {
+  local rc=$? n p ok=1 pids=() list
+  rm -f "$hdr"
+  [ "$rc" -eq 0 ] && return 0 # ready: the per-node stop steps (which wait for this gate) remove the sidecars
+  [ "${#SIDECAR_NODES[@]}" -gt 0 ] || return 0
+  for n in "${SIDECAR_NODES[@]}"; do
+    on_node "$n" "docker rm -f ${SIDECAR[$n]@Q} >/dev/null 2>&1 || true" </dev/null & pids+=("$!")
+  done
+  for p in "${pids[@]}"; do wait "$p" || ok=0; done
+  printf -v list '%s, ' "${SIDECAR_NODES[@]}"
+  if [ "$ok" = 1 ]; then
+    echo "dgx-spark-vllm: drop-caches sidecars removed on ${list%, }" >&2
+  else
+    echo "dgx-spark-vllm: readiness: could not reach every node to remove its drop-caches sidecar (each expires on its own)" >&2
+  fi
+}
+trap cleanup EXIT
+if [ -n "$key" ]; then printf 'Authorization: Bearer %s\n' "$key" > "$hdr"; fi
+deadline=$(( $(date +%s) + TIMEOUT )); last="no answer yet"
+while :; do
+  if model_ready "$BASE" "$hdr" 5 10 "$SERVED" "$MAX_MODEL_LEN"; then echo "ready: $SERVED max_model_len=$MAX_MODEL_LEN"; exit 0; fi
+  last=$READY_LAST
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "dgx-spark-vllm: node $NODE: readiness: not ready after $TIMEOUT s; last error: $last" >&2
+    exit 1
+  fi
+  sleep "$INTERVAL"
+done
