@@ -64,7 +64,8 @@ export function loadForDeploy(): LoadedConfig {
 }
 
 const { config, warnings } = loadForDeploy();
-const cluster = new DeepSeekV4Cluster("dsv4", { config, warnings });
+// The stack's one cluster keeps the plain names, which `plan`, `doctor` and `repair` read.
+const cluster = new DeepSeekV4Cluster("dsv4", { config, warnings, instance: null });
 const p = cluster.plan;
 
 export const endpoint = cluster.endpoint;

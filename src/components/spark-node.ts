@@ -133,7 +133,7 @@ export class SparkNode extends pulumi.ComponentResource {
       });
     }
     if (args.umaMonitor ?? true) {
-      const monitor = umaMonitorStep(node.name, args.plan.hardening.umaAlertThresholdGb);
+      const monitor = umaMonitorStep(node.name, args.plan.hardening.umaAlertThresholdGb, args.plan.names);
       steps[monitor.id] = stepCommand(
         `${name}-${monitor.id}`,
         connection,

@@ -6,6 +6,7 @@
  * profile's max_model_len) passes, and also when it fails (the gate's exit trap). Once ready, the
  * coordinated watchdog is installed on the head (src/plan/watchdog.ts) unless disabled.
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { remote } from "@pulumi/command";
@@ -17,7 +18,7 @@ import {
   READINESS_TIMEOUT_S,
   readinessScript,
 } from "../plan/service";
-import { watchdogStep } from "../plan/watchdog";
+import { HOLD_MARGIN_S, watchdogHoldStep, watchdogStep, watchdogUnholdScript } from "../plan/watchdog";
 import type { ClusterPlan, ContainerSpec } from "../plan/types";
 import { dockerProviderFor, sizeToMiB, stepCommand, TOKEN_PREFIX } from "./common";
 import type { RoceLink } from "./roce-link";
@@ -97,6 +98,10 @@ export class VllmService extends pulumi.ComponentResource {
   public readonly readiness: remote.Command;
   /** The watchdog's installation on the head (undefined when `serving.watchdog.enabled` is false). */
   public readonly watchdog: remote.Command | undefined;
+  /** The update's bounded hold of the watchdog, before any container is replaced (with the watchdog). */
+  public readonly watchdogHold: remote.Command | undefined;
+  /** Its release once readiness passed (with the watchdog). */
+  public readonly watchdogUnhold: remote.Command | undefined;
 
   constructor(name: string, args: VllmServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN_PREFIX}VllmService`, name, {}, opts);
@@ -150,6 +155,28 @@ export class VllmService extends pulumi.ComponentResource {
       before[n.name] = deps;
     }
 
+    // The watchdog is held (a bounded pause) before any container is replaced, and released once
+    // ready: an update never races it. Triggers: whatever replaces a container (its spec, the
+    // image, a secret in its environment: as a digest, itself secret).
+    const headSpark0 = byName.get(plan.cluster.head) as SparkNode;
+    const secretDigest = pulumi
+      .all([secrets.HF_TOKEN ?? "", secrets.VLLM_API_KEY ?? ""])
+      .apply(([a, b]) => createHash("sha256").update(`${a}\0${b}`).digest("hex"));
+    const updateTriggers = [
+      JSON.stringify(plan.cluster.startOrder.map((n) => plan.nodes.find((x) => x.name === n)?.container)),
+      args.image.imageId,
+      pulumi.secret(secretDigest),
+    ];
+    const hold = plan.watchdog.enabled
+      ? stepCommand(
+          `${name}-watchdog-hold`,
+          headSpark0.connection,
+          watchdogHoldStep(plan, timeout + HOLD_MARGIN_S),
+          { ...child, dependsOn: Object.values(before).flat(), deleteBeforeReplace: true },
+          { triggers: updateTriggers },
+        )
+      : undefined;
+
     // Containers in the plan's start order: workers first, the head last.
     const containers: Record<string, docker.Container> = {};
     const workers: docker.Container[] = [];
@@ -171,7 +198,7 @@ export class VllmService extends pulumi.ComponentResource {
           ...child,
           provider: dockerProviderFor(`${name}-${n.name}-docker`, spark, this),
           deleteBeforeReplace: true, // fixed container names
-          dependsOn: [...(before[n.name] ?? []), ...(isHead ? workers : [])],
+          dependsOn: [...(before[n.name] ?? []), ...(hold ? [hold] : []), ...(isHead ? workers : [])],
         },
       );
       containers[n.name] = c;
@@ -223,6 +250,19 @@ export class VllmService extends pulumi.ComponentResource {
           },
         )
       : undefined;
+    // The update's hold ends once ready (and the watchdog re-installed); if readiness fails, it expires by itself.
+    this.watchdogUnhold = hold
+      ? new remote.Command(
+          `${name}-watchdog-unhold`,
+          { connection: headSpark.connection, create: watchdogUnholdScript(plan), triggers: updateTriggers },
+          {
+            ...child,
+            dependsOn: [this.readiness, ...(this.watchdog ? [this.watchdog] : [])],
+            deleteBeforeReplace: true,
+          },
+        )
+      : undefined;
+    this.watchdogHold = hold;
 
     this.endpoint = this.readiness.stdout.apply(() => plan.cluster.endpoint);
     this.servedModelName = pulumi.output(plan.model.servedName);

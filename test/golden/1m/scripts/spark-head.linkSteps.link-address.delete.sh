@@ -2,12 +2,45 @@ set -euo pipefail
 if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi
 J=/var/lib/dgx-spark-vllm/journal
 $SUDO mkdir -p "$J"
+HOLDER=dgx-spark-vllm
+# Holders of a shared host setting (src/plan/names.ts): swap, vm.min_free_kbytes, a data-plane
+# netdev, the cache folders, an image tag are one per host, however many clusters use them. The
+# first cluster's create records the original in the host-wide journal ($J); each cluster adds
+# itself to KEY's holder list; a delete takes itself off and restores the original only when no
+# other cluster still holds the setting. A record without a holder list (written before holders
+# existed) has one implicit holder: its delete restores, as it always did.
+# Inputs, rendered in front of this file: HOLDER (this cluster's name), SUDO, J.
+
+# hold KEY: this cluster holds the shared setting KEY ($J/KEY.holders, one name a line).
+hold() {
+  local f="$J/$1.holders"
+  grep -qxF -- "$HOLDER" "$f" 2>/dev/null || printf '%s\n' "$HOLDER" | $SUDO tee -a "$f" >/dev/null
+}
+
+# release KEY: this cluster no longer holds KEY. Exit 0 when nobody holds it any more (the caller
+# puts the original back); exit 1, and says who, while another cluster still holds it.
+release() {
+  local f="$J/$1.holders" rest
+  [ -e "$f" ] || return 0
+  rest=$(grep -vxF -- "$HOLDER" "$f" || true)
+  if [ -n "$rest" ]; then
+    printf '%s\n' "$rest" | $SUDO tee "$f" >/dev/null
+    echo "dgx-spark-vllm: $1 stays as it is: still held by $(printf '%s' "$rest" | tr '\n' ' ' | sed 's/ $//')" >&2
+    return 1
+  fi
+  $SUDO rm -f "$f"
+  return 0
+}
 k="$J"/link%enp1s0f1np1
+if release link%enp1s0f1np1; then
 if [ "$(cat "$k.addr" 2>/dev/null)" = added ] && grep -qF ' 10.0.0.1/30 ' <<<"$(ip -o -4 addr show dev enp1s0f1np1 2>/dev/null)"; then $SUDO ip addr del 10.0.0.1/30 dev enp1s0f1np1; fi
 if [ -e "$k.mtu" ]; then if ip link show dev enp1s0f1np1 >/dev/null 2>&1; then $SUDO ip link set dev enp1s0f1np1 mtu "$(cat "$k.mtu")"; fi; $SUDO rm -f "$k.mtu"; fi
 $SUDO rm -f "$k.addr"
+fi
+if release netplan; then
 if [ -e "$J/file%etc%netplan%60-dgx-spark-vllm.yaml.orig" ]; then $SUDO cp -p "$J/file%etc%netplan%60-dgx-spark-vllm.yaml.orig" /etc/netplan/60-dgx-spark-vllm.yaml; $SUDO rm -f "$J/file%etc%netplan%60-dgx-spark-vllm.yaml.orig";
 else $SUDO rm -f /etc/netplan/60-dgx-spark-vllm.yaml; fi
 $SUDO rm -f "$J/file%etc%netplan%60-dgx-spark-vllm.yaml.absent"
 if [ -e "$J/file%etc%netplan%60-dgx-spark-vllm.yaml.dirs" ]; then while read -r d; do $SUDO rmdir "$d" 2>/dev/null || true; done < "$J/file%etc%netplan%60-dgx-spark-vllm.yaml.dirs"; $SUDO rm -f "$J/file%etc%netplan%60-dgx-spark-vllm.yaml.dirs"; fi
+fi
 if $SUDO rmdir "$J" 2>/dev/null; then $SUDO rmdir "${J%/*}" 2>/dev/null || true; fi

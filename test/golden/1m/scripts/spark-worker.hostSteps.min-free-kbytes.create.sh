@@ -2,7 +2,37 @@ set -euo pipefail
 if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi
 J=/var/lib/dgx-spark-vllm/journal
 $SUDO mkdir -p "$J"
+HOLDER=dgx-spark-vllm
+# Holders of a shared host setting (src/plan/names.ts): swap, vm.min_free_kbytes, a data-plane
+# netdev, the cache folders, an image tag are one per host, however many clusters use them. The
+# first cluster's create records the original in the host-wide journal ($J); each cluster adds
+# itself to KEY's holder list; a delete takes itself off and restores the original only when no
+# other cluster still holds the setting. A record without a holder list (written before holders
+# existed) has one implicit holder: its delete restores, as it always did.
+# Inputs, rendered in front of this file: HOLDER (this cluster's name), SUDO, J.
+
+# hold KEY: this cluster holds the shared setting KEY ($J/KEY.holders, one name a line).
+hold() {
+  local f="$J/$1.holders"
+  grep -qxF -- "$HOLDER" "$f" 2>/dev/null || printf '%s\n' "$HOLDER" | $SUDO tee -a "$f" >/dev/null
+}
+
+# release KEY: this cluster no longer holds KEY. Exit 0 when nobody holds it any more (the caller
+# puts the original back); exit 1, and says who, while another cluster still holds it.
+release() {
+  local f="$J/$1.holders" rest
+  [ -e "$f" ] || return 0
+  rest=$(grep -vxF -- "$HOLDER" "$f" || true)
+  if [ -n "$rest" ]; then
+    printf '%s\n' "$rest" | $SUDO tee "$f" >/dev/null
+    echo "dgx-spark-vllm: $1 stays as it is: still held by $(printf '%s' "$rest" | tr '\n' ' ' | sed 's/ $//')" >&2
+    return 1
+  fi
+  $SUDO rm -f "$f"
+  return 0
+}
 if [ ! -e "$J/vm.min_free_kbytes" ]; then sysctl -n vm.min_free_kbytes | $SUDO tee "$J/vm.min_free_kbytes" >/dev/null; fi
+hold vm.min_free_kbytes
 if [ ! -e "$J/file%etc%sysctl.d%90-dgx-spark-vllm.conf.orig" ] && [ ! -e "$J/file%etc%sysctl.d%90-dgx-spark-vllm.conf.absent" ]; then
   if [ -e /etc/sysctl.d/90-dgx-spark-vllm.conf ]; then $SUDO cp -p /etc/sysctl.d/90-dgx-spark-vllm.conf "$J/file%etc%sysctl.d%90-dgx-spark-vllm.conf.orig"; else $SUDO touch "$J/file%etc%sysctl.d%90-dgx-spark-vllm.conf.absent"; fi
 fi
