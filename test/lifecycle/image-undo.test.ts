@@ -94,7 +94,7 @@ describe("the image tag's undo on a real Docker engine", { skip: skip ?? false }
         "#!/bin/bash",
         `# On "spark-worker" the plan's tag ${TAG} is called ${TAG_W}.`,
         `if [ "$1" = load ]; then ${real} load >/dev/null || exit 1; exec ${real} tag ${TAG} ${TAG_W}; fi`,
-        'args=(); for a; do if [ "$a" = ' + TAG + " ]; then a=" + TAG_W + '; fi; args+=("$a"); done',
+        `args=(); for a; do if [ "$a" = ${TAG} ]; then a=${TAG_W}; fi; args+=("$a"); done`,
         `exec ${real} "\${args[@]}"`,
       ].join("\n"),
     );

@@ -55,8 +55,16 @@ describe("two clusters on the same two simulated Sparks", { skip }, () => {
     for (const h of [HEAD, WORKER]) {
       for (const c of ["blue", "green"]) {
         const n = plans[c]?.names;
-        assert.equal(lab.must(h, `systemctl is-enabled ${n?.linkUnit}.service`).trim(), "enabled", `${h}: ${c}'s boot unit`);
-        assert.equal(lab.must(h, `systemctl is-active ${n?.monitorUnit}.timer`).trim(), "active", `${h}: ${c}'s monitor`);
+        assert.equal(
+          lab.must(h, `systemctl is-enabled ${n?.linkUnit}.service`).trim(),
+          "enabled",
+          `${h}: ${c}'s boot unit`,
+        );
+        assert.equal(
+          lab.must(h, `systemctl is-active ${n?.monitorUnit}.timer`).trim(),
+          "active",
+          `${h}: ${c}'s monitor`,
+        );
       }
       const holders = lab.must(h, "cat /var/lib/dgx-spark-vllm/journal/swaps.holders");
       assert.equal(holders, "dgx-spark-vllm-blue\ndgx-spark-vllm-green\n");
@@ -69,14 +77,22 @@ describe("two clusters on the same two simulated Sparks", { skip }, () => {
     assert.equal(out.failed, undefined, why(out.failed));
     const plan = plans.green as ClusterPlan;
     for (const h of [HEAD, WORKER]) {
-      assert.equal(kernelState(lab.snapshot(h)), kernelState(bothUp[h] as string), `${h}: addresses, MTU, sysctl, swap as before`);
+      assert.equal(
+        kernelState(lab.snapshot(h)),
+        kernelState(bothUp[h] as string),
+        `${h}: addresses, MTU, sysctl, swap as before`,
+      );
       assert.equal(lab.must(h, "swapon --show=NAME --noheadings --raw").trim(), "", `${h}: swap still off`);
       assert.equal(lab.must(h, "sysctl -n vm.min_free_kbytes").trim(), String(plan.hardening.minFreeKbytes));
       assert.match(lab.must(h, `cat ${NETPLAN_FILE}`), /mtu: 9000/);
       assert.match(lab.must(h, `cat ${SYSCTL_FILE}`), /vm.min_free_kbytes/);
       assert.match(lab.must(h, "cat /etc/fstab"), /^#dgx-spark-vllm# \/swapfile none swap/m);
       assert.equal(lab.must(h, `systemctl is-enabled ${plan.names.linkUnit}.service`).trim(), "enabled");
-      assert.notEqual(lab.exec(h, "systemctl cat dgx-spark-vllm-blue-link.service").code, 0, `${h}: blue's boot unit is gone`);
+      assert.notEqual(
+        lab.exec(h, "systemctl cat dgx-spark-vllm-blue-link.service").code,
+        0,
+        `${h}: blue's boot unit is gone`,
+      );
       assert.notEqual(lab.exec(h, "test -e /var/lib/dgx-spark-vllm-blue").code, 0, `${h}: blue's journal is gone`);
       assert.equal(lab.must(h, "cat /var/lib/dgx-spark-vllm/journal/swaps.holders"), "dgx-spark-vllm-green\n");
     }
