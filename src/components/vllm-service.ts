@@ -4,7 +4,9 @@
  * restart policy; the weight prefetch and the drop-caches sidecar on every node while the engine
  * loads, the sidecar removed once the readiness gate (`/health`, then `/v1/models` reporting the
  * profile's max_model_len) passes, and also when it fails (the gate's exit trap). Once ready, the
- * coordinated watchdog is installed on the head (src/plan/watchdog.ts) unless disabled.
+ * coordinated watchdog is installed on the head (src/plan/watchdog.ts) unless disabled. An update
+ * that may replace a container holds the watchdog first (a bounded pause that expires by itself)
+ * and releases it once ready, so the two never race.
  */
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
@@ -158,7 +160,7 @@ export class VllmService extends pulumi.ComponentResource {
     // The watchdog is held (a bounded pause) before any container is replaced, and released once
     // ready: an update never races it. Triggers: whatever replaces a container (its spec, the
     // image, a secret in its environment: as a digest, itself secret).
-    const headSpark0 = byName.get(plan.cluster.head) as SparkNode;
+    const headSpark = byName.get(plan.cluster.head) as SparkNode;
     const secretDigest = pulumi
       .all([secrets.HF_TOKEN ?? "", secrets.VLLM_API_KEY ?? ""])
       .apply(([a, b]) => createHash("sha256").update(`${a}\0${b}`).digest("hex"));
@@ -170,7 +172,7 @@ export class VllmService extends pulumi.ComponentResource {
     const hold = plan.watchdog.enabled
       ? stepCommand(
           `${name}-watchdog-hold`,
-          headSpark0.connection,
+          headSpark.connection,
           watchdogHoldStep(plan, timeout + HOLD_MARGIN_S),
           { ...child, dependsOn: Object.values(before).flat(), deleteBeforeReplace: true },
           { triggers: updateTriggers },
@@ -206,7 +208,6 @@ export class VllmService extends pulumi.ComponentResource {
     }
     this.containers = containers;
     const headContainer = containers[plan.cluster.head] as docker.Container;
-    const headSpark = byName.get(plan.cluster.head) as SparkNode;
 
     this.readiness = new remote.Command(
       `${name}-readiness`,
