@@ -509,3 +509,39 @@ describe("readiness: what pulumi up shows while it waits (the rendered gate, cur
     }
   });
 });
+
+describe("journal.sh: two clusters releasing at the same moment", () => {
+  it("exactly one of them is the last holder (the list is changed under a lock), every time", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dgx-holders-race-"));
+    try {
+      const src = `source ${shq(join(HOST_DIR, "journal.sh"))}; SUDO=; J=${shq(dir)}`;
+      const rounds = 20;
+      const r = spawnSync(
+        "bash",
+        [
+          "-c",
+          [
+            src,
+            `for i in $(seq ${rounds}); do`,
+            "  HOLDER=a hold k; HOLDER=b hold k",
+            '  ( HOLDER=a; if release k 2>/dev/null; then echo "$i LAST"; fi ) &',
+            '  ( HOLDER=b; if release k 2>/dev/null; then echo "$i LAST"; fi ) &',
+            "  wait",
+            "done",
+          ].join("\n"),
+        ],
+        { encoding: "utf8" },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const last = r.stdout.trim().split("\n").filter(Boolean);
+      assert.deepEqual(
+        last.map((l) => l.split(" ")[0]),
+        Array.from({ length: rounds }, (_, i) => String(i + 1)),
+        "one LAST per round",
+      );
+      assert.ok(!existsSync(join(dir, ".holders.lock")), "no lock left behind");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
