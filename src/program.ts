@@ -65,9 +65,13 @@ export function loadForDeploy(): LoadedConfig {
 
 const { config, warnings } = loadForDeploy();
 // serving.replicas > 1: one cluster per replica (dsv4-r0, dsv4-r1, ...), each with its own endpoint;
-// the single-cluster outputs below describe replica 0.
-const set = config.serving.replicas > 1 ? new DeepSeekV4Replicas("dsv4", { config, warnings }) : undefined;
-const cluster = set ? (set.replicas[0] as DeepSeekV4Cluster) : new DeepSeekV4Cluster("dsv4", { config, warnings });
+// the single-cluster outputs below describe replica 0. The stack's clusters keep the plain names
+// (each replica is on its own nodes), which `plan`, `doctor` and `repair` read.
+const set =
+  config.serving.replicas > 1 ? new DeepSeekV4Replicas("dsv4", { config, warnings, instance: null }) : undefined;
+const cluster = set
+  ? (set.replicas[0] as DeepSeekV4Cluster)
+  : new DeepSeekV4Cluster("dsv4", { config, warnings, instance: null });
 const p = cluster.plan;
 
 /** Every replica's endpoint (one entry without serving.replicas); put a router in front of several. */

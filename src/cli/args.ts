@@ -104,10 +104,11 @@ export interface ClusterRead {
   readonly privateKeys: Readonly<Record<string, string>>;
 }
 
-export function readClusterPlan(opts: { stack?: string; config?: string }): ClusterRead {
+export function readClusterPlan(opts: { stack?: string; config?: string; instance?: string }): ClusterRead {
   const { input, source } = readClusterInput(opts);
   const { config, warnings } = loadClusterConfig(input, "plan");
-  const plan = planCluster(config, warnings);
+  // --instance: a cluster deployed with an instance name (a DeepSeekV4Cluster in one's own program) names its containers and units with it.
+  const plan = planCluster(config, warnings, opts.instance !== undefined ? { instance: opts.instance } : {});
   const privateKeys: Record<string, string> = {};
   for (const n of config.nodes) {
     const k = n.ssh.privateKey ?? config.ssh.privateKey;
@@ -127,9 +128,9 @@ export interface StackAccess extends Omit<ClusterRead, "privateKeys"> {
   readonly repairCommand: string;
 }
 
-/** Read `--stack`/`--config`, `--identity` and the API key variable; ConfigError or UsageError on bad input. */
+/** Read `--stack`/`--config`, `--instance`, `--identity` and the API key variable; ConfigError or UsageError on bad input. */
 export function readStackAccess(
-  opts: { stack?: string; config?: string; identity?: string },
+  opts: { stack?: string; config?: string; identity?: string; instance?: string },
   env: NodeJS.ProcessEnv,
   apiKeyEnv?: string,
 ): StackAccess {

@@ -8,13 +8,15 @@ import type { SshSettings } from "../ssh/session";
 import { readStackAccess, type StackAccess } from "./args";
 import { type CliIo, parseOptions, STACK_OPTIONS, UsageError } from "./options";
 
-const USAGE = `usage: dgx-spark-vllm doctor [--stack <name> | --config <file>] [--json] [--identity <key file>] [--rdma] [--api-key-env NAME]
+const USAGE = `usage: dgx-spark-vllm doctor [--stack <name> | --config <file>] [--json] [--identity <key file>] [--instance <name>] [--rdma] [--api-key-env NAME]
 
 Read-only health check of every node over SSH (BatchMode), before and after deploying.
   --stack NAME        read stacks/Pulumi.NAME.yaml (default: 1m)
   --config FILE       a Pulumi stack file, or a cluster object in YAML or JSON
   --json              print the report as JSON
   --identity FILE     SSH private key file (default: the config's key when readable, else the ssh agent)
+  --instance NAME     the cluster's instance name, when it was deployed with one (a DeepSeekV4Cluster
+                      in your own program: its component name); default: the plain names
   --rdma              also read the engine log for NCCL's transport (NET/IB vs NET/Socket)
   --api-key-env NAME  variable holding the API key for /v1/models (default: $VLLM_API_KEY)
 Exit: 0 all PASS, 1 warnings, 2 failures or bad input.
@@ -38,6 +40,7 @@ export async function runDoctorCli(
     config?: string;
     json?: boolean;
     identity?: string;
+    instance?: string;
     rdma?: boolean;
     "api-key-env"?: string;
   };

@@ -88,6 +88,7 @@ export const STACK_OPTIONS: Record<string, OptionSpec> = {
   config: { type: "string" },
   json: { type: "boolean" },
   identity: { type: "string" },
+  instance: { type: "string" },
   help: { type: "boolean", short: "h" },
 };
 

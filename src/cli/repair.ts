@@ -10,7 +10,8 @@ import { readStackAccess, type StackAccess } from "./args";
 import { type CliIo, parseOptions, STACK_OPTIONS, UsageError } from "./options";
 
 export const REPAIR_USAGE = `usage: dgx-spark-vllm repair [--stack <name> | --config <file>] [--node <name>]...
-                             [--dry-run] [--json] [--identity <key file>] [--force-serving]
+                             [--dry-run] [--json] [--identity <key file>] [--instance <name>]
+                             [--force-serving]
 
 Runs doctor, then re-applies over SSH the plan's own idempotent host and link steps (the scripts
 the components run) for the checks that fail: MTU, addresses, GID, netplan file and boot unit,
@@ -21,6 +22,8 @@ swap, vm.min_free_kbytes. Then runs doctor again and reports before and after.
   --dry-run           list per node the steps it would run; run nothing
   --json              print the report as JSON
   --identity FILE     SSH private key file (default: the config's key when readable, else the ssh agent)
+  --instance NAME     the cluster's instance name, when it was deployed with one (a DeepSeekV4Cluster
+                      in your own program: its component name); default: the plain names
   --force-serving     also repair a node whose engine container is up (a live NCCL job on the link hangs)
 The API key for doctor's /v1/models check is read from $VLLM_API_KEY when set.
 Exit: 0 nothing to do or all repaired, 1 something left, 2 bad input or a node refused.
@@ -51,6 +54,7 @@ export async function runRepairCli(
     "dry-run"?: boolean;
     json?: boolean;
     identity?: string;
+    instance?: string;
     "force-serving"?: boolean;
   };
   let access: StackAccess;

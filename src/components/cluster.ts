@@ -27,6 +27,13 @@ export interface DeepSeekV4ClusterArgs {
   readinessTimeoutSeconds?: number;
   /** Folder holding docker/ for the source build. @default this package's root */
   contextRoot?: string;
+  /**
+   * Put this name into every container, systemd unit, script and journal name on the hosts, so
+   * two clusters on one Spark (in one stack or two) do not clash (`planCluster`'s `instance`).
+   * `null`: the plain names (`dgx-spark-vllm-<node>`, ...) that `plan`, `doctor` and `repair` read.
+   * @default this component's name
+   */
+  instance?: string | null;
 }
 
 export class DeepSeekV4Cluster extends pulumi.ComponentResource {
@@ -48,7 +55,11 @@ export class DeepSeekV4Cluster extends pulumi.ComponentResource {
   constructor(name: string, args: DeepSeekV4ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TOKEN_PREFIX}DeepSeekV4Cluster`, name, {}, opts);
     const config = args.config;
-    const plan = planCluster(config, args.warnings ?? []);
+    const plan = planCluster(
+      config,
+      args.warnings ?? [],
+      args.instance === null ? {} : { instance: args.instance ?? name },
+    );
     this.plan = plan;
     // The plan's warnings are shown by the component each concerns (fromPlan), once each.
     for (const n of plan.notes) pulumi.log.info(`${n.path} ${n.message}`, this);

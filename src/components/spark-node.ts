@@ -13,6 +13,7 @@ import { hardeningSchema } from "../config/schema";
 import { cacheStep, minFreeKbytesStep, swapOffStep } from "../plan/host";
 import { umaMonitorStep } from "../plan/monitor";
 import type { NodeMetricsSpec } from "../plan/observability";
+import type { HostNames } from "../plan/types";
 import { preflightChecks, reachableScript, type NodeCheck } from "../plan/service";
 import type { ClusterPlan, HostStep, NodePlan } from "../plan/types";
 import { sshOptions } from "../ssh/options";
@@ -72,6 +73,11 @@ export interface SparkNodeMonitor {
    * @default none (`fromPlan` gives the plan's when `observability.enabled`)
    */
   nodeMetrics?: NodeMetricsSpec;
+  /**
+   * The cluster's host names (unit, script, journal): two clusters on one host need their own.
+   * @default the plain names (`fromPlan` gives the plan's `names`)
+   */
+  names?: HostNames;
 }
 
 export interface SparkNodeArgs {
@@ -190,6 +196,7 @@ export class SparkNode extends pulumi.ComponentResource implements SparkNodeAcce
         (args.umaMonitor ?? true)
           ? {
               thresholdGb: plan.hardening.umaAlertThresholdGb,
+              names: plan.names,
               ...(args.webhookUrl !== undefined ? { webhookUrl: args.webhookUrl } : {}),
               ...(plan.observability.enabled && plan.observability.nodeMetrics[node.name]
                 ? { nodeMetrics: plan.observability.nodeMetrics[node.name] }
@@ -264,6 +271,7 @@ export class SparkNode extends pulumi.ComponentResource implements SparkNodeAcce
         args.name,
         monitorArgs.thresholdGb ?? HARDENING_DEFAULTS.umaAlertThresholdGb,
         monitorArgs.nodeMetrics,
+        monitorArgs.names,
       );
       steps[monitor.id] = stepCommand(`${name}-${monitor.id}`, connection, monitor, child(afterChecks), {
         stdin: monitorArgs.webhookUrl ?? "",

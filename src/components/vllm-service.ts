@@ -6,8 +6,11 @@
  * restart policy; the weight prefetch and the drop-caches sidecar on every node while the engine
  * loads, the sidecar removed once the readiness gate (`/health`, then `/v1/models` reporting the
  * profile's max_model_len) passes, and also when it fails (the gate's exit trap). Once ready, the
- * coordinated watchdog is installed on the head (src/plan/watchdog.ts) unless disabled.
+ * coordinated watchdog is installed on the head (src/plan/watchdog.ts) unless disabled. An update
+ * that may replace a container holds the watchdog first (a bounded pause that expires by itself)
+ * and releases it once ready, so the two never race.
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { remote } from "@pulumi/command";
@@ -19,7 +22,7 @@ import {
   READINESS_TIMEOUT_S,
   readinessScript,
 } from "../plan/service";
-import { watchdogStep } from "../plan/watchdog";
+import { HOLD_MARGIN_S, watchdogHoldStep, watchdogStep, watchdogUnholdScript } from "../plan/watchdog";
 import type { ConfigProblem } from "../config/errors";
 import type { ClusterPlan, ContainerSpec, HostStep } from "../plan/types";
 import {
@@ -76,6 +79,12 @@ export interface VllmServiceArgs {
   };
   /** Installed on the head after readiness (and the sidecars' removal); the API key on stdin. @default none */
   watchdog?: HostStep;
+  /**
+   * The update's bounded hold of the watchdog: `hold` runs on the head before any container is
+   * replaced (it expires by itself), `unholdScript` once ready. @default none (`fromPlan` gives the
+   * plan's when the watchdog is on)
+   */
+  watchdogHold?: { hold: HostStep; unholdScript: string };
   /** The OpenAI-compatible base URL (an output once ready). */
   endpoint: string;
   /** The served model name (an output). */
@@ -163,6 +172,10 @@ export class VllmService extends pulumi.ComponentResource {
   public readonly readiness: remote.Command;
   /** The watchdog's installation on the head (undefined when `serving.watchdog.enabled` is false). */
   public readonly watchdog: remote.Command | undefined;
+  /** The update's bounded hold of the watchdog, before any container is replaced (with the watchdog). */
+  public readonly watchdogHold: remote.Command | undefined;
+  /** Its release once readiness passed (with the watchdog). */
+  public readonly watchdogUnhold: remote.Command | undefined;
 
   /** The args for a plan's service. Throws when a node is missing or the plan needs an API key that is not given. */
   static fromPlan(plan: ClusterPlan, args: VllmServiceFromPlan): VllmServiceArgs {
@@ -200,7 +213,15 @@ export class VllmService extends pulumi.ComponentResource {
         script: readinessScript(plan, head, timeout, args.readinessIntervalSeconds ?? READINESS_INTERVAL_S),
         timeoutSeconds: timeout,
       },
-      ...(plan.watchdog.enabled ? { watchdog: watchdogStep(plan) } : {}),
+      ...(plan.watchdog.enabled
+        ? {
+            watchdog: watchdogStep(plan),
+            watchdogHold: {
+              hold: watchdogHoldStep(plan, timeout + HOLD_MARGIN_S),
+              unholdScript: watchdogUnholdScript(plan),
+            },
+          }
+        : {}),
       endpoint: plan.cluster.endpoint,
       servedModelName: plan.model.servedName,
       maxModelLen: plan.profile.maxModelLen,
@@ -229,14 +250,11 @@ export class VllmService extends pulumi.ComponentResource {
     if (twice.length > 0) throw new Error(`VllmService ${name}: node ${twice.join(", ")} has more than one rank`);
     const readyOn = args.image.readyOn ?? {};
 
-    // Per rank, in start order (workers first, the head last): image ready -> (prefetch) ->
-    // (drop-caches sidecar) -> container.
-    const containers: Record<string, docker.Container> = {};
-    const workers: docker.Container[] = [];
+    // Per rank: image ready -> (prefetch) -> (drop-caches sidecar).
+    const before: Record<string, pulumi.Input<pulumi.Resource>[]> = {};
     const sidecars: { rank: VllmRank; stop: string; trigger: string }[] = [];
     for (const r of ranks) {
       const nodeName = r.node.nodeName;
-      const isHead = r === args.head;
       const image = readyOn[nodeName];
       let deps: pulumi.Input<pulumi.Resource>[] = image ? [image] : [];
       if (r.prefetch) {
@@ -263,6 +281,36 @@ export class VllmService extends pulumi.ComponentResource {
         ];
         sidecars.push({ rank: r, stop: r.dropCaches.stop, trigger });
       }
+      before[nodeName] = deps;
+    }
+
+    // The watchdog is held (a bounded pause) before any container is replaced, and released once
+    // ready: an update never races it. Triggers: whatever replaces a container (its spec, the
+    // image, a secret in its environment: as a digest, itself secret).
+    const secretDigest = pulumi
+      .all([secrets.HF_TOKEN ?? "", secrets.VLLM_API_KEY ?? ""])
+      .apply(([a, b]) => createHash("sha256").update(`${a}\0${b}`).digest("hex"));
+    const updateTriggers: pulumi.Input<unknown>[] = [
+      JSON.stringify(ranks.map((r) => r.container)),
+      "imageId" in args.image ? args.image.imageId : args.image.imageRef,
+      pulumi.secret(secretDigest),
+    ];
+    const hold = args.watchdogHold
+      ? stepCommand(
+          `${name}-watchdog-hold`,
+          args.head.node.connection,
+          args.watchdogHold.hold,
+          { ...child(Object.values(before).flat()), deleteBeforeReplace: true },
+          { triggers: updateTriggers },
+        )
+      : undefined;
+
+    // Containers in start order: workers first, the head last (it waits for every worker).
+    const containers: Record<string, docker.Container> = {};
+    const workers: docker.Container[] = [];
+    for (const r of ranks) {
+      const nodeName = r.node.nodeName;
+      const isHead = r === args.head;
       if (r.container.pidsLimit !== undefined) {
         pulumi.log.warn(
           `node ${nodeName}: pidsLimit ${r.container.pidsLimit} is not expressible with the docker provider's Container and is not applied`,
@@ -273,7 +321,7 @@ export class VllmService extends pulumi.ComponentResource {
         `${name}-${nodeName}`,
         containerArgs(nodeName, r.container, args.image.imageRef, secrets),
         {
-          ...child([...deps, ...(isHead ? workers : [])]),
+          ...child([...(before[nodeName] ?? []), ...(hold ? [hold] : []), ...(isHead ? workers : [])]),
           provider: dockerProviderFor(`${name}-${nodeName}-docker`, r.node, this),
           deleteBeforeReplace: true, // fixed container names
         },
@@ -319,6 +367,16 @@ export class VllmService extends pulumi.ComponentResource {
           triggers: all.map((c) => c.id),
         })
       : undefined;
+    // The update's hold ends once ready (and the watchdog re-installed); if readiness fails, it expires by itself.
+    this.watchdogUnhold =
+      hold && args.watchdogHold
+        ? new remote.Command(
+            `${name}-watchdog-unhold`,
+            { connection: args.head.node.connection, create: args.watchdogHold.unholdScript, triggers: updateTriggers },
+            { ...child([this.readiness, ...(this.watchdog ? [this.watchdog] : [])]), deleteBeforeReplace: true },
+          )
+        : undefined;
+    this.watchdogHold = hold;
 
     const endpoint = args.endpoint;
     const maxModelLen = args.maxModelLen;

@@ -386,7 +386,7 @@ function nodeChecks(
     ...(netplan !== "present" ? [`${NETPLAN_FILE} absent`] : []),
     ...(netplan === "present" && missing.length ? [`${NETPLAN_FILE} lacks ${missing.join(", ")}`] : []),
     ...(netplan === "present" && !mtuOk ? [`${NETPLAN_FILE} does not set mtu: ${plan.link.mtu}`] : []),
-    ...(unit !== "enabled" ? [`${LINK_UNIT}.service ${unit || "not installed"}`] : []),
+    ...(unit !== "enabled" ? [`${plan.names.linkUnit}.service ${unit || "not installed"}`] : []),
   ];
   add({
     id: "persist",
@@ -395,7 +395,7 @@ function nodeChecks(
     title: "data plane persisted across reboots (netplan file and boot unit)",
     evidence: persistProblems.length
       ? persistProblems.join("; ")
-      : `${NETPLAN_FILE} valid; ${LINK_UNIT}.service enabled`,
+      : `${NETPLAN_FILE} valid; ${plan.names.linkUnit}.service enabled`,
     ...(persistProblems.length
       ? { fix: `${REPAIR_CMD} (re-runs the link steps: rewrites the netplan file, re-enables the unit)` }
       : {}),

@@ -14,7 +14,7 @@
  */
 import { rawShell, sh } from "../shell/sh";
 import { peerSshOptions } from "../plan/access";
-import { disableIpv6Key, NETPLAN_FILE, LINK_UNIT, payloadFor } from "../plan/link";
+import { disableIpv6Key, NETPLAN_FILE, payloadFor } from "../plan/link";
 import { hostFile } from "../shell/host";
 import { gidIndexCall } from "../plan/launch";
 import { modelCacheDir } from "../plan/service";
@@ -133,7 +133,7 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
     "step persist",
     '# shellcheck disable=SC2086 # $SUDO is empty or the two words "sudo -n"',
     sh`if t ${b.local} $SUDO test -e ${NETPLAN_FILE}; then kv netplan present; t ${b.local} $SUDO cat ${NETPLAN_FILE} 2>&1 | block netplan_content; else kv netplan absent; fi`,
-    sh`kv linkunit "$(t ${b.local} systemctl is-enabled ${`${LINK_UNIT}.service`} 2>/dev/null | head -n1)"`,
+    sh`kv linkunit "$(t ${b.local} systemctl is-enabled ${`${plan.names.linkUnit}.service`} 2>/dev/null | head -n1)"`,
     "step hardening",
     `kv min_free_kbytes "$(t ${b.local} sysctl -n vm.min_free_kbytes 2>&1)"`,
     `kv swaps "$(t ${b.local} swapon --show=NAME --noheadings --raw 2>&1)"`,

@@ -16,6 +16,7 @@ import { imagePlan } from "./image";
 import { nodeLaunch } from "./launch";
 import { linkPlan, linkSteps } from "./link";
 import { planMemory } from "./memory";
+import { hostNames } from "./names";
 import { resolveProfile } from "./profile";
 import type { ClusterPlan, NodePlan } from "./types";
 import { observabilityPlan } from "./observability";
@@ -27,11 +28,26 @@ export function modelSpecFor(config: ClusterConfig): ModelSpec {
   return variantSpec(config.model);
 }
 
+export interface PlanOptions {
+  /**
+   * Put this name into every container, systemd unit, script, state and journal name on the
+   * hosts, so two clusters on one Spark do not clash (src/plan/names.ts). DeepSeekV4Cluster
+   * passes its component name. 1-31 lower-case letters, digits and '-'.
+   * @default none: the plain names (`dgx-spark-vllm-<node>`, `dgx-spark-vllm-watchdog`, ...)
+   */
+  readonly instance?: string;
+}
+
 /**
  * Plan a validated config. Throws ConfigError when the memory planner finds it cannot fit (the
- * start check fails, or the KV pool cannot hold one full-context request).
+ * start check fails, or the KV pool cannot hold one full-context request), or when the instance
+ * name cannot name things on a host.
  */
-export function planCluster(config: ClusterConfig, warnings: readonly ConfigProblem[] = []): ClusterPlan {
+export function planCluster(
+  config: ClusterConfig,
+  warnings: readonly ConfigProblem[] = [],
+  options: PlanOptions = {},
+): ClusterPlan {
   if (config.serving.replicas > 1)
     throw new ConfigError([
       {
@@ -39,6 +55,12 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
         message: `is ${config.serving.replicas}: each replica is its own cluster; plan them with planDeployment (the plan command and the Pulumi program do), and run doctor, repair, bench and gate on one replica at a time (a config with that replica's nodes and replicas: 1)`,
       },
     ]);
+  let names: ReturnType<typeof hostNames>;
+  try {
+    names = hostNames(options.instance);
+  } catch (e) {
+    throw new ConfigError([{ path: "instance", message: (e as Error).message }]);
+  }
   const profile = resolveProfile(config.serving);
   const model = modelSpecFor(config);
   const headIndex = config.nodes.findIndex((n) => n.role === "head");
@@ -85,6 +107,7 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
       env,
       secretEnv,
       cache,
+      names,
     });
     const useAgent = node.ssh.privateKey ? false : (node.ssh.useAgent ?? config.ssh.useAgent ?? false);
     return {
@@ -109,15 +132,16 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
       serveCommandLine: ["env", ...shellAssignments(env), shellJoin(launch.serveArgv)].join(" "),
       container,
       dockerRun: dockerRunLine(container),
-      hostSteps: hostSteps(config, cache),
-      linkSteps: linkSteps(config, node),
+      hostSteps: hostSteps(config, cache, names),
+      linkSteps: linkSteps(config, node, names),
     };
   });
 
   const startOrder = [...workers.map((w) => w.name), head.name];
-  const watchdog = watchdogPlan(config, memory);
+  const watchdog = watchdogPlan(config, memory, names);
   return {
     schemaVersion: 1,
+    names,
     cluster: {
       nodeCount: config.nodes.length,
       head: head.name,

@@ -4,7 +4,8 @@
  */
 import type { ClusterConfig, NodeConfig } from "../config/schema";
 import { shellJoin } from "../shell/quote";
-import type { ContainerSpec, NodePlan } from "./types";
+import { containerName, DEFAULT_NAMES } from "./names";
+import type { ContainerSpec, HostNames, NodePlan } from "./types";
 
 /** Where the caches live inside the container (the image runs as root). */
 export const CONTAINER_CACHE = {
@@ -16,6 +17,8 @@ export const CONTAINER_CACHE = {
 
 /** Label put on every container the library owns. */
 export const OWNER_LABEL = "dgx-spark-vllm.managed";
+/** Label naming the cluster's instance (only when it has one: src/plan/names.ts). */
+export const INSTANCE_LABEL = "dgx-spark-vllm.instance";
 
 /** Default cache root: the SSH user's ~/.cache, as the recipe mounts it. */
 export function cacheFolders(node: NodeConfig, user: string, hfCachePath: string | undefined): NodePlan["cache"] {
@@ -29,8 +32,8 @@ export function cacheFolders(node: NodeConfig, user: string, hfCachePath: string
   };
 }
 
-export function vllmContainerName(node: string): string {
-  return `dgx-spark-vllm-${node}`;
+export function vllmContainerName(node: string, names: HostNames = DEFAULT_NAMES): string {
+  return containerName(names, node);
 }
 
 export interface ContainerInputs {
@@ -42,13 +45,15 @@ export interface ContainerInputs {
   readonly env: Readonly<Record<string, string>>;
   readonly secretEnv: readonly string[];
   readonly cache: NodePlan["cache"];
+  /** What the cluster is called on its hosts. @default the plain names */
+  readonly names?: HostNames;
 }
 
 export function containerSpec(i: ContainerInputs): ContainerSpec {
   const s = i.config.serving;
   const np = s.nonPrivileged;
   return {
-    name: vllmContainerName(i.node.name),
+    name: vllmContainerName(i.node.name, i.names),
     image: i.image,
     entrypoint: [],
     command: [...i.command],
@@ -72,7 +77,12 @@ export function containerSpec(i: ContainerInputs): ContainerSpec {
     env: i.env,
     secretEnv: [...i.secretEnv],
     restart: "no",
-    labels: { [OWNER_LABEL]: "true", "dgx-spark-vllm.node": i.node.name, "dgx-spark-vllm.rank": String(i.rank) },
+    labels: {
+      [OWNER_LABEL]: "true",
+      ...(i.names?.instance ? { [INSTANCE_LABEL]: i.names.instance } : {}),
+      "dgx-spark-vllm.node": i.node.name,
+      "dgx-spark-vllm.rank": String(i.rank),
+    },
   };
 }
 

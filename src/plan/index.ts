@@ -1,8 +1,16 @@
 export * from "./types";
-export { planCluster, planFromInput, modelSpecFor } from "./cluster";
+export { planCluster, planFromInput, modelSpecFor, type PlanOptions } from "./cluster";
+export { hostNames, DEFAULT_NAMES, SHARED_JOURNAL_DIR, INSTANCE_PATTERN } from "./names";
 export { resolveProfile, type ResolvedProfile } from "./profile";
 export { UCX_LEAK_FIX, LONG_CONTEXT_ENV, RAY_ENV } from "./env";
-export { dockerRunArgv, dockerRunLine, vllmContainerName, CONTAINER_CACHE, OWNER_LABEL } from "./container";
+export {
+  dockerRunArgv,
+  dockerRunLine,
+  vllmContainerName,
+  CONTAINER_CACHE,
+  OWNER_LABEL,
+  INSTANCE_LABEL,
+} from "./container";
 export { NETPLAN_FILE } from "./link";
 export { SYSCTL_FILE, FSTAB_MARK } from "./host";
 export { gidResolverScript } from "./launch";
@@ -19,6 +27,9 @@ export {
   watchdogScript,
   watchdogStep,
   watchdogUnit,
+  watchdogHoldStep,
+  watchdogUnholdScript,
+  HOLD_MARGIN_S,
   WATCHDOG_UNIT,
   WATCHDOG_BIN,
   WATCHDOG_SCRIPT,

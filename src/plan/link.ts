@@ -6,12 +6,13 @@
  */
 import type { ClusterConfig, NodeConfig } from "../config/schema";
 import { subnetString } from "../config/net";
-import { fail, removeManagedFile, script, undoScript, writeManagedFile } from "../shell/script";
+import { fail, removeManagedFile, script, scriptIn, undoScript, undoScriptIn, writeManagedFile } from "../shell/script";
 import { hostFile, varBlock } from "../shell/host";
 import { sh } from "../shell/sh";
 import { hardeningFunctions } from "./host";
 import { roceGid } from "./launch";
-import type { HostStep, LinkCheck, LinkPlan } from "./types";
+import { DEFAULT_NAMES, holderFunctions } from "./names";
+import type { HostNames, HostStep, LinkCheck, LinkPlan } from "./types";
 
 export const NETPLAN_FILE = "/etc/netplan/60-dgx-spark-vllm.yaml";
 
@@ -58,22 +59,29 @@ function linkFunctions(node: NodeConfig, mtu?: number): string[] {
   return [vars, hostFile("gid.sh").replace(/\n$/, ""), hostFile("link.sh").replace(/\n$/, "")];
 }
 
-export function linkAddressStep(node: NodeConfig, mtu: number): HostStep {
+/**
+ * The data-plane ports' addresses and MTU, now and in netplan. A netdev and the netplan file are
+ * one per host: recorded in the host-wide journal with their holders, put back by the last one.
+ */
+export function linkAddressStep(node: NodeConfig, mtu: number, names: HostNames = DEFAULT_NAMES): HostStep {
   const journal = node.dataPlane.flatMap((p) => {
     const cidr = `${p.address}/${p.prefix}`;
     return [
       sh`k="$J"/${`link%${p.netdev}`}`,
       sh`[ -e "$k.mtu" ] || $SUDO tee "$k.mtu" <${`/sys/class/net/${p.netdev}/mtu`} >/dev/null`,
       sh`if [ ! -e "$k.addr" ]; then if grep -qF ${` ${cidr} `} <<<"$(ip -o -4 addr show dev ${p.netdev})"; then echo preexisting; else echo added; fi | $SUDO tee "$k.addr" >/dev/null; fi`,
+      sh`hold ${`link%${p.netdev}`}`,
     ];
   });
   const undo = node.dataPlane.flatMap((p) => {
     const cidr = `${p.address}/${p.prefix}`;
     return [
       sh`k="$J"/${`link%${p.netdev}`}`,
+      sh`if release ${`link%${p.netdev}`}; then`,
       sh`if [ "$(cat "$k.addr" 2>/dev/null)" = added ] && grep -qF ${` ${cidr} `} <<<"$(ip -o -4 addr show dev ${p.netdev} 2>/dev/null)"; then $SUDO ip addr del ${cidr} dev ${p.netdev}; fi`,
       sh`if [ -e "$k.mtu" ]; then if ip link show dev ${p.netdev} >/dev/null 2>&1; then $SUDO ip link set dev ${p.netdev} mtu "$(cat "$k.mtu")"; fi; $SUDO rm -f "$k.mtu"; fi`,
       '$SUDO rm -f "$k.addr"',
+      "fi",
     ];
   });
   return {
@@ -81,12 +89,20 @@ export function linkAddressStep(node: NodeConfig, mtu: number): HostStep {
     description: `data-plane ${node.dataPlane.map((p) => `${p.netdev} ${p.address}/${p.prefix}`).join(", ")} at MTU ${mtu}, applied now and persisted in ${NETPLAN_FILE}`,
     create: script(
       ...linkFunctions(node, mtu),
+      ...holderFunctions(names),
       "link_check link-address",
       ...journal,
       "link_set",
       writeManagedFile(NETPLAN_FILE, netplanContent(node, mtu), "0600"),
+      "hold netplan",
     ),
-    delete: undoScript(...undo, removeManagedFile(NETPLAN_FILE)),
+    delete: undoScript(
+      ...holderFunctions(names),
+      ...undo,
+      "if release netplan; then",
+      removeManagedFile(NETPLAN_FILE),
+      "fi",
+    ),
     after: [],
   };
 }
@@ -106,8 +122,9 @@ export function gidCheckStep(node: NodeConfig): HostStep {
   };
 }
 
-export const LINK_UNIT = "dgx-spark-vllm-link";
-export const LINK_BOOT_SCRIPT = "/usr/local/lib/dgx-spark-vllm/link-up.sh";
+/** The boot unit of a cluster without an instance name (`plan.names.linkUnit` in general). */
+export const LINK_UNIT = DEFAULT_NAMES.linkUnit;
+export const LINK_BOOT_SCRIPT = `${DEFAULT_NAMES.libDir}/link-up.sh`;
 export const LINK_SERVICE_FILE = `/etc/systemd/system/${LINK_UNIT}.service`;
 
 /** The hardening the boot unit re-asserts: what the plan's hardening asks for. */
@@ -144,7 +161,15 @@ export function linkBootScript(node: NodeConfig, mtu: number, hardening: BootHar
  * does at every boot what the link steps did: MTU and addresses (even if netplan did not), and
  * the RoCEv2 GID re-bounce for the post-reboot quirk, before anything starts the engine.
  */
-export function linkBootStep(node: NodeConfig, mtu: number, hardening?: BootHardening): HostStep {
+export function linkBootStep(
+  node: NodeConfig,
+  mtu: number,
+  hardening?: BootHardening,
+  names: HostNames = DEFAULT_NAMES,
+): HostStep {
+  const unitName = names.linkUnit;
+  const bootScript = `${names.libDir}/link-up.sh`;
+  const serviceFile = `/etc/systemd/system/${unitName}.service`;
   const unit = [
     "[Unit]",
     "Description=dgx-spark-vllm hardening (swap, min_free_kbytes) and RoCE data plane (MTU, addresses, RoCEv2 GID) after boot",
@@ -155,38 +180,40 @@ export function linkBootStep(node: NodeConfig, mtu: number, hardening?: BootHard
     "[Service]",
     "Type=oneshot",
     "RemainAfterExit=yes",
-    `ExecStart=${LINK_BOOT_SCRIPT}`,
+    `ExecStart=${bootScript}`,
     "",
     "[Install]",
     "WantedBy=multi-user.target",
   ].join("\n");
   return {
     id: "link-boot",
-    description: `${LINK_UNIT}.service: at every boot re-asserts ${[...(hardening?.swapOff ? ["swap off"] : []), ...(hardening?.minFreeKbytes !== undefined ? [`vm.min_free_kbytes=${hardening.minFreeKbytes}`] : []), ""].join(", ")}re-applies the data plane and re-bounces a missing RoCEv2 GID`,
-    create: script(
-      writeManagedFile(LINK_BOOT_SCRIPT, linkBootScript(node, mtu, hardening), "0755"),
-      writeManagedFile(LINK_SERVICE_FILE, unit),
+    description: `${unitName}.service: at every boot re-asserts ${[...(hardening?.swapOff ? ["swap off"] : []), ...(hardening?.minFreeKbytes !== undefined ? [`vm.min_free_kbytes=${hardening.minFreeKbytes}`] : []), ""].join(", ")}re-applies the data plane and re-bounces a missing RoCEv2 GID`,
+    create: scriptIn(
+      names.journal,
+      writeManagedFile(bootScript, linkBootScript(node, mtu, hardening), "0755"),
+      writeManagedFile(serviceFile, unit),
       "$SUDO systemctl daemon-reload",
-      `$SUDO systemctl enable ${LINK_UNIT}.service`,
+      sh`$SUDO systemctl enable ${`${unitName}.service`}`,
     ),
-    delete: undoScript(
-      `$SUDO systemctl disable --now ${LINK_UNIT}.service 2>/dev/null || true`,
-      removeManagedFile(LINK_SERVICE_FILE),
-      removeManagedFile(LINK_BOOT_SCRIPT),
+    delete: undoScriptIn(
+      names.journal,
+      sh`$SUDO systemctl disable --now ${`${unitName}.service`} 2>/dev/null || true`,
+      removeManagedFile(serviceFile),
+      removeManagedFile(bootScript),
       "$SUDO systemctl daemon-reload",
     ),
     after: ["gid-check"],
   };
 }
 
-export function linkSteps(config: ClusterConfig, node: NodeConfig): HostStep[] {
+export function linkSteps(config: ClusterConfig, node: NodeConfig, names: HostNames = DEFAULT_NAMES): HostStep[] {
   const h = config.hardening;
   const gid = gidCheckStep(node);
   return [
-    linkAddressStep(node, config.link.mtu),
+    linkAddressStep(node, config.link.mtu, names),
     // IPv6 off first, so the GID table has settled when the check reads it.
     ...(config.link.disableIpv6 ? [ipv6OffStep(node), { ...gid, after: [...gid.after, "ipv6-off"] }] : [gid]),
-    linkBootStep(node, config.link.mtu, { swapOff: h.swapOff, minFreeKbytes: h.minFreeKbytes }),
+    linkBootStep(node, config.link.mtu, { swapOff: h.swapOff, minFreeKbytes: h.minFreeKbytes }, names),
   ];
 }
 

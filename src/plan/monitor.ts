@@ -8,13 +8,15 @@
  */
 import { hostScript } from "../shell/host";
 import { sh } from "../shell/sh";
-import { removeManagedFile, script, undoScript, writeManagedFile } from "../shell/script";
+import { removeManagedFile, scriptIn, undoScriptIn, writeManagedFile } from "../shell/script";
+import { DEFAULT_NAMES } from "./names";
 import { METRICS_DIR, type NodeMetricsSpec, nodeMetricsVars } from "./observability";
-import type { HostStep } from "./types";
+import type { HostNames, HostStep } from "./types";
 
-export const MONITOR_UNIT = "dgx-spark-vllm-uma-headroom";
-export const MONITOR_SCRIPT = "/usr/local/lib/dgx-spark-vllm/uma-headroom.sh";
-export const MONITOR_CONFIG_DIR = "/etc/dgx-spark-vllm";
+/** The names of a cluster without an instance name (a cluster's own: `monitorFiles(plan.names)`). */
+export const MONITOR_UNIT = DEFAULT_NAMES.monitorUnit;
+export const MONITOR_SCRIPT = `${DEFAULT_NAMES.libDir}/uma-headroom.sh`;
+export const MONITOR_CONFIG_DIR = DEFAULT_NAMES.configDir;
 export const MONITOR_WEBHOOK_FILE = `${MONITOR_CONFIG_DIR}/uma-webhook`;
 export const MONITOR_SERVICE_FILE = `/etc/systemd/system/${MONITOR_UNIT}.service`;
 export const MONITOR_TIMER_FILE = `/etc/systemd/system/${MONITOR_UNIT}.timer`;
@@ -22,7 +24,12 @@ export const MONITOR_TIMER_FILE = `/etc/systemd/system/${MONITOR_UNIT}.timer`;
 export const MONITOR_INTERVAL_S = 60;
 
 /** The check itself (runs as root from the service): src/host/uma-headroom.sh with its settings. */
-export function monitorCheckScript(node: string, thresholdGb: number, metrics?: NodeMetricsSpec): string {
+export function monitorCheckScript(
+  node: string,
+  thresholdGb: number,
+  metrics?: NodeMetricsSpec,
+  webhookFile = MONITOR_WEBHOOK_FILE,
+): string {
   return hostScript({
     head: [
       "#!/bin/bash",
@@ -33,7 +40,7 @@ export function monitorCheckScript(node: string, thresholdGb: number, metrics?: 
       NODE: node,
       THRESHOLD_KB: Math.round(thresholdGb * 1024 * 1024),
       THRESHOLD_GB: thresholdGb,
-      WEBHOOK_FILE: MONITOR_WEBHOOK_FILE,
+      WEBHOOK_FILE: webhookFile,
       ...(metrics ? nodeMetricsVars(metrics) : {}),
     },
     // With observability on, the same run writes our node metrics for the node exporter (no daemon of its own).
@@ -49,14 +56,26 @@ export function monitorCheckScript(node: string, thresholdGb: number, metrics?: 
 }
 
 /** The monitor as a host step. Its create script reads the optional webhook URL on stdin. */
-export function umaMonitorStep(node: string, thresholdGb: number, metrics?: NodeMetricsSpec): HostStep {
+export function umaMonitorStep(
+  node: string,
+  thresholdGb: number,
+  metrics?: NodeMetricsSpec,
+  names: HostNames = DEFAULT_NAMES,
+): HostStep {
+  const unitName = names.monitorUnit;
+  const checkScript = `${names.libDir}/uma-headroom.sh`;
+  const configDir = names.configDir;
+  const webhookFile = `${configDir}/uma-webhook`;
+  const serviceFile = `/etc/systemd/system/${unitName}.service`;
+  const timerFile = `/etc/systemd/system/${unitName}.timer`;
+  const dirKey = `dir${configDir.replace(/\//g, "%")}.created`;
   const service = [
     "[Unit]",
     "Description=dgx-spark-vllm UMA headroom check",
     "",
     "[Service]",
     "Type=oneshot",
-    `ExecStart=${MONITOR_SCRIPT}`,
+    `ExecStart=${checkScript}`,
   ].join("\n");
   const timer = [
     "[Unit]",
@@ -73,25 +92,27 @@ export function umaMonitorStep(node: string, thresholdGb: number, metrics?: Node
   return {
     id: "uma-monitor",
     description: `UMA headroom monitor: systemd timer every ${MONITOR_INTERVAL_S} s, alert below ${thresholdGb} GiB available (webhook optional, read on stdin)${metrics ? `; writes the node metrics to ${metrics.file}` : ""}`,
-    create: script(
+    create: scriptIn(
+      names.journal,
       // stdin: the webhook URL or nothing. Read before anything else consumes stdin.
       "webhook=; IFS= read -r webhook || true",
-      writeManagedFile(MONITOR_SCRIPT, monitorCheckScript(node, thresholdGb, metrics), "0755"),
-      writeManagedFile(MONITOR_SERVICE_FILE, service),
-      writeManagedFile(MONITOR_TIMER_FILE, timer),
-      sh`if [ ! -d ${MONITOR_CONFIG_DIR} ]; then $SUDO mkdir -p ${MONITOR_CONFIG_DIR}; $SUDO touch "$J/dir%etc%dgx-spark-vllm.created"; fi`,
-      sh`if [ -n "$webhook" ]; then printf '%s\\n' "$webhook" | $SUDO tee ${MONITOR_WEBHOOK_FILE} >/dev/null; $SUDO chmod 0600 ${MONITOR_WEBHOOK_FILE}; else $SUDO rm -f ${MONITOR_WEBHOOK_FILE}; fi`,
+      writeManagedFile(checkScript, monitorCheckScript(node, thresholdGb, metrics, webhookFile), "0755"),
+      writeManagedFile(serviceFile, service),
+      writeManagedFile(timerFile, timer),
+      sh`if [ ! -d ${configDir} ]; then $SUDO mkdir -p ${configDir}; $SUDO touch "$J"/${dirKey}; fi`,
+      sh`if [ -n "$webhook" ]; then printf '%s\\n' "$webhook" | $SUDO tee ${webhookFile} >/dev/null; $SUDO chmod 0600 ${webhookFile}; else $SUDO rm -f ${webhookFile}; fi`,
       "$SUDO systemctl daemon-reload",
-      sh`$SUDO systemctl enable --now ${`${MONITOR_UNIT}.timer`}`,
+      sh`$SUDO systemctl enable --now ${`${unitName}.timer`}`,
     ),
-    delete: undoScript(
-      sh`$SUDO systemctl disable --now ${`${MONITOR_UNIT}.timer`} 2>/dev/null || true`,
-      sh`$SUDO rm -f ${MONITOR_WEBHOOK_FILE}`,
-      sh`if [ -e "$J/dir%etc%dgx-spark-vllm.created" ]; then $SUDO rmdir ${MONITOR_CONFIG_DIR} 2>/dev/null || true; $SUDO rm -f "$J/dir%etc%dgx-spark-vllm.created"; fi`,
+    delete: undoScriptIn(
+      names.journal,
+      sh`$SUDO systemctl disable --now ${`${unitName}.timer`} 2>/dev/null || true`,
+      sh`$SUDO rm -f ${webhookFile}`,
+      sh`if [ -e "$J"/${dirKey} ]; then $SUDO rmdir ${configDir} 2>/dev/null || true; $SUDO rm -f "$J"/${dirKey}; fi`,
       ...(metrics ? [sh`$SUDO rm -rf ${METRICS_DIR}`] : []),
-      removeManagedFile(MONITOR_TIMER_FILE),
-      removeManagedFile(MONITOR_SERVICE_FILE),
-      removeManagedFile(MONITOR_SCRIPT),
+      removeManagedFile(timerFile),
+      removeManagedFile(serviceFile),
+      removeManagedFile(checkScript),
       "$SUDO systemctl daemon-reload",
     ),
     after: [],

@@ -1,9 +1,10 @@
 import { sh } from "../shell/sh";
 import { hostScript } from "../shell/host";
-import { fail, script } from "../shell/script";
-import { accessFunction, peerSshOptions, sshAccess, type NodeAccess } from "./access";
+import { fail, script, undoScript } from "../shell/script";
+import { accessFunction, sshAccess, type NodeAccess } from "./access";
 import { CONTAINER_CACHE, OWNER_LABEL } from "./container";
-import type { ClusterPlan, HostStep, NodePlan } from "./types";
+import { DEFAULT_NAMES, holderFunctions, sidecarName } from "./names";
+import type { ClusterPlan, HostNames, HostStep, NodePlan } from "./types";
 
 /** A read-only check run on a node: fails with a message naming the node and the check. */
 export interface NodeCheck {
@@ -129,12 +130,18 @@ function imageJournalKey(tag: string): string {
 }
 
 /**
- * Record on `node` whether the image was there before we put it there, and for a prebuilt image
- * pull it. Delete removes the image only when it was absent before.
+ * Record on `node` what the image tag pointed at before we put our image there (its image ID, or
+ * that it was absent), and for a prebuilt image pull it. This is the undo of everything that
+ * changes the tag on the node: the pull, the source build, and the `docker save | docker load`
+ * transfer (which runs after it). Delete puts the tag back on the previous image when that image
+ * is still there, or removes the tag when it was absent before (or its old image is gone). The tag
+ * is one per host, so it is held like the other shared settings: the last cluster using it
+ * restores it (src/plan/names.ts).
  */
 export function imagePresenceStep(plan: ClusterPlan, node: NodePlan): HostStep {
   const tag = plan.image.tag;
-  const key = sh`k="$J"/${imageJournalKey(tag)}`;
+  const jkey = imageJournalKey(tag);
+  const key = sh`k="$J"/${jkey}`;
   const pull =
     plan.image.source === "prebuilt"
       ? [
@@ -145,39 +152,69 @@ export function imagePresenceStep(plan: ClusterPlan, node: NodePlan): HostStep {
     id: plan.image.source === "prebuilt" ? "image-pull" : "image-journal",
     description:
       plan.image.source === "prebuilt"
-        ? `pull ${plan.image.tag} (removed on delete if it was not there before)`
-        : `note whether ${plan.image.tag} was present before it is loaded (removed on delete if not)`,
+        ? `pull ${plan.image.tag} (on delete the tag goes back to the image it named before, or is removed if there was none)`
+        : `note which image ${plan.image.tag} names before ours is built or loaded (on delete the tag goes back to it, or is removed if there was none)`,
     create: script(
+      ...holderFunctions(plan.names),
       key,
-      sh`if [ ! -e "$k.present" ] && [ ! -e "$k.absent" ]; then if docker image inspect ${tag} >/dev/null 2>&1; then $SUDO touch "$k.present"; else $SUDO touch "$k.absent"; fi; fi`,
+      sh`if [ ! -e "$k.present" ] && [ ! -e "$k.absent" ]; then if prev=$(docker image inspect --format '{{.Id}}' ${tag} 2>/dev/null); then printf '%s\\n' "$prev" | $SUDO tee "$k.present" >/dev/null; else $SUDO touch "$k.absent"; fi; fi`,
+      sh`hold ${jkey}`,
       ...pull,
     ),
-    delete: script(
+    delete: undoScript(
+      ...holderFunctions(plan.names),
       key,
-      sh`if [ -e "$k.absent" ]; then docker image rm ${tag} >/dev/null 2>&1 || true; fi`,
-      '$SUDO rm -f "$k.absent" "$k.present"',
+      sh`if release ${jkey}; then`,
+      sh`  cur=$(docker image inspect --format '{{.Id}}' ${tag} 2>/dev/null || true); prev=$(cat "$k.present" 2>/dev/null || true)`,
+      '  if [ -e "$k.absent" ]; then',
+      sh`    if [ -n "$cur" ]; then docker image rm ${tag} >/dev/null 2>&1 || true; fi`,
+      '  elif [ -n "$prev" ] && [ "$cur" != "$prev" ]; then',
+      '    if docker image inspect "$prev" >/dev/null 2>&1; then',
+      sh`      if [ -n "$cur" ]; then docker image rm ${tag} >/dev/null 2>&1 || true; fi`,
+      sh`      docker tag "$prev" ${tag}`,
+      sh`      echo ${`dgx-spark-vllm: node ${node.name}: ${tag} names its previous image again:`} "$prev"`,
+      "    else",
+      sh`      echo ${`dgx-spark-vllm: node ${node.name}: ${tag} named`} "$prev" ${`before, which is gone: removing the tag`} >&2`,
+      sh`      docker image rm ${tag} >/dev/null 2>&1 || true`,
+      "    fi",
+      "  fi",
+      '  $SUDO rm -f "$k.absent" "$k.present"',
+      "fi",
     ),
     after: [],
   };
 }
 
+/** Seconds between two progress lines of the image transfer. */
+export const TRANSFER_PROGRESS_INTERVAL_S = 15;
+
 /**
  * Run on the build node: stream the image to `target` (`docker save | ssh docker load`) unless
- * it already has the same image ID. Uses the build node's own SSH access to the target
- * (RECIPE.md: passwordless SSH head -> worker).
+ * it already has the same image ID, printing a progress line every `intervalS` seconds (bytes,
+ * percent of the image's size, rate) to stdout, which `pulumi up` shows as it runs. Uses the
+ * build node's own SSH access to the target (RECIPE.md: passwordless SSH head -> worker); `access`
+ * is the seam a rehearsal replaces. The tag's previous image on the target is journaled by the
+ * target's image-journal step, which runs first; its delete is this transfer's undo.
  */
-export function imageTransferScript(plan: ClusterPlan, from: NodePlan, target: NodePlan): string {
-  const tag = plan.image.tag;
-  const ssh = ["ssh", ...peerSshOptions(target), `${target.ssh.user}@${target.ssh.host}`];
-  return script(
-    sh`src=$(docker image inspect --format '{{.Id}}' ${tag})`,
-    // The remote shell gets the format quoted once more.
-    sh`dst=$(${ssh} docker image inspect --format "'{{.Id}}'" ${tag} 2>/dev/null || true)`,
-    'if [ "$src" != "$dst" ]; then',
-    sh`  docker save ${tag} | ${ssh} docker load || ${fail(from.name, "image-transfer", `docker save | ssh ${target.ssh.user}@${target.ssh.host} docker load failed: the head needs passwordless SSH to ${target.name}`)}`,
-    "fi",
-    sh`echo ${`${target.name}: `}"$src"`,
-  );
+export function imageTransferScript(
+  plan: ClusterPlan,
+  from: NodePlan,
+  target: NodePlan,
+  access: NodeAccess = sshAccess(plan, from.name),
+  intervalS = TRANSFER_PROGRESS_INTERVAL_S,
+): string {
+  return hostScript({
+    head: ["set -euo pipefail"],
+    vars: {
+      TAG: plan.image.tag,
+      FROM: from.name,
+      TARGET: target.name,
+      INTERVAL: intervalS,
+      FAIL_MSG: `docker save | ssh ${target.ssh.user}@${target.ssh.host} docker load failed: the head needs passwordless SSH to ${target.name}`,
+    },
+    access: accessFunction(plan, access),
+    files: ["progress.sh", "transfer.sh"],
+  });
 }
 
 /**
@@ -220,8 +257,9 @@ export function prefetchStep(plan: ClusterPlan, node: NodePlan): HostStep {
 
 export const DROP_CACHES_INTERVAL_S = 60;
 
-export function dropCachesName(node: NodePlan): string {
-  return `dgx-spark-vllm-drop-caches-${node.name}`;
+/** The sidecar's container name on `node` (`names`: the plan's, src/plan/names.ts). */
+export function dropCachesName(node: NodePlan, names: HostNames = DEFAULT_NAMES): string {
+  return sidecarName(names, node.name);
 }
 
 /**
@@ -247,7 +285,7 @@ export function dropCachesRunArgv(plan: ClusterPlan, node: NodePlan, lifetimeS =
     "-d",
     "--rm",
     "--name",
-    dropCachesName(node),
+    dropCachesName(node, plan.names),
     "--privileged",
     "--restart",
     "no",
@@ -277,7 +315,7 @@ export function dropCachesSidecar(
   node: NodePlan,
   lifetimeS = dropCachesLifetimeS(plan),
 ): { readonly name: string; readonly start: string; readonly stop: string } {
-  const name = dropCachesName(node);
+  const name = dropCachesName(node, plan.names);
   return {
     name,
     start: script(
@@ -290,6 +328,8 @@ export function dropCachesSidecar(
 
 export const READINESS_TIMEOUT_S = 1800;
 export const READINESS_INTERVAL_S = 10;
+/** Seconds between two "still waiting" lines of the readiness gate (it also prints when the pending check changes). */
+export const READINESS_PROGRESS_S = 30;
 
 /**
  * Run on the head: poll /health and /v1/models on the local API until the served model reports
@@ -306,6 +346,7 @@ export function readinessScript(
   timeoutS = READINESS_TIMEOUT_S,
   intervalS = READINESS_INTERVAL_S,
   access: NodeAccess = sshAccess(plan, head.name),
+  progressS = READINESS_PROGRESS_S,
 ): string {
   const sidecars = plan.hardening.dropCachesDuringLoad ? plan.nodes : [];
   return hostScript({
@@ -317,10 +358,11 @@ export function readinessScript(
       MAX_MODEL_LEN: plan.profile.maxModelLen,
       TIMEOUT: timeoutS,
       INTERVAL: intervalS,
+      PROGRESS: progressS,
       SIDECAR_NODES: sidecars.map((n) => n.name),
-      SIDECAR: new Map(sidecars.map((n) => [n.name, dropCachesName(n)])),
+      SIDECAR: new Map(sidecars.map((n) => [n.name, dropCachesName(n, plan.names)])),
     },
     ...(sidecars.length > 0 ? { access: accessFunction(plan, access) } : {}),
-    files: ["lib.sh", "readiness.sh"],
+    files: ["lib.sh", "progress.sh", "readiness.sh"],
   });
 }

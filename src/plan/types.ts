@@ -167,9 +167,36 @@ export type ImagePlan = (ImageBuildPlan | ImagePrebuiltPlan) & {
   readonly nodes: readonly string[];
 };
 
+/** What a cluster is called on its hosts (src/plan/names.ts). */
+export interface HostNames {
+  /** The instance name, or null: the plain names (one cluster per host). */
+  readonly instance: string | null;
+  /** Every container, unit and file name of this cluster starts with it: `dgx-spark-vllm[-<instance>]`. */
+  readonly prefix: string;
+  /** How this cluster is listed among the holders of a shared host setting. */
+  readonly holder: string;
+  /** This cluster's own undo journal (its units, scripts, the watchdog). */
+  readonly journal: string;
+  /** The host-wide journal of shared settings (swap, vm.min_free_kbytes, netdevs, caches, image tag), with their holders. */
+  readonly sharedJournal: string;
+  /** State folder (the journal, the watchdog's state). */
+  readonly stateDir: string;
+  /** Where its scripts are installed. */
+  readonly libDir: string;
+  /** Its configuration folder (the UMA monitor's webhook). */
+  readonly configDir: string;
+  readonly linkUnit: string;
+  readonly monitorUnit: string;
+  readonly watchdogUnit: string;
+  /** The watchdog's operator command. */
+  readonly watchdogBin: string;
+}
+
 /** Everything the components will do, computed without I/O. `plan --json` prints it. */
 export interface ClusterPlan {
   readonly schemaVersion: 1;
+  /** What this cluster is called on its hosts: containers, units, scripts, journals. */
+  readonly names: HostNames;
   readonly cluster: {
     readonly nodeCount: number;
     readonly head: string;
@@ -220,6 +247,8 @@ export interface WatchdogPlan {
   readonly enabled: boolean;
   readonly unit: string;
   readonly script: string;
+  /** The operator's command (`pause`, `resume`, `status`, and `hold`/`unhold` that `pulumi up` uses). */
+  readonly bin: string;
   readonly stateDir: string;
   /** The head's SSH user: the service runs as it (docker group, passwordless SSH to the workers). */
   readonly runAs: string;

@@ -21,21 +21,23 @@ import type { ConfigProblem } from "../config/errors";
 import { hostScript } from "../shell/host";
 import { shellJoin } from "../shell/quote";
 import { sh } from "../shell/sh";
-import { removeManagedFile, script, writeManagedFile, undoScript } from "../shell/script";
+import { removeManagedFile, script, scriptIn, writeManagedFile, undoScriptIn } from "../shell/script";
 import { accessFunction, sshAccess, type NodeAccess } from "./access";
 import type { MemoryPlan } from "./memory";
 import { dropCachesName, dropCachesRunArgv } from "./service";
-import type { ClusterPlan, HostStep, WatchdogPlan } from "./types";
+import { DEFAULT_NAMES } from "./names";
+import type { ClusterPlan, HostNames, HostStep, WatchdogPlan } from "./types";
 
 export type { WatchdogPlan } from "./types";
 
-export const WATCHDOG_UNIT = "dgx-spark-vllm-watchdog";
-export const WATCHDOG_SCRIPT = "/usr/local/lib/dgx-spark-vllm/watchdog.sh";
+/** The names of a cluster without an instance name; a cluster's own are in `plan.watchdog` (src/plan/names.ts). */
+export const WATCHDOG_UNIT = DEFAULT_NAMES.watchdogUnit;
+export const WATCHDOG_SCRIPT = `${DEFAULT_NAMES.libDir}/watchdog.sh`;
 /** The operator's command (`pause`, `resume`, `status`): a wrapper around the script. */
-export const WATCHDOG_BIN = "/usr/local/bin/dgx-spark-vllm-watchdog";
+export const WATCHDOG_BIN = DEFAULT_NAMES.watchdogBin;
 export const WATCHDOG_SERVICE_FILE = `/etc/systemd/system/${WATCHDOG_UNIT}.service`;
 /** State: restart history, pause and gave-up markers, the API key header (0600). */
-export const WATCHDOG_STATE_DIR = "/var/lib/dgx-spark-vllm/watchdog";
+export const WATCHDOG_STATE_DIR = `${DEFAULT_NAMES.stateDir}/watchdog`;
 /** The one environment override the script honours: its state folder (rehearsals use a scratch folder; src/host/watchdog.sh). */
 export const WATCHDOG_DIR_ENV = "DGX_SPARK_VLLM_WATCHDOG_DIR";
 /** Exit status after giving up (systemd does not restart it: RestartPreventExitStatus). */
@@ -59,6 +61,7 @@ export const LOST_RANK_SIGNATURES: readonly string[] = [
 export function watchdogPlan(
   config: ClusterConfig,
   memory: MemoryPlan,
+  names: HostNames = DEFAULT_NAMES,
 ): { plan: WatchdogPlan; warnings: ConfigProblem[] } {
   const w = config.serving.watchdog;
   const head = config.nodes.find((n) => n.role === "head");
@@ -84,9 +87,10 @@ export function watchdogPlan(
   return {
     plan: {
       enabled: w.enabled,
-      unit: WATCHDOG_UNIT,
-      script: WATCHDOG_SCRIPT,
-      stateDir: WATCHDOG_STATE_DIR,
+      unit: names.watchdogUnit,
+      script: `${names.libDir}/watchdog.sh`,
+      bin: names.watchdogBin,
+      stateDir: `${names.stateDir}/watchdog`,
       runAs: (head.ssh.user ?? config.ssh.user) as string,
       probeIntervalSeconds: w.probeIntervalSeconds,
       probeTimeoutSeconds: w.probeTimeoutSeconds,
@@ -136,8 +140,8 @@ export function watchdogScript(plan: ClusterPlan, access: NodeAccess = sshAccess
       "set -uo pipefail",
     ],
     vars: {
-      STATE_DIR: WATCHDOG_STATE_DIR,
-      UNIT: WATCHDOG_UNIT,
+      STATE_DIR: w.stateDir,
+      UNIT: w.unit,
       PROBE_INTERVAL: w.probeIntervalSeconds,
       PROBE_TIMEOUT: w.probeTimeoutSeconds,
       FAILURES_BEFORE_RESTART: w.failuresBeforeRestart,
@@ -147,6 +151,7 @@ export function watchdogScript(plan: ClusterPlan, access: NodeAccess = sshAccess
       MAX_RESTARTS_PER_HOUR: w.maxRestartsPerHour,
       STOP_TIMEOUT: w.stopTimeoutSeconds,
       POLL: Math.min(5, w.probeIntervalSeconds),
+      HOLD_WAIT: holdWaitSeconds(plan),
       BASE: `http://127.0.0.1:${plan.cluster.port}`,
       SERVED: plan.model.servedName,
       MAX_MODEL_LEN: plan.profile.maxModelLen,
@@ -154,7 +159,7 @@ export function watchdogScript(plan: ClusterPlan, access: NodeAccess = sshAccess
       STOP_ORDER: w.stopOrder,
       CONTAINER: perNode(w.restartOrder, (n) => node(n).container.name),
       MIN_FREE_KB: perNode(w.restartOrder, (n) => Math.ceil((w.minFreeGiB[n] ?? 0) * 1048576)),
-      SIDECAR: perNode(sidecars, (n) => dropCachesName(node(n))),
+      SIDECAR: perNode(sidecars, (n) => dropCachesName(node(n), plan.names)),
       SIDECAR_RUN: perNode(sidecars, (n) => shellJoin(dropCachesRunArgv(plan, node(n)))),
       SIGNATURES: w.signatures.join("|"),
       PROBE_BODY: probeBody,
@@ -162,6 +167,15 @@ export function watchdogScript(plan: ClusterPlan, access: NodeAccess = sshAccess
     access: accessFunction(plan, access),
     files: ["lib.sh", "watchdog.sh"],
   });
+}
+
+/**
+ * How long `hold` waits for a restart in progress to let go of the ranks: a restart notices a hold
+ * between its steps, the longest being every rank's `docker stop -t` and one free-memory poll.
+ */
+export function holdWaitSeconds(plan: ClusterPlan): number {
+  const w = plan.watchdog;
+  return w.stopTimeoutSeconds * plan.nodes.length + w.probeIntervalSeconds + 10;
 }
 
 /** The systemd unit: long-running, starts at boot after docker, not restarted after it gave up. */
@@ -176,11 +190,11 @@ export function watchdogUnit(plan: ClusterPlan): string {
     "[Service]",
     "Type=simple",
     `User=${w.runAs}`,
-    `ExecStart=${WATCHDOG_SCRIPT} run`,
+    `ExecStart=${w.script} run`,
     "Restart=on-failure",
     "RestartSec=30",
     `RestartPreventExitStatus=${WATCHDOG_GAVE_UP_EXIT}`,
-    `SyslogIdentifier=${WATCHDOG_UNIT}`,
+    `SyslogIdentifier=${w.unit}`,
     "",
     "[Install]",
     "WantedBy=multi-user.target",
@@ -195,24 +209,26 @@ export function watchdogUnit(plan: ClusterPlan): string {
  */
 export function watchdogStep(plan: ClusterPlan): HostStep {
   const w = plan.watchdog;
-  const dir = WATCHDOG_STATE_DIR;
+  const dir = w.stateDir;
   const user = w.runAs;
   const header = `${dir}/auth-header`;
-  const unit = `${WATCHDOG_UNIT}.service`;
+  const unit = `${w.unit}.service`;
+  const serviceFile = `/etc/systemd/system/${unit}`;
   const wrapper = [
     "#!/bin/bash",
-    "# Managed by dgx-spark-vllm: the watchdog's operator command (pause | resume | status).",
-    sh`exec ${WATCHDOG_SCRIPT} "$@"`,
+    "# Managed by dgx-spark-vllm: the watchdog's operator command (pause | resume | status | hold | unhold).",
+    sh`exec ${w.script} "$@"`,
   ].join("\n");
   return {
     id: "watchdog",
-    description: `coordinated watchdog on ${plan.cluster.head}: systemd service ${WATCHDOG_UNIT}, probes every ${w.probeIntervalSeconds} s, restarts ${w.restartOrder.join(" -> ")}, at most ${w.maxRestartsPerHour} per hour (API key read on stdin)`,
-    create: script(
+    description: `coordinated watchdog on ${plan.cluster.head}: systemd service ${w.unit}, probes every ${w.probeIntervalSeconds} s, restarts ${w.restartOrder.join(" -> ")}, at most ${w.maxRestartsPerHour} per hour (API key read on stdin)`,
+    create: scriptIn(
+      plan.names.journal,
       // stdin: the API key or nothing. Read before anything else consumes stdin.
       "key=; IFS= read -r key || true",
-      writeManagedFile(WATCHDOG_SCRIPT, watchdogScript(plan), "0755"),
-      writeManagedFile(WATCHDOG_BIN, wrapper, "0755"),
-      writeManagedFile(WATCHDOG_SERVICE_FILE, watchdogUnit(plan)),
+      writeManagedFile(w.script, watchdogScript(plan), "0755"),
+      writeManagedFile(w.bin, wrapper, "0755"),
+      writeManagedFile(serviceFile, watchdogUnit(plan)),
       sh`$SUDO install -d -m 0750 -o ${user} ${dir}`,
       sh`if [ -n "$key" ]; then printf 'Authorization: Bearer %s\\n' "$key" | $SUDO tee ${header} >/dev/null; else $SUDO truncate -s 0 ${header}; fi`,
       sh`$SUDO chown ${user} ${header} && $SUDO chmod 0600 ${header}`,
@@ -220,16 +236,50 @@ export function watchdogStep(plan: ClusterPlan): HostStep {
       "$SUDO systemctl daemon-reload",
       sh`$SUDO systemctl enable ${unit}`,
       sh`$SUDO systemctl restart ${unit}`,
-      sh`echo ${`dgx-spark-vllm: watchdog installed on ${plan.cluster.head}: journalctl -u ${WATCHDOG_UNIT}`}`,
+      sh`echo ${`dgx-spark-vllm: watchdog installed on ${plan.cluster.head}: journalctl -u ${w.unit}`}`,
     ),
-    delete: undoScript(
+    delete: undoScriptIn(
+      plan.names.journal,
       sh`$SUDO systemctl disable --now ${unit} 2>/dev/null || true`,
-      removeManagedFile(WATCHDOG_SERVICE_FILE),
-      removeManagedFile(WATCHDOG_BIN),
-      removeManagedFile(WATCHDOG_SCRIPT),
+      removeManagedFile(serviceFile),
+      removeManagedFile(w.bin),
+      removeManagedFile(w.script),
       sh`$SUDO rm -rf ${dir}`,
       "$SUDO systemctl daemon-reload",
     ),
     after: [],
   };
+}
+
+/** How far past the readiness timeout an update's hold on the watchdog lasts at most (container replacement itself). */
+export const HOLD_MARGIN_S = 600;
+
+/**
+ * The update's bounded pause of the watchdog (issue #13): before `pulumi up` replaces a rank's
+ * container, `hold` the watchdog on the head so it neither probes nor restarts while the ranks come
+ * and go (a restart in progress lets go of the ranks first). It expires by itself after
+ * `seconds` (the readiness timeout plus HOLD_MARGIN_S), so an update that fails half-way never
+ * leaves the watchdog paused; `watchdogUnholdScript` ends it as soon as readiness passed. Delete
+ * (and a replacement, which deletes first) ends it too. No watchdog installed yet (the first
+ * `pulumi up`): nothing to hold.
+ */
+export function watchdogHoldStep(plan: ClusterPlan, seconds: number): HostStep {
+  const bin = plan.watchdog.bin;
+  return {
+    id: "watchdog-hold",
+    description: `hold the watchdog on ${plan.cluster.head} for at most ${seconds} s while pulumi up replaces containers (released once ready)`,
+    create: script(
+      sh`if [ -x ${bin} ]; then ${bin} hold ${seconds} ${"pulumi up replacing containers"}; else echo ${`dgx-spark-vllm: no watchdog on ${plan.cluster.head} yet: nothing to hold`}; fi`,
+    ),
+    delete: script(sh`if [ -x ${bin} ]; then ${bin} unhold; fi`),
+    after: [],
+  };
+}
+
+/** End the update's hold once readiness passed (the watchdog probes again at once). */
+export function watchdogUnholdScript(plan: ClusterPlan): string {
+  const bin = plan.watchdog.bin;
+  return script(
+    sh`if [ -x ${bin} ]; then ${bin} unhold; echo ${`dgx-spark-vllm: watchdog on ${plan.cluster.head} probing again`}; fi`,
+  );
 }

@@ -11,19 +11,19 @@ export const JOURNAL_DIR = "/var/lib/dgx-spark-vllm/journal";
 
 const STRICT = "set -euo pipefail";
 const SUDO_LINE = 'if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi';
-const JOURNAL_LINE = `J=${JOURNAL_DIR}`;
 
 /** The whole prologue: strict mode, `$SUDO`, `$J`. */
-export const PROLOGUE = [STRICT, SUDO_LINE, JOURNAL_LINE].join("\n");
+export const PROLOGUE = [STRICT, SUDO_LINE, `J=${JOURNAL_DIR}`].join("\n");
 
 /**
- * The prologue a body needs: strict mode, then `SUDO` and `J` only when the body uses them
- * (`$J` needs `$SUDO` to make the journal folder), so no script sets a variable it never reads.
+ * The prologue a body needs: strict mode, then `SUDO` and `J` (the journal folder, default the
+ * host-wide one) only when the body uses them (`$J` needs `$SUDO` to make the journal folder), so
+ * no script sets a variable it never reads.
  */
-export function prologue(body: string): string {
+export function prologue(body: string, journal: string = JOURNAL_DIR): string {
   const usesJournal = body.includes("$J");
   const usesSudo = usesJournal || body.includes("$SUDO");
-  return [STRICT, ...(usesSudo ? [SUDO_LINE] : []), ...(usesJournal ? [JOURNAL_LINE] : [])].join("\n");
+  return [STRICT, ...(usesSudo ? [SUDO_LINE] : []), ...(usesJournal ? [`J=${shq(journal)}`] : [])].join("\n");
 }
 
 /**
@@ -31,17 +31,29 @@ export function prologue(body: string): string {
  * the body uses it, so read-only checks leave no trace on the host.
  */
 export function script(...body: string[]): string {
+  return scriptIn(JOURNAL_DIR, ...body);
+}
+
+/** `script` keeping its records in `journal` (a cluster's own journal: src/plan/names.ts). */
+export function scriptIn(journal: string, ...body: string[]): string {
   const text = body.join("\n");
   const usesJournal = text.includes("$J");
-  return `${[prologue(text), ...(usesJournal ? ['$SUDO mkdir -p "$J"'] : []), text].join("\n")}\n`;
+  return `${[prologue(text, journal), ...(usesJournal ? ['$SUDO mkdir -p "$J"'] : []), text].join("\n")}\n`;
 }
+
+const RMDIR_JOURNAL = 'if $SUDO rmdir "$J" 2>/dev/null; then $SUDO rmdir "${J%/*}" 2>/dev/null || true; fi';
 
 /**
  * A complete undo script: like `script`, then the journal folder (and its parent) removed once
  * the last record is gone, so a full delete leaves nothing of ours on the host.
  */
 export function undoScript(...body: string[]): string {
-  return script(...body, 'if $SUDO rmdir "$J" 2>/dev/null; then $SUDO rmdir "${J%/*}" 2>/dev/null || true; fi');
+  return scriptIn(JOURNAL_DIR, ...body, RMDIR_JOURNAL);
+}
+
+/** `undoScript` for records kept in `journal`. */
+export function undoScriptIn(journal: string, ...body: string[]): string {
+  return scriptIn(journal, ...body, RMDIR_JOURNAL);
 }
 
 /** Journal key for a path: `/etc/x.conf` -> `file%etc%x.conf`. */

@@ -109,6 +109,8 @@ function expectedGraph(N: string): [string, string, string | undefined][] {
   );
   out.push([`${N}-service-readiness`, cmd, `${N}-service`]);
   out.push([`${N}-service-watchdog`, cmd, `${N}-service`]); // issue #7: the coordinated watchdog on the head
+  // issue #13: the update holds the watchdog (bounded) before any container, and releases it once ready
+  out.push([`${N}-service-watchdog-hold`, cmd, `${N}-service`], [`${N}-service-watchdog-unhold`, cmd, `${N}-service`]);
   return out.sort((a, b) => a[0].localeCompare(b[0]));
 }
 
@@ -148,6 +150,32 @@ for (const s of STACKS) {
     dep("image-spark-worker-transfer", "image-spark-worker-image-journal");
     dep("service-spark-head", "service-spark-worker");
     dep("service-readiness", "service-spark-head");
+    // The watchdog is held before any container is touched, after the loads' preparations (so the
+    // bound covers only the replacement and the readiness wait), and released after readiness.
+    for (const n of ["spark-head", "spark-worker"]) {
+      dep(`service-${n}`, "service-watchdog-hold");
+      dep("service-watchdog-hold", `service-${n}-drop-caches`);
+      assert.ok(
+        !closure(all, `${N}-service-watchdog-hold`).has(`${N}-service-${n}`),
+        "the hold waits for no container",
+      );
+    }
+    dep("service-watchdog-unhold", "service-readiness");
+    dep("service-watchdog-unhold", "service-watchdog");
+    const hold = all.get(`${N}-service-watchdog-hold`) as Recorded;
+    const unhold = all.get(`${N}-service-watchdog-unhold`) as Recorded;
+    // Both re-run exactly when a container may be replaced: the same triggers, container specs among them.
+    assert.deepEqual(unwrap(hold.inputs.triggers), unwrap(unhold.inputs.triggers));
+    const plan = (clusters[s] as DeepSeekV4Cluster).plan;
+    assert.equal(
+      unwrap(hold.inputs.triggers)[0],
+      JSON.stringify(plan.cluster.startOrder.map((x) => plan.nodes.find((y) => y.name === x)?.container)),
+    );
+    const digest = strings(hold.inputs.triggers).find((x) => /^[0-9a-f]{64}$/.test(x.s));
+    assert.ok(digest?.secret, "the secrets' digest is a secret trigger");
+    for (const x of strings(hold.inputs.triggers)) assert.ok(!x.s.includes(HF) && !x.s.includes(API));
+    assert.match(hold.inputs.create, new RegExp(`${plan.watchdog.bin} hold ${1800 + 600} `));
+    assert.match(hold.inputs.delete, new RegExp(`${plan.watchdog.bin} unhold`));
     // and not the other way round: the worker rank does not wait for the head
     assert.ok(!closure(all, `${N}-service-spark-worker`).has(`${N}-service-spark-head`));
     // the image build uses a provider for the head, each container one for its own node
@@ -252,7 +280,7 @@ for (const s of STACKS) {
     const all = await ready;
     const plan = (clusters[s] as DeepSeekV4Cluster).plan;
     for (const n of plan.nodes) {
-      const steps = [...n.hostSteps, umaMonitorStep(n.name, plan.hardening.umaAlertThresholdGb)];
+      const steps = [...n.hostSteps, umaMonitorStep(n.name, plan.hardening.umaAlertThresholdGb, undefined, plan.names)];
       for (const st of steps) {
         const r = all.get(`${N}-${n.name}-${st.id}`) as Recorded;
         assert.equal(r.inputs.create, st.create, `${n.name} ${st.id}`);
@@ -264,13 +292,25 @@ for (const s of STACKS) {
         assert.equal(r.inputs.delete, st.delete);
       }
     }
-    const readOnly = /-(reachable|preflight-[a-z]+|ping-.*|image-id|transfer|readiness|drop-caches-stop)$/;
+    // Commands without a delete of their own: read-only checks; the readiness gate (its exit
+    // trap removes what it started); the sidecar's stop and the watchdog's unhold (each ends
+    // something another command started, whose delete ends it too); the image transfer, whose
+    // undo is the target's image-journal step: it records what the tag named before, runs
+    // first, and its delete puts that back (checked below).
+    const noDelete =
+      /-(reachable|preflight-[a-z]+|ping-.*|image-id|transfer|readiness|drop-caches-stop|watchdog-unhold)$/;
     for (const r of under(all, N)) {
-      if (r.type !== "command:remote:Command" || readOnly.test(r.name)) continue;
+      if (r.type !== "command:remote:Command" || noDelete.test(r.name)) continue;
       assert.ok(
         typeof r.inputs.delete === "string" && r.inputs.delete.length > 0,
         `${r.name} changes a host but has no delete`,
       );
+    }
+    for (const r of under(all, N).filter((x) => /-transfer$/.test(x.name))) {
+      const target = /-image-(spark-[a-z]+)-transfer$/.exec(r.name)?.[1] as string;
+      const journal = all.get(`${N}-image-${target}-image-journal`) as Recorded;
+      assert.ok(r.dependsOn.includes(journal.name), `${r.name} runs after ${journal.name}`);
+      assert.match(journal.inputs.delete, /docker tag "\$prev"/, "the journal's delete re-tags the previous image");
     }
   });
 }
@@ -284,7 +324,8 @@ test("evaluating twice yields identical inputs", async () => {
     const other = all.get(r.name.replace(/^c1m/, "again1m")) as Recorded;
     assert.ok(other, r.name);
     // Resource IDs come from the engine (the mocks derive them from the name): normalise those.
-    const norm = (v: unknown) => JSON.parse(JSON.stringify(unwrap(v)).replace(/again1m-/g, "c1m-"));
+    // The instance name (the component's name) is in host-side names too.
+    const norm = (v: unknown) => JSON.parse(JSON.stringify(unwrap(v)).replace(/again1m/g, "c1m"));
     assert.deepEqual(norm(other.inputs), norm(r.inputs), r.name);
   }
   assert.equal(await promiseOf(again.endpoint), await promiseOf((clusters["1m"] as DeepSeekV4Cluster).endpoint));

@@ -51,7 +51,7 @@ test("sizes convert to MiB for docker", () => {
   assert.throws(() => sizeToMiB("lots"));
 });
 
-test("prebuilt image: pulled on every node (delete removes it only if it was absent), no build, no transfer; the service needs its secrets", async () => {
+test("prebuilt image: pulled on every node (delete puts back what the tag named, or removes it if it was absent), no build, no transfer; the service needs its secrets", async () => {
   const input = baseConfig();
   input.image = { source: "prebuilt", ref: "ghcr.io/example/vllm-gb10:0.24.0" };
   input.hardening = { dropCachesDuringLoad: false };
@@ -80,7 +80,9 @@ test("prebuilt image: pulled on every node (delete removes it only if it was abs
     const pull = all.get(`p-image-${n.name}-image-pull`) as Recorded;
     assert.equal(pull.inputs.create, imagePresenceStep(plan, n).create);
     assert.match(pull.inputs.create, /docker pull ghcr.io\/example\/vllm-gb10:0.24.0/);
-    assert.match(pull.inputs.delete, /\.absent" \]; then docker image rm/);
+    // what the tag named before comes back (the scripts run for real in test/host/image-undo.test.ts)
+    assert.match(pull.inputs.delete, /\.absent" \]; then\n\s+if \[ -n "\$cur" \]; then docker image rm/);
+    assert.match(pull.inputs.delete, /docker tag "\$prev" ghcr\.io\/example\/vllm-gb10:0\.24\.0/);
     assert.equal((all.get(`p-service-${n.name}`) as Recorded).inputs.image, "ghcr.io/example/vllm-gb10:0.24.0");
   }
   assert.equal(await promiseOf(svc.maxModelLen), 1000000);

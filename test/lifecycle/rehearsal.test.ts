@@ -527,6 +527,46 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
     });
   });
 
+  it("an update's hold: no restart while held, unhold probes again at once, a hold never released expires and the service is restored", () => {
+    return withCluster({}, async (r, shimBin) => {
+      assert.equal((await deploy(r, shimBin)).gate.status, 0);
+      const { wd, stateDir, scriptPath } = startWatchdog(r, shimBin);
+      const cli = (...a: string[]) =>
+        bashScript(`DGX_SPARK_VLLM_WATCHDOG_DIR=${stateDir} bash ${scriptPath} ${a.join(" ")}`);
+      try {
+        await wd.waitFor(/watchdog: healthy: deepseek-v4 answers/, 10_000);
+        // What pulumi up does around a replacement that goes well: hold, ranks replaced, unhold.
+        assert.equal((await cli("hold", "600", "'pulumi up replacing containers'")).status, 0);
+        await wd.waitFor(/watchdog: held until \S+ \(pulumi up replacing containers/, 10_000);
+        docker("stop", "-t", "1", r.head.container.name, r.worker.container.name);
+        await sleep(3000);
+        assert.doesNotMatch(wd.out, /restart \d of/, "nothing restarted while held");
+        for (const name of r.plan.cluster.startOrder)
+          docker("start", r.plan.nodes.find((n) => n.name === name)!.container.name);
+        assert.equal((await cli("unhold")).status, 0);
+        await wd.waitFor(/watchdog: resumed: probing again/, 10_000);
+        await sleep(3000);
+        assert.doesNotMatch(wd.out, /restart \d of|probe failed/, "the update's own replacement caused no restart");
+        assert.ok(await serving(r.plan), "serving after the update");
+        // An update that fails half-way never runs unhold: the hold ends by itself.
+        assert.equal((await cli("hold", "5", "'pulumi up replacing containers'")).status, 0);
+        assert.match((await cli("status")).out, /^held until \S+: pulumi up replacing containers/);
+        const killed = Date.now();
+        assert.equal(docker("kill", r.worker.container.name).status, 0);
+        await wd.waitFor(
+          /the hold \(pulumi up replacing containers .*\) expired without an unhold: probing again/,
+          20_000,
+        );
+        const expiredAt = Date.now();
+        assert.ok(expiredAt - killed >= 3000, "held for its whole time");
+        await wd.waitFor(/watchdog: ready: /, 30_000);
+        await assertRestored(r, wd, killed);
+      } finally {
+        await wd.stop();
+      }
+    });
+  });
+
   it("a second run on the same engine keeps its containers and image: this run removes only its own", async () => {
     // Another run's stand-in tag and rank container, named as that run would name them.
     const foreignTag = image.replace(`-${RUN_ID}`, "-zzother");

@@ -302,7 +302,7 @@ export async function rehearsalPlan(
 
 /** Every container the rehearsal can have made for `plan` (engine ranks and sidecars), by exact name. */
 export function containerNames(plan: ClusterPlan): string[] {
-  return plan.nodes.flatMap((n) => [n.container.name, dropCachesName(n)]);
+  return plan.nodes.flatMap((n) => [n.container.name, dropCachesName(n, plan.names)]);
 }
 
 export function removeContainers(plan: ClusterPlan): void {
@@ -443,7 +443,7 @@ export function state(name: string): ContainerState | undefined {
 
 export function sidecarsPresent(plan: ClusterPlan): string[] {
   const r = docker("ps", "-a", "--format", "{{.Names}}");
-  const mine = new Set(plan.nodes.map(dropCachesName));
+  const mine = new Set(plan.nodes.map((n) => dropCachesName(n, plan.names)));
   return r.out.split("\n").filter((n) => mine.has(n));
 }
 

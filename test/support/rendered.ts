@@ -18,12 +18,19 @@ import {
   prefetchStep,
   reachableScript,
   readinessScript,
+  READINESS_TIMEOUT_S,
 } from "../../src/plan/service";
 import { probeScript } from "../../src/doctor/probe";
 import { withGidResolver } from "../../src/plan/launch";
 import { linkBootScript } from "../../src/plan/link";
 import { monitorCheckScript, umaMonitorStep } from "../../src/plan/monitor";
-import { watchdogScript, watchdogStep } from "../../src/plan/watchdog";
+import {
+  HOLD_MARGIN_S,
+  watchdogHoldStep,
+  watchdogScript,
+  watchdogStep,
+  watchdogUnholdScript,
+} from "../../src/plan/watchdog";
 
 export const ROOT = resolve(__dirname, "..", "..", "..");
 export const GOLDEN_STACKS = ["1m", "512k", "256k", "0731-dspark"] as const;
@@ -103,6 +110,10 @@ export function componentScripts(plan: ClusterPlan): Map<string, string> {
     const step = watchdogStep(plan);
     put(`${head.name}.watchdog.create`, step.create);
     put(`${head.name}.watchdog.delete`, step.delete);
+    const hold = watchdogHoldStep(plan, READINESS_TIMEOUT_S + HOLD_MARGIN_S);
+    put(`${head.name}.watchdog-hold.create`, hold.create);
+    put(`${head.name}.watchdog-hold.delete`, hold.delete);
+    put(`${head.name}.watchdog-unhold`, watchdogUnholdScript(plan));
   }
   return out;
 }

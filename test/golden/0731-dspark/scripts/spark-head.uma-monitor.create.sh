@@ -64,7 +64,7 @@ AccuracySec=5
 WantedBy=timers.target
 DGX_SPARK_VLLM_EOF
 $SUDO chmod 0644 /etc/systemd/system/dgx-spark-vllm-uma-headroom.timer
-if [ ! -d /etc/dgx-spark-vllm ]; then $SUDO mkdir -p /etc/dgx-spark-vllm; $SUDO touch "$J/dir%etc%dgx-spark-vllm.created"; fi
+if [ ! -d /etc/dgx-spark-vllm ]; then $SUDO mkdir -p /etc/dgx-spark-vllm; $SUDO touch "$J"/dir%etc%dgx-spark-vllm.created; fi
 if [ -n "$webhook" ]; then printf '%s\n' "$webhook" | $SUDO tee /etc/dgx-spark-vllm/uma-webhook >/dev/null; $SUDO chmod 0600 /etc/dgx-spark-vllm/uma-webhook; else $SUDO rm -f /etc/dgx-spark-vllm/uma-webhook; fi
 $SUDO systemctl daemon-reload
 $SUDO systemctl enable --now dgx-spark-vllm-uma-headroom.timer

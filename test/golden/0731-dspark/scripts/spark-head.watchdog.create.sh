@@ -25,6 +25,7 @@ MAX_BACKOFF=1800
 MAX_RESTARTS_PER_HOUR=3
 STOP_TIMEOUT=30
 POLL=5
+HOLD_WAIT=100
 BASE=http://127.0.0.1:8000
 SERVED=deepseek-v4
 MAX_MODEL_LEN=1048576
@@ -87,11 +88,11 @@ model_ready() {
 }
 
 # The coordinated watchdog (src/plan/watchdog.ts renders it; docs/operations.md "The watchdog"). Usage:
-#   dgx-spark-vllm-watchdog [run | pause [reason] | resume | status]
+#   dgx-spark-vllm-watchdog [run | pause [reason] | resume | status | hold SECONDS [reason] | unhold]
 # It restarts the containers Pulumi created (docker stop/start), every rank together, in order.
 # Inputs, rendered in front of this file: STATE_DIR UNIT PROBE_INTERVAL PROBE_TIMEOUT
 # FAILURES_BEFORE_RESTART BOOT_TIMEOUT MIN_RESTART_INTERVAL MAX_BACKOFF MAX_RESTARTS_PER_HOUR
-# STOP_TIMEOUT POLL BASE SERVED MAX_MODEL_LEN PROBE_BODY SIGNATURES (an extended regex),
+# STOP_TIMEOUT POLL HOLD_WAIT BASE SERVED MAX_MODEL_LEN PROBE_BODY SIGNATURES (an extended regex),
 # START_ORDER and STOP_ORDER (node names), and per node: CONTAINER, MIN_FREE_KB, SIDECAR (the
 # drop-caches container name) and SIDECAR_RUN (its rendered `docker run` line); on_node (the node
 # access block) and lib.sh (oneline, model_ready). Sourcing this file defines the functions only.
@@ -103,8 +104,34 @@ gib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1048576 }'; }
 NOTE=""
 note() { if [ "$1" != "$NOTE" ]; then log "$1"; NOTE=$1; fi; }
 
+# held: 0 while a bounded pause (`hold`: pulumi up replacing containers) is in force, its reason in
+# HELD_REASON and its end in HELD_UNTIL; an expired one is removed, said once in the log, and the
+# watchdog goes on: an update that failed half-way never leaves it paused.
+held() {
+  local until reason
+  [ -e "$DIR/held" ] || return 1
+  read -r until reason < "$DIR/held" 2>/dev/null || true
+  if [[ "$until" =~ ^[0-9]+$ ]] && [ "$(now)" -lt "$until" ]; then HELD_UNTIL=$until; HELD_REASON=$reason; return 0; fi
+  rm -f "$DIR/held"
+  log "the hold (${reason:-no reason given}) expired without an unhold: probing again"
+  return 1
+}
+# interrupted: an operator's pause or an update's hold arrived (a restart in progress stops where it is).
+interrupted() { [ -e "$DIR/paused" ] || held; }
+
+# hold SECONDS REASON: pause for at most SECONDS (it expires by itself), then wait (at most
+# HOLD_WAIT s) until a restart in progress has noticed it and let go of the ranks.
+hold() {
+  local secs=$1 i
+  if ! [[ "$secs" =~ ^[1-9][0-9]*$ ]]; then echo "usage: $0 hold SECONDS [reason]" >&2; return 2; fi
+  mkdir -p "$DIR" && printf '%s %s\n' "$(( $(now) + secs ))" "${2:-update} (by ${SUDO_USER:-${USER:-$(id -un)}})" > "$DIR/held.new" && mv -f "$DIR/held.new" "$DIR/held" || return 1
+  log "held for at most $secs s (${2:-update}): no probes and no restarts until: $0 unhold (or the hold expires)"
+  for ((i = 0; i < HOLD_WAIT; i++)); do [ -e "$DIR/restarting" ] || return 0; nap 1; done
+  log "a restart still looks in progress after $HOLD_WAIT s ($DIR/restarting): going on"
+}
+
 status() {
-  if [ -e "$DIR/gave-up" ]; then echo "gave up: $(cat "$DIR/gave-up")"; elif [ -e "$DIR/paused" ]; then echo "paused: $(cat "$DIR/paused")"; else echo "active"; fi
+  if [ -e "$DIR/gave-up" ]; then echo "gave up: $(cat "$DIR/gave-up")"; elif [ -e "$DIR/paused" ]; then echo "paused: $(cat "$DIR/paused")"; elif held; then echo "held until $(date -u -d "@$HELD_UNTIL" +%FT%TZ): $HELD_REASON"; else echo "active"; fi
   local cutoff c=0 t
   cutoff=$(( $(now) - 3600 ))
   if [ -e "$DIR/restarts" ]; then while read -r t; do [ "$t" -gt "$cutoff" ] 2>/dev/null && c=$((c + 1)); done < "$DIR/restarts"; fi
@@ -125,7 +152,7 @@ sidecars_stop() {
     on_node "$n" "docker rm -f ${SIDECAR[$n]@Q} >/dev/null 2>&1 || true" </dev/null >/dev/null 2>&1 || log "could not reach $n to remove its drop-caches sidecar (it expires on its own)"
   done
 }
-on_exit() { if [ "$RESTARTING" = 1 ]; then log "stopping in the middle of a restart: removing the drop-caches sidecars"; sidecars_stop; fi; }
+on_exit() { if [ "$RESTARTING" = 1 ]; then log "stopping in the middle of a restart: removing the drop-caches sidecars"; sidecars_stop; rm -f "$DIR/restarting"; fi; }
 
 # inspect NODE: sets ST (running, exited, ..., missing, unreachable), EXITC, STARTED, INFO.
 inspect() {
@@ -188,6 +215,7 @@ wait_memory() {
   local deadline n kb low
   deadline=$(( $(now) + BOOT_TIMEOUT ))
   while :; do
+    if interrupted; then return 2; fi
     low=""
     for n in "${START_ORDER[@]}"; do
       kb=$(on_node "$n" "awk '/^MemAvailable:/ {print \$2}' /proc/meminfo" 2>/dev/null </dev/null)
@@ -206,6 +234,7 @@ wait_ready() {
   local deadline n last="no answer yet"
   deadline=$(( $(now) + BOOT_TIMEOUT ))
   while :; do
+    if interrupted; then return 2; fi
     for n in "${START_ORDER[@]}"; do
       inspect "$n"
       if [ "$ST" != running ]; then READY_ERR="$n stopped while the engine was loading ($ST, exit code ${EXITC:-?}): $(last_log "$n")"; return 1; fi
@@ -250,25 +279,40 @@ restart_failed() {
   log "restart failed: $1"
   stop_ranks
   sidecars_stop
-  RESTARTING=0; CONSEC_FAILED=$((CONSEC_FAILED + 1)); FAILS=0; NOTE=""
+  RESTARTING=0; CONSEC_FAILED=$((CONSEC_FAILED + 1)); FAILS=0; NOTE=""; rm -f "$DIR/restarting"
   log "drop-caches sidecars removed; ranks stopped; the next restart waits at least $(spacing) s after this one began"
 }
 
+# restart_abandoned: a pause or hold arrived mid-restart: remove the sidecars and leave the ranks
+# as they are to whoever paused (pulumi up is replacing them, or an operator is at work).
+restart_abandoned() {
+  sidecars_stop
+  RESTARTING=0; FAILS=0; NOTE=""; rm -f "$DIR/restarting"
+  log "restart abandoned: paused or held while restarting; drop-caches sidecars removed, the ranks are left as they are"
+}
+
 restart_all() {
-  local t0 count n out
+  local t0 count n out rc
   t0=$(now); echo "$t0" >> "$DIR/restarts"; count=$(wc -l < "$DIR/restarts" | tr -d ' ')
   log "restart $count of at most $MAX_RESTARTS_PER_HOUR this hour: $1"
-  RESTARTING=1
+  RESTARTING=1; : > "$DIR/restarting"
+  if interrupted; then restart_abandoned; return; fi
   stop_ranks
-  if ! wait_memory; then restart_failed "$REASON_MEM"; return; fi
+  wait_memory; rc=$?
+  if [ "$rc" = 2 ]; then restart_abandoned; return; fi
+  if [ "$rc" != 0 ]; then restart_failed "$REASON_MEM"; return; fi
   sidecars_start
   for n in "${START_ORDER[@]}"; do
+    if interrupted; then restart_abandoned; return; fi
     if out=$(on_node "$n" "docker start ${CONTAINER[$n]@Q}" 2>&1 </dev/null); then log "started $n"; else restart_failed "could not start $n: $(printf '%s' "$out" | oneline)"; return; fi
   done
-  if wait_ready; then
+  wait_ready; rc=$?
+  if [ "$rc" = 0 ]; then
     sidecars_stop
-    RESTARTING=0; CONSEC_FAILED=0; FAILS=0; NOTE=""; LAST_READY=$(now); SINCE=$(( LAST_READY - 1 ))
+    RESTARTING=0; CONSEC_FAILED=0; FAILS=0; NOTE=""; LAST_READY=$(now); SINCE=$(( LAST_READY - 1 )); rm -f "$DIR/restarting"
     log "ready: $SERVED answers with max_model_len=$MAX_MODEL_LEN $(( $(now) - t0 )) s after the restart began; drop-caches sidecars removed"
+  elif [ "$rc" = 2 ]; then
+    restart_abandoned
   else
     restart_failed "$READY_ERR"
   fi
@@ -293,16 +337,20 @@ main() {
     pause)
       mkdir -p "$DIR" && printf '%s\n' "${2:-maintenance} (since $(date -u +%FT%TZ), by ${SUDO_USER:-${USER:-$(id -un)}})" > "$DIR/paused" || exit 1
       log "paused: ${2:-maintenance}: no probes and no restarts until: $0 resume"; exit 0 ;;
+    hold) hold "${2:-}" "${3:-}"; exit $? ;;
+    unhold)
+      if [ -e "$DIR/held" ]; then rm -f "$DIR/held" || exit 1; log "unheld: probing again"; fi
+      exit 0 ;;
     resume)
       local gave_up=0; [ -e "$DIR/gave-up" ] && gave_up=1
-      rm -f "$DIR/paused" "$DIR/gave-up" "$DIR/restarts" || exit 1
+      rm -f "$DIR/paused" "$DIR/held" "$DIR/gave-up" "$DIR/restarts" || exit 1
       log "resumed: probing again, with a fresh restart budget"
       if [ "$gave_up" = 1 ] && command -v systemctl >/dev/null 2>&1 && systemctl cat "$UNIT.service" >/dev/null 2>&1; then
         if [ "$(id -u)" -eq 0 ]; then systemctl restart "$UNIT.service"; else sudo -n systemctl restart "$UNIT.service" || log "start it again: sudo systemctl restart $UNIT"; fi
       fi
       exit 0 ;;
     status) status; exit 0 ;;
-    *) echo "usage: $0 [run | pause [reason] | resume | status]" >&2; exit 2 ;;
+    *) echo "usage: $0 [run | pause [reason] | resume | status | hold SECONDS [reason] | unhold]" >&2; exit 2 ;;
   esac
 
   mkdir -p "$DIR" || exit 1
@@ -312,6 +360,7 @@ main() {
   HDR="$DIR/auth-header"
   [ -e "$HDR" ] || { : > "$HDR"; chmod 600 "$HDR"; }
   touch "$DIR/restarts"
+  rm -f "$DIR/restarting"
 
   FAILS=0; NOTE="starting"; CONSEC_FAILED=0; RESTARTING=0; PAUSED=0; LAST_READY=0; SINCE=$(( $(now) - 2 ))
   trap on_exit EXIT
@@ -322,6 +371,10 @@ main() {
     if [ -e "$DIR/paused" ]; then
       [ "$PAUSED" = 1 ] || log "paused ($(cat "$DIR/paused" 2>/dev/null)): not probing or restarting; resume with: $0 resume"
       PAUSED=1; FAILS=0; nap "$PROBE_INTERVAL"; continue
+    fi
+    if held; then
+      [ "$PAUSED" = 1 ] || log "held until $(date -u -d "@$HELD_UNTIL" +%FT%TZ) ($HELD_REASON): not probing or restarting"
+      PAUSED=1; FAILS=0; nap "$(( PROBE_INTERVAL < 5 ? PROBE_INTERVAL : 5 ))"; continue
     fi
     if [ "$PAUSED" = 1 ]; then log "resumed: probing again"; PAUSED=0; NOTE=""; SINCE=$(( $(now) - 2 )); fi
     if check; then
@@ -353,7 +406,7 @@ if [ ! -e "$J/file%usr%local%bin%dgx-spark-vllm-watchdog.dirs" ]; then d=/usr/lo
 $SUDO mkdir -p /usr/local/bin
 $SUDO tee /usr/local/bin/dgx-spark-vllm-watchdog >/dev/null <<'DGX_SPARK_VLLM_EOF'
 #!/bin/bash
-# Managed by dgx-spark-vllm: the watchdog's operator command (pause | resume | status).
+# Managed by dgx-spark-vllm: the watchdog's operator command (pause | resume | status | hold | unhold).
 exec /usr/local/lib/dgx-spark-vllm/watchdog.sh "$@"
 DGX_SPARK_VLLM_EOF
 $SUDO chmod 0755 /usr/local/bin/dgx-spark-vllm-watchdog

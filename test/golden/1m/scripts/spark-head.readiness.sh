@@ -5,6 +5,7 @@ SERVED=deepseek-v4
 MAX_MODEL_LEN=1000000
 TIMEOUT=1800
 INTERVAL=10
+PROGRESS=30
 SIDECAR_NODES=(spark-head spark-worker)
 declare -A SIDECAR=([spark-head]=dgx-spark-vllm-drop-caches-spark-head [spark-worker]=dgx-spark-vllm-drop-caches-spark-worker)
 
@@ -56,13 +57,66 @@ model_ready() {
   return 0
 }
 
+# Progress lines a person can follow in `pulumi up` (the command provider shows a command's
+# stdout as it runs). Nothing here ever sees a secret: it counts bytes and seconds.
+
+# human_bytes N: 1.2 GB, 340.0 MB, 12.0 KB, 5 B (decimal units, as df -H and docker print).
+human_bytes() {
+  awk -v b="$1" 'BEGIN { split("B KB MB GB TB", u, " "); i = 1; while (b >= 1000 && i < 5) { b /= 1000; i++ } if (i == 1) printf "%d B", b; else printf "%.1f %s", b, u[i] }'
+}
+
+# human_seconds S: 45 s, 3m05s, 1h02m.
+human_seconds() {
+  local s=$1
+  if [ "$s" -lt 60 ]; then echo "$s s"; elif [ "$s" -lt 3600 ]; then printf '%dm%02ds\n' $((s / 60)) $((s % 60)); else printf '%dh%02dm\n' $((s / 3600)) $((s % 3600 / 60)); fi
+}
+
+# copy_progress TOTAL LABEL INTERVAL FD: copy stdin to stdout unchanged; every INTERVAL seconds,
+# and once at the end, write to file descriptor FD a line: LABEL: bytes so far, percent of TOTAL
+# (bytes, an estimate: 0 when unknown; never shown above 99% before the end), rate, elapsed time.
+copy_progress() {
+  python3 -u -c '
+import os, sys, time
+total, label, every, fd = int(sys.argv[1] or 0), sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+out = os.fdopen(fd, "w", buffering=1)
+def size(b):
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if b < 1000 or unit == "TB":
+            return ("%d %s" % (b, unit)) if unit == "B" else ("%.1f %s" % (b, unit))
+        b /= 1000.0
+def dur(s):
+    s = int(s)
+    return "%d s" % s if s < 60 else ("%dm%02ds" % (s // 60, s % 60) if s < 3600 else "%dh%02dm" % (s // 3600, s % 3600 // 60))
+start = last = time.monotonic(); done = last_done = 0
+src, dst = sys.stdin.buffer, sys.stdout.buffer
+while True:
+    chunk = src.read1(1 << 20) if hasattr(src, "read1") else src.read(1 << 20)
+    if not chunk:
+        break
+    dst.write(chunk); done += len(chunk)
+    now = time.monotonic()
+    if now - last >= every:
+        rate = (done - last_done) / (now - last)
+        pct = " (%d%%)" % min(99, done * 100 // total) if total > 0 else ""
+        of = " of ~%s" % size(total) if total > 0 else ""
+        out.write("%s: %s%s%s, %s/s, %s\n" % (label, size(done), of, pct, size(rate), dur(now - start)))
+        last, last_done = now, done
+dst.flush()
+el = max(time.monotonic() - start, 1e-3)
+out.write("%s: done, %s in %s (%s/s)\n" % (label, size(done), dur(el), size(done / el)))
+' "$@"
+}
+
 # The readiness gate (src/plan/service.ts renders it; VllmService runs it on the head): poll
 # /health and /v1/models on the local API until the served model reports the profile's
 # max_model_len. stdin: the API key (or nothing); it goes into a header file, never on a command
 # line. On failure it removes the drop-caches sidecar of every node (reached through on_node).
-# Inputs, rendered in front of this file: NODE BASE SERVED MAX_MODEL_LEN TIMEOUT INTERVAL,
+# While it waits it prints which check is pending and for how long: when the pending check changes
+# and every PROGRESS seconds (stdout: `pulumi up` shows it as it runs; the key is never in it).
+# Inputs, rendered in front of this file: NODE BASE SERVED MAX_MODEL_LEN TIMEOUT INTERVAL PROGRESS,
 # SIDECAR_NODES and SIDECAR (node -> sidecar container; both empty when there are no sidecars),
-# on_node (the node access block, when there are sidecars) and lib.sh (model_ready).
+# on_node (the node access block, when there are sidecars), lib.sh (model_ready) and progress.sh
+# (human_seconds).
 
 key=; IFS= read -r key || true
 hdr=$(mktemp); chmod 600 "$hdr"
@@ -84,11 +138,22 @@ cleanup() {
 }
 trap cleanup EXIT
 if [ -n "$key" ]; then printf 'Authorization: Bearer %s\n' "$key" > "$hdr"; fi
-deadline=$(( $(date +%s) + TIMEOUT )); last="no answer yet"
+start=$(date +%s); deadline=$(( start + TIMEOUT )); last="no answer yet"; stage=; next=$(( start + PROGRESS ))
+echo "readiness on $NODE: waiting up to $(human_seconds "$TIMEOUT") for $SERVED to report max_model_len=$MAX_MODEL_LEN"
 while :; do
-  if model_ready "$BASE" "$hdr" 5 10 "$SERVED" "$MAX_MODEL_LEN"; then echo "ready: $SERVED max_model_len=$MAX_MODEL_LEN"; exit 0; fi
-  last=$READY_LAST
-  if [ "$(date +%s)" -ge "$deadline" ]; then
+  if model_ready "$BASE" "$hdr" 5 10 "$SERVED" "$MAX_MODEL_LEN"; then echo "ready: $SERVED max_model_len=$MAX_MODEL_LEN after $(human_seconds $(( $(date +%s) - start )))"; exit 0; fi
+  last=$READY_LAST; now=$(date +%s)
+  case "$last" in
+    "/health:"*) pending="/health to answer 200" ;;
+    "/v1/models:"*) pending="/v1/models to answer" ;;
+    *) pending="/v1/models to report max_model_len=$MAX_MODEL_LEN" ;;
+  esac
+  if [ "$pending" != "$stage" ] || [ "$now" -ge "$next" ]; then
+    if [ -n "$stage" ] && [ "$pending" != "$stage" ]; then echo "readiness on $NODE: ${stage%% to *} passed after $(human_seconds $(( now - start )))"; fi
+    echo "readiness on $NODE: waiting for $pending, $(human_seconds $(( now - start ))) of $(human_seconds "$TIMEOUT") (last: $(printf '%s' "$last" | oneline 160))"
+    stage=$pending; next=$(( now + PROGRESS ))
+  fi
+  if [ "$now" -ge "$deadline" ]; then
     echo "dgx-spark-vllm: node $NODE: readiness: not ready after $TIMEOUT s; last error: $last" >&2
     exit 1
   fi

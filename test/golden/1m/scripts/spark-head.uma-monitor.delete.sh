@@ -4,7 +4,7 @@ J=/var/lib/dgx-spark-vllm/journal
 $SUDO mkdir -p "$J"
 $SUDO systemctl disable --now dgx-spark-vllm-uma-headroom.timer 2>/dev/null || true
 $SUDO rm -f /etc/dgx-spark-vllm/uma-webhook
-if [ -e "$J/dir%etc%dgx-spark-vllm.created" ]; then $SUDO rmdir /etc/dgx-spark-vllm 2>/dev/null || true; $SUDO rm -f "$J/dir%etc%dgx-spark-vllm.created"; fi
+if [ -e "$J"/dir%etc%dgx-spark-vllm.created ]; then $SUDO rmdir /etc/dgx-spark-vllm 2>/dev/null || true; $SUDO rm -f "$J"/dir%etc%dgx-spark-vllm.created; fi
 if [ -e "$J/file%etc%systemd%system%dgx-spark-vllm-uma-headroom.timer.orig" ]; then $SUDO cp -p "$J/file%etc%systemd%system%dgx-spark-vllm-uma-headroom.timer.orig" /etc/systemd/system/dgx-spark-vllm-uma-headroom.timer; $SUDO rm -f "$J/file%etc%systemd%system%dgx-spark-vllm-uma-headroom.timer.orig";
 else $SUDO rm -f /etc/systemd/system/dgx-spark-vllm-uma-headroom.timer; fi
 $SUDO rm -f "$J/file%etc%systemd%system%dgx-spark-vllm-uma-headroom.timer.absent"
