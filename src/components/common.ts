@@ -31,7 +31,12 @@ export function stepCommand(
   connection: pulumi.Input<types.input.remote.ConnectionArgs>,
   step: Pick<HostStep, "create" | "delete">,
   opts: pulumi.CustomResourceOptions,
-  extra: { stdin?: pulumi.Input<string>; triggers?: pulumi.Input<unknown[]> } = {},
+  extra: {
+    stdin?: pulumi.Input<string>;
+    triggers?: pulumi.Input<unknown[]>;
+    /** What the engine logs of a step that reads a secret on stdin (the script never prints it). @default "none" */
+    logging?: "stderr" | "none";
+  } = {},
 ): remote.Command {
   return new remote.Command(
     name,
@@ -39,7 +44,9 @@ export function stepCommand(
       connection,
       create: step.create,
       delete: step.delete,
-      ...(extra.stdin !== undefined ? { stdin: pulumi.secret(extra.stdin), logging: "none" as const } : {}),
+      ...(extra.stdin !== undefined
+        ? { stdin: pulumi.secret(extra.stdin), logging: extra.logging ?? ("none" as const) }
+        : {}),
       ...(extra.triggers !== undefined ? { triggers: extra.triggers } : {}),
     },
     opts,

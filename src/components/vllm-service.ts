@@ -119,20 +119,31 @@ export class VllmService extends pulumi.ComponentResource {
     // Per node: image ready -> (prefetch) -> (drop-caches sidecar).
     const before: Record<string, pulumi.Resource[]> = {};
     const sidecars: { node: string; stop: string; trigger: string }[] = [];
-    for (const n of plan.nodes) {
+    const weights: Record<string, pulumi.Resource[]> = {};
+    // The head first: a copy waits for the head's download.
+    const headFirst = [...plan.nodes].sort(
+      (a, b) => Number(b.name === plan.cluster.head) - Number(a.name === plan.cluster.head),
+    );
+    for (const n of headFirst) {
       const spark = byName.get(n.name) as SparkNode;
       let deps: pulumi.Resource[] = [args.image.readyOn[n.name] as pulumi.Resource, ...(args.link?.ready ?? [])];
       if (plan.model.prefetch) {
         const step = prefetchStep(plan, n);
+        // A copy runs on the head, after the head's own download.
+        const runner = byName.get(step.runsOn) as SparkNode;
+        const first = step.waitsFor !== undefined ? (weights[step.waitsFor] ?? []) : [];
+        const extra = step.waitsFor !== undefined ? [args.image.readyOn[step.waitsFor] as pulumi.Resource] : [];
         deps = [
           stepCommand(
             `${name}-${n.name}-${step.id}`,
-            spark.connection,
+            runner.connection,
             step,
-            { ...child, dependsOn: deps },
-            { stdin: secrets.HF_TOKEN ?? "" },
+            { ...child, dependsOn: [...deps, ...extra, ...first] },
+            // Progress lines (stderr) reach the Pulumi log; the token stays on stdin.
+            step.needsToken ? { stdin: secrets.HF_TOKEN ?? "", logging: "stderr" } : {},
           ),
         ];
+        weights[n.name] = deps;
       }
       if (plan.hardening.dropCachesDuringLoad) {
         const sc = dropCachesSidecar(plan, n, dropCachesLifetimeS(plan, timeout));

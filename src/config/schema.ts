@@ -181,18 +181,46 @@ export const imageSchema = z.discriminatedUnion("source", [buildImageSchema, pre
   error: "must have source: 'build' or source: 'prebuilt'",
 });
 
-export const modelSchema = z.strictObject({
-  /** Hugging Face model id. @default "deepseek-ai/DeepSeek-V4-Flash" */
-  id: pat("modelId").default("deepseek-ai/DeepSeek-V4-Flash"),
-  /** Name served by the API. @default "deepseek-v4" */
-  servedName: pat("word").default("deepseek-v4"),
-  /** Host path of the Hugging Face cache. @default <cacheRoot>/huggingface */
-  hfCachePath: pat("absPath").optional(),
-  /** Hugging Face token (a secret; the model is gated). */
-  hfToken: secret.optional(),
-  /** Download the weights on every node before the engine starts. @default true */
-  prefetch: z.boolean().default(true),
-});
+export const modelSchema = z
+  .strictObject({
+    /** Hugging Face model id. @default "deepseek-ai/DeepSeek-V4-Flash" */
+    id: pat("modelId").default("deepseek-ai/DeepSeek-V4-Flash"),
+    /** Name served by the API. @default "deepseek-v4" */
+    servedName: pat("word").default("deepseek-v4"),
+    /** Host path of the Hugging Face cache. @default <cacheRoot>/huggingface */
+    hfCachePath: pat("absPath").optional(),
+    /** Hugging Face token (a secret; the model is gated). */
+    hfToken: secret.optional(),
+    /** Put the weights on every node (and verify them) before the engine starts. @default true */
+    prefetch: z.boolean().default(true),
+    /**
+     * How the weights reach the nodes (docs/weights.md): `each` node downloads from the hub;
+     * `head-then-copy`: the head downloads, the others receive the files from it over the data-plane
+     * addresses; `local`: `localPath` already holds them on every node (no hub access at all).
+     * Every file is checked (size and hash) before the engine starts. @default "each"
+     */
+    delivery: z.enum(["each", "head-then-copy", "local"]).default("each"),
+    /** The hub revision to serve, pinned by its 40-hex commit hash (a branch or tag warns). @default the hub's main branch (not pinned) */
+    revision: pat("gitRef").optional(),
+    /** With delivery `local`: the folder on every node that holds the model (made by `hf download --local-dir`). */
+    localPath: pat("absPath").optional(),
+    /** Hub endpoint or mirror (HF_ENDPOINT) the download uses. @default https://huggingface.co */
+    hubEndpoint: pat("hubUrl").optional(),
+  })
+  .superRefine((m, ctx) => {
+    if (m.delivery === "local" && m.localPath === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["localPath"],
+        message: "is required with model.delivery: local: the folder on every node that holds the model",
+      });
+    if (m.delivery !== "local" && m.localPath !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["localPath"],
+        message: `is only used with model.delivery: local (it is ${m.delivery}): remove it or set delivery: local`,
+      });
+  });
 
 const profileFields = {
   name: pat("word").optional(),

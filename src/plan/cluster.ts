@@ -120,7 +120,15 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
       startOrder,
     },
     profile,
-    model: { id: config.model.id, servedName: config.model.servedName, prefetch: config.model.prefetch },
+    model: {
+      id: config.model.id,
+      servedName: config.model.servedName,
+      prefetch: config.model.prefetch,
+      delivery: config.model.delivery,
+      ...(config.model.revision !== undefined ? { revision: config.model.revision } : {}),
+      ...(config.model.localPath !== undefined ? { localPath: config.model.localPath } : {}),
+      ...(config.model.hubEndpoint !== undefined ? { hubEndpoint: config.model.hubEndpoint } : {}),
+    },
     link: linkPlan(config, head),
     image,
     hardening: {

@@ -226,7 +226,11 @@ for (const s of STACKS) {
     for (const r of under(all, N))
       if (r.inputs.stdin !== undefined) {
         assert.ok(isSecret(r.inputs.stdin), `${r.name}: stdin must be a secret`);
-        assert.equal(r.inputs.logging, r.name.endsWith("readiness") ? "stdoutAndStderr" : "none");
+        // The readiness gate logs its lines; a download logs its progress (stderr only, never the token); the rest nothing.
+        assert.equal(
+          r.inputs.logging,
+          r.name.endsWith("readiness") ? "stdoutAndStderr" : r.name.endsWith("prefetch") ? "stderr" : "none",
+        );
       }
     for (const r of under(all, N))
       assert.equal(r.inputs.environment, undefined, `${r.name} uses environment (sent as SSH Setenv)`);
