@@ -18,8 +18,7 @@
 #                                          blobs into the snapshot
 #   local  PATH REVISION NODE              verify a local copy against the hub's download
 #                                          metadata it holds; no network at all
-#   doctor MODELDIR REV                    one line: revision present, files with the right
-#                                          size, bytes, last full verification (no hashing)
+# (doctor reads what this leaves behind with src/host/weights-status.py.)
 #
 # Integrity: every file of the manifest (the hub's model info for the revision) is checked for
 # its size and its hash: sha256 for LFS files (every weight file), the git blob sha1 for the small
@@ -473,29 +472,6 @@ def local(path, revision, node):
     say(node, "ok", f"local copy {path}: revision {', '.join(commits)}: {len(files)} files verified (hash), {gb(total)}, no hub access")
 
 
-def doctor(modeldir, rev):
-    if rev == "":
-        try:
-            with open(os.path.join(modeldir, META, "current.json")) as fh:
-                rev = json.load(fh)["revision"]
-        except OSError:
-            print("revision none: no verified weights on this node")
-            return
-    try:
-        man = load_manifest(modeldir, rev)
-    except OSError:
-        print(f"revision {rev}: not present")
-        return
-    ok = sum(1 for f in man["files"] if present_size(modeldir, rev, f) == (f["size"], True))
-    have = sum(present_size(modeldir, rev, f)[0] for f in man["files"])
-    total = sum(f["size"] for f in man["files"])
-    verified = os.path.exists(os.path.join(modeldir, META, f"verified-{rev}.json"))
-    print(
-        f"revision {rev}: {ok}/{len(man['files'])} files present with the right size, {gb(have)} of {gb(total)}; "
-        + ("last full verification passed" if verified else "not verified")
-    )
-
-
 def main(argv):
     cmd, rest = argv[0], argv[1:]
     if cmd == "fetch":
@@ -508,8 +484,6 @@ def main(argv):
         finish(*rest[:2])
     elif cmd == "local":
         local(*rest[:3])
-    elif cmd == "doctor":
-        doctor(*rest[:2])
     else:
         sys.exit(f"weights.py: unknown command {cmd}")
 

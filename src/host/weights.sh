@@ -7,7 +7,6 @@
 #   copy   (on the head) push the head's verified files to TARGET over its data-plane addresses
 #          (SSH, one stream per address), resuming partial files; verify there, re-copy what is bad.
 #   local  (on the node) verify the local copy under LOCAL_PATH; no network.
-#   doctor (on the node) one line: revision present, files, bytes (no hashing).
 : "${NODE:?}" "${MODE:?}" "${PY:?}"
 
 weights_py() {
@@ -42,9 +41,6 @@ case "$MODE" in
     ;;
   local)
     python3 -c "$PY" local "$LOCAL_PATH" "$REVISION" "$NODE"
-    ;;
-  doctor)
-    python3 -c "$PY" doctor "$SRC_DIR" "$REVISION"
     ;;
   *)
     echo "dgx-spark-vllm: node $NODE: weights: unknown mode $MODE" >&2

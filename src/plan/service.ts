@@ -85,7 +85,8 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
       description: `free disk under ${node.cache.huggingface} for the weights (~${WEIGHTS_DISK_GB} GB, less what is already cached) plus the image (~${IMAGE_DISK_GB} GB)`,
       script: script(
         nodeVar,
-        sh`weights=${WEIGHTS_DISK_GB}; image=${IMAGE_DISK_GB}`,
+        // delivery local: the weights are already on the node (model.localPath).
+        sh`weights=${plan.model.delivery === "local" ? 0 : WEIGHTS_DISK_GB}; image=${IMAGE_DISK_GB}`,
         sh`d=${node.cache.huggingface}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done`,
         sh`cached=0; if [ -d ${modelDir} ]; then cached=$(du -s -BG -L ${modelDir} | awk '{print int($1)}'); fi`,
         "need=$(( (weights - cached > 0 ? weights - cached : 0) + image ))",

@@ -68,18 +68,6 @@ export function weightsLocalScript(plan: ClusterPlan, node: NodePlan): string {
   });
 }
 
-/** doctor: one line about the weights on `node` (revision present, files with the right size, bytes). */
-export function weightsDoctorScript(plan: ClusterPlan, node: NodePlan): string {
-  return plan.model.delivery === "local"
-    ? weightsLocalScript(plan, node)
-    : weightsScript({
-        NODE: node.name,
-        MODE: "doctor",
-        SRC_DIR: weightsDir(plan, node),
-        REVISION: plan.model.revision ?? "",
-      });
-}
-
 /** Where a node's weights step runs and what it waits for. */
 export interface WeightsStep extends HostStep {
   /** The node whose SSH connection runs the step (the head for a copy). */

@@ -28,8 +28,7 @@ PY='# Model delivery on a node (src/plan/weights.ts renders the calls; src/host/
 #                                          blobs into the snapshot
 #   local  PATH REVISION NODE              verify a local copy against the hub'\''s download
 #                                          metadata it holds; no network at all
-#   doctor MODELDIR REV                    one line: revision present, files with the right
-#                                          size, bytes, last full verification (no hashing)
+# (doctor reads what this leaves behind with src/host/weights-status.py.)
 #
 # Integrity: every file of the manifest (the hub'\''s model info for the revision) is checked for
 # its size and its hash: sha256 for LFS files (every weight file), the git blob sha1 for the small
@@ -483,29 +482,6 @@ def local(path, revision, node):
     say(node, "ok", f"local copy {path}: revision {'\'', '\''.join(commits)}: {len(files)} files verified (hash), {gb(total)}, no hub access")
 
 
-def doctor(modeldir, rev):
-    if rev == "":
-        try:
-            with open(os.path.join(modeldir, META, "current.json")) as fh:
-                rev = json.load(fh)["revision"]
-        except OSError:
-            print("revision none: no verified weights on this node")
-            return
-    try:
-        man = load_manifest(modeldir, rev)
-    except OSError:
-        print(f"revision {rev}: not present")
-        return
-    ok = sum(1 for f in man["files"] if present_size(modeldir, rev, f) == (f["size"], True))
-    have = sum(present_size(modeldir, rev, f)[0] for f in man["files"])
-    total = sum(f["size"] for f in man["files"])
-    verified = os.path.exists(os.path.join(modeldir, META, f"verified-{rev}.json"))
-    print(
-        f"revision {rev}: {ok}/{len(man['\''files'\''])} files present with the right size, {gb(have)} of {gb(total)}; "
-        + ("last full verification passed" if verified else "not verified")
-    )
-
-
 def main(argv):
     cmd, rest = argv[0], argv[1:]
     if cmd == "fetch":
@@ -518,8 +494,6 @@ def main(argv):
         finish(*rest[:2])
     elif cmd == "local":
         local(*rest[:3])
-    elif cmd == "doctor":
-        doctor(*rest[:2])
     else:
         sys.exit(f"weights.py: unknown command {cmd}")
 
@@ -536,7 +510,6 @@ if __name__ == "__main__":
 #   copy   (on the head) push the head's verified files to TARGET over its data-plane addresses
 #          (SSH, one stream per address), resuming partial files; verify there, re-copy what is bad.
 #   local  (on the node) verify the local copy under LOCAL_PATH; no network.
-#   doctor (on the node) one line: revision present, files, bytes (no hashing).
 : "${NODE:?}" "${MODE:?}" "${PY:?}"
 
 weights_py() {
@@ -571,9 +544,6 @@ case "$MODE" in
     ;;
   local)
     python3 -c "$PY" local "$LOCAL_PATH" "$REVISION" "$NODE"
-    ;;
-  doctor)
-    python3 -c "$PY" doctor "$SRC_DIR" "$REVISION"
     ;;
   *)
     echo "dgx-spark-vllm: node $NODE: weights: unknown mode $MODE" >&2
