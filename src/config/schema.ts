@@ -197,9 +197,10 @@ export const modelSchema = z
      * How the weights reach the nodes (docs/weights.md): `each` node downloads from the hub;
      * `head-then-copy`: the head downloads, the others receive the files from it over the data-plane
      * addresses; `local`: `localPath` already holds them on every node (no hub access at all).
-     * Every file is checked (size and hash) before the engine starts. @default "each"
+     * Every file is checked (size and hash) before the engine starts; a copy that cannot finish
+     * falls back to the node's own download. @default "head-then-copy" with two nodes or more, else "each"
      */
-    delivery: z.enum(["each", "head-then-copy", "local"]).default("each"),
+    delivery: z.enum(["each", "head-then-copy", "local"]).optional(),
     /** The hub revision to serve, pinned by its 40-hex commit hash (a branch or tag warns). @default the hub's main branch (not pinned) */
     revision: pat("gitRef").optional(),
     /** With delivery `local`: the folder on every node that holds the model (made by `hf download --local-dir`). */
@@ -218,7 +219,7 @@ export const modelSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["localPath"],
-        message: `is only used with model.delivery: local (it is ${m.delivery}): remove it or set delivery: local`,
+        message: `is only used with model.delivery: local (it is ${m.delivery ?? "not set"}): remove it or set delivery: local`,
       });
   });
 

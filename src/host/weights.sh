@@ -6,6 +6,8 @@
 #          token (or nothing); it reaches the container by name (-e HF_TOKEN), never as text.
 #   copy   (on the head) push the head's verified files to TARGET over its data-plane addresses
 #          (SSH, one stream per address), resuming partial files; verify there, re-copy what is bad.
+#          If the copy cannot finish, TARGET downloads itself (FALLBACK_B64: its fetch script, run over
+#          SSH to its management address with the token on stdin).
 #   local  (on the node) verify the local copy under LOCAL_PATH; no network.
 : "${NODE:?}" "${MODE:?}" "${PY:?}"
 
@@ -32,12 +34,22 @@ case "$MODE" in
       }
     ;;
   copy)
+    # stdin: the HF token (or nothing), used only when the copy fails and TARGET downloads itself.
+    HF_TOKEN=
+    IFS= read -r HF_TOKEN || true
     py=$(weights_py)
     trap 'rm -f "$py"' EXIT
-    python3 "$py" copy "$SRC_DIR" "$REVISION" "$NODE" "$TARGET" "$TARGET_USER" "$TARGET_DIR" "$ADDRS" "${PEER_SSH[@]}" || {
-      echo "dgx-spark-vllm: node $NODE: weights: copying to $TARGET failed (above); run pulumi up again to resume" >&2
-      exit 1
-    }
+    if ! python3 "$py" copy "$SRC_DIR" "$REVISION" "$NODE" "$TARGET" "$TARGET_USER" "$TARGET_DIR" "$ADDRS" "${PEER_SSH[@]}"; then
+      # As safe as delivery each: a copy that cannot finish (link, SSH, permissions, a file that
+      # fails verification twice) falls back to TARGET's own download, verified the same way.
+      echo "dgx-spark-vllm: node $NODE: weights: the copy to $TARGET failed (above): $TARGET downloads from the hub instead (as delivery each)" >&2
+      # FALLBACK_B64: the target's own download script (base64, so it crosses SSH as one plain word).
+      # shellcheck disable=SC2029 # expanded here on purpose: the script travels in the command
+      printf '%s\n' "$HF_TOKEN" | ssh "${PEER_SSH[@]}" "$TARGET_USER@$TARGET_HOST" "bash -c \"\$(echo $FALLBACK_B64 | base64 -d)\"" || {
+        echo "dgx-spark-vllm: node $NODE: weights: neither the copy to $TARGET nor its own download finished (above); run pulumi up again to resume" >&2
+        exit 1
+      }
+    fi
     ;;
   local)
     python3 -c "$PY" local "$LOCAL_PATH" "$REVISION" "$NODE"

@@ -124,7 +124,7 @@ export function planCluster(config: ClusterConfig, warnings: readonly ConfigProb
       id: config.model.id,
       servedName: config.model.servedName,
       prefetch: config.model.prefetch,
-      delivery: config.model.delivery,
+      delivery: config.model.delivery ?? (config.nodes.length >= 2 ? "head-then-copy" : "each"),
       ...(config.model.revision !== undefined ? { revision: config.model.revision } : {}),
       ...(config.model.localPath !== undefined ? { localPath: config.model.localPath } : {}),
       ...(config.model.hubEndpoint !== undefined ? { hubEndpoint: config.model.hubEndpoint } : {}),

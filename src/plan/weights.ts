@@ -2,9 +2,10 @@
  * Model delivery (`model.delivery`, docs/weights.md): what each node runs so the weights are on its
  * disk and verified before the engine starts.
  * - `each`: every node downloads into its own Hugging Face cache with the image's huggingface_hub.
- * - `head-then-copy`: the head downloads; for every other node the head pushes its verified files
- *   over SSH to that node's data-plane addresses (one stream per twin port), then verifies them
- *   there against the same manifest.
+ * - `head-then-copy` (the default for two nodes or more): the head downloads; for every other node
+ *   the head pushes its verified files over SSH to that node's data-plane addresses (one stream per
+ *   twin port), then verifies them there against the same manifest. A copy that cannot finish
+ *   falls back to that node's own download, so the mode is never less safe than `each`.
  * - `local`: `model.localPath` already holds the model on every node; it is verified, nothing is
  *   fetched, the engine runs with HF_HUB_OFFLINE=1.
  * Every file's size and hash is checked against the hub's metadata for the revision (the manifest
@@ -55,6 +56,9 @@ export function weightsCopyScript(plan: ClusterPlan, from: NodePlan, target: Nod
     TARGET_DIR: weightsDir(plan, target),
     ADDRS: target.dataPlane.map((p) => p.address).join(","),
     PEER_SSH: peerSshOptions(target),
+    TARGET_HOST: target.ssh.host,
+    // The target's own download, run there over SSH when the copy cannot finish (the token on stdin).
+    FALLBACK_B64: Buffer.from(weightsFetchScript(plan, target)).toString("base64"),
   });
 }
 
@@ -98,13 +102,14 @@ export function weightsStep(plan: ClusterPlan, node: NodePlan): WeightsStep {
   if (plan.model.delivery === "head-then-copy" && node.name !== head.name)
     return {
       id: "weights-copy",
-      description: `copy ${plan.model.id}${rev} from ${head.name} over ${node.dataPlane.map((p) => p.address).join(", ")} and verify it (kept on delete: the weights are data)`,
+      description: `copy ${plan.model.id}${rev} from ${head.name} over ${node.dataPlane.map((p) => p.address).join(", ")} and verify it, else download it on ${node.name} (kept on delete: the weights are data)`,
       create: weightsCopyScript(plan, head, node),
       delete: keep,
       after: [],
       runsOn: head.name,
       waitsFor: head.name,
-      needsToken: false,
+      // Only for the fallback: the node's own download when the copy cannot finish.
+      needsToken: true,
     };
   return {
     id: "prefetch",

@@ -278,6 +278,27 @@ describe("weights rehearsal: delivery each, head-then-copy and local on simulate
     report["copy-resume"] = { killedAfterBytes: left, resumedBytesOverLink: moved, ms: r.ms };
   });
 
+  it("head-then-copy: with the data-plane link down the worker downloads itself (never less than each)", async () => {
+    const plan = planFor({ delivery: "head-then-copy", hfCachePath: "/opt/fallback-cache" });
+    const worker = plan.nodes.find((n) => n.name === WORKER) as NodePlan;
+    const s0 = stats();
+    const fetched = await runStep(plan, HEAD);
+    assert.equal(fetched.code, 0, fetched.stderr);
+    for (const d of lab.host(WORKER).netdevs) lab.must(WORKER, `ip link set dev ${d} down`);
+    try {
+      const r = await runStep(plan, WORKER);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /the copy to spark-worker failed \(above\): spark-worker downloads from the hub instead/);
+      assert.match(r.stderr, /node spark-worker: weights ok: revision .*: 6 files verified/);
+      assert.ok(!`${r.stdout}${r.stderr}`.includes(TOKEN));
+      assert.equal(stats().bytes - s0.bytes, 2 * repoBytes, "the head's download and the worker's own");
+      assert.deepEqual(hashesOn(WORKER, weightsDir(plan, worker)), sums);
+      report["copy-fallback"] = { hubBytes: stats().bytes - s0.bytes, ms: fetched.ms + r.ms };
+    } finally {
+      for (const d of lab.host(WORKER).netdevs) lab.must(WORKER, `ip link set dev ${d} up`);
+    }
+  });
+
   it("each: both nodes download from the hub and verify", async () => {
     const plan = planFor({ delivery: "each", hfCachePath: "/opt/each-cache" });
     const s0 = stats();
@@ -292,6 +313,84 @@ describe("weights rehearsal: delivery each, head-then-copy and local on simulate
     assert.equal(s1.bytes - s0.bytes, 2 * repoBytes);
     for (const n of plan.nodes) assert.deepEqual(hashesOn(n.name, weightsDir(plan, n)), sums);
     report.each = { hubBytes: s1.bytes - s0.bytes, totalMs: ms };
+  });
+
+  it("each: a download killed mid-way resumes with range requests, and the token is in no log or command", async () => {
+    const plan = planFor({ delivery: "each", hfCachePath: "/opt/resume-cache" });
+    const head = plan.nodes.find((n) => n.name === HEAD) as NodePlan;
+    const blobs = `${weightsDir(plan, head)}/blobs`;
+    const step = weightsStep(plan, head);
+    const s0 = stats();
+    const child = spawn(
+      "nsenter",
+      [
+        "-t",
+        String(lab.host(HEAD).pid),
+        "-m",
+        "-n",
+        "-u",
+        "--",
+        "runuser",
+        "-u",
+        "spark",
+        "--",
+        "bash",
+        "-c",
+        step.create,
+      ],
+      {
+        detached: true,
+        stdio: ["pipe", "ignore", "ignore"],
+        env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" },
+      },
+    );
+    child.stdin?.end(`${TOKEN}\n`);
+    const partial = () => Number(lab.exec(HEAD, `cat ${blobs}/*.incomplete 2>/dev/null | wc -c`).stdout.trim() || 0);
+    const t0 = Date.now();
+    while (partial() < repoBytes / 5 && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 20));
+    // sudo (in the docker stand-in) runs the "container" apart from our process group: end it by
+    // its id, found among the processes of this simulated host's network namespace only.
+    process.kill(-(child.pid as number), "SIGKILL");
+    const ns = fs.readlinkSync(`/proc/${lab.host(HEAD).pid}/ns/net`);
+    const downloaders = () =>
+      fs
+        .readdirSync("/proc")
+        .filter((p) => /^\d+$/.test(p))
+        .filter((pid) => {
+          try {
+            return (
+              fs.readlinkSync(`/proc/${pid}/ns/net`) === ns &&
+              fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("\0fetch\0") &&
+              !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, "utf8"))
+            );
+          } catch {
+            return false;
+          }
+        });
+    for (const pid of downloaders()) process.kill(Number(pid), "SIGKILL");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(downloaders(), [], "the download is dead");
+    // Complete blobs and partial ones: what the next run must not fetch again.
+    const left = Number(lab.exec(HEAD, `cat ${blobs}/* 2>/dev/null | wc -c`).stdout.trim() || 0);
+    assert.ok(partial() > 0 && left < repoBytes, `killed mid-way: ${left} of ${repoBytes} bytes on disk`);
+    const mid = stats();
+    const r = await runStep(plan, HEAD);
+    assert.equal(r.code, 0, r.stderr);
+    const s1 = stats();
+    assert.ok(s1.ranges > s0.ranges, "the client resumed with range requests");
+    // The second run fetched only what was missing (the hub's count before the kill also holds bytes in flight).
+    const again = s1.bytes - mid.bytes;
+    assert.ok(
+      again <= repoBytes - left,
+      `the resumed download took ${again} bytes; ${left} of ${repoBytes} were on disk`,
+    );
+    assert.deepEqual(hashesOn(HEAD, weightsDir(plan, head)), sums);
+    assert.ok(again > 0, "the resumed run fetched the rest");
+    report["download-resume"] = { killedAfterBytes: left, resumedHubBytes: again, ms: r.ms };
+    for (const h of [HEAD, WORKER]) {
+      const logs = lab.exec(h, `grep -rl -- ${TOKEN} /var/lib/dsv-sim /var/log /home/spark 2>/dev/null`).stdout.trim();
+      assert.equal(logs, "", `the token is written in ${logs}`);
+    }
   });
 
   it("local: a `hf download --local-dir` copy is verified with the hub stopped; a corrupt one is refused", async () => {

@@ -44,7 +44,7 @@ test("config: a branch name as model.revision warns; a commit hash does not", ()
 test("config: delivery local needs localPath, and localPath needs delivery local, each with the path named", () => {
   for (const [model, message] of [
     [{ delivery: "local" }, /model\.localPath.*is required with model\.delivery: local/],
-    [{ localPath: "/mnt/m" }, /model\.localPath.*only used with model\.delivery: local \(it is each\)/],
+    [{ localPath: "/mnt/m" }, /model\.localPath.*only used with model\.delivery: local \(it is not set\)/],
     [{ delivery: "copy" }, /model\.delivery/],
     [{ delivery: "local", localPath: "relative/path" }, /model\.localPath/],
   ] as const) {
@@ -77,8 +77,13 @@ test("plan: local serves the folder offline (HF_HUB_OFFLINE=1, mounted, no hub r
   }
 });
 
+test("plan: delivery defaults to head-then-copy for two nodes", () => {
+  assert.equal(planFromInput(baseConfig(), "plan").model.delivery, "head-then-copy");
+  assert.equal(planFromInput(withModel({ delivery: "each" }), "plan").model.delivery, "each");
+});
+
 test("plan: a pinned revision reaches vllm serve; each downloads on every node with the token", () => {
-  const plan = planFromInput(withModel({ revision: SHA }), "plan");
+  const plan = planFromInput(withModel({ revision: SHA, delivery: "each" }), "plan");
   for (const n of plan.nodes) {
     const i = n.serveArgv.indexOf("--revision");
     assert.equal(n.serveArgv[i + 1], SHA);
@@ -91,23 +96,29 @@ test("plan: a pinned revision reaches vllm serve; each downloads on every node w
   assert.ok(!unpinned.nodes[0]?.serveArgv.includes("--revision"));
 });
 
-test("plan: head-then-copy copies from the head to every twin address of the worker, without the token", () => {
+test("plan: head-then-copy copies from the head to every twin address of the worker, the worker's own download as fallback", () => {
   const plan = planFromInput(withModel({ delivery: "head-then-copy", revision: SHA }, true), "plan");
   const head = weightsStep(plan, node(plan, "spark-head"));
   const copy = weightsStep(plan, node(plan, "spark-worker"));
   assert.deepEqual([head.id, head.runsOn, head.needsToken], ["prefetch", "spark-head", true]);
   assert.deepEqual(
     [copy.id, copy.runsOn, copy.waitsFor, copy.needsToken],
-    ["weights-copy", "spark-head", "spark-head", false],
+    ["weights-copy", "spark-head", "spark-head", true],
   );
   assert.match(copy.create, /^ADDRS=10\.0\.0\.2,10\.0\.1\.2$/m);
   assert.match(copy.create, new RegExp(`^TARGET_DIR=${weightsDir(plan, node(plan, "spark-worker"))}$`, "m"));
   assert.match(copy.create, /StrictHostKeyChecking|BatchMode=yes/);
+  // The fallback is the worker's own download script, as delivery each renders it, run on the worker.
+  const each = planFromInput(withModel({ delivery: "each", revision: SHA }, true), "plan");
+  const own = weightsStep(each, node(each, "spark-worker")).create;
+  const b64 = /^FALLBACK_B64=(\S+)$/m.exec(copy.create)?.[1] ?? "";
+  assert.equal(Buffer.from(b64, "base64").toString(), own, "FALLBACK_B64 is the worker's fetch script");
+  assert.match(copy.create, /^TARGET_HOST=/m);
   // The rendered scripts are valid bash.
   for (const s of [head.create, copy.create]) execFileSync("bash", ["-n"], { input: s });
 });
 
-test("components: the worker's copy runs over the head's connection after the head's download; only downloads read the token", async () => {
+test("components: the worker's copy runs over the head's connection after the head's download, the token on stdin for the fallback", async () => {
   const c = withModel({ delivery: "head-then-copy", revision: SHA, hfToken: "hf_unit_token_zz" });
   c.serving = { ...(c.serving ?? {}), apiKey: "sk-unit" };
   c.ssh.privateKey = "unit-key";
@@ -120,7 +131,9 @@ test("components: the worker's copy runs over the head's connection after the he
   const inputs = unwrap(copy.inputs);
   assert.equal(inputs.connection.host, config.nodes.find((n) => n.role === "head")?.ssh.host);
   assert.ok(copy.dependsOn.includes("wt-service-spark-head-prefetch"), copy.dependsOn.join(", "));
-  assert.equal(inputs.stdin, undefined);
+  assert.equal(inputs.stdin, "hf_unit_token_zz");
+  assert.ok(!inputs.create.includes("hf_unit_token_zz"));
+  assert.equal(inputs.logging, "stderr");
   assert.equal(unwrap(fetch.inputs).logging, "stderr");
   assert.ok(!all.has("wt-service-spark-worker-prefetch"));
   // The worker's container waits for its copy.
