@@ -13,6 +13,7 @@
  * The work is src/host/weights.py, run by src/host/weights.sh.
  */
 import { hostFile, hostScript, type ShellVar } from "../shell/host";
+import { script } from "../shell/script";
 import { peerSshOptions } from "./access";
 import { CONTAINER_CACHE } from "./container";
 import type { ClusterPlan, HostStep, NodePlan } from "./types";
@@ -88,7 +89,7 @@ const KEEP = ": # the weights are kept (data); remove them by hand if you want t
 export function weightsStep(plan: ClusterPlan, node: NodePlan): WeightsStep {
   const head = plan.nodes.find((n) => n.name === plan.cluster.head) as NodePlan;
   const rev = plan.model.revision ? ` at ${plan.model.revision}` : "";
-  const keep = `${KEEP}\n`;
+  const keep = script(KEEP);
   if (plan.model.delivery === "local")
     return {
       id: "weights-local",

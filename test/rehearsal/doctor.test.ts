@@ -12,9 +12,8 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runDoctorCli } from "../../src/cli/doctor";
 import { runDoctor, type DoctorReport } from "../../src/doctor/run";
-import { modelCacheDir } from "../../src/plan/service";
 import type { ClusterPlan } from "../../src/plan/types";
-import { HEAD, hostSpecs, rehearsalConfig, rehearsalPlan, WORKER } from "./cluster";
+import { HEAD, hostSpecs, rehearsalConfig, rehearsalPlan, seedVerifiedWeights, WORKER } from "./cluster";
 import { labUnavailable, SimLab } from "./lab";
 import { captureSteps, describe as why, up } from "./runner";
 
@@ -59,26 +58,8 @@ describe("doctor on simulated Sparks", { skip }, () => {
     assert.equal(out.failed, undefined, why(out.failed));
     // What a finished deploy leaves: the same image and the same weights on both nodes.
     const tagFile = plan.image.tag.replace(/[/:]/g, "_");
-    const rev = "0123abc0123abc0123abc0123abc0123abc0123a";
-    const dir = modelCacheDir(plan, plan.nodes[0]!);
-    const hub = `${dir}/snapshots/${rev}`;
-    // The weights' record as src/host/weights.py leaves it after a verified download.
-    const manifest = JSON.stringify({
-      revision: rev,
-      files: [
-        { path: "config.json", size: 3 },
-        { path: "model-00001.safetensors", size: 4096 },
-      ],
-    });
-    const record = `${dir}/dgx-spark-vllm`;
-    for (const h of [HEAD, WORKER]) {
-      lab.must(h, `echo ${IMAGE_ID} > /var/lib/dsv-sim/docker/images/${tagFile}`);
-      lab.must(
-        h,
-        `install -d -o spark -g spark ${hub} ${record} && head -c 4096 /dev/zero > ${hub}/model-00001.safetensors && echo '{}' > ${hub}/config.json && chown spark:spark ${hub}/*` +
-          ` && echo '${manifest}' > ${record}/manifest-${rev}.json && echo '{"revision": "${rev}"}' | tee ${record}/current.json > ${record}/verified-${rev}.json`,
-      );
-    }
+    for (const h of [HEAD, WORKER]) lab.must(h, `echo ${IMAGE_ID} > /var/lib/dsv-sim/docker/images/${tagFile}`);
+    seedVerifiedWeights(lab, plan);
     ssh = { sshCommand: ["ip", "netns", "exec", lab.labNs, "ssh"], extraOptions: ["-F", "/dev/null"] };
   });
   after(() => lab?.stop());
