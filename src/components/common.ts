@@ -32,7 +32,12 @@ export function stepCommand(
   connection: pulumi.Input<types.input.remote.ConnectionArgs>,
   step: Pick<HostStep, "create"> & { readonly delete?: string },
   opts: pulumi.CustomResourceOptions,
-  extra: { stdin?: pulumi.Input<string>; triggers?: pulumi.Input<unknown[]> } = {},
+  extra: {
+    stdin?: pulumi.Input<string>;
+    triggers?: pulumi.Input<unknown[]>;
+    /** What the engine logs of a step that reads a secret on stdin (the script never prints it). @default "none" */
+    logging?: "stderr" | "none";
+  } = {},
 ): remote.Command {
   return new remote.Command(
     name,
@@ -40,7 +45,9 @@ export function stepCommand(
       connection,
       create: step.create,
       ...(step.delete !== undefined ? { delete: step.delete } : {}),
-      ...(extra.stdin !== undefined ? { stdin: pulumi.secret(extra.stdin), logging: "none" as const } : {}),
+      ...(extra.stdin !== undefined
+        ? { stdin: pulumi.secret(extra.stdin), logging: extra.logging ?? ("none" as const) }
+        : {}),
       ...(extra.triggers !== undefined ? { triggers: extra.triggers } : {}),
     },
     opts,

@@ -45,8 +45,12 @@ export interface VllmRank {
   node: SparkNode | SparkNodeAccess;
   /** The container, exactly as created (secret variables by name in `secretEnv`). */
   container: ContainerSpec;
-  /** Weight download before the container starts (the HF token on stdin). @default none */
-  prefetch?: HostStep;
+  /**
+   * The weights step before the container starts (download, copy or check; the HF token on stdin
+   * when `needsToken`). `runsOn`: the node whose connection runs it (a copy runs on the head);
+   * `waitsFor`: the node whose weights step must finish first. @default none
+   */
+  prefetch?: HostStep & { runsOn?: string; waitsFor?: string; needsToken?: boolean };
   /**
    * A page-cache dropper running while the engine loads: started before the container, stopped
    * once the readiness gate passed (and by the gate itself when it fails).
@@ -250,19 +254,36 @@ export class VllmService extends pulumi.ComponentResource {
     if (twice.length > 0) throw new Error(`VllmService ${name}: node ${twice.join(", ")} has more than one rank`);
     const readyOn = args.image.readyOn ?? {};
 
-    // Per rank: image ready -> (prefetch) -> (drop-caches sidecar).
+    // Per rank: image ready -> (weights) -> (drop-caches sidecar). The head first: a copy of the
+    // weights to a worker runs on the head, after the head's own download.
     const before: Record<string, pulumi.Input<pulumi.Resource>[]> = {};
     const sidecars: { rank: VllmRank; stop: string; trigger: string }[] = [];
-    for (const r of ranks) {
+    const weights: Record<string, pulumi.Input<pulumi.Resource>[]> = {};
+    const rankOf = new Map(ranks.map((r) => [r.node.nodeName, r]));
+    for (const r of [args.head, ...(args.workers ?? [])]) {
       const nodeName = r.node.nodeName;
       const image = readyOn[nodeName];
       let deps: pulumi.Input<pulumi.Resource>[] = image ? [image] : [];
       if (r.prefetch) {
+        const step = r.prefetch;
+        const runner = step.runsOn !== undefined ? rankOf.get(step.runsOn) : r;
+        if (!runner)
+          throw new Error(
+            `VllmService ${name}: the weights step of ${nodeName} runs on ${step.runsOn}, which has no rank`,
+          );
+        const first = step.waitsFor !== undefined ? [...(weights[step.waitsFor] ?? [])] : [];
+        const waitImage = step.waitsFor !== undefined ? readyOn[step.waitsFor] : undefined;
         deps = [
-          stepCommand(`${name}-${nodeName}-${r.prefetch.id}`, r.node.connection, r.prefetch, child(deps), {
-            stdin: secrets.HF_TOKEN ?? "",
-          }),
+          stepCommand(
+            `${name}-${nodeName}-${step.id}`,
+            runner.node.connection,
+            step,
+            child([...deps, ...(waitImage ? [waitImage] : []), ...first]),
+            // Progress lines (stderr) reach the Pulumi log; the token stays on stdin.
+            (step.needsToken ?? true) ? { stdin: secrets.HF_TOKEN ?? "", logging: "stderr" } : {},
+          ),
         ];
+        weights[nodeName] = deps;
       }
       if (r.dropCaches) {
         // Re-run whenever this node's container changes (a new load); deterministic JSON of plan data.

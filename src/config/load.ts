@@ -101,7 +101,7 @@ export function missingSecrets(c: ClusterConfig | WellFormedParts): ConfigProble
       });
     }
   });
-  if (c.model?.prefetch && GATED_MODEL_IDS.includes(c.model.id) && !c.model.hfToken) {
+  if (c.model?.prefetch && c.model.delivery !== "local" && GATED_MODEL_IDS.includes(c.model.id) && !c.model.hfToken) {
     out.push({
       path: "model.hfToken",
       message:
@@ -121,6 +121,12 @@ export function missingSecrets(c: ClusterConfig | WellFormedParts): ConfigProble
 /** Settings that are allowed but risky. */
 export function configWarnings(c: ClusterConfig): ConfigProblem[] {
   const out: ConfigProblem[] = [];
+  if (c.model.revision !== undefined && !/^[0-9a-f]{40}$/.test(c.model.revision)) {
+    out.push({
+      path: "model.revision",
+      message: `is ${c.model.revision}, not a commit hash: what it names can change on the hub between two runs; pin the 40-hex commit (the hub's model page, "Files and versions")`,
+    });
+  }
   const u = c.serving.gpuMemoryUtilization;
   if (u > 0.82) {
     out.push({

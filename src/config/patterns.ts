@@ -38,6 +38,11 @@ export const PATTERNS = {
     re: /^(?:[0-9a-f]{7,40}|v\d+\.\d+(?:\.\d+)?(?:[A-Za-z0-9.+-]*)?)$/,
     hint: "a commit SHA or a version tag",
   },
+  /** A Hugging Face Hub endpoint or mirror (HF_ENDPOINT). */
+  hubUrl: {
+    re: /^https?:\/\/[A-Za-z0-9.-]+(?::\d+)?(?:\/[A-Za-z0-9._/-]*)?$/,
+    hint: "an http(s):// URL such as https://hf-mirror.example",
+  },
   /** git repository URLs. */
   gitUrl: { re: /^https:\/\/[A-Za-z0-9.-]+(?::\d+)?\/[A-Za-z0-9._/-]+$/, hint: "an https:// repository URL" },
   /** Docker image references (name[:tag][@digest]). */

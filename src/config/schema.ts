@@ -232,8 +232,36 @@ export const modelSchema = z
     hfCachePath: pat("absPath").optional(),
     /** Hugging Face token (a secret; the model is gated). */
     hfToken: secret.optional(),
-    /** Download the weights on every node before the engine starts. @default true */
+    /** Put the weights on every node (and verify them) before the engine starts. @default true */
     prefetch: z.boolean().default(true),
+    /**
+     * How the weights reach the nodes (docs/weights.md): `each` node downloads from the hub;
+     * `head-then-copy`: the head downloads, the others receive the files from it over the data-plane
+     * addresses; `local`: `localPath` already holds them on every node (no hub access at all).
+     * Every file is checked (size and hash) before the engine starts; a copy that cannot finish
+     * falls back to the node's own download. @default "head-then-copy" with two nodes or more, else "each"
+     */
+    delivery: z.enum(["each", "head-then-copy", "local"]).optional(),
+    /** The hub revision to serve, pinned by its 40-hex commit hash (a branch or tag warns). @default the hub's main branch (not pinned) */
+    revision: pat("gitRef").optional(),
+    /** With delivery `local`: the folder on every node that holds the model (made by `hf download --local-dir`). */
+    localPath: pat("absPath").optional(),
+    /** Hub endpoint or mirror (HF_ENDPOINT) the download uses. @default https://huggingface.co */
+    hubEndpoint: pat("hubUrl").optional(),
+  })
+  .superRefine((m, ctx) => {
+    if (m.delivery === "local" && m.localPath === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["localPath"],
+        message: "is required with model.delivery: local: the folder on every node that holds the model",
+      });
+    if (m.delivery !== "local" && m.localPath !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["localPath"],
+        message: `is only used with model.delivery: local (it is ${m.delivery ?? "not set"}): remove it or set delivery: local`,
+      });
   })
   .transform((m) => ({ ...m, id: m.id ?? MODEL_VARIANTS[m.variant].id }));
 

@@ -86,6 +86,7 @@ function stepsOf(id: string): string[] {
     "min-free-kbytes": ["hardening"],
     swap: ["hardening"],
     disk: ["disk", "models"],
+    weights: ["models"],
     memory: ["memory"],
     port: ["listen"],
     health: ["serving"],
@@ -427,6 +428,33 @@ function nodeChecks(
       ...(swaps
         ? { fix: `sudo swapoff -a, or ${REPAIR_CMD} (also comments the fstab swap lines out: it stays off)` }
         : {}),
+    });
+  }
+
+  // The weights' record: the revision verified on this node (not for delivery local: the engine verifies nothing there at start; pulumi up does).
+  if (plan.model.delivery !== "local" && stepState(v, "models").state === "done") {
+    const w = get("weights");
+    const m =
+      /^revision ([0-9a-f]{40}): (\d+)\/(\d+) files present with the right size, (.*?); (last full verification passed|not verified)$/.exec(
+        w,
+      );
+    const pinned = plan.model.revision;
+    const complete = m !== null && m[2] === m[3] && m[5] === "last full verification passed";
+    const right = m !== null && (pinned === undefined || !/^[0-9a-f]{40}$/.test(pinned) || m[1] === pinned);
+    add({
+      id: "weights",
+      node: n,
+      status: complete && right ? "PASS" : "WARN",
+      title: `${plan.model.id} weights verified${pinned ? ` at ${pinned}` : ""}`,
+      evidence: w || "no answer",
+      ...(complete && right
+        ? {}
+        : {
+            fix:
+              m !== null && !right
+                ? `the node holds revision ${m[1]}, the config pins ${pinned}: pulumi up fetches and verifies the pinned one`
+                : "pulumi up downloads (or copies) what is missing and verifies every file",
+          }),
     });
   }
 

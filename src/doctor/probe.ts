@@ -141,6 +141,12 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
     sh`kv image "$(dk image inspect --format '{{.Id}}' ${plan.image.tag} 2>/dev/null || echo none)"`,
     "step models",
     sh`m=${modelCacheDir(plan, node)}; if [ -d "$m/snapshots" ]; then kv models present; (cd "$m/snapshots" && t ${b.disk} find -L . -type f -printf '%s %P\\n' | sort -k2) | block model_files; else kv models none; fi`,
+    // The weights' own record (src/host/weights-status.py): revision, files with the right size, bytes, last verification.
+    ...(plan.model.delivery === "local"
+      ? []
+      : [
+          sh`kv weights "$(t ${b.disk} python3 -c ${hostFile("weights-status.py")} ${modelCacheDir(plan, node)} ${plan.model.revision ?? ""} 2>&1 | tail -n1)"`,
+        ]),
     "step disk",
     sh`d=${node.cache.huggingface}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; kv disk_path "$d"; kv disk_avail_gb "$(t ${b.disk} df -P -BG "$d" | awk 'NR==2 {print int($4)}')"`,
     "step memory",

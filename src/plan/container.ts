@@ -73,6 +73,10 @@ export function containerSpec(i: ContainerInputs): ContainerSpec {
       { hostPath: i.cache.vllm, containerPath: CONTAINER_CACHE.vllm },
       { hostPath: i.cache.flashinfer, containerPath: CONTAINER_CACHE.flashinfer },
       { hostPath: i.cache.triton, containerPath: CONTAINER_CACHE.triton },
+      // delivery local: the model's folder at the same path inside.
+      ...(i.config.model.delivery === "local" && i.config.model.localPath !== undefined
+        ? [{ hostPath: i.config.model.localPath, containerPath: i.config.model.localPath }]
+        : []),
     ],
     env: i.env,
     secretEnv: [...i.secretEnv],

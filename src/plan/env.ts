@@ -80,6 +80,8 @@ export function nodeEnv(i: EnvInputs): Record<string, string> {
     ...(i.config.serving.launcher === "ray" ? RAY_ENV : {}),
     ...linkEnv(i.node, i.head, i.config),
     ...UCX_LEAK_FIX,
+    // delivery local: the weights are on disk and verified; the engine never asks the hub.
+    ...(i.config.model.delivery === "local" ? { HF_HUB_OFFLINE: "1" } : {}),
   });
 }
 

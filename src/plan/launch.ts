@@ -97,7 +97,11 @@ export function nodeLaunch(
   const c = i.config;
   const headAddr = (head.dataPlane[0] as { address: string }).address;
   const nodeAddr = (node.dataPlane[0] as { address: string }).address;
-  const serveHead = ["vllm", "serve", c.model.id, ...serveFlags(i)];
+  // delivery local serves the folder itself; otherwise the hub id at the pinned revision (from the cache).
+  const local = c.model.delivery === "local" && c.model.localPath !== undefined;
+  const modelArg = local ? (c.model.localPath as string) : c.model.id;
+  const revision = !local && c.model.revision !== undefined ? ["--revision", c.model.revision] : [];
+  const serveHead = ["vllm", "serve", modelArg, ...revision, ...serveFlags(i)];
   let launch: NodeLaunch;
   if (c.serving.launcher === "mp") {
     const serveArgv = [

@@ -5,6 +5,7 @@ import { accessFunction, sshAccess, type NodeAccess } from "./access";
 import { CONTAINER_CACHE, OWNER_LABEL } from "./container";
 import { DEFAULT_NAMES, holderFunctions, sidecarName } from "./names";
 import type { ClusterPlan, HostNames, HostStep, NodePlan } from "./types";
+import { weightsStep, type WeightsStep } from "./weights";
 
 /** A read-only check run on a node: fails with a message naming the node and the check. */
 export interface NodeCheck {
@@ -86,7 +87,8 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
       description: `free disk under ${node.cache.huggingface} for the weights (~${WEIGHTS_DISK_GB} GB, less what is already cached) plus the image (~${IMAGE_DISK_GB} GB)`,
       script: script(
         nodeVar,
-        sh`weights=${WEIGHTS_DISK_GB}; image=${IMAGE_DISK_GB}`,
+        // delivery local: the weights are already on the node (model.localPath).
+        sh`weights=${plan.model.delivery === "local" ? 0 : WEIGHTS_DISK_GB}; image=${IMAGE_DISK_GB}`,
         sh`d=${node.cache.huggingface}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done`,
         sh`cached=0; if [ -d ${modelDir} ]; then cached=$(du -s -BG -L ${modelDir} | awk '{print int($1)}'); fi`,
         "need=$(( (weights - cached > 0 ? weights - cached : 0) + image ))",
@@ -218,41 +220,13 @@ export function imageTransferScript(
 }
 
 /**
- * Download the weights into the node's Hugging Face cache with the image's huggingface_hub.
- * stdin: the HF token (or nothing). The token reaches the container by name (`-e HF_TOKEN`),
- * never as text in a command. Weights are data: delete keeps them.
+ * The node's weights step for the plan's `model.delivery` (src/plan/weights.ts): download and
+ * verify (`each`, the head of `head-then-copy`), copy from the head and verify (the others of
+ * `head-then-copy`; runs on the head), or verify the local copy (`local`). stdin of a download:
+ * the HF token (or nothing). Weights are data: delete keeps them.
  */
-export function prefetchStep(plan: ClusterPlan, node: NodePlan): HostStep {
-  const py = `from huggingface_hub import snapshot_download; snapshot_download(repo_id=${JSON.stringify(plan.model.id)})`;
-  const run = [
-    "docker",
-    "run",
-    "--rm",
-    "--network",
-    "host",
-    "--entrypoint",
-    "python3",
-    "-e",
-    "HF_TOKEN",
-    "-e",
-    "HF_HUB_ENABLE_HF_TRANSFER=0",
-    "-v",
-    `${node.cache.huggingface}:${CONTAINER_CACHE.huggingface}`,
-    plan.image.tag,
-    "-c",
-    py,
-  ];
-  return {
-    id: "prefetch",
-    description: `download ${plan.model.id} into ${node.cache.huggingface} (kept on delete: the weights are data)`,
-    create: script(
-      "HF_TOKEN=; IFS= read -r HF_TOKEN || true",
-      "export HF_TOKEN",
-      sh`${run} || ${fail(node.name, "prefetch", `downloading ${plan.model.id} failed: check the HF token has access to the gated model and the disk space`)}`,
-    ),
-    delete: script(": # the weights are kept (data); remove them by hand if you want the space back"),
-    after: [],
-  };
+export function prefetchStep(plan: ClusterPlan, node: NodePlan): WeightsStep {
+  return weightsStep(plan, node);
 }
 
 export const DROP_CACHES_INTERVAL_S = 60;

@@ -213,7 +213,19 @@ export interface ClusterPlan {
     readonly startOrder: readonly string[];
   };
   readonly profile: ResolvedProfile;
-  readonly model: { readonly id: string; readonly servedName: string; readonly prefetch: boolean };
+  readonly model: {
+    readonly id: string;
+    readonly servedName: string;
+    readonly prefetch: boolean;
+    /** How the weights reach the nodes (src/plan/weights.ts). */
+    readonly delivery: "each" | "head-then-copy" | "local";
+    /** The pinned hub revision, when given (a commit hash, or a branch name that was warned about). */
+    readonly revision?: string;
+    /** delivery `local`: the model's folder on every node. */
+    readonly localPath?: string;
+    /** HF_ENDPOINT of the download, when not the default hub. */
+    readonly hubEndpoint?: string;
+  };
   /** The model variant: speculative decoding, backends, KV dtype and bytes per token, image capabilities, sources. */
   readonly variant: VariantPlan;
   readonly link: LinkPlan;

@@ -26,7 +26,7 @@ const cache = new Map<string, string>();
 export function hostFile(name: string): string {
   let text = cache.get(name);
   if (text === undefined) {
-    if (!/^[a-z0-9-]+\.sh$/.test(name)) throw new Error(`not a host script name: ${name}`);
+    if (!/^[a-z0-9-]+\.(sh|py)$/.test(name)) throw new Error(`not a host script name: ${name}`);
     text = readFileSync(join(HOST_DIR, name), "utf8")
       .replace(/^#!.*\n/, "")
       .replace(/\n*$/, "\n");

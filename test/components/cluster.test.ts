@@ -66,6 +66,8 @@ function closure(all: Map<string, Recorded>, name: string, seen = new Set<string
 }
 
 const HOST_STEPS = ["caches", "min-free-kbytes", "swap-off", "uma-monitor"];
+/** The weights step per node (model.delivery defaults to head-then-copy for two nodes): the worker's copy runs on the head. */
+const WEIGHTS: Record<string, string> = { "spark-head": "prefetch", "spark-worker": "weights-copy" };
 const PREFLIGHT = ["gpu", "arch", "docker", "netdev", "kernel", "disk"];
 
 function expectedGraph(N: string): [string, string, string | undefined][] {
@@ -86,7 +88,7 @@ function expectedGraph(N: string): [string, string, string | undefined][] {
     );
     out.push([`${N}-image-${n}-image-journal`, cmd, `${N}-image`], [`${N}-image-${n}-image-id`, cmd, `${N}-image`]);
     out.push(
-      [`${N}-service-${n}-prefetch`, cmd, `${N}-service`],
+      [`${N}-service-${n}-${WEIGHTS[n]}`, cmd, `${N}-service`],
       [`${N}-service-${n}-drop-caches`, cmd, `${N}-service`],
       [`${N}-service-${n}-drop-caches-stop`, cmd, `${N}-service`],
     );
@@ -138,8 +140,8 @@ for (const s of STACKS) {
       dep(`image-${n}-image-journal`, "link-ping-spark-head-spark-worker-t0");
       dep(`image-${n}-image-journal`, "link-ping-spark-worker-spark-head-t0");
       dep(`image-${n}-image-id`, "image-build");
-      dep(`service-${n}-prefetch`, `image-${n}-image-id`);
-      dep(`service-${n}-drop-caches`, `service-${n}-prefetch`);
+      dep(`service-${n}-${WEIGHTS[n]}`, `image-${n}-image-id`);
+      dep(`service-${n}-drop-caches`, `service-${n}-${WEIGHTS[n]}`);
       dep(`service-${n}`, `service-${n}-drop-caches`);
       dep(`service-${n}-drop-caches-stop`, "service-readiness");
     }
@@ -262,7 +264,7 @@ for (const s of STACKS) {
     // and they do reach where they are needed
     assert.ok(
       found.HF?.includes(`${N}-service-spark-head-prefetch.stdin`) &&
-        found.HF.includes(`${N}-service-spark-worker-prefetch.stdin`),
+        found.HF.includes(`${N}-service-spark-worker-weights-copy.stdin`),
       String(found.HF),
     );
     assert.ok(found.API?.includes(`${N}-service-readiness.stdin`), String(found.API));
@@ -270,7 +272,15 @@ for (const s of STACKS) {
     for (const r of under(all, N))
       if (r.inputs.stdin !== undefined) {
         assert.ok(isSecret(r.inputs.stdin), `${r.name}: stdin must be a secret`);
-        assert.equal(r.inputs.logging, r.name.endsWith("readiness") ? "stdoutAndStderr" : "none");
+        // The readiness gate logs its lines; a download logs its progress (stderr only, never the token); the rest nothing.
+        assert.equal(
+          r.inputs.logging,
+          r.name.endsWith("readiness")
+            ? "stdoutAndStderr"
+            : /(prefetch|weights-copy)$/.test(r.name)
+              ? "stderr"
+              : "none",
+        );
       }
     for (const r of under(all, N))
       assert.equal(r.inputs.environment, undefined, `${r.name} uses environment (sent as SSH Setenv)`);

@@ -285,9 +285,12 @@ test("nodes can be plain access objects and the image a reference: e.g. Sparks h
       "-o",
       "BatchMode=yes",
     ]);
-    const prefetch = all.get(`acc-service-${n.name}-prefetch`) as Recorded;
-    assert.equal(unwrap(prefetch.inputs.connection).host, n.ssh.host);
-    assert.ok(prefetch.dependsOn.includes("hardened-elsewhere"), "waits for what opts.dependsOn names");
+    // head-then-copy (two nodes): the head downloads; the worker's copy runs on the head's connection.
+    const head = plan.nodes.find((x) => x.name === plan.cluster.head);
+    const weights = all.get(`acc-service-${n.name}-${n.name === head?.name ? "prefetch" : "weights-copy"}`) as Recorded;
+    assert.equal(unwrap(weights.inputs.connection).host, head?.ssh.host);
+    assert.ok(weights.dependsOn.includes("hardened-elsewhere"), "waits for what opts.dependsOn names");
+    if (n.name !== head?.name) assert.ok(weights.dependsOn.includes(`acc-service-${head?.name}-prefetch`));
   }
   assert.equal(await promiseOf(svc.maxModelLen), 1000000);
 });

@@ -31,7 +31,7 @@ test("the tarball holds only the allowed files", () => {
     const m = /^dist\/src\/(.+?)\.(js|d\.ts)$/.exec(f);
     if (m) return modules.has(m[1] as string);
     return (
-      /^src\/host\/[\w-]+\.sh$/.test(f) ||
+      /^src\/host\/[\w-]+\.(sh|py)$/.test(f) ||
       f === "docker/Dockerfile" ||
       /^stacks\/Pulumi\.[\w-]+\.yaml$/.test(f) ||
       f === "schema/stack-config.schema.json"
@@ -57,7 +57,7 @@ test("the tarball holds every library module, host script, stack and the schema"
     "docker/Dockerfile",
     "schema/stack-config.schema.json",
     ...libraryModules().flatMap((m) => [`dist/src/${m}.js`, `dist/src/${m}.d.ts`]),
-    ...fs.globSync("src/host/*.sh", { cwd: ROOT }),
+    ...fs.globSync("src/host/*.{sh,py}", { cwd: ROOT }),
     ...fs.globSync("stacks/Pulumi.*.yaml", { cwd: ROOT }),
   ];
   assert.deepEqual(want.filter((f) => !files.includes(f)).sort(), [], "missing from the tarball");

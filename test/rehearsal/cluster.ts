@@ -1,5 +1,6 @@
 /** The cluster the rehearsal deploys: the test fixture's two nodes, pointed at the simulated hosts. */
 import { planFromInput } from "../../src/plan/cluster";
+import { modelCacheDir } from "../../src/plan/service";
 import type { ClusterPlan } from "../../src/plan/types";
 import { baseConfig, twinConfig } from "../support/fixtures";
 import type { SimHostSpec, SimLab } from "./lab";
@@ -33,4 +34,28 @@ export function rehearsalConfig(
 
 export function rehearsalPlan(config: Record<string, any>): ClusterPlan {
   return planFromInput(config, "plan");
+}
+
+/**
+ * What a finished deploy leaves in each node's Hugging Face cache: the same small snapshot on both
+ * nodes and the weights' record (manifest, last verification) that src/host/weights.py writes.
+ */
+export function seedVerifiedWeights(lab: SimLab, plan: ClusterPlan): void {
+  const rev = "0123abc0123abc0123abc0123abc0123abc0123a";
+  const dir = modelCacheDir(plan, plan.nodes[0] as ClusterPlan["nodes"][number]);
+  const hub = `${dir}/snapshots/${rev}`;
+  const record = `${dir}/dgx-spark-vllm`;
+  const manifest = JSON.stringify({
+    revision: rev,
+    files: [
+      { path: "config.json", size: 3 },
+      { path: "model-00001.safetensors", size: 4096 },
+    ],
+  });
+  for (const h of [HEAD, WORKER])
+    lab.must(
+      h,
+      `install -d -o spark -g spark ${hub} ${record} && head -c 4096 /dev/zero > ${hub}/model-00001.safetensors && echo '{}' > ${hub}/config.json && chown spark:spark ${hub}/*` +
+        ` && echo '${manifest}' > ${record}/manifest-${rev}.json && echo '{"revision": "${rev}"}' | tee ${record}/current.json > ${record}/verified-${rev}.json`,
+    );
 }

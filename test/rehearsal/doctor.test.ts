@@ -12,9 +12,8 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runDoctorCli } from "../../src/cli/doctor";
 import { runDoctor, type DoctorReport } from "../../src/doctor/run";
-import { modelCacheDir } from "../../src/plan/service";
 import type { ClusterPlan } from "../../src/plan/types";
-import { HEAD, hostSpecs, rehearsalConfig, rehearsalPlan, WORKER } from "./cluster";
+import { HEAD, hostSpecs, rehearsalConfig, rehearsalPlan, seedVerifiedWeights, WORKER } from "./cluster";
 import { labUnavailable, SimLab } from "./lab";
 import { captureSteps, describe as why, up } from "./runner";
 
@@ -59,14 +58,8 @@ describe("doctor on simulated Sparks", { skip }, () => {
     assert.equal(out.failed, undefined, why(out.failed));
     // What a finished deploy leaves: the same image and the same weights on both nodes.
     const tagFile = plan.image.tag.replace(/[/:]/g, "_");
-    const hub = `${modelCacheDir(plan, plan.nodes[0]!)}/snapshots/0123abc`;
-    for (const h of [HEAD, WORKER]) {
-      lab.must(h, `echo ${IMAGE_ID} > /var/lib/dsv-sim/docker/images/${tagFile}`);
-      lab.must(
-        h,
-        `install -d -o spark -g spark ${hub} && head -c 4096 /dev/zero > ${hub}/model-00001.safetensors && echo '{}' > ${hub}/config.json && chown spark:spark ${hub}/*`,
-      );
-    }
+    for (const h of [HEAD, WORKER]) lab.must(h, `echo ${IMAGE_ID} > /var/lib/dsv-sim/docker/images/${tagFile}`);
+    seedVerifiedWeights(lab, plan);
     ssh = { sshCommand: ["ip", "netns", "exec", lab.labNs, "ssh"], extraOptions: ["-F", "/dev/null"] };
   });
   after(() => lab?.stop());

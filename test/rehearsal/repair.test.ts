@@ -15,7 +15,7 @@ import { runDoctor, type DoctorReport } from "../../src/doctor/run";
 import { modelCacheDir } from "../../src/plan/service";
 import type { ClusterPlan } from "../../src/plan/types";
 import { renderRepairReport, type RepairReport } from "../../src/repair/run";
-import { HEAD, hostSpecs, rehearsalConfig, rehearsalPlan, WORKER } from "./cluster";
+import { HEAD, hostSpecs, rehearsalConfig, rehearsalPlan, seedVerifiedWeights, WORKER } from "./cluster";
 import { labUnavailable, SimLab } from "./lab";
 import { captureSteps, destroy, type RemoteStep, describe as why, up } from "./runner";
 
@@ -62,15 +62,8 @@ describe("repair on simulated Sparks", { skip }, () => {
     created = out.ran;
     // What a finished deploy leaves: the same image and the same weights on both nodes.
     const tagFile = plan.image.tag.replace(/[/:]/g, "_");
-    const hub = `${modelCacheDir(plan, plan.nodes[0]!)}/snapshots/0123abc`;
-    for (const h of [HEAD, WORKER]) {
-      lab.must(h, `echo ${IMAGE_ID} > /var/lib/dsv-sim/docker/images/${tagFile}`);
-      lab.must(
-        h,
-        `install -d -o spark -g spark ${hub} && head -c 4096 /dev/zero > ${hub}/model-00001.safetensors && ` +
-          `echo '{}' > ${hub}/config.json && chown spark:spark ${hub}/*`,
-      );
-    }
+    for (const h of [HEAD, WORKER]) lab.must(h, `echo ${IMAGE_ID} > /var/lib/dsv-sim/docker/images/${tagFile}`);
+    seedVerifiedWeights(lab, plan);
     ssh = { sshCommand: ["ip", "netns", "exec", lab.labNs, "ssh"], extraOptions: ["-F", "/dev/null"] };
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "repair-rehearsal-"));
     file = path.join(dir, "cluster.json");
