@@ -182,8 +182,8 @@ export function imageTransferScript(plan: ClusterPlan, from: NodePlan, target: N
 
 /**
  * Download the weights into the node's Hugging Face cache with the image's huggingface_hub.
- * stdin: the HF token (or nothing). The token reaches the container by name (`-e HF_TOKEN`),
- * never as text in a command. Weights are data: delete keeps them.
+ * stdin: the HF token (or nothing). The token reaches this short-lived `docker run --rm` by name
+ * (`-e HF_TOKEN`, from the script's environment), never as text in a command. Weights are data: delete keeps them.
  */
 export function prefetchStep(plan: ClusterPlan, node: NodePlan): HostStep {
   const py = `from huggingface_hub import snapshot_download; snapshot_download(repo_id=${JSON.stringify(plan.model.id)})`;
