@@ -23,6 +23,7 @@ export {
   type VllmServiceImage,
   type VllmServiceFromPlan,
   containerArgs,
+  SECRETS_LABEL,
 } from "./vllm-service";
 export { DeepSeekV4Cluster, type DeepSeekV4ClusterArgs } from "./cluster";
 export { type SparkNodeAccess, warningOwner, type WarningOwner } from "./common";

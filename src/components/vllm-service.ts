@@ -2,8 +2,8 @@
  * VllmService: the TP service. Takes its ranks (each a node and its container spec), the image and
  * the readiness gate; `VllmService.fromPlan(plan, {...})` gives them from a ClusterPlan. One
  * docker.Container per rank exactly as its spec says (worker ranks first, the head last), secret
- * variables from the secrets (never in argv; each a secret on its own in `envs`), no
- * restart policy; the weight prefetch and the drop-caches sidecar on every node while the engine
+ * variables from a root-only file on the node written from stdin (never in argv, env or anything
+ * docker stores), no restart policy; the weight prefetch and the drop-caches sidecar on every node while the engine
  * loads, the sidecar removed once the readiness gate (`/health`, then `/v1/models` reporting the
  * profile's max_model_len) passes, and also when it fails (the gate's exit trap). Once ready, the
  * coordinated watchdog is installed on the head (src/plan/watchdog.ts) unless disabled. An update
@@ -22,6 +22,7 @@ import {
   READINESS_TIMEOUT_S,
   readinessScript,
 } from "../plan/service";
+import { secretsFileStdin, secretsFileStep } from "../plan/secrets-file";
 import { HOLD_MARGIN_S, watchdogHoldStep, watchdogStep, watchdogUnholdScript } from "../plan/watchdog";
 import type { ConfigProblem } from "../config/errors";
 import type { ClusterPlan, ContainerSpec, HostStep } from "../plan/types";
@@ -38,6 +39,9 @@ import {
 } from "./common";
 import type { SparkNode } from "./spark-node";
 import type { VllmImage } from "./vllm-image";
+
+/** The container label holding the id of the step that wrote its secrets file (a new secret: a new id, a new container). */
+export const SECRETS_LABEL = "dgx-spark-vllm.secrets";
 
 /** One rank of the service: a node and what runs there. */
 export interface VllmRank {
@@ -121,22 +125,29 @@ export interface VllmServiceFromPlan {
   warnings?: boolean;
 }
 
-/** docker.Container inputs for a ContainerSpec (exported for tests). Secret variables come from `secrets`. */
+/**
+ * docker.Container inputs for a ContainerSpec (exported for tests). `envs` holds only the plain
+ * variables: the secret ones come from the spec's secrets file (mounted read-only, exported by the
+ * command's wrapper), so no secret value is in docker's container config. `secretsRevision` (the
+ * id of the step that wrote that file) becomes the label `dgx-spark-vllm.secrets`, so a new
+ * secret replaces the container.
+ */
 export function containerArgs(
   node: string,
   spec: ContainerSpec,
   image: pulumi.Input<string>,
-  secrets: Readonly<Record<string, pulumi.Input<string> | undefined>>,
+  secretsRevision?: pulumi.Input<string>,
 ): docker.ContainerArgs {
-  const plainEnv = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
-  const secretEnv = spec.secretEnv.map((k) => {
-    const v = secrets[k];
-    if (v === undefined)
-      throw new Error(`VllmService: node ${node}: container ${spec.name} needs the secret ${k} but none was given`);
-    return pulumi.interpolate`${k}=${v}`;
-  });
-  // Secret per element: a preview shows every plain variable and only `[secret]` for the secret ones.
-  const envs: pulumi.Input<string>[] = [...plainEnv, ...secretEnv];
+  if (spec.secretEnv.length > 0 && !spec.secretsFile)
+    throw new Error(
+      `VllmService: node ${node}: container ${spec.name} lists secretEnv (${spec.secretEnv.join(", ")}) but no secretsFile: build the spec with containerSpec (or withSecretsFile) so the values come from a file, not from docker's config`,
+    );
+  const envs = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
+  const labels: docker.types.input.ContainerLabel[] = Object.entries(spec.labels).map(([label, value]) => ({
+    label,
+    value,
+  }));
+  if (secretsRevision !== undefined) labels.push({ label: SECRETS_LABEL, value: secretsRevision });
   return {
     name: spec.name,
     image,
@@ -153,10 +164,14 @@ export function containerArgs(
     gpus: spec.gpus,
     init: spec.init,
     ulimits: spec.ulimits.map((u) => ({ name: u.name, soft: u.soft, hard: u.hard })),
-    volumes: spec.volumes.map((v) => ({ hostPath: v.hostPath, containerPath: v.containerPath })),
+    volumes: spec.volumes.map((v) => ({
+      hostPath: v.hostPath,
+      containerPath: v.containerPath,
+      ...(v.readOnly ? { readOnly: true } : {}),
+    })),
     envs,
     restart: spec.restart,
-    labels: Object.entries(spec.labels).map(([label, value]) => ({ label, value })),
+    labels,
     mustRun: true,
     logs: false,
     wait: false,
@@ -338,11 +353,42 @@ export class VllmService extends pulumi.ComponentResource {
           this,
         );
       }
+      // The secret variables' values: a root-only file on the node, written from stdin (a new
+      // value replaces the step, and through its id in a label the container); never in its config.
+      const secretsStep = secretsFileStep(r.container);
+      let secretsFile: remote.Command | undefined;
+      if (secretsStep) {
+        const names = r.container.secretEnv;
+        const values = names.map((k) => {
+          const v = secrets[k];
+          if (v === undefined)
+            throw new Error(
+              `VllmService: node ${nodeName}: container ${r.container.name} needs the secret ${k} but none was given`,
+            );
+          return v;
+        });
+        const stdin = pulumi.secret(pulumi.all(values).apply((vs) => secretsFileStdin(names, vs)));
+        secretsFile = stepCommand(
+          `${name}-${nodeName}-${secretsStep.id}`,
+          r.node.connection,
+          secretsStep,
+          {
+            ...child([]),
+            deleteBeforeReplace: true, // one file per container: remove the old one before writing the new
+          },
+          { stdin, triggers: [stdin] },
+        );
+      }
       const c = new docker.Container(
         `${name}-${nodeName}`,
-        containerArgs(nodeName, r.container, args.image.imageRef, secrets),
+        containerArgs(nodeName, r.container, args.image.imageRef, secretsFile?.id),
         {
-          ...child([...(before[nodeName] ?? []), ...(hold ? [hold] : []), ...(isHead ? workers : [])]),
+          ...child([
+            ...(before[nodeName] ?? []),
+            ...(secretsFile ? [secretsFile] : []),
+            ...(hold ? [hold] : []),
+            ...(isHead ? workers : []),
+          ]),
           provider: dockerProviderFor(`${name}-${nodeName}-docker`, r.node, this),
           deleteBeforeReplace: true, // fixed container names
         },

@@ -207,6 +207,12 @@ def modeldir_of(hub, repo):
 def fetch(repo, revision, hub, node):
     from concurrent.futures import ThreadPoolExecutor
 
+    # The token arrives on stdin (one line, maybe empty), never in the container's config.
+    if os.environ.get("DSV_TOKEN_ON_STDIN") == "1":
+        token = sys.stdin.readline().rstrip("\r\n")
+        if token:
+            os.environ["HF_TOKEN"] = token
+
     from huggingface_hub import HfApi, hf_hub_download
 
     modeldir = modeldir_of(hub, repo)

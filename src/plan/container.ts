@@ -5,6 +5,7 @@
 import type { ClusterConfig, NodeConfig } from "../config/schema";
 import { shellJoin } from "../shell/quote";
 import { containerName, DEFAULT_NAMES } from "./names";
+import { secretsFileSpec, withSecretsFile } from "./secrets-file";
 import type { ContainerSpec, HostNames, NodePlan } from "./types";
 
 /** Where the caches live inside the container (the image runs as root). */
@@ -49,14 +50,21 @@ export interface ContainerInputs {
   readonly names?: HostNames;
 }
 
+/**
+ * A node's container. With secret variables, their values come from a root-only file on the host
+ * (src/plan/secrets-file.ts), mounted read-only, and the command is wrapped to export them: docker's
+ * container config holds their names and the file's path, never a value.
+ */
 export function containerSpec(i: ContainerInputs): ContainerSpec {
   const s = i.config.serving;
   const np = s.nonPrivileged;
+  const name = vllmContainerName(i.node.name, i.names);
+  const secrets = i.secretEnv.length > 0 ? secretsFileSpec(name) : undefined;
   return {
-    name: vllmContainerName(i.node.name, i.names),
+    name,
     image: i.image,
     entrypoint: [],
-    command: [...i.command],
+    command: secrets ? withSecretsFile(secrets, i.command) : [...i.command],
     network: "host",
     ipc: "host",
     privileged: s.privileged,
@@ -77,9 +85,11 @@ export function containerSpec(i: ContainerInputs): ContainerSpec {
       ...(i.config.model.delivery === "local" && i.config.model.localPath !== undefined
         ? [{ hostPath: i.config.model.localPath, containerPath: i.config.model.localPath }]
         : []),
+      ...(secrets ? [{ hostPath: secrets.hostDir, containerPath: secrets.containerDir, readOnly: true }] : []),
     ],
     env: i.env,
     secretEnv: [...i.secretEnv],
+    ...(secrets ? { secretsFile: secrets } : {}),
     restart: "no",
     labels: {
       [OWNER_LABEL]: "true",
@@ -90,7 +100,7 @@ export function containerSpec(i: ContainerInputs): ContainerSpec {
   };
 }
 
-/** The `docker run` argv equivalent to a ContainerSpec. Secret variables are passed by name only. */
+/** The `docker run` argv equivalent to a ContainerSpec. Secret variables come from the mounted secrets file, never `-e`. */
 export function dockerRunArgv(c: ContainerSpec): string[] {
   return [
     "docker",
@@ -115,9 +125,8 @@ export function dockerRunArgv(c: ContainerSpec): string[] {
     "--restart",
     c.restart,
     ...Object.entries(c.labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
-    ...c.volumes.flatMap((v) => ["-v", `${v.hostPath}:${v.containerPath}`]),
+    ...c.volumes.flatMap((v) => ["-v", `${v.hostPath}:${v.containerPath}${v.readOnly ? ":ro" : ""}`]),
     ...Object.entries(c.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
-    ...c.secretEnv.flatMap((k) => ["-e", k]),
     "--entrypoint",
     c.entrypoint.join(" "),
     c.image,

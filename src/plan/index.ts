@@ -15,6 +15,15 @@ export { NETPLAN_FILE } from "./link";
 export { SYSCTL_FILE, FSTAB_MARK } from "./host";
 export { gidResolverScript } from "./launch";
 export {
+  secretsFileSpec,
+  secretsFileStep,
+  secretsFileStdin,
+  withSecretsFile,
+  withoutSecretsFile,
+  SECRETS_ROOT,
+  SECRETS_CONTAINER_DIR,
+} from "./secrets-file";
+export {
   planMemory,
   nodeBudget,
   MEMORY_ESTIMATE_MARGIN_GIB,

@@ -21,6 +21,23 @@ export interface HostStep {
 export interface VolumeMount {
   readonly hostPath: string;
   readonly containerPath: string;
+  /** Mounted read-only (`:ro`). @default false */
+  readonly readOnly?: boolean;
+}
+
+/**
+ * Where a container's secret variables come from: a root-only file on its host (folder 0700, file
+ * 0600), written from stdin by the secrets-file step, mounted read-only; the container's command
+ * is wrapped to export the variables from it just before it execs the process. Docker's container
+ * config (`docker inspect`) holds only the names and the path, never a value.
+ */
+export interface SecretsFileSpec {
+  /** Host folder, namespaced by container name (mounted read-only at `containerDir`). */
+  readonly hostDir: string;
+  /** Where the folder is mounted in the container. */
+  readonly containerDir: string;
+  /** The file's name in the folder: `NAME='value'` lines, one per `secretEnv` name. */
+  readonly fileName: string;
 }
 
 /** One container, in terms both docker.Container and `docker run` can express. */
@@ -48,6 +65,8 @@ export interface ContainerSpec {
   readonly env: Readonly<Record<string, string>>;
   /** Names of variables whose values come from secrets at deploy time (never in the plan). */
   readonly secretEnv: readonly string[];
+  /** Where those values are read from (set exactly when `secretEnv` is not empty; `command` then starts with its wrapper). */
+  readonly secretsFile?: SecretsFileSpec;
   /** Restart policy: always "no"; restarts belong to the coordinated watchdog. */
   readonly restart: "no";
   /** Labels identifying our containers. */
@@ -95,7 +114,7 @@ export interface NodePlan {
   /** Paste-ready shell line: `env K=V ... <serveArgv>` (inside the container). */
   readonly serveCommandLine: string;
   readonly container: ContainerSpec;
-  /** Paste-ready `docker run` line equivalent to `container` (secret variables passed by name). */
+  /** Paste-ready `docker run` line equivalent to `container` (secret variables from the mounted secrets file). */
   readonly dockerRun: string;
   /** Host preparation and hardening, in order. */
   readonly hostSteps: readonly HostStep[];

@@ -89,6 +89,7 @@ function expectedGraph(N: string): [string, string, string | undefined][] {
     out.push([`${N}-image-${n}-image-journal`, cmd, `${N}-image`], [`${N}-image-${n}-image-id`, cmd, `${N}-image`]);
     out.push(
       [`${N}-service-${n}-${WEIGHTS[n]}`, cmd, `${N}-service`],
+      [`${N}-service-${n}-secrets-file`, cmd, `${N}-service`],
       [`${N}-service-${n}-drop-caches`, cmd, `${N}-service`],
       [`${N}-service-${n}-drop-caches-stop`, cmd, `${N}-service`],
     );
@@ -143,6 +144,7 @@ for (const s of STACKS) {
       dep(`service-${n}-${WEIGHTS[n]}`, `image-${n}-image-id`);
       dep(`service-${n}-drop-caches`, `service-${n}-${WEIGHTS[n]}`);
       dep(`service-${n}`, `service-${n}-drop-caches`);
+      dep(`service-${n}`, `service-${n}-secrets-file`);
       dep(`service-${n}-drop-caches-stop`, "service-readiness");
     }
     ["spark-head", "spark-worker"].forEach((n) => dep("link-ping-spark-head-spark-worker-t0", `link-${n}-gid-check`));
@@ -206,37 +208,53 @@ for (const s of STACKS) {
       assert.equal(i.restart, "no");
       assert.deepEqual(
         i.volumes,
-        c.volumes.map((v) => ({ hostPath: v.hostPath, containerPath: v.containerPath })),
+        c.volumes.map((v) => ({
+          hostPath: v.hostPath,
+          containerPath: v.containerPath,
+          ...(v.readOnly ? { readOnly: true } : {}),
+        })),
       );
       assert.deepEqual(
         i.ulimits,
         c.ulimits.map((u) => ({ ...u })),
       );
-      assert.deepEqual(
-        i.labels,
-        Object.entries(c.labels).map(([label, value]) => ({ label, value })),
-      );
-      // As sent to the engine (what a preview shows): each secret variable is a secret on its own,
-      // every other variable, the argv and the labels are plain text.
-      const wire = wireInputsByName.get(`${N}-service-${n.name}`) as Record<string, any>;
-      assert.ok(Array.isArray(wire.envs), "the env list itself is not a secret");
-      for (const e of wire.envs as unknown[]) {
-        const name = String(unwrap(e)).split("=")[0] as string;
-        assert.equal(isSecret(e), c.secretEnv.includes(name), `${name} secret=${isSecret(e)}`);
-      }
-      assert.equal(
-        (wire.envs as unknown[]).filter(isSecret).length,
-        c.secretEnv.length,
-        "one secret entry per secret variable",
-      );
-      for (const k of ["command", "labels", "entrypoints"])
-        assert.ok(strings(wire[k]).every((x) => !x.secret) && !isSecret(wire[k]), `${k} must be plain`);
-      const secrets: Record<string, string> = { HF_TOKEN: HF, VLLM_API_KEY: API };
-      assert.deepEqual(unwrap(i.envs), [
-        ...Object.entries(c.env).map(([k, v]) => `${k}=${v}`),
-        ...c.secretEnv.map((k) => `${k}=${secrets[k]}`),
+      // The plan's labels, and the id of the step that wrote this node's secrets file (a new secret, a new container).
+      const secretsStep = all.get(`${N}-service-${n.name}-secrets-file`) as Recorded;
+      assert.ok(secretsStep, `${n.name}: a secrets-file step`);
+      assert.deepEqual(unwrap(i.labels), [
+        ...Object.entries(c.labels).map(([label, value]) => ({ label, value })),
+        { label: "dgx-spark-vllm.secrets", value: `${N}-service-${n.name}-secrets-file-id` },
       ]);
+      assert.ok(r.dependsOn.includes(secretsStep.name), `${n.name}: the container waits for its secrets file`);
+      // No secret value anywhere in the container's inputs, plain or secret-wrapped: docker would
+      // store it in the container config (`docker inspect`). The env list is plain variables only.
+      for (const { s: str, path: p } of strings(wireInputsByName.get(r.name) ?? i))
+        for (const secret of [HF, API]) assert.ok(!str.includes(secret), `a secret value in ${r.name}.${p}`);
+      const wire = wireInputsByName.get(r.name) as Record<string, any>;
+      for (const k of ["envs", "command", "labels", "entrypoints", "volumes"])
+        assert.ok(strings(wire[k]).every((x) => !x.secret) && !isSecret(wire[k]), `${k} must be plain`);
+      assert.deepEqual(
+        unwrap(i.envs),
+        Object.entries(c.env).map(([k, v]) => `${k}=${v}`),
+      );
       assert.deepEqual(c.secretEnv, n.role === "head" ? ["HF_TOKEN", "VLLM_API_KEY"] : ["HF_TOKEN"]);
+      // The values instead: the secrets step's stdin, one line per name, as a secret; the
+      // container mounts that folder read-only and its command exports the file, then execs the serve argv.
+      assert.ok(isSecret(secretsStep.inputs.stdin), "stdin is a secret");
+      const secrets: Record<string, string> = { HF_TOKEN: HF, VLLM_API_KEY: API };
+      assert.equal(unwrap(secretsStep.inputs.stdin), c.secretEnv.map((k) => `${secrets[k]}\n`).join(""));
+      assert.equal(secretsStep.inputs.logging, "none");
+      for (const k of ["create", "delete"])
+        for (const secret of [HF, API]) assert.ok(!String(secretsStep.inputs[k]).includes(secret), k);
+      const f = c.secretsFile;
+      assert.ok(f, "a secrets file in the spec");
+      assert.ok(
+        i.volumes.some((v: any) => v.hostPath === f.hostDir && v.containerPath === f.containerDir && v.readOnly),
+      );
+      assert.ok(f.hostDir.endsWith(`/${c.name}`), "the folder is namespaced by the container name");
+      assert.deepEqual(i.command.slice(0, 2), ["bash", "-c"]);
+      assert.ok(String(i.command[2]).includes(`. ${f.containerDir}/${f.fileName}`));
+      assert.deepEqual(i.command.slice(4), [...n.serveArgv], "the serve argv, exactly, after the wrapper");
       // the plan's profile reaches the argv
       assert.ok(i.command.includes(String(plan.profile.maxModelLen)));
       for (const secret of [HF, API]) assert.ok(!i.command.join(" ").includes(secret));
@@ -268,6 +286,11 @@ for (const s of STACKS) {
       String(found.HF),
     );
     assert.ok(found.API?.includes(`${N}-service-readiness.stdin`), String(found.API));
+    // each rank's secrets file gets its values on stdin (the API key only on the head)
+    for (const node of ["spark-head", "spark-worker"]) {
+      assert.ok(found.HF?.includes(`${N}-service-${node}-secrets-file.stdin`), String(found.HF));
+      assert.equal(found.API?.includes(`${N}-service-${node}-secrets-file.stdin`), node === "spark-head");
+    }
     assert.ok(found.KEY?.includes(`${N}-spark-head-reachable.connection.privateKey`), String(found.KEY));
     for (const r of under(all, N))
       if (r.inputs.stdin !== undefined) {

@@ -5,7 +5,7 @@
  * failure; the watchdog's order, timing and free-memory floor come from the plan; its scripts are
  * valid bash; the config rejects bad watchdog settings with clear errors.
  */
-import { recordTransformation, settle, unwrap, isSecret, promiseOf, REPO_ROOT, type Recorded } from "./support";
+import { recordTransformation, settle, unwrap, isSecret, REPO_ROOT, type Recorded } from "./support";
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -112,8 +112,8 @@ function parseDockerRun(argv: string[]) {
         break;
       }
       case "-v": {
-        const [hostPath, containerPath] = v().split(":");
-        out.volumes.push({ hostPath, containerPath });
+        const [hostPath, containerPath, mode] = v().split(":");
+        out.volumes.push({ hostPath, containerPath, ...(mode === "ro" ? { readOnly: true } : {}) });
         break;
       }
       case "-e":
@@ -163,8 +163,7 @@ for (const [what, edit] of VARIANTS) {
       // and `plan` prints it (one option per line)
       assert.ok(summary.includes(`--name ${n.container.name}`), "plan prints the docker run line");
       const d = parseDockerRun(argv);
-      const secrets = { HF_TOKEN: "h", VLLM_API_KEY: "k" };
-      const a = containerArgs(n.name, n.container, plan.image.tag, secrets) as Record<string, any>;
+      const a = containerArgs(n.name, n.container, plan.image.tag) as Record<string, any>;
       assert.equal(d.name, a.name);
       assert.equal(d.image, a.image);
       assert.deepEqual([d.entrypoint === "" ? "" : d.entrypoint], a.entrypoints, "entrypoint cleared both ways");
@@ -176,18 +175,23 @@ for (const [what, edit] of VARIANTS) {
       assert.deepEqual(d.ulimits, a.ulimits);
       assert.deepEqual(d.volumes, a.volumes);
       assert.deepEqual(d.labels, a.labels);
-      // env: plain values identical; secrets by name in the line, by value (as a secret) in the inputs
-      const inputEnv = (await promiseOf(pulumi.output(a.envs))) as string[];
-      const plainLine = d.envs.filter((e: string) => e.includes("="));
-      assert.deepEqual(
-        plainLine,
-        inputEnv.filter((e) => !n.container.secretEnv.some((k) => e.startsWith(`${k}=`))),
+      // env: the same plain variables both ways, and no secret passed as env (not even by name):
+      // the values come from the read-only secrets folder, exported by the command's wrapper.
+      assert.deepEqual(d.envs, a.envs);
+      assert.ok(
+        d.envs.every((e: string) => e.includes("=")),
+        "no `-e NAME` for a secret",
       );
-      assert.deepEqual(
-        d.envs.filter((e: string) => !e.includes("=")),
-        n.container.secretEnv,
-      );
-      for (const k of n.container.secretEnv) assert.ok(inputEnv.includes(`${k}=${secrets[k as keyof typeof secrets]}`));
+      for (const k of n.container.secretEnv) assert.ok(!a.envs.some((e: string) => e.startsWith(`${k}=`)), k);
+      if (n.container.secretEnv.length > 0) {
+        const f = n.container.secretsFile;
+        assert.ok(f);
+        assert.ok(
+          d.volumes.some((v: any) => v.hostPath === f.hostDir && v.readOnly),
+          "the secrets folder, read-only",
+        );
+        assert.equal(d.command[3], "dgx-spark-vllm-secrets");
+      }
       // the one documented difference: --pids-limit is in the line, and the provider cannot express it (VllmService warns)
       assert.equal(d.pidsLimit, n.container.pidsLimit);
       assert.equal(a.pidsLimit, undefined);

@@ -3,6 +3,7 @@
  * mocks: every node pulls the b12x preset, and each rank's container runs the 0731 launch (DSpark
  * K=5 on the b12x backends) with the recipe's environment.
  */
+import { withoutSecretsFile } from "../../src/plan/secrets-file";
 import { settle, promiseOf, inputsByName, REPO_ROOT } from "./support";
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
@@ -39,7 +40,7 @@ test("each rank's container runs the 0731 DSpark launch with the recipe's env", 
   for (const n of ["spark-head", "spark-worker"]) {
     const c = inputsByName.get(`dsv4-service-${n}`);
     assert.ok(c, `${n} container`);
-    const command = c.command as string[];
+    const command = withoutSecretsFile(c.command as string[]);
     assert.equal(command[2], "deepseek-ai/DeepSeek-V4-Flash-0731");
     assert.equal(
       command[command.indexOf("--speculative-config") + 1],

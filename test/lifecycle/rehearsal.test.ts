@@ -10,7 +10,7 @@
  * message. Run alone: `npm run build && node --test --test-reporter=spec dist/test/lifecycle/`.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { withAccess } from "../../src/plan/access";
@@ -32,6 +32,7 @@ import {
   machineLimits,
   rehearsalAccess,
   rehearsalPlan,
+  removeSecretsFile,
   removeStandinImage,
   RUN_ID,
   runRank,
@@ -48,6 +49,7 @@ import {
   withScratchJournal,
   WORKER,
   writeDockerShim,
+  writeSecretsFile,
   type MachineLimits,
   type Rehearsal,
   type REHEARSAL_WATCHDOG,
@@ -177,6 +179,24 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
     for (const x of runs) assert.equal(x.rendered.at(-1), dropCachesLoop(1800 + 300));
   }
 
+  it("the secrets-file step writes the head's file root-only from stdin, and its delete leaves nothing", async () => {
+    const r = await rehearsalPlan(image);
+    try {
+      const f = r.head.container.secretsFile;
+      assert.ok(f, "the head has a secret (the API key)");
+      assert.equal(r.worker.container.secretsFile, undefined, "the worker none (no HF token)");
+      const w = writeSecretsFile(r.head);
+      assert.equal(w?.status, 0, w?.err);
+      assert.ok(!w?.out.includes(API_KEY) && !w?.err.includes(API_KEY), "the step prints no value");
+      assert.equal(statSync(`${f.hostDir}/${f.fileName}`).mode & 0o777, 0o600);
+      const d = removeSecretsFile(r.head);
+      assert.equal(d?.status, 0, d?.err);
+      assert.ok(!existsSync(f.hostDir), `${f.hostDir} is gone`);
+    } finally {
+      r.cleanup();
+    }
+  });
+
   it("the plan's docker run line is what the rehearsal starts, changed only where this machine cannot follow it", () => {
     return withCluster({}, async (r) => {
       for (const n of r.plan.nodes) {
@@ -251,10 +271,29 @@ describe("lifecycle rehearsal on a real Docker engine", { skip: skip ?? false },
         assert.deepEqual(cfg.Cmd, n.container.command);
         for (const [k, v] of Object.entries(n.container.env))
           assert.ok(cfg.Env.includes(`${k}=${v}`), `${n.name}: ${k}`);
+        // No secret in docker's container config: the whole `docker inspect` holds no API key
+        // (not in Env, Cmd, Args, labels or mounts); the head reads it from its mounted file.
+        const inspect = docker("inspect", n.container.name).out;
+        assert.ok(!inspect.includes(API_KEY), `${n.name}: docker inspect shows the API key`);
+        assert.ok(!cfg.Env.some((e: string) => e.startsWith("VLLM_API_KEY")), `${n.name}: VLLM_API_KEY in Env`);
+        const f = n.container.secretsFile;
+        assert.equal(f !== undefined, n.role === "head", "only the head has a secret here (no HF token)");
+        if (f) {
+          const mounts = JSON.parse(docker("inspect", "-f", "{{json .Mounts}}", n.container.name).out);
+          assert.ok(
+            mounts.some((m: any) => m.Source === f.hostDir && m.Destination === f.containerDir && m.RW === false),
+            `${n.name}: the secrets folder, mounted read-only: ${JSON.stringify(mounts)}`,
+          );
+          const st = statSync(`${f.hostDir}/${f.fileName}`);
+          assert.equal(st.mode & 0o777, 0o600, "the secrets file is root-only");
+          assert.equal(statSync(f.hostDir).mode & 0o777, 0o700, "in a root-only folder");
+        }
       }
       // what a client sees
       assert.equal((await api(r.plan, "/health", { key: null })).status, 200);
+      // the stand-in enforces the key it read from VLLM_API_KEY, which only the secrets file held
       assert.equal((await api(r.plan, "/v1/models", { key: null })).status, 401, "the API key is enforced");
+      assert.equal((await api(r.plan, "/v1/models", { key: "wrong-key" })).status, 401, "a wrong key is refused");
       const models = JSON.parse((await api(r.plan, "/v1/models")).text);
       assert.equal(models.data[0].max_model_len, 1000000);
       const stream = await api(r.plan, "/v1/chat/completions", {

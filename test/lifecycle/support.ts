@@ -13,6 +13,10 @@
  *  - scripts that start with the host PROLOGUE get a scratch undo journal instead of
  *    /var/lib/dgx-spark-vllm/journal, and the watchdog a scratch state folder
  *    (DGX_SPARK_VLLM_WATCHDOG_DIR);
+ *  - the secrets-file step (the rendered script, stdin the rehearsal's API key) has a scratch
+ *    journal too; the secrets file itself is where a Spark has it, under
+ *    /var/lib/dgx-spark-vllm/secrets/<container> on this machine (the container names carry the
+ *    run's id), and the step's own delete removes it and the folders it made at cleanup;
  *  - the drop-caches sidecar's `sh` is the stand-in's (test/lifecycle/standin/sh-standin.js): it logs the
  *    loop it was given and never writes /proc/sys/vm/drop_caches on this machine.
  */
@@ -36,6 +40,7 @@ import { loadClusterConfig } from "../../src/config/load";
 import { planCluster } from "../../src/plan/cluster";
 import { dockerRunArgv } from "../../src/plan/container";
 import type { NodeAccess } from "../../src/plan/access";
+import { secretsFileStdin, secretsFileStep } from "../../src/plan/secrets-file";
 import { dropCachesName } from "../../src/plan/service";
 import type { ClusterPlan, NodePlan } from "../../src/plan/types";
 
@@ -136,17 +141,19 @@ function lddPaths(binary: string): string[] {
 }
 
 /**
- * Build (or reuse) the stand-in image: this Node binary, the shared libraries `ldd` lists,
+ * Build (or reuse) the stand-in image: this Node binary and this machine's bash, the shared libraries `ldd` lists,
  * `vllm` = test/lifecycle/standin/vllm-standin.js, `sh` = test/lifecycle/standin/sh-standin.js. Tagged by a hash
  * of everything that goes in, so a rerun with nothing changed reuses it.
  */
 export function ensureStandinImage(): string {
   const node = realpathSync(process.execPath);
-  const libs = lddPaths(node);
+  // A real bash: the plan's containers with secrets run `bash -c <export the secrets file> ... exec "$@"`.
+  const bash = realpathSync(sh("bash", ["-c", "command -v bash"]).out.trim() || "/bin/bash");
+  const libs = [...new Set([...lddPaths(node), ...lddPaths(bash)])];
   const sources = ["vllm-standin.js", "sh-standin.js"].map((f) => readFileSync(join(STANDIN_DIR, f)));
   const h = createHash("sha256");
   for (const s of sources) h.update(s);
-  for (const f of [node, ...libs]) {
+  for (const f of [node, bash, ...libs]) {
     const st = statSync(f);
     h.update(`${f}:${st.size}:${st.mtimeMs}\n`);
   }
@@ -169,6 +176,7 @@ export function ensureStandinImage(): string {
       chmodSync(to, mode);
     };
     put(node, "usr/bin/node");
+    put(bash, "bin/bash");
     for (const l of libs) put(l, l.replace(/^\//, ""));
     put(join(STANDIN_DIR, "vllm-standin.js"), "usr/local/bin/vllm");
     put(join(STANDIN_DIR, "sh-standin.js"), "bin/sh");
@@ -295,6 +303,7 @@ export async function rehearsalPlan(
       writeFileSync(join(byName(name).cache.vllm, "standin-control"), words ? `${words}\n` : ""),
     cleanup: () => {
       removeContainers(plan);
+      for (const n of plan.nodes) removeSecretsFile(n);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -418,12 +427,47 @@ export function rehearsalAccess(plan: ClusterPlan, shimBin: string): NodeAccess 
   );
 }
 
-/** Start a node's rank exactly as the plan renders it (adapted to this machine); secrets by name from the environment, as `docker run -e NAME` does. */
+/** The secrets the rehearsal's containers get (no HF token: the stand-in downloads nothing). */
+export const REHEARSAL_SECRETS: Readonly<Record<string, string>> = { VLLM_API_KEY: API_KEY, HF_TOKEN: "" };
+
+/**
+ * The scratch journal of a node's secrets-file step: the rehearsal's folder (rehearsalPlan puts
+ * every node's cache root in it).
+ */
+function secretsJournalDir(n: NodePlan): string {
+  return dirname(n.cache.root);
+}
+
+/** Run a node's secrets-file step as `pulumi up` does (the values on stdin only); undefined when it has no secret. */
+export function writeSecretsFile(
+  n: NodePlan,
+  values: Readonly<Record<string, string>> = REHEARSAL_SECRETS,
+): Run | undefined {
+  const step = secretsFileStep(n.container);
+  if (!step) return undefined;
+  const stdin = secretsFileStdin(
+    n.container.secretEnv,
+    n.container.secretEnv.map((k) => values[k] ?? ""),
+  );
+  return sh("bash", ["-c", withScratchJournal(step.create, secretsJournalDir(n))], { input: stdin });
+}
+
+/** The secrets-file step's delete (the file and the folders its create made). */
+export function removeSecretsFile(n: NodePlan): Run | undefined {
+  const step = secretsFileStep(n.container);
+  if (!step) return undefined;
+  return sh("bash", ["-c", withScratchJournal(step.delete, secretsJournalDir(n))]);
+}
+
+/**
+ * Start a node's rank exactly as the plan renders it (adapted to this machine): first its
+ * secrets file, written by the rendered step from stdin, as `pulumi up` does; then `docker run`.
+ */
 export function runRank(n: NodePlan, limits: MachineLimits, extraEnv: NodeJS.ProcessEnv = {}): Run {
+  const w = writeSecretsFile(n);
+  if (w && w.status !== 0) return w;
   const { argv } = adaptForThisMachine(dockerRunArgv(n.container), limits);
-  return sh(argv[0] as string, argv.slice(1), {
-    env: { ...process.env, VLLM_API_KEY: API_KEY, HF_TOKEN: "", ...extraEnv },
-  });
+  return sh(argv[0] as string, argv.slice(1), { env: { ...process.env, ...extraEnv } });
 }
 
 // ---------------------------------------------------------------- observing

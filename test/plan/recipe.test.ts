@@ -1,3 +1,4 @@
+import { withoutSecretsFile } from "../../src/plan/secrets-file";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { planFromInput } from "../../src/plan/cluster";
@@ -126,13 +127,14 @@ describe("link-derived environment (RECIPE.md 'Per-node env')", () => {
     c.link = { gidPolicy: "resolve" };
     const plan = planFromInput(c);
     for (const n of plan.nodes) {
-      assert.equal(n.container.command[0], "bash");
-      assert.match(n.container.command[2]!, /^roce_gid_index\(\) \{$/m, "src/host/gid.sh is inlined");
+      const command = withoutSecretsFile(n.container.command);
+      assert.equal(command[0], "bash");
+      assert.match(command[2]!, /^roce_gid_index\(\) \{$/m, "src/host/gid.sh is inlined");
       assert.match(
-        n.container.command[2]!,
+        command[2]!,
         /if ! idx=\$\(roce_gid_index rocep1s0f1 0000:0000:0000:0000:0000:ffff:[0-9a-f]{4}:[0-9a-f]{4}\); then/,
       );
-      assert.deepEqual(n.container.command.slice(4), n.serveArgv);
+      assert.deepEqual(command.slice(4), n.serveArgv);
       assert.equal(n.serveArgv[0], "vllm");
     }
   });
@@ -177,8 +179,11 @@ describe("Ray launcher (RECIPE.md 'Two launchers')", () => {
       "--disable-usage-stats",
       "--include-dashboard=false",
     ]);
-    assert.equal(head.container.command[0], "bash");
-    assert.match(head.container.command[2]!, /^ray start --head .* && exec vllm serve deepseek-ai\/DeepSeek-V4-Flash /);
+    assert.equal(withoutSecretsFile(head.container.command)[0], "bash");
+    assert.match(
+      withoutSecretsFile(head.container.command)[2]!,
+      /^ray start --head .* && exec vllm serve deepseek-ai\/DeepSeek-V4-Flash /,
+    );
     assert.equal(flagMap(head.serveArgv).flags["--distributed-executor-backend"], "ray");
     assert.equal(flagMap(head.serveArgv).flags["--nnodes"], undefined);
   });
@@ -209,8 +214,20 @@ describe("container (RECIPE.md 'Launch')", () => {
     assert.deepEqual(ct.entrypoint, []);
     assert.deepEqual(
       ct.volumes.map((v) => v.containerPath),
-      ["/root/.cache/huggingface", "/root/.cache/vllm", "/root/.cache/flashinfer", "/root/.triton"],
+      [
+        "/root/.cache/huggingface",
+        "/root/.cache/vllm",
+        "/root/.cache/flashinfer",
+        "/root/.triton",
+        "/run/dgx-spark-vllm",
+      ],
     );
+    assert.deepEqual(
+      ct.volumes.map((v) => v.readOnly ?? false),
+      [false, false, false, false, true],
+      "the secrets folder is mounted read-only",
+    );
+    assert.equal(ct.volumes[4]!.hostPath, `/var/lib/dgx-spark-vllm/secrets/${ct.name}`);
     assert.equal(ct.volumes[0]!.hostPath, "/home/spark/.cache/huggingface");
     assert.deepEqual(ct.secretEnv, ["HF_TOKEN", "VLLM_API_KEY"]);
     assert.deepEqual(plan.nodes[1]!.container.secretEnv, ["HF_TOKEN"], "only the head serves the API");

@@ -7,6 +7,7 @@ import { after, describe, it } from "node:test";
 import { renderSummary } from "../../src/cli/summary";
 import { loadClusterConfig } from "../../src/config";
 import { planCluster, planFromInput } from "../../src/plan";
+import { secretsFileStep, withoutSecretsFile } from "../../src/plan/secrets-file";
 import { baseConfig, twinConfig } from "../support/fixtures";
 
 // Fake secrets, assembled at run time so no token- or key-shaped text is committed.
@@ -40,15 +41,20 @@ describe("secrets never appear in the plan", () => {
           n.serveCommandLine,
           ...n.hostSteps.flatMap((s) => [s.create, s.delete]),
           ...n.linkSteps.flatMap((s) => [s.create, s.delete]),
+          ...[secretsFileStep(n.container)].flatMap((s) => (s ? [s.create, s.delete] : [])),
         ]),
       ];
       for (const t of texts)
         for (const s of Object.values(SECRETS)) assert.ok(!t.includes(s) && !t.includes("MATERIAL"), "secret leaked");
       assert.equal(plan.secrets["model.hfToken"], "[secret]");
       assert.equal(plan.secrets["nodes[1].ssh.privateKey"], "[secret]");
-      // the head gets the API key and the token by name only
+      // the head gets the API key and the token by name only, from its read-only secrets folder
       assert.deepEqual(plan.nodes[0]!.secretEnv, ["HF_TOKEN", "VLLM_API_KEY"]);
-      assert.match(plan.nodes[0]!.dockerRun, / -e VLLM_API_KEY /);
+      assert.doesNotMatch(plan.nodes[0]!.dockerRun, / -e (VLLM_API_KEY|HF_TOKEN)\b/);
+      assert.match(
+        plan.nodes[0]!.dockerRun,
+        / -v \/var\/lib\/dgx-spark-vllm\/secrets\/[^ ]+:\/run\/dgx-spark-vllm:ro /,
+      );
     });
   }
   it("the validated config prints secrets as [secret]", () => {
@@ -129,7 +135,9 @@ describe("no config value can inject a command", () => {
         // The Ray head's bash -c script runs ray start then vllm serve with the args unchanged.
         writeFileSync(join(dir, "ray"), "#!/bin/bash\nexit 0\n");
         chmodSync(join(dir, "ray"), 0o755);
-        const r = spawnSync(head.container.command[0]!, head.container.command.slice(1), {
+        // (without the secrets wrapper: test/host/secrets-file.test.ts runs that one)
+        const command = withoutSecretsFile(head.container.command);
+        const r = spawnSync(command[0]!, command.slice(1), {
           env: { PATH: `${dir}:/usr/bin:/bin` },
           encoding: "utf8",
         });

@@ -48,6 +48,11 @@ export function shellWords(line: string): string[] {
       inWord = true;
     } else if (ch === "\\" && line[i + 1] === "\n") {
       i++;
+    } else if (ch === "\\" && i + 1 < line.length) {
+      // outside quotes a backslash takes the next character literally (shq's '\'' for a quote)
+      cur += line[i + 1] as string;
+      i++;
+      inWord = true;
     } else if (/\s/.test(ch)) {
       if (inWord) out.push(cur);
       cur = "";

@@ -22,6 +22,7 @@ import {
 } from "../../src/plan/service";
 import { probeScript } from "../../src/doctor/probe";
 import { withGidResolver } from "../../src/plan/launch";
+import { secretsFileSpec, secretsFileStep, withSecretsFile } from "../../src/plan/secrets-file";
 import { linkBootScript } from "../../src/plan/link";
 import { monitorCheckScript, umaMonitorStep } from "../../src/plan/monitor";
 import {
@@ -104,6 +105,16 @@ export function componentScripts(plan: ClusterPlan): Map<string, string> {
     put(`${n.name}.uma-monitor.create`, monitor.create);
     put(`${n.name}.uma-monitor.delete`, monitor.delete);
     put(`${n.name}.doctor-probe`, probeScript(plan, n, { rdma: true }));
+    // The secrets-file step and the container's wrapper as deployed with both secrets set (the
+    // shipped stacks set none in their files: `pulumi config set --secret`).
+    const secretEnv = n.role === "head" ? ["HF_TOKEN", "VLLM_API_KEY"] : ["HF_TOKEN"];
+    const secretsFile = secretsFileSpec(n.container.name);
+    const secrets = secretsFileStep({ ...n.container, secretEnv, secretsFile });
+    if (secrets) {
+      put(`${n.name}.secrets-file.create`, secrets.create);
+      put(`${n.name}.secrets-file.delete`, secrets.delete);
+    }
+    put(`${n.name}.secrets-wrapper`, `${withSecretsFile(secretsFile, ["vllm"])[2]}\n`);
   }
   if (plan.watchdog.enabled) {
     put(`${head.name}.watchdog`, watchdogScript(plan));

@@ -217,6 +217,12 @@ def modeldir_of(hub, repo):
 def fetch(repo, revision, hub, node):
     from concurrent.futures import ThreadPoolExecutor
 
+    # The token arrives on stdin (one line, maybe empty), never in the container'\''s config.
+    if os.environ.get("DSV_TOKEN_ON_STDIN") == "1":
+        token = sys.stdin.readline().rstrip("\r\n")
+        if token:
+            os.environ["HF_TOKEN"] = token
+
     from huggingface_hub import HfApi, hf_hub_download
 
     modeldir = modeldir_of(hub, repo)
@@ -506,7 +512,8 @@ if __name__ == "__main__":
 # what the mode needs; PY holds src/host/weights.py, which does the work.
 #   fetch  (on the node) download into the node's Hugging Face cache with the image's
 #          huggingface_hub, verify every file, re-fetch what is corrupt or partial. stdin: the HF
-#          token (or nothing); it reaches the container by name (-e HF_TOKEN), never as text.
+#          token (or nothing); it reaches the container on its stdin (docker run -i), so it is
+#          neither text in a command nor a value in the container's config (docker inspect).
 #   copy   (on the head) push the head's verified files to TARGET over its data-plane addresses
 #          (SSH, one stream per address), resuming partial files; verify there, re-copy what is bad.
 #          If the copy cannot finish, TARGET downloads itself (FALLBACK_B64: its fetch script, run over
@@ -525,11 +532,10 @@ case "$MODE" in
   fetch)
     HF_TOKEN=
     IFS= read -r HF_TOKEN || true
-    export HF_TOKEN
     endpoint=()
     if [ -n "${HUB_ENDPOINT:-}" ]; then endpoint=(-e "HF_ENDPOINT=$HUB_ENDPOINT"); fi
-    docker run --rm --network host --entrypoint python3 \
-      -e HF_TOKEN -e HF_HUB_DISABLE_PROGRESS_BARS=1 -e HF_HUB_ENABLE_HF_TRANSFER=0 "${endpoint[@]}" \
+    printf '%s\n' "$HF_TOKEN" | docker run -i --rm --network host --entrypoint python3 \
+      -e DSV_TOKEN_ON_STDIN=1 -e HF_HUB_DISABLE_PROGRESS_BARS=1 -e HF_HUB_ENABLE_HF_TRANSFER=0 "${endpoint[@]}" \
       -v "$HOST_HF:$CONTAINER_HF" "$IMAGE" -c "$PY" fetch "$REPO" "$REVISION" "$CONTAINER_HF/hub" "$NODE" \
       || {
         echo "dgx-spark-vllm: node $NODE: weights: downloading $REPO failed (above): check the HF token has access to the gated model, the revision and the disk space" >&2
