@@ -22,7 +22,7 @@ import {
 } from "./client";
 import { calibrateTokens, filler, nonce, type TokenCalibration, wordsFor } from "./context";
 import { newRunId } from "./prompts";
-import { resolveModel, withProgress } from "./run";
+import { resolveModel, splitResults, withProgress } from "./run";
 import { fmtTokens, round } from "./stats";
 
 export interface DepthOptions {
@@ -159,16 +159,7 @@ export function summarizeDepth(
   results: readonly StreamResult[],
   latencyMs: number,
 ): DepthRow {
-  const ok = results.filter((r) => r.ok);
-  const failed = results.filter((r) => !r.ok);
-  const errorKinds: Partial<Record<ErrorKind, number>> = {};
-  const samples: string[] = [];
-  for (const r of failed) {
-    const k = r.error?.kind ?? "network";
-    errorKinds[k] = (errorKinds[k] ?? 0) + 1;
-    const msg = `${k}: ${r.error?.message ?? "unknown"}`;
-    if (samples.length < 3 && !samples.includes(msg)) samples.push(msg);
-  }
+  const { ok, failed, errorKinds, samples } = splitResults(results);
   const pp: number[] = [];
   const tg: number[] = [];
   const estPpt: number[] = [];

@@ -117,13 +117,13 @@ function q(values: readonly number[]): Quantiles {
   return { p50: round(percentile(values, 50), 1), p99: round(percentile(values, 99), 1) };
 }
 
-/** Summarise one level's measured results over its wall time. */
-export function summarizeLevel(
-  concurrency: number,
-  results: readonly StreamResult[],
-  wallMs: number,
-  warmup: { requests: number; errors: number },
-): LevelResult {
+/** The successful results, the failed ones, their error kinds counted, and up to 3 distinct samples. */
+export function splitResults(results: readonly StreamResult[]): {
+  ok: StreamResult[];
+  failed: StreamResult[];
+  errorKinds: Partial<Record<ErrorKind, number>>;
+  samples: string[];
+} {
   const ok = results.filter((r) => r.ok);
   const failed = results.filter((r) => !r.ok);
   const errorKinds: Partial<Record<ErrorKind, number>> = {};
@@ -134,6 +134,17 @@ export function summarizeLevel(
     const msg = `${k}: ${r.error?.message ?? "unknown"}`;
     if (samples.length < 3 && !samples.includes(msg)) samples.push(msg);
   }
+  return { ok, failed, errorKinds, samples };
+}
+
+/** Summarise one level's measured results over its wall time. */
+export function summarizeLevel(
+  concurrency: number,
+  results: readonly StreamResult[],
+  wallMs: number,
+  warmup: { requests: number; errors: number },
+): LevelResult {
+  const { ok, failed, errorKinds, samples } = splitResults(results);
   const tokens = ok.reduce((s, r) => s + r.completionTokens, 0);
   const wallS = wallMs / 1000;
   const itl: number[] = [];

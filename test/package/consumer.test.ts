@@ -3,7 +3,9 @@
  * project's own @pulumi/pulumi at the lowest version this package claims (exactly one SDK copy in
  * the tree, and no Node binary), the cluster example type-checks under `tsc --strict` against the
  * shipped .d.ts through the exports map, and under the consumer's own Pulumi mocks the cluster
- * registers its resources (it could not if the library loaded a second SDK).
+ * registers its resources (it could not if the library loaded a second SDK). Two clusters in one
+ * consumer program, installed in two places, give byte-identical inputs, share no container or
+ * unit, have an undo for every host change, and carry secret values only on stdin.
  *
  * Needs the npm registry (or a warm npm cache). Without it the test is skipped with the reason,
  * except in CI (CI=true), where it fails. Slow (one npm install, a full tsc): `npm test` runs it,
@@ -283,4 +285,110 @@ test("an ES module imports the named exports", (t) => {
   });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.equal(r.stdout.trim(), "function function function 1m,512k,256k");
+});
+
+/**
+ * Two clusters from one config in the consumer's program, under its own mocks: every resource
+ * with its inputs as the engine would get them (secrets unwrapped), as one JSON line.
+ */
+const TWO = `
+const pulumi = require("@pulumi/pulumi");
+const recs = [];
+pulumi.runtime.setMocks(
+  {
+    newResource(a) {
+      recs.push({ type: a.type, name: a.name, inputs: a.inputs });
+      const state = { ...a.inputs };
+      if (a.type === "command:remote:Command") Object.assign(state, { stdout: "sha256:1111\\n", stderr: "" });
+      return { id: a.name + "-id", state };
+    },
+    call(a) { throw new Error("unexpected call " + a.token); },
+  },
+  "consumer", "test", false,
+);
+const { DeepSeekV4Cluster, loadClusterConfig } = require("dgx-spark-vllm");
+const node = (name, role, host, address) =>
+  ({ name, role, ssh: { host }, dataPlane: [{ netdev: "enp1s0f1np1", hca: "rocep1s0f1", address, prefix: 30 }] });
+const { config, warnings } = loadClusterConfig({
+  ssh: { user: "spark", privateKey: pulumi.secret("ssh-key-consumer-secret") },
+  nodes: [node("spark-a", "head", "192.168.1.11", "10.0.0.1"), node("spark-b", "worker", "192.168.1.12", "10.0.0.2")],
+  model: { hfToken: pulumi.secret("hf_consumer_secret_x") },
+  serving: { profile: "256k", apiKey: pulumi.secret("api_consumer_secret_k") },
+}, "deploy");
+const blue = new DeepSeekV4Cluster("blue", { config, warnings });
+const green = new DeepSeekV4Cluster("green", { config, warnings });
+pulumi.all([blue.endpoint, green.endpoint]).apply(() => setTimeout(() => {
+  recs.sort((x, y) => x.name.localeCompare(y.name));
+  process.stdout.write("@result " + JSON.stringify(recs) + "\\n");
+}, 300));
+`;
+
+interface Rec {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+}
+
+function runTwo(project: string): { line: string; recs: Rec[] } {
+  fs.writeFileSync(path.join(project, "two.js"), TWO);
+  const r = spawnSync(process.execPath, ["two.js"], { cwd: project, encoding: "utf8", timeout: 60_000 });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const line = r.stdout.split("\n").find((l) => l.startsWith("@result "));
+  assert.ok(line, r.stdout);
+  return { line, recs: JSON.parse(line.slice("@result ".length)) as Rec[] };
+}
+
+test("two clusters in one consumer program, installed in two places: identical inputs, nothing shared, every host change undoable, secrets only on stdin", (t) => {
+  if (skip) return t.skip(skip);
+  const project = path.join(dir, "project");
+  const first = runTwo(project);
+  // The same program installed elsewhere (another checkout, a CI runner): byte-identical inputs.
+  const elsewhere = path.join(dir, "elsewhere", "deeper", "checkout");
+  fs.mkdirSync(path.dirname(elsewhere), { recursive: true });
+  fs.cpSync(project, elsewhere, { recursive: true, verbatimSymlinks: true });
+  const second = runTwo(elsewhere);
+  assert.equal(second.line, first.line, "inputs depend on where the package or the program lives");
+  const recs = first.recs;
+  const of = (c: string) => recs.filter((r) => r.name.startsWith(`${c}-`));
+
+  // Nothing on a host is shared: container names and systemd units differ between the clusters.
+  const containers = recs.filter((r) => r.type === "docker:index/container:Container").map((r) => r.inputs.name);
+  assert.equal(containers.length, 4);
+  assert.equal(new Set(containers).size, 4, containers.join(", "));
+  const units = (c: string) =>
+    new Set(
+      of(c)
+        .filter((r) => r.type === "command:remote:Command")
+        .flatMap((r) =>
+          [...`${r.inputs.create ?? ""}`.matchAll(/\/etc\/systemd\/system\/([\w.@-]+)/g)].map((m) => m[1]),
+        ),
+    );
+  const blueUnits = units("blue");
+  assert.ok(blueUnits.size >= 3, [...blueUnits].join(", "));
+  assert.deepEqual(
+    [...blueUnits].filter((u) => units("green").has(u)),
+    [],
+    "units both clusters would write",
+  );
+
+  // Every command that changes a host has an undo (the read-only ones and those another step undoes excepted).
+  const noDelete =
+    /-(reachable|preflight-[a-z]+|ping-.*|image-id|transfer|readiness|drop-caches-stop|watchdog-unhold)$/;
+  for (const r of recs.filter((x) => x.type === "command:remote:Command" && !noDelete.test(x.name)))
+    assert.ok(typeof r.inputs.delete === "string" && r.inputs.delete.length > 0, `${r.name} has no delete`);
+
+  // Secrets: on stdin and in the SSH connection only; never in a container's inputs or a script.
+  const SECRETS = ["ssh-key-consumer-secret", "hf_consumer_secret_x", "api_consumer_secret_k"];
+  for (const r of recs) {
+    const exposed =
+      r.type === "command:remote:Command"
+        ? JSON.stringify({ ...r.inputs, stdin: undefined, connection: undefined, triggers: undefined })
+        : JSON.stringify(r.inputs);
+    for (const s of SECRETS) assert.ok(!exposed.includes(s), `${r.name} (${r.type}) carries a secret value`);
+  }
+  const env = recs.find((r) => r.name === "blue-service-spark-a")?.inputs.envs as string[];
+  assert.ok(
+    env.some((e) => e.startsWith("NCCL_")),
+    "the plain environment reads in the inputs",
+  );
 });
