@@ -80,8 +80,9 @@ export class SshSession {
   /** The ssh argv for a connection, up to `--` (the remote command follows). For reports and tests. */
   argvFor(c: SshConnection): string[] {
     const s = this.settings;
-    const keyFile = c.privateKey !== undefined ? this.privateFile("key", c.privateKey) : undefined;
-    const identityFile = s.identityFile ?? keyFile;
+    // `--identity` takes the place of the stack's key: then the key is not written anywhere.
+    const identityFile =
+      s.identityFile ?? (c.privateKey !== undefined ? this.privateFile("key", c.privateKey) : undefined);
     const target = { port: c.port ?? 22, ...(c.hostKey ? { hostKey: c.hostKey } : {}) };
     const options = sshOptions(target, {
       ...(s.connectTimeoutS !== undefined ? { connectTimeoutS: s.connectTimeoutS } : {}),

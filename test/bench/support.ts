@@ -1,5 +1,5 @@
 /** Test helpers: a captured CliIo, a stand-in per test, a fake `ssh` executable, short timeouts. */
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,8 +56,17 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
+const made: string[] = [];
+// Every folder a test file made goes when its process ends (node --test runs one process per file).
+process.on("exit", () => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temporary folder, removed when the test process exits. */
 export function tempDir(prefix = "dgx-bench-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
 }
 
 /**

@@ -76,6 +76,10 @@ test("session: the stack's key goes to a 0600 file in a private folder, never on
   assert.ok(!new SshSession({}).argv(node).includes("-i"), "no key: no -i");
   const withIdentity = new SshSession({ identityFile: "/k", privateKeys: { w: KEY_TEXT } }).argv(node);
   assert.equal(withIdentity[withIdentity.indexOf("-i") + 1], "/k", "--identity takes the place of the stack's key");
+  assert.ok(
+    !withIdentity.join(" ").includes("dgx-spark-vllm-ssh-"),
+    "with --identity the stack's key is not written out",
+  );
 });
 
 test("session.exec: the command is one string after --, stdin goes on the pipe, output and exit code come back", async () => {
