@@ -37,11 +37,14 @@ describe("gidPolicy resolve: the container's GID resolver against the simulated 
    */
   async function resolve(name: string): Promise<{ code: number; out: string; err: string }> {
     const n = plan.nodes.find((x) => x.name === name) as NodePlan;
+    // With secrets the command starts with the secrets file's wrapper, which execs the resolver.
     const cmd = n.container.command;
-    assert.deepEqual(cmd.slice(0, 2), ["bash", "-c"]);
-    assert.equal(cmd[3], "dgx-spark-vllm-gid");
-    assert.equal(cmd[4], "vllm", "the resolver execs the engine");
-    const probe = [...cmd.slice(0, 4), "sh", "-c", 'echo "NCCL_IB_GID_INDEX=$NCCL_IB_GID_INDEX"'];
+    const at = cmd.indexOf("dgx-spark-vllm-gid");
+    assert.ok(at >= 3, `no GID resolver in ${JSON.stringify(cmd.slice(0, 6))}`);
+    const resolver = cmd.slice(at - 3, at + 1);
+    assert.deepEqual(resolver.slice(0, 2), ["bash", "-c"]);
+    assert.equal(cmd[at + 1], "vllm", "the resolver execs the engine");
+    const probe = [...resolver, "sh", "-c", 'echo "NCCL_IB_GID_INDEX=$NCCL_IB_GID_INDEX"'];
     const h = lab.host(name);
     const conn = { host: h.mgmt, user: "spark", privateKey: lab.clientKey, hostKey: h.hostKey };
     const r = await lab.ssh(conn, shellJoin(probe));
