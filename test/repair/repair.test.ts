@@ -155,14 +155,16 @@ function fakeSsh(
   dir: string,
   opts: { engine?: string; mtu?: number; dockerDown?: boolean } = {},
 ): { argv: string[]; log: string } {
-  const log = path.join(dir, "ssh.log");
+  // One file per call: the nodes are probed in parallel, and two appends to one file can interleave.
+  const log = path.join(dir, "ssh-calls");
+  fs.mkdirSync(log, { recursive: true });
   const bin = path.join(dir, "ssh");
   fs.writeFileSync(
     bin,
     [
       "#!/bin/bash",
       'cmd="${!#}"',
-      `printf '%s\\n=====\\n' "$cmd" >> ${JSON.stringify(log)}`,
+      `printf '%s' "$cmd" > ${JSON.stringify(log)}/"$(date +%s%N).$$"`,
       'case "$cmd" in',
       opts.dockerDown
         ? `  *"@docker 0"*) echo '@docker 1' ;;`
@@ -190,11 +192,14 @@ function configFile(dir: string): { file: string; plan: ClusterPlan } {
   return { file, plan: planFromInput(baseConfig(), "plan") };
 }
 
+const callTime = (file: string) => BigInt(file.slice(0, file.indexOf(".")));
+/** The remote commands, in call order, but for doctor's probe and the engine-state read. */
 const runs = (log: string) =>
   fs
-    .readFileSync(log, "utf8")
-    .split("\n=====\n")
-    .filter((c) => c && !c.includes("kv host") && !c.includes("@docker 0"));
+    .readdirSync(log)
+    .sort((a, b) => (callTime(a) < callTime(b) ? -1 : 1))
+    .map((f) => fs.readFileSync(path.join(log, f), "utf8"))
+    .filter((c) => !c.includes("kv host") && !c.includes("@docker 0"));
 
 test("repair CLI: bad input exits 2 with the reason; --help exits 0", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "repair-cli-"));
@@ -264,7 +269,7 @@ test("repair CLI: runs the plan's scripts; a serving node is refused (exit 2) un
       "min-free-kbytes, swap-off, link-address, gid-check, link-boot: verbatim, in order",
     );
     assert.match(r.out, /doctor after the repair/);
-    fs.rmSync(ssh.log);
+    fs.rmSync(ssh.log, { recursive: true });
     ssh = fakeSsh(dir, { engine: "running" });
     r = await cli(["--config", file, "--node", "spark-worker"], { sshCommand: ssh.argv });
     assert.equal(r.code, 2);
@@ -274,7 +279,7 @@ test("repair CLI: runs the plan's scripts; a serving node is refused (exit 2) un
     assert.notEqual(r.code, 2);
     assert.deepEqual(runs(ssh.log), expected);
     // docker not answering is no proof the engine is down: refused as well unless forced.
-    fs.rmSync(ssh.log);
+    fs.rmSync(ssh.log, { recursive: true });
     ssh = fakeSsh(dir, { dockerDown: true });
     r = await cli(["--config", file, "--node", "spark-worker"], { sshCommand: ssh.argv });
     assert.equal(r.code, 2);
