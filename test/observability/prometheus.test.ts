@@ -428,6 +428,20 @@ describe("observability for real: promtool, Prometheus, node exporters", { skip:
     return j.data?.result ?? [];
   }
 
+  /** The series of `expr` since the traffic began that have finite points (what a panel draws). */
+  async function drawable(expr: string, end = Math.ceil(Date.now() / 1000) + 1) {
+    const url = `http://127.0.0.1:${promPort}/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${Math.floor(trafficStart / 1000)}&end=${end}&step=1`;
+    const j = (await (await fetch(url)).json()) as {
+      data: { result: { metric: Record<string, string>; values: [number, string][] }[] };
+    };
+    return j.data.result
+      .map((r) => ({
+        metric: r.metric,
+        points: r.values.map(([ts, v]) => [ts, Number(v)] as const).filter(([, v]) => Number.isFinite(v)),
+      }))
+      .filter((r) => r.points.length > 0);
+  }
+
   before(async () => {
     if (missing) return;
     standin = await startStandin({ apiKey: API_KEY, metricsRequireKey: true, behavior: { tokenIntervalMs: 20 } });
@@ -551,13 +565,19 @@ describe("observability for real: promtool, Prometheus, node exporters", { skip:
       const n = long ? ([1, 4, 8, 2][phase] ?? 1) : 3;
       await Promise.all(Array.from({ length: n }, chat));
     }
-    // Scrapes run late on a loaded machine: wait (at most 20 s) until every panel has something.
-    const deadline = Date.now() + 20_000;
+    // Scrapes run late on a loaded machine: wait (at most 30 s) until every panel has something to
+    // answer now and, since the traffic began, a finite point to draw (a ratio of two rates is NaN,
+    // not absent, where a window saw no traffic).
+    const deadline = Date.now() + 30_000;
     for (;;) {
       await new Promise((r) => setTimeout(r, 1_000));
-      const empty: string[] = [];
-      for (const p of o.panels) for (const t of p.targets) if ((await query(t.expr)).length === 0) empty.push(t.expr);
-      if (empty.length === 0 || Date.now() > deadline) break;
+      let ready = true;
+      for (const p of o.panels) {
+        for (const t of p.targets) {
+          if ((await query(t.expr)).length === 0 || (await drawable(t.expr)).length === 0) ready = false;
+        }
+      }
+      if (ready || Date.now() > deadline) break;
     }
   });
 
@@ -603,14 +623,9 @@ describe("observability for real: promtool, Prometheus, node exporters", { skip:
     for (const p of o.panels) {
       const series: PanelData["series"][number][] = [];
       for (const t of p.targets) {
-        const url = `http://127.0.0.1:${promPort}/api/v1/query_range?query=${encodeURIComponent(t.expr)}&start=${Math.floor(trafficStart / 1000)}&end=${end}&step=1`;
-        const j = (await (await fetch(url)).json()) as {
-          data: { result: { metric: Record<string, string>; values: [number, string][] }[] };
-        };
-        for (const r of j.data.result) {
+        for (const r of await drawable(t.expr, end)) {
           const name = t.legend.replace(/\{\{(\w+)\}\}/g, (_, k: string) => r.metric[k] ?? "");
-          const points = r.values.map(([ts, v]) => [ts, Number(v)] as const).filter(([, v]) => Number.isFinite(v));
-          if (points.length > 0) series.push({ name, points });
+          series.push({ name, points: r.points });
         }
       }
       assert.ok(series.length > 0, `panel "${p.title}" has nothing to draw since the traffic began`);
