@@ -91,10 +91,12 @@ export function linkAddressStep(node: NodeConfig, mtu: number, names: HostNames 
       ...linkFunctions(node, mtu),
       ...holderFunctions(names),
       "link_check link-address",
+      "holders_lock",
       ...journal,
       "link_set",
       writeManagedFile(NETPLAN_FILE, netplanContent(node, mtu), "0600"),
       "hold netplan",
+      "holders_unlock",
     ),
     delete: undoScript(
       ...holderFunctions(names),

@@ -159,8 +159,10 @@ export function imagePresenceStep(plan: ClusterPlan, node: NodePlan): HostStep {
     create: script(
       ...holderFunctions(plan.names),
       key,
+      "holders_lock",
       sh`if [ ! -e "$k.present" ] && [ ! -e "$k.absent" ]; then if prev=$(docker image inspect --format '{{.Id}}' ${tag} 2>/dev/null); then printf '%s\\n' "$prev" | $SUDO tee "$k.present" >/dev/null; else $SUDO touch "$k.absent"; fi; fi`,
       sh`hold ${jkey}`,
+      "holders_unlock",
       ...pull,
     ),
     delete: undoScript(

@@ -4,7 +4,7 @@
  * with controlled variables and stubs, instead of reaching them only through the Docker rehearsal.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -287,6 +287,27 @@ describe("journal.sh: holders of a shared host setting", () => {
     as("dgx-spark-vllm-a", "hold link%enp1");
     assert.equal(released("dgx-spark-vllm-b", "link%enp1").verdict, "HELD");
     assert.equal(readFileSync(join(dir, "link%enp1.holders"), "utf8"), "dgx-spark-vllm-a\n");
+  });
+  it("a create's record-and-hold runs under one lock: hold inside it does not wait on itself, and another cluster waits", async () => {
+    const nested = as(
+      "dgx-spark-vllm-a",
+      `holders_lock; hold gpu; [ -d "$J/.holders.lock" ] && echo HELD; holders_unlock; [ -e "$J/.holders.lock" ] || echo FREE`,
+    );
+    assert.equal(nested.out, "HELD\nFREE\n", "the lock stays until the outermost unlock, then goes");
+    assert.doesNotMatch(nested.err, /held for 30 s/, "hold inside the lock did not wait for the lock it holds");
+    // a's record takes a second under the lock; b, starting meanwhile, records only after it.
+    const log = join(dir, "order");
+    const prelude = `SUDO=; J=${shq(dir)}\n${readFileSync(join(HOST_DIR, "journal.sh"), "utf8")}`;
+    const a = spawn("bash", [
+      "-c",
+      `${prelude}\nHOLDER=a; holders_lock; echo a-in >>${shq(log)}; sleep 1; echo a-out >>${shq(log)}; holders_unlock`,
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    const b = spawnSync("bash", ["-c", `${prelude}\nHOLDER=b; holders_lock; echo b-in >>${shq(log)}; holders_unlock`]);
+    await new Promise((r) => (a.exitCode === null ? a.on("exit", r) : r(null)));
+    assert.equal(b.status, 0);
+    assert.equal(readFileSync(log, "utf8"), "a-in\na-out\nb-in\n");
+    assert.ok(!existsSync(join(dir, ".holders.lock")));
   });
   it("names are matched whole: a holder whose name contains another's is not mistaken for it", () => {
     as("dgx-spark-vllm-ab", "hold netplan");

@@ -47,10 +47,14 @@ describe("two clusters on the same two simulated Sparks", { skip }, () => {
   after(() => lab?.stop());
 
   it("both come up on the same hosts, each with its own units, and the shared settings held by both", async () => {
-    for (const c of ["blue", "green"]) {
-      const out = await up(lab, steps[c] as RemoteStep[]);
+    // At once, as one stack holding both clusters runs them: the engine starts independent
+    // resources in parallel, so both clusters' steps on a host race for the shared settings.
+    const outs = await Promise.all(["blue", "green"].map((c) => up(lab, steps[c] as RemoteStep[])));
+    for (const [i, c] of ["blue", "green"].entries()) {
+      const out = outs[i];
+      assert.ok(out);
       created[c] = out.ran;
-      assert.equal(out.failed, undefined, why(out.failed));
+      assert.equal(out.failed, undefined, `${c}: ${why(out.failed)}`);
     }
     for (const h of [HEAD, WORKER]) {
       for (const c of ["blue", "green"]) {
@@ -67,7 +71,7 @@ describe("two clusters on the same two simulated Sparks", { skip }, () => {
         );
       }
       const holders = lab.must(h, "cat /var/lib/dgx-spark-vllm/journal/swaps.holders");
-      assert.equal(holders, "dgx-spark-vllm-blue\ndgx-spark-vllm-green\n");
+      assert.deepEqual(holders.split("\n").filter(Boolean).sort(), ["dgx-spark-vllm-blue", "dgx-spark-vllm-green"]);
       bothUp[h] = lab.snapshot(h);
     }
   });

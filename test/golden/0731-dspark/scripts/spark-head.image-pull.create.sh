@@ -12,13 +12,24 @@ HOLDER=dgx-spark-vllm
 # Inputs, rendered in front of this file: HOLDER (this cluster's name), SUDO, J.
 
 # holders_lock / holders_unlock: one cluster at a time changes a holder list (two destroys at once
-# must not both see the other still holding). A lock left by a killed run is taken after 30 s.
+# must not both see the other still holding), and a create records the original of a shared
+# setting and adds itself as a holder in one go (two clusters' first `up` at once must not both
+# find no record, the second then recording the value the first had already changed). Nested
+# calls keep the one lock. A lock left by a killed run is taken after 30 s.
+HOLDERS_LOCK_DEPTH=0
 holders_lock() {
   local i
+  HOLDERS_LOCK_DEPTH=$((HOLDERS_LOCK_DEPTH + 1))
+  [ "$HOLDERS_LOCK_DEPTH" -eq 1 ] || return 0
   for ((i = 0; i < 300; i++)); do $SUDO mkdir "$J/.holders.lock" 2>/dev/null && return 0; sleep 0.1; done
   echo "dgx-spark-vllm: $J/.holders.lock held for 30 s (a run killed while holding it?): going on" >&2
 }
-holders_unlock() { $SUDO rmdir "$J/.holders.lock" 2>/dev/null || true; }
+holders_unlock() {
+  HOLDERS_LOCK_DEPTH=$((HOLDERS_LOCK_DEPTH - 1))
+  [ "$HOLDERS_LOCK_DEPTH" -le 0 ] || return 0
+  HOLDERS_LOCK_DEPTH=0
+  $SUDO rmdir "$J/.holders.lock" 2>/dev/null || true
+}
 
 # hold KEY: this cluster holds the shared setting KEY ($J/KEY.holders, one name a line).
 hold() {
@@ -46,6 +57,8 @@ release() {
   return 0
 }
 k="$J"/image%eugr%spark-vllm-b12x%latest
+holders_lock
 if [ ! -e "$k.present" ] && [ ! -e "$k.absent" ]; then if prev=$(docker image inspect --format '{{.Id}}' eugr/spark-vllm-b12x:latest 2>/dev/null); then printf '%s\n' "$prev" | $SUDO tee "$k.present" >/dev/null; else $SUDO touch "$k.absent"; fi; fi
 hold image%eugr%spark-vllm-b12x%latest
+holders_unlock
 docker image inspect eugr/spark-vllm-b12x:latest >/dev/null 2>&1 || docker pull eugr/spark-vllm-b12x:latest || { echo 'dgx-spark-vllm: node spark-head: image-pull: docker pull eugr/spark-vllm-b12x:latest failed' >&2; exit 1; }

@@ -12,13 +12,24 @@ HOLDER=dgx-spark-vllm
 # Inputs, rendered in front of this file: HOLDER (this cluster's name), SUDO, J.
 
 # holders_lock / holders_unlock: one cluster at a time changes a holder list (two destroys at once
-# must not both see the other still holding). A lock left by a killed run is taken after 30 s.
+# must not both see the other still holding), and a create records the original of a shared
+# setting and adds itself as a holder in one go (two clusters' first `up` at once must not both
+# find no record, the second then recording the value the first had already changed). Nested
+# calls keep the one lock. A lock left by a killed run is taken after 30 s.
+HOLDERS_LOCK_DEPTH=0
 holders_lock() {
   local i
+  HOLDERS_LOCK_DEPTH=$((HOLDERS_LOCK_DEPTH + 1))
+  [ "$HOLDERS_LOCK_DEPTH" -eq 1 ] || return 0
   for ((i = 0; i < 300; i++)); do $SUDO mkdir "$J/.holders.lock" 2>/dev/null && return 0; sleep 0.1; done
   echo "dgx-spark-vllm: $J/.holders.lock held for 30 s (a run killed while holding it?): going on" >&2
 }
-holders_unlock() { $SUDO rmdir "$J/.holders.lock" 2>/dev/null || true; }
+holders_unlock() {
+  HOLDERS_LOCK_DEPTH=$((HOLDERS_LOCK_DEPTH - 1))
+  [ "$HOLDERS_LOCK_DEPTH" -le 0 ] || return 0
+  HOLDERS_LOCK_DEPTH=0
+  $SUDO rmdir "$J/.holders.lock" 2>/dev/null || true
+}
 
 # hold KEY: this cluster holds the shared setting KEY ($J/KEY.holders, one name a line).
 hold() {
@@ -45,6 +56,7 @@ release() {
   holders_unlock
   return 0
 }
+holders_lock
 if [ ! -e "$J/vm.min_free_kbytes" ]; then sysctl -n vm.min_free_kbytes | $SUDO tee "$J/vm.min_free_kbytes" >/dev/null; fi
 hold vm.min_free_kbytes
 if [ ! -e "$J/file%etc%sysctl.d%90-dgx-spark-vllm.conf.orig" ] && [ ! -e "$J/file%etc%sysctl.d%90-dgx-spark-vllm.conf.absent" ]; then
@@ -57,6 +69,7 @@ $SUDO tee /etc/sysctl.d/90-dgx-spark-vllm.conf >/dev/null <<'DGX_SPARK_VLLM_EOF'
 vm.min_free_kbytes = 3145728
 DGX_SPARK_VLLM_EOF
 $SUDO chmod 0644 /etc/sysctl.d/90-dgx-spark-vllm.conf
+holders_unlock
 FSTAB_MARK='#dgx-spark-vllm# '
 MIN_FREE_KBYTES=3145728
 # Host hardening that must hold across reboots (src/plan/host.ts renders it for the swap-off and
