@@ -214,7 +214,7 @@ export function linkSteps(config: ClusterConfig, node: NodeConfig, names: HostNa
   return [
     linkAddressStep(node, config.link.mtu, names),
     // IPv6 off first, so the GID table has settled when the check reads it.
-    ...(config.link.disableIpv6 ? [ipv6OffStep(node), { ...gid, after: [...gid.after, "ipv6-off"] }] : [gid]),
+    ...(config.link.disableIpv6 ? [ipv6OffStep(node, names), { ...gid, after: [...gid.after, "ipv6-off"] }] : [gid]),
     linkBootStep(node, config.link.mtu, { swapOff: h.swapOff, minFreeKbytes: h.minFreeKbytes }, names),
   ];
 }
@@ -232,12 +232,14 @@ export function disableIpv6Key(netdev: string): string {
  * the ConnectX-7 ports add GID entries and shift the RoCEv2 GID indices; without them the indices
  * stay put. Each port's previous value is journaled and put back on delete.
  */
-export function ipv6OffStep(node: NodeConfig): HostStep {
+export function ipv6OffStep(node: NodeConfig, names: HostNames = DEFAULT_NAMES): HostStep {
   const devs = node.dataPlane.map((p) => p.netdev);
   return {
     id: "ipv6-off",
     description: `IPv6 off on ${devs.join(", ")} (keeps the RoCEv2 GID indices stable), persisted in ${IPV6_SYSCTL_FILE}`,
     create: script(
+      ...holderFunctions(names),
+      "holders_lock",
       ...devs.map(
         (d) =>
           sh`if [ ! -e "$J/ipv6%${d}" ]; then v=$(sysctl -n ${disableIpv6Key(d)}); echo "$v" | $SUDO tee "$J/ipv6%${d}" >/dev/null; fi`,
@@ -249,15 +251,21 @@ export function ipv6OffStep(node: NodeConfig): HostStep {
           ...devs.map((d) => `${disableIpv6Key(d)} = 1`),
         ].join("\n"),
       ),
+      "hold ipv6-off",
+      "holders_unlock",
       ...devs.map((d) => sh`$SUDO sysctl -q -w ${`${disableIpv6Key(d)}=1`}`),
     ),
     delete: undoScript(
+      ...holderFunctions(names),
+      // Another cluster on this host that also wants IPv6 off keeps it off.
+      "if release ipv6-off; then",
       ...devs.map(
         (d) =>
           // A port that is gone has nothing to restore.
           sh`if [ -e "$J/ipv6%${d}" ]; then $SUDO sysctl -q -w ${`${disableIpv6Key(d)}=`}"$(cat "$J/ipv6%${d}")" 2>/dev/null || true; $SUDO rm -f "$J/ipv6%${d}"; fi`,
       ),
       removeManagedFile(IPV6_SYSCTL_FILE),
+      "fi",
     ),
     after: ["link-address"],
   };

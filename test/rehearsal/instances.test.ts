@@ -10,7 +10,7 @@ import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
 import { loadClusterConfig } from "../../src/config/load";
 import { planCluster } from "../../src/plan/cluster";
-import { NETPLAN_FILE } from "../../src/plan/link";
+import { disableIpv6Key, IPV6_SYSCTL_FILE, NETPLAN_FILE } from "../../src/plan/link";
 import { SYSCTL_FILE } from "../../src/plan/host";
 import type { ClusterPlan } from "../../src/plan/types";
 import { HEAD, hostSpecs, rehearsalConfig, WORKER } from "./cluster";
@@ -37,7 +37,10 @@ describe("two clusters on the same two simulated Sparks", { skip }, () => {
 
   before(async () => {
     lab = await SimLab.start(hostSpecs());
-    const { config } = loadClusterConfig(rehearsalConfig(lab), "plan");
+    // IPv6 off too: a setting both clusters ask for, held like the others.
+    const raw = rehearsalConfig(lab);
+    raw.link = { ...raw.link, disableIpv6: true };
+    const { config } = loadClusterConfig(raw, "plan");
     for (const c of ["blue", "green"]) {
       plans[c] = planCluster(config, [], { instance: c });
       steps[c] = await captureSteps(plans[c] as ClusterPlan, c, lab.clientKey);
@@ -99,6 +102,14 @@ describe("two clusters on the same two simulated Sparks", { skip }, () => {
       );
       assert.notEqual(lab.exec(h, "test -e /var/lib/dgx-spark-vllm-blue").code, 0, `${h}: blue's journal is gone`);
       assert.equal(lab.must(h, "cat /var/lib/dgx-spark-vllm/journal/swaps.holders"), "dgx-spark-vllm-green\n");
+      for (const p of plan.nodes.find((n) => n.name === h)?.dataPlane ?? []) {
+        assert.equal(
+          lab.must(h, `sysctl -n ${disableIpv6Key(p.netdev)}`).trim(),
+          "1",
+          `${h} ${p.netdev}: IPv6 still off`,
+        );
+      }
+      assert.match(lab.must(h, `cat ${IPV6_SYSCTL_FILE}`), /disable_ipv6 = 1/);
     }
     // green's link still verifies both ways
     const pings = (steps.green as RemoteStep[]).filter((s) => s.step.startsWith("ping-") || s.step === "gid-check");
