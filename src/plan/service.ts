@@ -2,7 +2,7 @@ import { sh } from "../shell/sh";
 import { hostScript } from "../shell/host";
 import { fail, script, undoScript } from "../shell/script";
 import { accessFunction, sshAccess, type NodeAccess } from "./access";
-import { CONTAINER_CACHE, OWNER_LABEL } from "./container";
+import { OWNER_LABEL } from "./container";
 import { DEFAULT_NAMES, holderFunctions, sidecarName } from "./names";
 import type { ClusterPlan, HostNames, HostStep, NodePlan } from "./types";
 import { weightsStep, type WeightsStep } from "./weights";

@@ -197,7 +197,7 @@ describe("logs", () => {
     );
     assert.equal(code, 0);
     assert.ok(Date.now() - t0 < 2500, "stopped on the signal, not when the stream ended");
-    assert.match(io.stdout, /^\[spark-head  \] streaming$/m);
+    assert.match(io.stdout, /^\[spark-head {2}\] streaming$/m);
   });
   it("sorts fractional timestamps of different lengths by time", () => {
     const lines = interleave([

@@ -141,7 +141,12 @@ test("components: the worker's copy runs over the head's connection after the he
   assert.ok(worker);
   const deps = new Set<string>();
   const walk = (n: string) => {
-    for (const d of all.get(n)?.dependsOn ?? []) if (!deps.has(d)) deps.add(d), walk(d);
+    for (const d of all.get(n)?.dependsOn ?? []) {
+      if (!deps.has(d)) {
+        deps.add(d);
+        walk(d);
+      }
+    }
   };
   walk(worker.name);
   assert.ok(deps.has("wt-service-spark-worker-weights-copy"));
