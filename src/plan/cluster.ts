@@ -19,7 +19,7 @@ import { planMemory } from "./memory";
 import { hostNames } from "./names";
 import { resolveProfile } from "./profile";
 import type { ClusterPlan, NodePlan } from "./types";
-import { observabilityPlan } from "./observability";
+import { observabilityImageWarnings, observabilityPlan } from "./observability";
 import { watchdogPlan } from "./watchdog";
 import { imageWarnings, knownBadPlan, variantPlan } from "./variant";
 
@@ -187,7 +187,13 @@ export function planCluster(
       watchdog.plan.enabled,
       variant.plan.speculative.method !== "off",
     ),
-    warnings: [...warnings, ...imageFindings.warnings, ...memory.warnings, ...watchdog.warnings],
+    warnings: [
+      ...warnings,
+      ...imageFindings.warnings,
+      ...memory.warnings,
+      ...watchdog.warnings,
+      ...observabilityImageWarnings(config),
+    ],
     notes: [...configNotes(config), ...imageFindings.notes, ...variant.notes, ...memory.notes],
   };
 }

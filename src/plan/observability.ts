@@ -6,6 +6,7 @@
  * Prometheus and Grafana read them from files that the deploy step writes from stdin.
  */
 import type { ClusterConfig } from "../config/schema";
+import type { ConfigProblem } from "../config/errors";
 import { sh } from "../shell/sh";
 import { removeManagedFile, script, undoScript, writeManagedFile } from "../shell/script";
 import { vllmContainerName } from "./container";
@@ -484,6 +485,26 @@ export function grafanaDashboardProvider(): string {
 
 function urlOf(host: string, port: number): string {
   return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * One warning when observability is on and an image is pinned by tag only: a tag can move, so
+ * two deploys (or the head and a worker) may run different builds. The defaults are tags because
+ * their digests were never read here (no registry is reachable); the user pins what they validated.
+ */
+export function observabilityImageWarnings(config: ClusterConfig): ConfigProblem[] {
+  const o = config.observability;
+  if (!o.enabled) return [];
+  const loose = (["prometheus", "alertmanager", "grafana", "nodeExporter"] as const)
+    .map((k) => ({ key: k, image: o[k].image }))
+    .filter((x) => !x.image.includes("@sha256:"));
+  if (loose.length === 0) return [];
+  return [
+    {
+      path: "observability",
+      message: `images on a tag alone: ${loose.map((x) => `${x.key}.image ${x.image}`).join(", ")}; a tag can move, so two deploys may run different builds; pin each as name:tag@sha256:<digest> of the build you validated (docker buildx imagetools inspect ${loose[0]?.image} prints it)`,
+    },
+  ];
 }
 
 /** The whole observability plan, or `{ enabled: false }`. */
