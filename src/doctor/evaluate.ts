@@ -10,7 +10,7 @@
  * a step the probe never reached (cut off) makes them FAIL as "not checked"; neither is ever
  * judged from the values that are missing.
  */
-import { LINK_UNIT, NETPLAN_FILE } from "../plan/link";
+import { LINK_UNIT, linkMedium, NETPLAN_FILE } from "../plan/link";
 import { REQUIRED_COMPUTE_CAP, WEIGHTS_DISK_GB, IMAGE_DISK_GB } from "../plan/service";
 import type { ClusterPlan, NodePlan } from "../plan/types";
 import { classifySshText, type SshFailure } from "../ssh/failure";
@@ -267,6 +267,7 @@ function nodeChecks(
       });
       return;
     }
+    const medium = linkMedium(plan.link.twins[t]?.ends.length ?? 2, p.prefix);
     const carrier = get(`p${t}.carrier`) === "1" && get(`p${t}.operstate`) === "up";
     const speed = get(`p${t}.speed`);
     const speedOk = speed === String(EXPECTED_SPEED_MBPS);
@@ -277,7 +278,12 @@ function nodeChecks(
       title: `data-plane interface ${port}: carrier and speed`,
       evidence: `operstate ${get(`p${t}.operstate`)}, carrier ${get(`p${t}.carrier`)}, speed ${speed} Mb/s`,
       ...(!carrier
-        ? { fix: `no carrier on ${p.netdev}: check the QSFP cable on both Sparks and 'ibdev2netdev' (expect Up)` }
+        ? {
+            fix:
+              medium === "switch"
+                ? `no carrier on ${p.netdev}: check ${n}'s QSFP cable to the switch, that its switch port is enabled, and 'ibdev2netdev' (expect Up)`
+                : `no carrier on ${p.netdev}: check the QSFP cable on both Sparks${medium === "cable-or-switch" ? " (through a switch: both cables and the switch ports)" : ""} and 'ibdev2netdev' (expect Up)`,
+          }
         : speedOk
           ? {}
           : {
@@ -350,7 +356,7 @@ function nodeChecks(
         ...(ok
           ? {}
           : {
-              fix: `the MTU must be ${plan.link.mtu} on both ends of twin ${t} and the cable up: ${LINK_FIX} on ${n} and ${peer.name}`,
+              fix: `the MTU must be ${plan.link.mtu} on both ends of twin ${t}${medium === "switch" ? " and on the switch ports" : medium === "cable-or-switch" ? " (and on the switch ports, through a switch)" : ""} and the cable${medium === "switch" ? "s to the switch" : ""} up: ${LINK_FIX} on ${n} and ${peer.name}`,
             }),
       });
     }

@@ -271,7 +271,37 @@ export function ipv6OffStep(node: NodeConfig, names: HostNames = DEFAULT_NAMES):
   };
 }
 
-export function pingCheck(from: NodeConfig, to: NodeConfig, twin: number, mtu: number): LinkCheck {
+/**
+ * How the ports of a twin are joined, as far as the config tells: `switch` with more than two nodes
+ * on the subnet; `cable-or-switch` with two nodes on a subnet with room for more (e.g. one replica
+ * of four Sparks on a /24); `cable` with two nodes on a /30 or /31 (back to back).
+ */
+export type LinkMedium = "cable" | "cable-or-switch" | "switch";
+
+export function linkMedium(ends: number, prefix: number): LinkMedium {
+  if (ends > 2) return "switch";
+  return prefix < 30 ? "cable-or-switch" : "cable";
+}
+
+/** What to check physically when a port has no carrier or a DF ping gets no answer, by medium. */
+export function physicalHint(medium: LinkMedium, mtu: number): string {
+  switch (medium) {
+    case "switch":
+      return `the MTU (${mtu}) on both ends and on the switch ports, and both nodes' cables to the switch`;
+    case "cable-or-switch":
+      return `the MTU (${mtu}) on both ends and the cable (through a switch: both cables and the switch ports' MTU)`;
+    default:
+      return `the MTU (${mtu}) on both ends and the cable`;
+  }
+}
+
+export function pingCheck(
+  from: NodeConfig,
+  to: NodeConfig,
+  twin: number,
+  mtu: number,
+  medium: LinkMedium = "cable",
+): LinkCheck {
   const src = from.dataPlane[twin] as NodeConfig["dataPlane"][number];
   const dst = to.dataPlane[twin] as NodeConfig["dataPlane"][number];
   const payload = payloadFor(mtu);
@@ -283,7 +313,7 @@ export function pingCheck(from: NodeConfig, to: NodeConfig, twin: number, mtu: n
     target: dst.address,
     payloadBytes: payload,
     script: script(
-      sh`ping -M "do" -s ${payload} -c 3 -W 2 -I ${src.netdev} ${dst.address} >/dev/null || ${fail(from.name, "link-verify", `no don't-fragment ping of ${payload} bytes to ${to.name} (${dst.address}) over ${src.netdev}: check the MTU (${mtu}) on both ends and the cable`)}`,
+      sh`ping -M "do" -s ${payload} -c 3 -W 2 -I ${src.netdev} ${dst.address} >/dev/null || ${fail(from.name, "link-verify", `no don't-fragment ping of ${payload} bytes to ${to.name} (${dst.address}) over ${src.netdev}: check ${physicalHint(medium, mtu)}`)}`,
     ),
   };
 }
@@ -301,7 +331,11 @@ export function linkPlan(config: ClusterConfig, head: NodeConfig): LinkPlan {
   const checks: LinkCheck[] = [];
   for (const from of nodes)
     for (const to of nodes)
-      if (from !== to) for (const t of twins) checks.push(pingCheck(from, to, t.index, config.link.mtu));
+      if (from !== to)
+        for (const t of twins) {
+          const medium = linkMedium(t.ends.length, (t.ends[0] as { prefix: number }).prefix);
+          checks.push(pingCheck(from, to, t.index, config.link.mtu, medium));
+        }
   return {
     mtu: config.link.mtu,
     gidPolicy: config.link.gidPolicy,

@@ -8,9 +8,12 @@ import { classifySshText, evaluate, type NodeResult } from "../../src/doctor/eva
 import { parseProbe, probeScript } from "../../src/doctor/probe";
 import { readStackAccess } from "../../src/cli/args";
 import { runDoctorCli } from "../../src/cli/doctor";
+import { readStackFile } from "../../src/config/load";
 import { planFromInput } from "../../src/plan/cluster";
+import { planDeploymentFromInput } from "../../src/plan/replicas";
 import { ruleFor } from "../../src/repair/table";
 import { baseConfig } from "../support/fixtures";
+import { ROOT } from "../support/rendered";
 
 test("probe output: values (CRLF-safe), multi-line blocks, a block without a final newline", () => {
   const m = parseProbe(
@@ -357,4 +360,56 @@ test("link.disableIpv6: doctor reads each port's switch; IPv6 back on is a FAIL 
   // Without the setting there is no such check.
   const plain = planFromInput(baseConfig(), "plan");
   assert.ok(!evaluate(plain, results("0")).some((x) => x.id.startsWith("ipv6.")));
+});
+
+test("a port without carrier and an unanswered DF ping: the fix names the cable, or the switch when there is one", () => {
+  const stack = readStackFile(join(ROOT, "stacks", "Pulumi.2x2-replicas.yaml")) as Record<string, any>;
+  const tp4 = structuredClone(stack);
+  tp4.serving = { profile: "256k" };
+  for (const n of tp4.nodes) delete n.replica;
+  tp4.nodes[2].role = "worker";
+  const replica = planDeploymentFromInput(stack).replicas[1]!;
+  const cases = [
+    [
+      "two nodes on a /30",
+      planFromInput(baseConfig(), "plan"),
+      /check the QSFP cable on both Sparks and/,
+      /^the MTU must be 9000 on both ends of twin 0 and the cable up/,
+    ],
+    [
+      "two nodes of a replica on a /24",
+      replica,
+      /check the QSFP cable on both Sparks \(through a switch: both cables and the switch ports\)/,
+      /^the MTU must be 9000 on both ends of twin 0 \(and on the switch ports, through a switch\) and the cable up/,
+    ],
+    [
+      "four nodes on a /24",
+      planFromInput(tp4, "plan"),
+      /check spark-b2's QSFP cable to the switch, that its switch port is enabled/,
+      /^the MTU must be 9000 on both ends of twin 0 and on the switch ports and the cables to the switch up/,
+    ],
+  ] as const;
+  for (const [what, plan, carrierFix, pingFix] of cases) {
+    const down = plan.nodes[plan.nodes.length - 1]!.name;
+    const results = new Map<string, NodeResult>(
+      plan.nodes.map((n) => [
+        n.name,
+        {
+          ok: true,
+          values: parseProbe(
+            n.name === down
+              ? "@p0.exists yes\n@p0.operstate down\n@p0.carrier 0\n@probe.complete\n"
+              : `@p0.exists yes\n@p0.operstate up\n@p0.carrier 1\n@ping.${down}.0 fail\n@probe.complete\n`,
+          ),
+        },
+      ]),
+    );
+    const checks = evaluate(plan, results);
+    const netdev = checks.find((c) => c.id === "netdev.0" && c.node === down)!;
+    assert.equal(netdev.status, "FAIL", what);
+    assert.match(netdev.fix ?? "", carrierFix, what);
+    const ping = checks.find((c) => c.id === `df-ping.0.${down}` && c.node === plan.nodes[0]!.name)!;
+    assert.equal(ping.status, "FAIL", what);
+    assert.match(ping.fix ?? "", pingFix, what);
+  }
 });

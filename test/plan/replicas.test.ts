@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError, loadClusterConfig, readStackFile } from "../../src/config";
 import { planCluster, planDeploymentFromInput, planFromInput } from "../../src/plan";
+import { baseConfig } from "../support/fixtures";
 import { ROOT } from "../support/rendered";
 
 const stack = () => readStackFile(join(ROOT, "stacks", "Pulumi.2x2-replicas.yaml")) as Record<string, any>;
@@ -53,6 +54,27 @@ describe("four Sparks on a switch", () => {
     assert.equal(b!.link.checks.length, 2, "link checks stay inside a replica");
     assert.deepEqual(d.router?.endpoints, ["http://spark-a1.local:8000/v1", "http://spark-b1.local:8000/v1"]);
     assert.match(d.router!.note, /router in front/);
+  });
+  it("a failed DF ping names the switch when there is one: four nodes say so, a /24 pair hedges, a /30 pair says the cable", () => {
+    const tail = (script: string) =>
+      /check ([^']*)/.exec(script.replace(/'\\''/g, "’"))?.[1]?.replace(/’/g, "'") ?? script;
+    const c = stack();
+    c.serving = { profile: "256k" };
+    for (const n of c.nodes) delete n.replica;
+    c.nodes[2].role = "worker";
+    const four = planFromInput(c).link.checks;
+    assert.ok(four.every((k) => tail(k.script) === tail(four[0]!.script)));
+    assert.equal(
+      tail(four[0]!.script),
+      "the MTU (9000) on both ends and on the switch ports, and both nodes' cables to the switch",
+    );
+    const pair = planDeploymentFromInput(stack()).replicas[0]!.link.checks[0]!;
+    assert.equal(
+      tail(pair.script),
+      "the MTU (9000) on both ends and the cable (through a switch: both cables and the switch ports' MTU)",
+    );
+    const back = planFromInput(baseConfig()).link.checks[0]!;
+    assert.equal(tail(back.script), "the MTU (9000) on both ends and the cable");
   });
   it("planCluster refuses a multi-replica config and points at planDeployment", () => {
     const { config } = loadClusterConfig(stack(), "plan");

@@ -4,8 +4,11 @@
  * Each host is its own network, mount and UTS namespace (booted by `sim/hostinit`): a real sshd
  * on a management address, a login user with passwordless sudo and the docker group, its own
  * copy-on-write view of /etc, /var, /home, /usr/local, /opt and /root, and stand-ins for the
- * hardware tools (`sim/`). The hosts' data-plane netdevs are joined by veth pairs standing in
- * for the RoCE cable (one pair per twin). The test process reaches the management addresses
+ * hardware tools (`sim/`). The data plane is either a cable (two hosts: a veth pair per twin
+ * joins their ports directly) or a switch (any number of hosts: per twin a Linux bridge in the
+ * lab's switch namespace, each host's port a veth whose peer is a bridge port, jumbo frames
+ * allowed on the bridge, so a host forwards 9000-byte frames exactly when its own MTU says so,
+ * as with the cable). The test process reaches the management addresses
  * from a separate "lab" namespace, so the machine's own network, files, kernel settings and swap
  * are never touched. `stop()` (also run on exit and on SIGINT/SIGTERM) kills every process in the
  * namespaces and deletes them; `start()` first removes what a killed earlier run left behind.
@@ -22,9 +25,26 @@ const ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 export interface SimHostSpec {
   readonly name: string;
-  /** Data-plane ports in twin order; port t of every host is cabled to port t of the other. */
+  /**
+   * Data-plane ports in twin order: with the cable, port t of one host is cabled to port t of the
+   * other; with the switch, port t of every host is a port of twin t's bridge.
+   */
   readonly ports: readonly { readonly netdev: string; readonly hca: string }[];
 }
+
+/**
+ * How the hosts' data-plane ports are joined: `cable` (exactly two hosts, a veth pair per twin,
+ * what two Sparks cabled back to back are) or `switch` (a bridge per twin, any number of hosts).
+ */
+export type DataPlane = "cable" | "switch";
+
+export interface SimLabOptions {
+  /** @default "cable" for two hosts, "switch" for more */
+  readonly dataPlane?: DataPlane;
+}
+
+/** The MTU of a switch's bridge and its ports: above any data-plane MTU a plan sets (9000). */
+export const SWITCH_MTU = 9216;
 
 export interface SimHost {
   readonly name: string;
@@ -140,14 +160,26 @@ export class SimLab {
   readonly hosts: readonly SimHost[];
   /** The client's private key (OpenSSH text) every host authorizes for its login user. */
   readonly clientKey: string;
+  readonly dataPlane: DataPlane;
+  /** The switch's namespace (its bridges `br<twin>`, ports `h<host>p<twin>`); undefined with the cable. */
+  readonly switchNs: string | undefined;
   private stopped = false;
   private readonly session: SshSession;
 
-  private constructor(root: string, labNs: string, hosts: SimHost[], clientKey: string) {
+  private constructor(
+    root: string,
+    labNs: string,
+    hosts: SimHost[],
+    clientKey: string,
+    dataPlane: DataPlane,
+    switchNs: string | undefined,
+  ) {
     this.root = root;
     this.labNs = labNs;
     this.hosts = hosts;
     this.clientKey = clientKey;
+    this.dataPlane = dataPlane;
+    this.switchNs = switchNs;
     this.session = new SshSession({
       sshCommand: ["ip", "netns", "exec", labNs, "ssh"],
       extraOptions: ["-F", "/dev/null"],
@@ -157,15 +189,26 @@ export class SimLab {
   }
 
   /** Boot the hosts (about a second each). Host i gets management address 10.231.<i+1>.2. */
-  static async start(specs: readonly SimHostSpec[]): Promise<SimLab> {
+  static async start(specs: readonly SimHostSpec[], opts: SimLabOptions = {}): Promise<SimLab> {
     const why = labUnavailable();
     if (why) throw new Error(`simulated hosts: ${why}`);
-    if (specs.length !== 2) throw new Error("simulated hosts: the data-plane cabling joins exactly two hosts");
+    const dataPlane = opts.dataPlane ?? (specs.length > 2 ? "switch" : "cable");
+    if (dataPlane === "cable" && specs.length !== 2)
+      throw new Error(
+        `simulated hosts: the data-plane cable joins exactly two hosts (got ${specs.length}): use dataPlane "switch"`,
+      );
+    if (specs.length < 2 || specs.length > 200)
+      throw new Error(`simulated hosts: ${specs.length} hosts (use 2 to 200)`);
+    const twins = (specs[0] as SimHostSpec).ports.length;
+    for (const s of specs)
+      if (s.ports.length !== twins)
+        throw new Error(`simulated hosts: ${s.name} has ${s.ports.length} data-plane port(s), the first host ${twins}`);
     removeStale();
     hookExit();
     const id = `${NS_PREFIX}${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
     const root = fs.mkdtempSync(path.join(os.tmpdir(), `${id}-`));
     const labNs = `${id}-lab`;
+    const switchNs = dataPlane === "switch" ? `${id}-sw` : undefined;
     const nsOf = (i: number) => `${id}-h${i}`;
     const made: string[] = [];
     const cleanupOnError = (e: unknown): never => {
@@ -195,28 +238,61 @@ export class SimLab {
       // The lab namespace routes between the hosts' management addresses (node-to-node SSH). The
       // setting belongs to the lab's own network namespace, not to the machine.
       sh("ip", ["netns", "exec", labNs, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
+      if (switchNs !== undefined) {
+        // The switch: per twin a bridge (no STP, forwarding at once, jumbo frames), each host's port
+        // a veth whose peer is a bridge port. The hosts' ports start up, MTU 1500, no address.
+        sh("ip", ["netns", "add", switchNs]);
+        made.push(switchNs);
+        sh("ip", ["-n", switchNs, "link", "set", "lo", "up"]);
+        for (let t = 0; t < twins; t++) {
+          const br = `br${t}`;
+          sh("ip", ["-n", switchNs, "link", "add", br, "type", "bridge", "stp_state", "0", "forward_delay", "0"]);
+          sh("ip", ["-n", switchNs, "link", "set", br, "mtu", String(SWITCH_MTU), "up"]);
+          specs.forEach((spec, i) => {
+            const p = spec.ports[t] as SimHostSpec["ports"][number];
+            const port = `h${i}p${t}`;
+            sh("ip", [
+              "link",
+              "add",
+              port,
+              "netns",
+              switchNs,
+              "type",
+              "veth",
+              "peer",
+              "name",
+              p.netdev,
+              "netns",
+              nsOf(i),
+            ]);
+            sh("ip", ["-n", switchNs, "link", "set", port, "mtu", String(SWITCH_MTU), "master", br, "up"]);
+            sh("ip", ["-n", nsOf(i), "link", "set", p.netdev, "up"]);
+          });
+        }
+      }
       // The RoCE cable(s): port t of host 0 <-> port t of host 1, up, MTU 1500, no address.
       const [a, b] = specs as [SimHostSpec, SimHostSpec];
-      a.ports.forEach((p, t) => {
-        const q = b.ports[t];
-        if (!q) throw new Error(`simulated hosts: ${b.name} has no twin ${t}`);
-        sh("ip", [
-          "link",
-          "add",
-          p.netdev,
-          "netns",
-          nsOf(0),
-          "type",
-          "veth",
-          "peer",
-          "name",
-          q.netdev,
-          "netns",
-          nsOf(1),
-        ]);
-        sh("ip", ["-n", nsOf(0), "link", "set", p.netdev, "up"]);
-        sh("ip", ["-n", nsOf(1), "link", "set", q.netdev, "up"]);
-      });
+      if (switchNs === undefined)
+        a.ports.forEach((p, t) => {
+          const q = b.ports[t];
+          if (!q) throw new Error(`simulated hosts: ${b.name} has no twin ${t}`);
+          sh("ip", [
+            "link",
+            "add",
+            p.netdev,
+            "netns",
+            nsOf(0),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            q.netdev,
+            "netns",
+            nsOf(1),
+          ]);
+          sh("ip", ["-n", nsOf(0), "link", "set", p.netdev, "up"]);
+          sh("ip", ["-n", nsOf(1), "link", "set", q.netdev, "up"]);
+        });
       const hosts: SimHost[] = [];
       for (const [i, spec] of specs.entries()) {
         const dir = path.join(root, spec.name);
@@ -272,7 +348,14 @@ export class SimLab {
           netdevs: spec.ports.map((p) => p.netdev),
         });
       }
-      const started = new SimLab(root, labNs, hosts, fs.readFileSync(path.join(root, "client"), "utf8"));
+      const started = new SimLab(
+        root,
+        labNs,
+        hosts,
+        fs.readFileSync(path.join(root, "client"), "utf8"),
+        dataPlane,
+        switchNs,
+      );
       live.add(started);
       return started;
     } catch (e) {
@@ -339,6 +422,17 @@ export class SimLab {
     return line ? Number(line.split(" ")[0]) : undefined;
   }
 
+  /**
+   * Take a host's switch port of twin `twin` down (a pulled cable or a port shut on the switch) or
+   * bring it back up. Only with the switch.
+   */
+  switchPort(name: string, twin: number, state: "up" | "down"): void {
+    if (this.switchNs === undefined) throw new Error("simulated hosts: switchPort needs the switch data plane");
+    const i = this.hosts.findIndex((h) => h.name === name);
+    if (i < 0) throw new Error(`no simulated host ${name}`);
+    sh("ip", ["-n", this.switchNs, "link", "set", `h${i}p${twin}`, state]);
+  }
+
   /** What the host's stand-in systemd ran (unit output), for asserting on the boot. */
   journal(name: string): string {
     return this.must(name, "cat /var/lib/dsv-sim/journal");
@@ -349,7 +443,7 @@ export class SimLab {
     this.stopped = true;
     live.delete(this);
     this.session.close();
-    removeNamespaces([...this.hosts.map((h) => h.ns), this.labNs]);
+    removeNamespaces([...this.hosts.map((h) => h.ns), this.labNs, ...(this.switchNs ? [this.switchNs] : [])]);
     // The hosts' overlays lived in their own mount namespaces: gone with the processes.
     fs.rmSync(this.root, { recursive: true, force: true });
   }
