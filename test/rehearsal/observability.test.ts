@@ -15,7 +15,8 @@
  * - Debian's Prometheus runs on the head, as the plan deploys it (host networking), with the
  *   plan's prometheus.yml and rules.yml unchanged but for the two container paths (rules, API
  *   key file) and its storage folder: its targets are the plan's own, the hosts' management
- *   addresses for the node exporters and the head's loopback for vLLM and itself.
+ *   addresses for the node exporters and the head's loopback for vLLM and itself. Debian's
+ *   Alertmanager runs beside it on the head's loopback, where the plan's config sends alerts.
  *
  * Then the real `status` (text and --json) and `logs` (--since, --follow) CLI code paths run over
  * real SSH into both hosts, against the docker stand-in's containers and log files.
@@ -43,11 +44,11 @@ import { captureSteps, describe as why, up } from "./runner";
 const IN_CI = process.env.CI === "true";
 const unavailable =
   labUnavailable() ??
-  (["prometheus", "prometheus-node-exporter", "curl", "setpriv"].every(
+  (["prometheus", "prometheus-node-exporter", "prometheus-alertmanager", "curl", "setpriv"].every(
     (t) => fs.existsSync(`/usr/bin/${t}`) || fs.existsSync(`/bin/${t}`),
   )
     ? undefined
-    : "needs Debian's prometheus and prometheus-node-exporter (apt-get install prometheus prometheus-node-exporter curl)");
+    : "needs Debian's Prometheus, node exporter and Alertmanager (apt-get install prometheus prometheus-node-exporter prometheus-alertmanager curl)");
 // In CI the rehearsal must run: a machine that cannot host it fails instead of skipping.
 const skip = unavailable && !IN_CI ? `simulated hosts with Prometheus: ${unavailable}` : false;
 
@@ -228,6 +229,20 @@ describe("observability, status and logs on two simulated Sparks", { skip }, () 
           : a,
     );
     startIn(HEAD, [...NOBODY, "prometheus", ...command], "prometheus");
+    // 7. Alertmanager where the plan's prometheus.yml sends alerts (the head's loopback), with the
+    // config the head's config step writes when no webhook is set (the template as it is).
+    const adir = path.join(dir, "alertmanager");
+    fs.mkdirSync(path.join(adir, "data"), { recursive: true });
+    fs.writeFileSync(path.join(adir, "alertmanager.yml"), file("/alertmanager.yml.in"));
+    for (const f of ["", "data", "alertmanager.yml"]) fs.chownSync(path.join(adir, f), 65534, 65534);
+    const amCommand = obs.alertmanager.command.map((a) =>
+      a.startsWith("--config.file=")
+        ? `--config.file=${path.join(adir, "alertmanager.yml")}`
+        : a.startsWith("--storage.path=")
+          ? `--storage.path=${path.join(adir, "data")}`
+          : a,
+    );
+    startIn(HEAD, [...NOBODY, "prometheus-alertmanager", ...amCommand], "alertmanager");
 
     await waitOn(HEAD, `curl -fsS -m 2 http://127.0.0.1:${plan.cluster.port}/health`, "the stand-in engine", 20_000);
     for (const h of [HEAD, WORKER])
@@ -238,8 +253,9 @@ describe("observability, status and logs on two simulated Sparks", { skip }, () 
         20_000,
       );
     await waitOn(HEAD, `curl -fsS -m 2 http://127.0.0.1:${promPort}/-/ready`, "Prometheus", 30_000);
+    await waitOn(HEAD, `curl -fsS -m 2 http://127.0.0.1:${obs.alertmanager.port}/-/ready`, "Alertmanager", 20_000);
 
-    // 7. Traffic while Prometheus scrapes every second (the latency histograms need requests).
+    // 8. Traffic while Prometheus scrapes every second (the latency histograms need requests).
     const body = JSON.stringify({
       model: plan.model.servedName,
       stream: true,
@@ -335,7 +351,7 @@ describe("observability, status and logs on two simulated Sparks", { skip }, () 
     assert.deepEqual(query(obs.alerts.find((a) => a.alert === "RoceGidMissing")?.expr as string), []);
   });
 
-  it("a RoCE error counter that rises on the worker fires RoceLinkErrorsRising for the worker only", async () => {
+  it("a RoCE error counter that rises on the worker fires RoceLinkErrorsRising for the worker only, and Alertmanager has it", async () => {
     const hca = plan.nodes.find((n) => n.name === WORKER)?.dataPlane[0]?.hca as string;
     lab.must(WORKER, `echo 7 > /sys/class/infiniband/${hca}/ports/1/counters/symbol_error`);
     const r = await lab.ssh(connOf(WORKER), `sudo -n systemctl start ${MONITOR_UNIT}.service`);
@@ -350,6 +366,20 @@ describe("observability, status and logs on two simulated Sparks", { skip }, () 
     assert.deepEqual(
       firing.map((f) => `${f.metric.node} ${f.metric.device}`),
       [`${WORKER} ${hca}`],
+    );
+    // Prometheus sends it to the Alertmanager its config names (the route's receiver: none without a webhook).
+    const amEnd = Date.now() + 15_000;
+    let received: { labels: Record<string, string>; receivers: { name: string }[] }[] = [];
+    while (Date.now() < amEnd) {
+      const r = lab.exec(HEAD, `curl -fsS -m 5 http://127.0.0.1:${obs.alertmanager.port}/api/v2/alerts`);
+      received = r.code === 0 ? JSON.parse(r.stdout) : [];
+      if (received.some((a) => a.labels.alertname === "RoceLinkErrorsRising")) break;
+      await sleep(500);
+    }
+    const roce = received.filter((a) => a.labels.alertname === "RoceLinkErrorsRising");
+    assert.deepEqual(
+      roce.map((a) => `${a.labels.node} ${a.labels.severity} ${a.labels.cluster} ${a.receivers.map((x) => x.name)}`),
+      [`${WORKER} warning dgx-spark-vllm none`],
     );
   });
 
