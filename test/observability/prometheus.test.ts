@@ -34,6 +34,7 @@ import { HOST_DIR, varBlock } from "../../src/shell/host";
 import { shq } from "../../src/shell/quote";
 import { type PanelData, renderDashboardSvg } from "../support/dashboard-svg";
 import { baseConfig } from "../support/fixtures";
+import { planSeries } from "../support/promql";
 import { type StandinServer, startStandin } from "../support/standin";
 import { writeSysfs } from "../support/sysfs";
 
@@ -57,23 +58,6 @@ function config(extra: Record<string, unknown> = {}) {
   return c;
 }
 const obsOf = (c: Record<string, unknown>) => planFromInput(c).observability as ObservabilityPlan;
-
-/** Identifiers in a PromQL expression that name series (not functions, labels, keywords or numbers). */
-export function seriesNames(expr: string): string[] {
-  const stripped = expr
-    .replace(/"[^"]*"/g, "")
-    .replace(/\{[^}]*\}/g, "")
-    .replace(/\[[^\]]*\]/g, "")
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, "");
-  const KEYWORDS = new Set(["and", "or", "unless", "bool", "offset", "by", "without"]);
-  const out = new Set<string>();
-  for (const m of stripped.matchAll(/([A-Za-z_:][A-Za-z0-9_:]*)(\s*\()?/g)) {
-    const name = m[1] as string;
-    if (m[2] || KEYWORDS.has(name)) continue;
-    out.add(name);
-  }
-  return [...out];
-}
 
 describe("observability config", () => {
   it("is off by default, and on with `enabled: true` and a password", () => {
@@ -604,9 +588,7 @@ describe("observability for real: promtool, Prometheus, node exporters", { skip:
   });
 
   it("every series a rule or panel reads exists in what was scraped (no panel or rule on a made-up metric)", async () => {
-    const names = new Set<string>();
-    for (const r of o.alerts) for (const n of seriesNames(r.expr)) names.add(n);
-    for (const p of o.panels) for (const t of p.targets) for (const n of seriesNames(t.expr)) names.add(n);
+    const names = new Set(planSeries(o));
     assert.ok(names.has("vllm:kv_cache_usage_perc") && names.has("dgx_spark_vllm_uma_available_bytes"));
     for (const n of names) {
       const r = await fetch(
