@@ -37,6 +37,17 @@ function venvPython(): string | undefined {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
+/**
+ * A shell command that inverts every bit of the byte at `offset` of `file` (a shell word): the file
+ * always changes (writing a fixed byte left it as it was when the random content had that byte).
+ */
+function flipByte(file: string, offset: number): string {
+  return [
+    `b=$(dd if=${file} bs=1 skip=${offset} count=1 status=none | od -An -tu1 | tr -d ' ')`,
+    `printf "\\\\$(printf %03o $((b ^ 255)))" | dd of=${file} bs=1 seek=${offset} conv=notrunc status=none`,
+  ].join("; ");
+}
+
 const unavailable = labUnavailable();
 const python = unavailable ? undefined : venvPython();
 const why = unavailable ?? (python ? undefined : "scripts/hf-venv.sh could not install huggingface_hub");
@@ -215,7 +226,7 @@ describe("weights rehearsal: delivery each, head-then-copy and local on simulate
     const plan = planFor({ delivery: "head-then-copy" });
     const worker = plan.nodes.find((n) => n.name === WORKER) as NodePlan;
     const f = `${weightsDir(plan, worker)}/snapshots/${COMMIT}/model-00002-of-00004.safetensors`;
-    lab.must(WORKER, `printf '\\x5a' | dd of="$(readlink -f ${f})" bs=1 seek=12345 conv=notrunc status=none`);
+    lab.must(WORKER, flipByte(`"$(readlink -f ${f})"`, 12345));
     assert.notEqual(
       hashesOn(WORKER, weightsDir(plan, worker))["model-00002-of-00004.safetensors"],
       sums["model-00002-of-00004.safetensors"],
@@ -417,10 +428,7 @@ describe("weights rehearsal: delivery each, head-then-copy and local on simulate
       );
     }
     report.local = { hubBytes: 0, hubRequestsBeforeStop: s0.requests, totalMs: Date.now() - t0 };
-    lab.must(
-      WORKER,
-      `printf '\\x5a' | dd of=${dir}/model-00003-of-00004.safetensors bs=1 seek=777 conv=notrunc status=none`,
-    );
+    lab.must(WORKER, flipByte(`${dir}/model-00003-of-00004.safetensors`, 777));
     const bad = await runStep(plan, WORKER);
     assert.notEqual(bad.code, 0);
     assert.match(
