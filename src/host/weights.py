@@ -331,7 +331,12 @@ def finish(modeldir, rev):
 
 
 def copy(modeldir, rev, node, target, user, dst, addrs, ssh_opts):
-    me = os.path.abspath(__file__)
+    # This program's own text, run on the target for its status: weights.sh hands it over in
+    # DSV_WEIGHTS_PY (no temporary file that a killed run would leave behind); else this file.
+    me = os.environ.get("DSV_WEIGHTS_PY")
+    if me is None:
+        with open(os.path.abspath(__file__)) as fh:
+            me = fh.read()
     if rev == "":
         with open(os.path.join(modeldir, META, "current.json")) as fh:
             rev = json.load(fh)["revision"]
@@ -339,9 +344,10 @@ def copy(modeldir, rev, node, target, user, dst, addrs, ssh_opts):
     byname = {f["path"]: f for f in man["files"]}
     what = f"copy to {target}"
 
-    def remote(addr, cmd, stdin=None, capture=True):
+    def remote(addr, cmd, stdin=None, capture=True, data=None):
         argv = ["ssh", *ssh_opts, f"{user}@{addr}", cmd]
-        r = subprocess.run(argv, stdin=stdin, stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE)
+        io = {"input": data} if data is not None else {"stdin": stdin}
+        r = subprocess.run(argv, **io, stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE)
         if r.returncode != 0:
             die(node, what, f"ssh {user}@{addr} failed (exit {r.returncode}): {r.stderr.decode(errors='replace').strip()[-400:]}")
         return r.stdout.decode() if capture else ""
@@ -352,8 +358,7 @@ def copy(modeldir, rev, node, target, user, dst, addrs, ssh_opts):
         remote(first, f"mkdir -p {qd}/{META} {qd}/blobs && cat > {qd}/{META}/manifest-{rev}.json", stdin=fh)
 
     def remote_status():
-        with open(me, "rb") as fh:
-            return json.loads(remote(first, f"python3 - status {qd} {rev}", stdin=fh))
+        return json.loads(remote(first, f"python3 - status {qd} {rev}", data=me.encode()))
 
     st = remote_status()
     for attempt in (1, 2):
@@ -427,8 +432,7 @@ def copy(modeldir, rev, node, target, user, dst, addrs, ssh_opts):
         prog.finish()
         if errors:
             die(node, what, "; ".join(errors))
-        with open(me, "rb") as fh:
-            remote(first, f"python3 - finish {qd} {rev}", stdin=fh)
+        remote(first, f"python3 - finish {qd} {rev}", data=me.encode())
         st = remote_status()
     bad = [p for p, s in st["files"].items() if not s["ok"]]
     if bad:

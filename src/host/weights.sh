@@ -12,13 +12,6 @@
 #   local  (on the node) verify the local copy under LOCAL_PATH; no network.
 : "${NODE:?}" "${MODE:?}" "${PY:?}"
 
-weights_py() {
-  local f
-  f=$(mktemp /tmp/dgx-spark-vllm-weights.XXXXXX)
-  printf '%s\n' "$PY" >"$f"
-  echo "$f"
-}
-
 case "$MODE" in
   fetch)
     HF_TOKEN=
@@ -37,9 +30,8 @@ case "$MODE" in
     # stdin: the HF token (or nothing), used only when the copy fails and TARGET downloads itself.
     HF_TOKEN=
     IFS= read -r HF_TOKEN || true
-    py=$(weights_py)
-    trap 'rm -f "$py"' EXIT
-    if ! python3 "$py" copy "$SRC_DIR" "$REVISION" "$NODE" "$TARGET" "$TARGET_USER" "$TARGET_DIR" "$ADDRS" "${PEER_SSH[@]}"; then
+    # The program's text also travels in DSV_WEIGHTS_PY: copy runs it on TARGET for its status.
+    if ! DSV_WEIGHTS_PY=$PY python3 -c "$PY" copy "$SRC_DIR" "$REVISION" "$NODE" "$TARGET" "$TARGET_USER" "$TARGET_DIR" "$ADDRS" "${PEER_SSH[@]}"; then
       # As safe as delivery each: a copy that cannot finish (link, SSH, permissions, a file that
       # fails verification twice) falls back to TARGET's own download, verified the same way.
       echo "dgx-spark-vllm: node $NODE: weights: the copy to $TARGET failed (above): $TARGET downloads from the hub instead (as delivery each)" >&2

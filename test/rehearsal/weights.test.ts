@@ -245,6 +245,8 @@ describe("weights rehearsal: delivery each, head-then-copy and local on simulate
     const dir = weightsDir(plan, worker);
     lab.must(WORKER, `rm -rf ${dir}`);
     const step = weightsStep(plan, worker);
+    const tmpOnHead = () => new Set(lab.must(HEAD, "ls -A /tmp").split("\n").filter(Boolean));
+    const tmp0 = tmpOnHead();
     // Run the head's copy as its login user in its own process group, then kill the group by id.
     const child = spawn(
       "nsenter",
@@ -279,6 +281,8 @@ describe("weights rehearsal: delivery each, head-then-copy and local on simulate
     await new Promise((r) => setTimeout(r, 300));
     const left = partial();
     assert.ok(left > 0 && left < repoBytes, `killed mid-way: ${left} of ${repoBytes} bytes on the worker`);
+    const leftInTmp = [...tmpOnHead()].filter((f) => !tmp0.has(f) && f.startsWith("dgx-spark-vllm"));
+    assert.deepEqual(leftInTmp, [], "a killed copy leaves no file of ours in /tmp on the head");
     const rx0 = rx(WORKER);
     const r = await runStep(plan, WORKER);
     assert.equal(r.code, 0, r.stderr);
