@@ -9,7 +9,7 @@ import type { ClusterConfig } from "../config/schema";
 import { hostFile, varBlock } from "../shell/host";
 import { sh } from "../shell/sh";
 import { removeManagedFile, script, undoScript, writeManagedFile } from "../shell/script";
-import { DEFAULT_NAMES, holderFunctions } from "./names";
+import { DEFAULT_NAMES, holderFunctions, underHoldersLock } from "./names";
 import type { HostNames, HostStep, NodePlan } from "./types";
 
 export const SYSCTL_FILE = "/etc/sysctl.d/90-dgx-spark-vllm.conf";
@@ -24,13 +24,13 @@ export function cacheStep(cache: NodePlan["cache"], names: HostNames = DEFAULT_N
     description: `cache folders ${uniq.join(", ")} (kept on delete when not empty: the weights are data)`,
     create: script(
       ...holderFunctions(names),
-      "holders_lock",
-      ...uniq.map(
-        (d) =>
-          sh`if [ ! -d ${d} ]; then $SUDO install -d -o "$(id -un)" -g "$(id -gn)" ${d}; echo ${d} | $SUDO tee -a "$J/created-dirs" >/dev/null; fi`,
+      ...underHoldersLock(
+        ...uniq.map(
+          (d) =>
+            sh`if [ ! -d ${d} ]; then $SUDO install -d -o "$(id -un)" -g "$(id -gn)" ${d}; echo ${d} | $SUDO tee -a "$J/created-dirs" >/dev/null; fi`,
+        ),
+        "hold created-dirs",
       ),
-      "hold created-dirs",
-      "holders_unlock",
     ),
     delete: undoScript(
       ...holderFunctions(names),
@@ -61,14 +61,14 @@ export function minFreeKbytesStep(kb: number, names: HostNames = DEFAULT_NAMES):
     description: `vm.min_free_kbytes=${kb} (a reserve so a UMA OOM kills the engine instead of wedging the host), persisted in ${SYSCTL_FILE}`,
     create: script(
       ...holderFunctions(names),
-      "holders_lock",
-      'if [ ! -e "$J/vm.min_free_kbytes" ]; then sysctl -n vm.min_free_kbytes | $SUDO tee "$J/vm.min_free_kbytes" >/dev/null; fi',
-      "hold vm.min_free_kbytes",
-      writeManagedFile(
-        SYSCTL_FILE,
-        `# Managed by dgx-spark-vllm: make a UMA OOM recoverable.\nvm.min_free_kbytes = ${kb}`,
+      ...underHoldersLock(
+        'if [ ! -e "$J/vm.min_free_kbytes" ]; then sysctl -n vm.min_free_kbytes | $SUDO tee "$J/vm.min_free_kbytes" >/dev/null; fi',
+        "hold vm.min_free_kbytes",
+        writeManagedFile(
+          SYSCTL_FILE,
+          `# Managed by dgx-spark-vllm: make a UMA OOM recoverable.\nvm.min_free_kbytes = ${kb}`,
+        ),
       ),
-      "holders_unlock",
       ...hardeningFunctions(kb),
       "min_free_kbytes_set",
     ),
@@ -89,10 +89,10 @@ export function swapOffStep(names: HostNames = DEFAULT_NAMES): HostStep {
     description: "swapoff -a now, and the swap lines of /etc/fstab commented out so it stays off after a reboot",
     create: script(
       ...holderFunctions(names),
-      "holders_lock",
-      'if [ ! -e "$J/swaps" ]; then swapon --show=NAME --noheadings --raw | $SUDO tee "$J/swaps" >/dev/null; fi',
-      "hold swaps",
-      "holders_unlock",
+      ...underHoldersLock(
+        'if [ ! -e "$J/swaps" ]; then swapon --show=NAME --noheadings --raw | $SUDO tee "$J/swaps" >/dev/null; fi',
+        "hold swaps",
+      ),
       ...hardeningFunctions(),
       "swap_off",
     ),

@@ -11,7 +11,7 @@ import { hostFile, varBlock } from "../shell/host";
 import { sh } from "../shell/sh";
 import { hardeningFunctions } from "./host";
 import { roceGid } from "./launch";
-import { DEFAULT_NAMES, holderFunctions } from "./names";
+import { DEFAULT_NAMES, holderFunctions, underHoldersLock } from "./names";
 import type { HostNames, HostStep, LinkCheck, LinkPlan } from "./types";
 
 export const NETPLAN_FILE = "/etc/netplan/60-dgx-spark-vllm.yaml";
@@ -91,12 +91,12 @@ export function linkAddressStep(node: NodeConfig, mtu: number, names: HostNames 
       ...linkFunctions(node, mtu),
       ...holderFunctions(names),
       "link_check link-address",
-      "holders_lock",
-      ...journal,
-      "link_set",
-      writeManagedFile(NETPLAN_FILE, netplanContent(node, mtu), "0600"),
-      "hold netplan",
-      "holders_unlock",
+      ...underHoldersLock(
+        ...journal,
+        "link_set",
+        writeManagedFile(NETPLAN_FILE, netplanContent(node, mtu), "0600"),
+        "hold netplan",
+      ),
     ),
     delete: undoScript(
       ...holderFunctions(names),
@@ -239,20 +239,20 @@ export function ipv6OffStep(node: NodeConfig, names: HostNames = DEFAULT_NAMES):
     description: `IPv6 off on ${devs.join(", ")} (keeps the RoCEv2 GID indices stable), persisted in ${IPV6_SYSCTL_FILE}`,
     create: script(
       ...holderFunctions(names),
-      "holders_lock",
-      ...devs.map(
-        (d) =>
-          sh`if [ ! -e "$J/ipv6%${d}" ]; then v=$(sysctl -n ${disableIpv6Key(d)}); echo "$v" | $SUDO tee "$J/ipv6%${d}" >/dev/null; fi`,
+      ...underHoldersLock(
+        ...devs.map(
+          (d) =>
+            sh`if [ ! -e "$J/ipv6%${d}" ]; then v=$(sysctl -n ${disableIpv6Key(d)}); echo "$v" | $SUDO tee "$J/ipv6%${d}" >/dev/null; fi`,
+        ),
+        writeManagedFile(
+          IPV6_SYSCTL_FILE,
+          [
+            "# Managed by dgx-spark-vllm: no IPv6 on the data-plane ports (stable RoCEv2 GID indices).",
+            ...devs.map((d) => `${disableIpv6Key(d)} = 1`),
+          ].join("\n"),
+        ),
+        "hold ipv6-off",
       ),
-      writeManagedFile(
-        IPV6_SYSCTL_FILE,
-        [
-          "# Managed by dgx-spark-vllm: no IPv6 on the data-plane ports (stable RoCEv2 GID indices).",
-          ...devs.map((d) => `${disableIpv6Key(d)} = 1`),
-        ].join("\n"),
-      ),
-      "hold ipv6-off",
-      "holders_unlock",
       ...devs.map((d) => sh`$SUDO sysctl -q -w ${`${disableIpv6Key(d)}=1`}`),
     ),
     delete: undoScript(

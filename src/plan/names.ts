@@ -64,3 +64,11 @@ export function sidecarName(names: HostNames, node: string): string {
 export function holderFunctions(names: HostNames): string[] {
   return [varBlock({ HOLDER: names.holder }), hostFile("journal.sh").replace(/\n$/, "")];
 }
+
+/**
+ * Lines run under the holders' lock (src/host/journal.sh): a create records a shared setting's
+ * original and adds its holder in one go, so two clusters' first `up` at once cannot both find no record.
+ */
+export function underHoldersLock(...lines: string[]): string[] {
+  return ["holders_lock", ...lines, "holders_unlock"];
+}

@@ -3,7 +3,7 @@ import { hostScript } from "../shell/host";
 import { fail, script, undoScript } from "../shell/script";
 import { accessFunction, sshAccess, type NodeAccess } from "./access";
 import { OWNER_LABEL } from "./container";
-import { DEFAULT_NAMES, holderFunctions, sidecarName } from "./names";
+import { DEFAULT_NAMES, holderFunctions, underHoldersLock, sidecarName } from "./names";
 import type { ClusterPlan, HostNames, HostStep, NodePlan } from "./types";
 import { weightsStep, type WeightsStep } from "./weights";
 
@@ -159,10 +159,10 @@ export function imagePresenceStep(plan: ClusterPlan, node: NodePlan): HostStep {
     create: script(
       ...holderFunctions(plan.names),
       key,
-      "holders_lock",
-      sh`if [ ! -e "$k.present" ] && [ ! -e "$k.absent" ]; then if prev=$(docker image inspect --format '{{.Id}}' ${tag} 2>/dev/null); then printf '%s\\n' "$prev" | $SUDO tee "$k.present" >/dev/null; else $SUDO touch "$k.absent"; fi; fi`,
-      sh`hold ${jkey}`,
-      "holders_unlock",
+      ...underHoldersLock(
+        sh`if [ ! -e "$k.present" ] && [ ! -e "$k.absent" ]; then if prev=$(docker image inspect --format '{{.Id}}' ${tag} 2>/dev/null); then printf '%s\\n' "$prev" | $SUDO tee "$k.present" >/dev/null; else $SUDO touch "$k.absent"; fi; fi`,
+        sh`hold ${jkey}`,
+      ),
       ...pull,
     ),
     delete: undoScript(
