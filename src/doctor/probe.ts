@@ -44,13 +44,31 @@ export interface ProbeOptions {
 }
 
 export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOptions = {}): string {
-  const isHead = node.role === "head";
-  const peers = plan.nodes.filter((n) => n.name !== node.name);
-  const mtu = plan.link.mtu;
-  const b = PROBE_BOUNDS;
-  // docker ps --filter for this node's engine container, by its exact name.
-  const engine = `name=^/${node.container.name}$`;
   const lines: string[] = [
+    ...preamble(node),
+    ...identitySteps(),
+    ...node.dataPlane.flatMap((p, t) => portSteps(plan, node, p, t)),
+    ...persistSteps(plan),
+    ...storageSteps(plan, node),
+    ...memorySteps(node),
+    ...(node.role === "head" ? [...servingSteps(plan, node, opts), ...peerSshSteps(plan, node)] : []),
+    'step ""',
+    "printf '@probe.complete\\n'",
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+const b = PROBE_BOUNDS;
+
+/** docker ps --filter for this node's engine container, by its exact name. */
+function engineFilter(node: NodePlan): string {
+  return `name=^/${node.container.name}$`;
+}
+
+/** The helpers every step uses: kv and block output, step markers, bounded commands, docker once hung. */
+function preamble(node: NodePlan): string[] {
+  const isHead = node.role === "head";
+  return [
     "set -uo pipefail",
     "export LC_ALL=C",
     // stdin: the API key, for /v1/models on the head (other nodes get nothing).
@@ -79,6 +97,12 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
     `  t ${b.docker} docker "$@"`,
     "}",
     hostFile("gid.sh").replace(/\n$/, ""),
+  ];
+}
+
+/** Who the node is (host, user, arch, kernel, GPU), and whether sudo and docker answer. */
+function identitySteps(): string[] {
+  return [
     "step identity",
     'kv host "$(uname -n)"',
     'kv user "$(id -un)"',
@@ -93,43 +117,53 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
     'elif [ "$rc" -eq 124 ]; then DOCKER_HUNG=1',
     'else kv docker "$(printf \'%s\' "$out" | head -n1)"; fi',
   ];
-  node.dataPlane.forEach((p, t) => {
-    const d = `/sys/class/net/${p.netdev}`;
-    const subnet = plan.link.twins[t]?.subnet ?? `${p.address}/${p.prefix}`;
-    const ip = `t ${b.local} ip`;
-    lines.push(
-      `step port.${t}`,
-      sh`d=${d}`,
-      `if [ -e "$d" ]; then kv p${t}.exists yes; kv p${t}.operstate "$(cat "$d"/operstate)"; kv p${t}.carrier "$(cat "$d"/carrier 2>/dev/null || echo 0)"; kv p${t}.speed "$(cat "$d"/speed 2>/dev/null || echo unknown)"; kv p${t}.mtu "$(cat "$d"/mtu)"; else kv p${t}.exists no; fi`,
-      sh`kv ${`p${t}.addrs`} "$(${rawShell(ip)} -o -4 addr show dev ${p.netdev} 2>/dev/null | awk '{print $4}')"`,
-      sh`kv ${`p${t}.holders`} "$(${rawShell(ip)} -o -4 addr show to ${`${p.address}/32`} | awk '{print $2}')"`,
-      sh`kv ${`p${t}.route`} "$(${rawShell(ip)} -o -4 route show to exact ${subnet} 2>/dev/null | head -n1)"`,
-      sh`kv ${`p${t}.default`} "$(${rawShell(ip)} -o -4 route show default dev ${p.netdev} 2>/dev/null | head -n1)"`,
-      sh`if g=$(${rawShell(gidIndexCall(p.hca, p.address))} 2>/dev/null); then kv ${`p${t}.gid`} "$g"; else kv ${`p${t}.gid`} none; fi`,
-    );
-    // link.disableIpv6: the port's IPv6 switch (read only when the plan turns IPv6 off).
-    if (node.linkSteps.some((x) => x.id === "ipv6-off"))
-      lines.push(sh`kv ${`p${t}.ipv6off`} "$(t ${b.local} sysctl -n ${disableIpv6Key(p.netdev)} 2>&1)"`);
-    const pin = plan.link.gidPolicy;
-    if (typeof pin === "object") {
-      // The entry NCCL_IB_GID_INDEX names: its GID and type, read as they are.
-      const port = `/sys/class/infiniband/${p.hca}/ports/1`;
-      const i = pin.index;
-      lines.push(
-        sh`g=${port}; kv ${`p${t}.pinned`} "$(cat "$g/gids/${i}" 2>/dev/null)|$(cat "$g/gid_attrs/types/${i}" 2>/dev/null)"`,
-      );
-    }
-    for (const peer of peers) {
-      const q = peer.dataPlane[t];
-      if (!q) continue;
-      const key = `ping.${peer.name}.${t}`;
-      lines.push(
-        `step ${key}`,
-        sh`if t ${b.ping} ping -M "do" -s ${payloadFor(mtu)} -c 2 -i 0.2 -W 1 -I ${p.netdev} ${q.address} >/dev/null 2>&1; then kv ${key} ok; else kv ${key} fail; fi`,
-      );
-    }
-  });
+}
+
+/** One data-plane port: its sysfs state, addresses, routes, GID (and pinned GID, IPv6 switch), DF pings to every peer. */
+function portSteps(plan: ClusterPlan, node: NodePlan, p: NodePlan["dataPlane"][number], t: number): string[] {
+  const lines: string[] = [];
+  const peers = plan.nodes.filter((n) => n.name !== node.name);
+  const mtu = plan.link.mtu;
+  const d = `/sys/class/net/${p.netdev}`;
+  const subnet = plan.link.twins[t]?.subnet ?? `${p.address}/${p.prefix}`;
+  const ip = `t ${b.local} ip`;
   lines.push(
+    `step port.${t}`,
+    sh`d=${d}`,
+    `if [ -e "$d" ]; then kv p${t}.exists yes; kv p${t}.operstate "$(cat "$d"/operstate)"; kv p${t}.carrier "$(cat "$d"/carrier 2>/dev/null || echo 0)"; kv p${t}.speed "$(cat "$d"/speed 2>/dev/null || echo unknown)"; kv p${t}.mtu "$(cat "$d"/mtu)"; else kv p${t}.exists no; fi`,
+    sh`kv ${`p${t}.addrs`} "$(${rawShell(ip)} -o -4 addr show dev ${p.netdev} 2>/dev/null | awk '{print $4}')"`,
+    sh`kv ${`p${t}.holders`} "$(${rawShell(ip)} -o -4 addr show to ${`${p.address}/32`} | awk '{print $2}')"`,
+    sh`kv ${`p${t}.route`} "$(${rawShell(ip)} -o -4 route show to exact ${subnet} 2>/dev/null | head -n1)"`,
+    sh`kv ${`p${t}.default`} "$(${rawShell(ip)} -o -4 route show default dev ${p.netdev} 2>/dev/null | head -n1)"`,
+    sh`if g=$(${rawShell(gidIndexCall(p.hca, p.address))} 2>/dev/null); then kv ${`p${t}.gid`} "$g"; else kv ${`p${t}.gid`} none; fi`,
+  );
+  // link.disableIpv6: the port's IPv6 switch (read only when the plan turns IPv6 off).
+  if (node.linkSteps.some((x) => x.id === "ipv6-off"))
+    lines.push(sh`kv ${`p${t}.ipv6off`} "$(t ${b.local} sysctl -n ${disableIpv6Key(p.netdev)} 2>&1)"`);
+  const pin = plan.link.gidPolicy;
+  if (typeof pin === "object") {
+    // The entry NCCL_IB_GID_INDEX names: its GID and type, read as they are.
+    const port = `/sys/class/infiniband/${p.hca}/ports/1`;
+    const i = pin.index;
+    lines.push(
+      sh`g=${port}; kv ${`p${t}.pinned`} "$(cat "$g/gids/${i}" 2>/dev/null)|$(cat "$g/gid_attrs/types/${i}" 2>/dev/null)"`,
+    );
+  }
+  for (const peer of peers) {
+    const q = peer.dataPlane[t];
+    if (!q) continue;
+    const key = `ping.${peer.name}.${t}`;
+    lines.push(
+      `step ${key}`,
+      sh`if t ${b.ping} ping -M "do" -s ${payloadFor(mtu)} -c 2 -i 0.2 -W 1 -I ${p.netdev} ${q.address} >/dev/null 2>&1; then kv ${key} ok; else kv ${key} fail; fi`,
+    );
+  }
+  return lines;
+}
+
+/** The netplan file and the link's boot unit; vm.min_free_kbytes and swap. */
+function persistSteps(plan: ClusterPlan): string[] {
+  return [
     "step persist",
     '# shellcheck disable=SC2086 # $SUDO is empty or the two words "sudo -n"',
     sh`if t ${b.local} $SUDO test -e ${NETPLAN_FILE}; then kv netplan present; t ${b.local} $SUDO cat ${NETPLAN_FILE} 2>&1 | block netplan_content; else kv netplan absent; fi`,
@@ -137,6 +171,12 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
     "step hardening",
     `kv min_free_kbytes "$(t ${b.local} sysctl -n vm.min_free_kbytes 2>&1)"`,
     `kv swaps "$(t ${b.local} swapon --show=NAME --noheadings --raw 2>&1)"`,
+  ];
+}
+
+/** The image, the model's files and the weights' record, free disk. */
+function storageSteps(plan: ClusterPlan, node: NodePlan): string[] {
+  return [
     "step image",
     sh`kv image "$(dk image inspect --format '{{.Id}}' ${plan.image.tag} 2>/dev/null || echo none)"`,
     "step models",
@@ -149,48 +189,62 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
         ]),
     "step disk",
     sh`d=${node.cache.huggingface}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; kv disk_path "$d"; kv disk_avail_gb "$(t ${b.disk} df -P -BG "$d" | awk 'NR==2 {print int($4)}')"`,
+  ];
+}
+
+/** Free unified memory and memory pressure; the engine container's state. */
+function memorySteps(node: NodePlan): string[] {
+  const engine = engineFilter(node);
+  return [
     "step memory",
     "kv memavailable_kb \"$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)\"",
     "kv memtotal_kb \"$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)\"",
     'kv psi "$(head -n1 /proc/pressure/memory 2>/dev/null || echo unavailable)"',
     "step engine",
     sh`kv engine "$(dk ps -a --filter ${engine} --format '{{.State}}' 2>/dev/null | head -n1)"`,
-  );
-  if (isHead) {
-    const base = `http://127.0.0.1:${plan.cluster.port}`;
-    lines.push(
-      "step listen",
-      sh`kv listen "$(t ${b.local} ss -Hltn ${`sport = :${plan.cluster.port}`} 2>/dev/null | head -n1)"`,
-      "step serving",
-      sh`if [ "$(dk ps -a --filter ${engine} --format '{{.State}}' 2>/dev/null | head -n1)" = running ]; then`,
-      sh`  kv health "$(t ${b.curl} curl -s -o /dev/null -w '%{http_code}' -m 5 ${`${base}/health`} 2>/dev/null || echo none)"`,
-      // The key reaches curl on a pipe (printf is a builtin: in no argv), never in a file on the node.
-      `  { if [ -n "$key" ]; then printf 'Authorization: Bearer %s\\n' "$key"; fi; }` +
-        sh` | t ${b.curl} curl -s -m 10 -H @- ${`${base}/v1/models`} 2>&1 | block models_json`,
-      ...(opts.rdma
-        ? [
-            sh`  dk logs --tail 5000 ${node.container.name} 2>&1 | grep -o -m1 -E 'NET/(IB|Socket)[^ ]*' | head -n1 | block nccl_net`,
-          ]
-        : []),
-      "fi",
-    );
-    for (const peer of peers) {
-      const targets = [
-        { id: "mgmt", address: peer.ssh.host },
-        ...peer.dataPlane.map((q, t) => ({ id: `p${t}`, address: q.address })),
-      ];
-      for (const tg of targets) {
-        const key = `peerssh.${peer.name}.${tg.id}`;
-        lines.push(
-          `step ${key}`,
-          // The options the library's own head -> worker SSH uses (pinned key checked, nothing recorded).
-          sh`r=$(t ${b.ssh} ${["ssh", ...peerSshOptions(peer), `${peer.ssh.user}@${tg.address}`]} true 2>&1 </dev/null); kv ${key} "$?|$(printf '%s' "$r" | tail -n3)"`,
-        );
-      }
+  ];
+}
+
+/** On the head: who holds the serving port, and the running engine's /health, /v1/models and NCCL transport. */
+function servingSteps(plan: ClusterPlan, node: NodePlan, opts: ProbeOptions): string[] {
+  const engine = engineFilter(node);
+  const base = `http://127.0.0.1:${plan.cluster.port}`;
+  return [
+    "step listen",
+    sh`kv listen "$(t ${b.local} ss -Hltn ${`sport = :${plan.cluster.port}`} 2>/dev/null | head -n1)"`,
+    "step serving",
+    sh`if [ "$(dk ps -a --filter ${engine} --format '{{.State}}' 2>/dev/null | head -n1)" = running ]; then`,
+    sh`  kv health "$(t ${b.curl} curl -s -o /dev/null -w '%{http_code}' -m 5 ${`${base}/health`} 2>/dev/null || echo none)"`,
+    // The key reaches curl on a pipe (printf is a builtin: in no argv), never in a file on the node.
+    `  { if [ -n "$key" ]; then printf 'Authorization: Bearer %s\\n' "$key"; fi; }` +
+      sh` | t ${b.curl} curl -s -m 10 -H @- ${`${base}/v1/models`} 2>&1 | block models_json`,
+    ...(opts.rdma
+      ? [
+          sh`  dk logs --tail 5000 ${node.container.name} 2>&1 | grep -o -m1 -E 'NET/(IB|Socket)[^ ]*' | head -n1 | block nccl_net`,
+        ]
+      : []),
+    "fi",
+  ];
+}
+
+/** On the head: SSH to every peer's management and data-plane addresses, with the library's own options. */
+function peerSshSteps(plan: ClusterPlan, node: NodePlan): string[] {
+  const lines: string[] = [];
+  for (const peer of plan.nodes.filter((n) => n.name !== node.name)) {
+    const targets = [
+      { id: "mgmt", address: peer.ssh.host },
+      ...peer.dataPlane.map((q, t) => ({ id: `p${t}`, address: q.address })),
+    ];
+    for (const tg of targets) {
+      const key = `peerssh.${peer.name}.${tg.id}`;
+      lines.push(
+        `step ${key}`,
+        // The options the library's own head -> worker SSH uses (pinned key checked, nothing recorded).
+        sh`r=$(t ${b.ssh} ${["ssh", ...peerSshOptions(peer), `${peer.ssh.user}@${tg.address}`]} true 2>&1 </dev/null); kv ${key} "$?|$(printf '%s' "$r" | tail -n3)"`,
+      );
     }
   }
-  lines.push('step ""', "printf '@probe.complete\\n'");
-  return `${lines.join("\n")}\n`;
+  return lines;
 }
 
 /** Parse the probe's output into single values and blocks. */
