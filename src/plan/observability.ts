@@ -291,6 +291,17 @@ export function alertmanagerConfig(webhookUrl: string | undefined): string {
 // ---- dashboard --------------------------------------------------------------------------------
 
 export function dashboardPanels(i: ObsInputs, watchdog: boolean): DashboardPanel[] {
+  return [
+    ...enginePanels(),
+    ...(i.speculative ? [speculativePanel()] : []),
+    memoryPanel(),
+    ...(watchdog ? [watchdogPanel()] : []),
+    ...linkPanels(),
+  ];
+}
+
+/** vLLM's own series: throughput, latency percentiles, the batch and queue, KV and prefix cache. */
+function enginePanels(): DashboardPanel[] {
   const q = (p: number, m: string) => `histogram_quantile(${p}, sum by (le) (rate(${m}_bucket[5m])))`;
   return [
     {
@@ -346,48 +357,58 @@ export function dashboardPanels(i: ObsInputs, watchdog: boolean): DashboardPanel
         },
       ],
     },
-    ...(i.speculative
-      ? [
-          {
-            title: "Speculative decoding",
-            unit: "short",
-            description:
-              "Acceptance rate (accepted over drafted tokens) and mean accepted length (1 + accepted tokens per draft) over 5 minutes: they decide the decode speed.",
-            targets: [
-              {
-                expr: "sum(rate(vllm:spec_decode_num_accepted_tokens_total[5m])) / sum(rate(vllm:spec_decode_num_draft_tokens_total[5m]))",
-                legend: "acceptance rate",
-              },
-              {
-                expr: "1 + sum(rate(vllm:spec_decode_num_accepted_tokens_total[5m])) / sum(rate(vllm:spec_decode_num_drafts_total[5m]))",
-                legend: "mean accepted length",
-              },
-            ],
-          },
-        ]
-      : []),
-    {
-      title: "Free unified memory per node",
-      unit: "bytes",
-      description: "MemAvailable per node, with the UMA alert threshold.",
-      targets: [
-        { expr: "dgx_spark_vllm_uma_available_bytes", legend: "{{node}} available" },
-        { expr: "dgx_spark_vllm_uma_threshold_bytes", legend: "{{node}} threshold" },
-      ],
-    },
-    ...(watchdog
-      ? [
-          {
-            title: "Watchdog restarts",
-            unit: "short",
-            description: "Restarts of every rank in the last hour, and the hourly cap.",
-            targets: [
-              { expr: "dgx_spark_vllm_watchdog_restarts_last_hour", legend: "restarts (last hour)" },
-              { expr: "dgx_spark_vllm_watchdog_max_restarts_per_hour", legend: "cap" },
-            ],
-          },
-        ]
-      : []),
+  ];
+}
+
+/** Speculative decoding's acceptance (MTP or DSpark). */
+function speculativePanel(): DashboardPanel {
+  return {
+    title: "Speculative decoding",
+    unit: "short",
+    description:
+      "Acceptance rate (accepted over drafted tokens) and mean accepted length (1 + accepted tokens per draft) over 5 minutes: they decide the decode speed.",
+    targets: [
+      {
+        expr: "sum(rate(vllm:spec_decode_num_accepted_tokens_total[5m])) / sum(rate(vllm:spec_decode_num_draft_tokens_total[5m]))",
+        legend: "acceptance rate",
+      },
+      {
+        expr: "1 + sum(rate(vllm:spec_decode_num_accepted_tokens_total[5m])) / sum(rate(vllm:spec_decode_num_drafts_total[5m]))",
+        legend: "mean accepted length",
+      },
+    ],
+  };
+}
+
+/** Our node metrics: free unified memory per node against the UMA alert threshold. */
+function memoryPanel(): DashboardPanel {
+  return {
+    title: "Free unified memory per node",
+    unit: "bytes",
+    description: "MemAvailable per node, with the UMA alert threshold.",
+    targets: [
+      { expr: "dgx_spark_vllm_uma_available_bytes", legend: "{{node}} available" },
+      { expr: "dgx_spark_vllm_uma_threshold_bytes", legend: "{{node}} threshold" },
+    ],
+  };
+}
+
+/** Our node metrics: the watchdog's restarts against its hourly cap. */
+function watchdogPanel(): DashboardPanel {
+  return {
+    title: "Watchdog restarts",
+    unit: "short",
+    description: "Restarts of every rank in the last hour, and the hourly cap.",
+    targets: [
+      { expr: "dgx_spark_vllm_watchdog_restarts_last_hour", legend: "restarts (last hour)" },
+      { expr: "dgx_spark_vllm_watchdog_max_restarts_per_hour", legend: "cap" },
+    ],
+  };
+}
+
+/** Our node metrics: the RoCE ports' error, retransmit and byte counters. */
+function linkPanels(): DashboardPanel[] {
+  return [
     {
       title: "RoCE link errors and retransmits",
       unit: "short",
@@ -528,7 +549,40 @@ export function observabilityPlan(
   };
   const alerts = alertRules(o, inputs, watchdog);
   const panels = dashboardPanels(inputs, watchdog);
-  const files: Record<string, string> = {
+  return {
+    enabled: true,
+    head,
+    prometheus: prometheusContainer(o, inputs, headNode),
+    alertmanager: alertmanagerContainer(o),
+    grafana: grafanaContainer(o, headNode),
+    nodeExporters: Object.fromEntries(nodes.map((n) => [n.name, nodeExporterContainer(o)])),
+    volumes: [OBS_VOLUMES.prometheus, OBS_VOLUMES.grafana],
+    keepDataOnDestroy: o.keepDataOnDestroy,
+    files: observabilityFiles(o, inputs, alerts, panels),
+    secretFiles: observabilitySecretFiles(inputs),
+    alerts,
+    panels,
+    metricsFile: METRICS_FILE,
+    nodeMetrics: Object.fromEntries(
+      nodes.map((n) => [
+        n.name,
+        nodeMetricsSpec(config, n, {
+          enabled: watchdog,
+          maxRestartsPerHour: config.serving.watchdog.maxRestartsPerHour,
+        }),
+      ]),
+    ),
+  };
+}
+
+/** The rendered config files on the head, by path (no secret in any). */
+function observabilityFiles(
+  o: ClusterConfig["observability"],
+  inputs: ObsInputs,
+  alerts: readonly AlertRule[],
+  panels: readonly DashboardPanel[],
+): Record<string, string> {
+  return {
     [OBS_FILES.prometheusConfig]: prometheusConfig(o, inputs, {
       rules: "/etc/prometheus/rules.yml",
       apiKey: "/etc/prometheus/api-key",
@@ -539,14 +593,97 @@ export function observabilityPlan(
     [OBS_FILES.dashboardProvider]: grafanaDashboardProvider(),
     [OBS_FILES.dashboard]: dashboardJson(panels),
   };
-  const secretFiles: Record<string, string> = {
+}
+
+/** The files the deploy step writes from stdin (secrets), by path, with what each holds. */
+function observabilitySecretFiles(inputs: ObsInputs): Record<string, string> {
+  return {
     [OBS_FILES.alertmanagerConfig]: inputs.webhook
       ? "alertmanager.yml.in with the webhook URL (hardening.webhookUrl) in place of the placeholder"
       : "alertmanager.yml.in (no webhook set: alerts are shown, not sent)",
     [OBS_FILES.adminPassword]: "observability.grafana.adminPassword",
     ...(inputs.authenticated ? { [OBS_FILES.apiKey]: "serving.apiKey (Prometheus sends it to vLLM's /metrics)" } : {}),
   };
-  const exporter = (): ObsContainer => ({
+}
+
+/** Prometheus on the head: scrapes the engine and the exporters, evaluates the rules. */
+function prometheusContainer(
+  o: ClusterConfig["observability"],
+  inputs: ObsInputs,
+  headNode: NodePlan,
+): ObservabilityPlan["prometheus"] {
+  return {
+    name: OBS_CONTAINERS.prometheus,
+    image: o.prometheus.image,
+    port: o.prometheus.port,
+    retention: o.prometheus.retention,
+    url: urlOf(headNode.ssh.host, o.prometheus.port),
+    command: [
+      "--config.file=/etc/prometheus/prometheus.yml",
+      "--storage.tsdb.path=/prometheus",
+      `--storage.tsdb.retention.time=${o.prometheus.retention}`,
+      `--web.listen-address=:${o.prometheus.port}`,
+    ],
+    mounts: [
+      { source: OBS_FILES.prometheusConfig, target: "/etc/prometheus/prometheus.yml", readOnly: true },
+      { source: OBS_FILES.rules, target: "/etc/prometheus/rules.yml", readOnly: true },
+      ...(inputs.authenticated
+        ? [{ source: OBS_FILES.apiKey, target: "/etc/prometheus/api-key", readOnly: true }]
+        : []),
+      { source: OBS_VOLUMES.prometheus, target: "/prometheus", readOnly: false, volume: true },
+    ],
+    env: {},
+  };
+}
+
+/** Alertmanager on the head, on loopback. */
+function alertmanagerContainer(o: ClusterConfig["observability"]): ObsContainer {
+  return {
+    name: OBS_CONTAINERS.alertmanager,
+    image: o.alertmanager.image,
+    port: o.alertmanager.port,
+    command: [
+      "--config.file=/etc/alertmanager/alertmanager.yml",
+      "--storage.path=/alertmanager",
+      // Only Prometheus on the head talks to it: loopback, so nobody on the network can silence alerts.
+      `--web.listen-address=127.0.0.1:${o.alertmanager.port}`,
+      // Alertmanager's cluster gossip is for HA pairs; one instance needs none (and no port 9094).
+      "--cluster.listen-address=",
+    ],
+    mounts: [{ source: OBS_FILES.alertmanagerConfig, target: "/etc/alertmanager/alertmanager.yml", readOnly: true }],
+    env: {},
+  };
+}
+
+/** Grafana on the head, provisioned with the datasource and the dashboard. */
+function grafanaContainer(o: ClusterConfig["observability"], headNode: NodePlan): ObservabilityPlan["grafana"] {
+  return {
+    name: OBS_CONTAINERS.grafana,
+    image: o.grafana.image,
+    port: o.grafana.port,
+    url: urlOf(headNode.ssh.host, o.grafana.port),
+    adminUser: "admin",
+    command: [],
+    mounts: [
+      { source: `${G}/provisioning`, target: "/etc/grafana/provisioning", readOnly: true },
+      { source: `${G}/dashboards`, target: "/var/lib/grafana/dashboards", readOnly: true },
+      { source: OBS_FILES.adminPassword, target: "/run/secrets/grafana-admin-password", readOnly: true },
+      { source: OBS_VOLUMES.grafana, target: "/var/lib/grafana", readOnly: false, volume: true },
+    ],
+    env: {
+      GF_SECURITY_ADMIN_USER: "admin",
+      GF_SECURITY_ADMIN_PASSWORD__FILE: "/run/secrets/grafana-admin-password",
+      GF_SERVER_HTTP_PORT: String(o.grafana.port),
+      GF_USERS_ALLOW_SIGN_UP: "false",
+      GF_ANALYTICS_REPORTING_ENABLED: "false",
+      GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: "/var/lib/grafana/dashboards/dgx-spark-vllm.json",
+    },
+  };
+}
+
+/** A node exporter: the host's metrics and the UMA monitor's textfile. */
+function nodeExporterContainer(o: ClusterConfig["observability"]): ObsContainer {
+  return {
     name: OBS_CONTAINERS.nodeExporter,
     image: o.nodeExporter.image,
     port: o.nodeExporter.port,
@@ -560,86 +697,6 @@ export function observabilityPlan(
       { source: METRICS_DIR, target: METRICS_DIR, readOnly: true },
     ],
     env: {},
-  });
-  return {
-    enabled: true,
-    head,
-    prometheus: {
-      name: OBS_CONTAINERS.prometheus,
-      image: o.prometheus.image,
-      port: o.prometheus.port,
-      retention: o.prometheus.retention,
-      url: urlOf(headNode.ssh.host, o.prometheus.port),
-      command: [
-        "--config.file=/etc/prometheus/prometheus.yml",
-        "--storage.tsdb.path=/prometheus",
-        `--storage.tsdb.retention.time=${o.prometheus.retention}`,
-        `--web.listen-address=:${o.prometheus.port}`,
-      ],
-      mounts: [
-        { source: OBS_FILES.prometheusConfig, target: "/etc/prometheus/prometheus.yml", readOnly: true },
-        { source: OBS_FILES.rules, target: "/etc/prometheus/rules.yml", readOnly: true },
-        ...(inputs.authenticated
-          ? [{ source: OBS_FILES.apiKey, target: "/etc/prometheus/api-key", readOnly: true }]
-          : []),
-        { source: OBS_VOLUMES.prometheus, target: "/prometheus", readOnly: false, volume: true },
-      ],
-      env: {},
-    },
-    alertmanager: {
-      name: OBS_CONTAINERS.alertmanager,
-      image: o.alertmanager.image,
-      port: o.alertmanager.port,
-      command: [
-        "--config.file=/etc/alertmanager/alertmanager.yml",
-        "--storage.path=/alertmanager",
-        // Only Prometheus on the head talks to it: loopback, so nobody on the network can silence alerts.
-        `--web.listen-address=127.0.0.1:${o.alertmanager.port}`,
-        // Alertmanager's cluster gossip is for HA pairs; one instance needs none (and no port 9094).
-        "--cluster.listen-address=",
-      ],
-      mounts: [{ source: OBS_FILES.alertmanagerConfig, target: "/etc/alertmanager/alertmanager.yml", readOnly: true }],
-      env: {},
-    },
-    grafana: {
-      name: OBS_CONTAINERS.grafana,
-      image: o.grafana.image,
-      port: o.grafana.port,
-      url: urlOf(headNode.ssh.host, o.grafana.port),
-      adminUser: "admin",
-      command: [],
-      mounts: [
-        { source: `${G}/provisioning`, target: "/etc/grafana/provisioning", readOnly: true },
-        { source: `${G}/dashboards`, target: "/var/lib/grafana/dashboards", readOnly: true },
-        { source: OBS_FILES.adminPassword, target: "/run/secrets/grafana-admin-password", readOnly: true },
-        { source: OBS_VOLUMES.grafana, target: "/var/lib/grafana", readOnly: false, volume: true },
-      ],
-      env: {
-        GF_SECURITY_ADMIN_USER: "admin",
-        GF_SECURITY_ADMIN_PASSWORD__FILE: "/run/secrets/grafana-admin-password",
-        GF_SERVER_HTTP_PORT: String(o.grafana.port),
-        GF_USERS_ALLOW_SIGN_UP: "false",
-        GF_ANALYTICS_REPORTING_ENABLED: "false",
-        GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: "/var/lib/grafana/dashboards/dgx-spark-vllm.json",
-      },
-    },
-    nodeExporters: Object.fromEntries(nodes.map((n) => [n.name, exporter()])),
-    volumes: [OBS_VOLUMES.prometheus, OBS_VOLUMES.grafana],
-    keepDataOnDestroy: o.keepDataOnDestroy,
-    files,
-    secretFiles,
-    alerts,
-    panels,
-    metricsFile: METRICS_FILE,
-    nodeMetrics: Object.fromEntries(
-      nodes.map((n) => [
-        n.name,
-        nodeMetricsSpec(config, n, {
-          enabled: watchdog,
-          maxRestartsPerHour: config.serving.watchdog.maxRestartsPerHour,
-        }),
-      ]),
-    ),
   };
 }
 
