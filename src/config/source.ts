@@ -50,109 +50,117 @@ function where(text: string, offset: number): string {
  * own message quotes the text around the error, so it is never shown).
  */
 export function jsonErrorAt(text: string): { offset: number; reason: string } {
-  let i = 0;
-  class Stop {
-    constructor(
-      readonly offset: number,
-      readonly reason: string,
-    ) {}
-  }
-  const ws = () => {
-    while (i < text.length && " \t\n\r".includes(text[i] as string)) i++;
-  };
-  const fail = (reason?: string): never => {
-    throw new Stop(i, reason ?? (i >= text.length ? "unexpected end of input" : "unexpected character"));
-  };
-  const str = () => {
-    i++; // opening quote
-    while (i < text.length) {
-      const ch = text[i] as string;
-      if (ch === '"') {
-        i++;
-        return;
-      }
-      if (ch < " ") fail("control character in a string");
-      if (ch === "\\") {
-        i++;
-        const e = text[i];
-        if (e === "u") {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail("bad escape in a string");
-          i += 5;
-        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i++;
-        else fail("bad escape in a string");
-      } else i++;
-    }
-    fail("unterminated string");
-  };
-  const value = (): void => {
-    ws();
-    const ch = text[i];
-    if (ch === "{") {
-      i++;
-      ws();
-      if (text[i] === "}") {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail("expected a double-quoted property name");
-        str();
-        ws();
-        if (text[i] !== ":") fail("expected ':' after a property name");
-        i++;
-        value();
-        ws();
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        if (text[i] === "}") {
-          i++;
-          return;
-        }
-        fail("expected ',' or '}'");
-      }
-    }
-    if (ch === "[") {
-      i++;
-      ws();
-      if (text[i] === "]") {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        if (text[i] === "]") {
-          i++;
-          return;
-        }
-        fail("expected ',' or ']'");
-      }
-    }
-    if (ch === '"') {
-      str();
-      return;
-    }
-    const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i));
-    if (m) {
-      i += m[0].length;
-      return;
-    }
-    fail();
-  };
+  const scan = new JsonScanner(text);
   try {
-    value();
-    ws();
-    if (i < text.length) fail("unexpected text after the value");
+    scan.value();
+    scan.ws();
+    if (scan.i < text.length) scan.fail("unexpected text after the value");
   } catch (e) {
-    if (e instanceof Stop) return { offset: e.offset, reason: e.reason };
+    if (e instanceof JsonStop) return { offset: e.offset, reason: e.reason };
     throw e;
   }
   return { offset: text.length, reason: "syntax error" };
+}
+
+/** Where and why the scan stopped. */
+class JsonStop {
+  constructor(
+    readonly offset: number,
+    readonly reason: string,
+  ) {}
+}
+
+/** A recursive-descent walk over JSON's grammar that throws a JsonStop at the first wrong character. */
+class JsonScanner {
+  i = 0;
+  constructor(private readonly text: string) {}
+
+  ws(): void {
+    while (this.i < this.text.length && " \t\n\r".includes(this.text[this.i] as string)) this.i++;
+  }
+
+  fail(reason?: string): never {
+    throw new JsonStop(
+      this.i,
+      reason ?? (this.i >= this.text.length ? "unexpected end of input" : "unexpected character"),
+    );
+  }
+
+  value(): void {
+    this.ws();
+    const ch = this.text[this.i];
+    if (ch === "{") return this.object();
+    if (ch === "[") return this.array();
+    if (ch === '"') return this.string();
+    const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(this.text.slice(this.i));
+    if (!m) this.fail();
+    this.i += m[0].length;
+  }
+
+  private object(): void {
+    this.i++;
+    this.ws();
+    if (this.text[this.i] === "}") {
+      this.i++;
+      return;
+    }
+    for (;;) {
+      this.ws();
+      if (this.text[this.i] !== '"') this.fail("expected a double-quoted property name");
+      this.string();
+      this.ws();
+      if (this.text[this.i] !== ":") this.fail("expected ':' after a property name");
+      this.i++;
+      this.value();
+      if (this.endOfList("}")) return;
+    }
+  }
+
+  private array(): void {
+    this.i++;
+    this.ws();
+    if (this.text[this.i] === "]") {
+      this.i++;
+      return;
+    }
+    for (;;) {
+      this.value();
+      if (this.endOfList("]")) return;
+    }
+  }
+
+  /** After a member: true at the closing bracket, false after a comma, a stop otherwise. */
+  private endOfList(close: "}" | "]"): boolean {
+    this.ws();
+    const ch = this.text[this.i];
+    if (ch !== "," && ch !== close) this.fail(`expected ',' or '${close}'`);
+    this.i++;
+    return ch === close;
+  }
+
+  private string(): void {
+    this.i++; // opening quote
+    while (this.i < this.text.length) {
+      const ch = this.text[this.i] as string;
+      if (ch === '"') {
+        this.i++;
+        return;
+      }
+      if (ch < " ") this.fail("control character in a string");
+      if (ch === "\\") this.escape();
+      else this.i++;
+    }
+    this.fail("unterminated string");
+  }
+
+  /** A backslash escape: \uXXXX or one of " \\ / b f n r t. */
+  private escape(): void {
+    this.i++;
+    const e = this.text[this.i];
+    if (e === "u") {
+      if (!/^[0-9a-fA-F]{4}$/.test(this.text.slice(this.i + 1, this.i + 5))) this.fail("bad escape in a string");
+      this.i += 5;
+    } else if (e !== undefined && '"\\/bfnrt'.includes(e)) this.i++;
+    else this.fail("bad escape in a string");
+  }
 }
