@@ -111,199 +111,272 @@ function parseSuite(v: string): CheckName[] {
   return out;
 }
 
+/** The gate's own flags (parseCommandArgs adds the common ones: --endpoint, --api-key-env, --json, --quiet, timeouts). */
+const GATE_FLAGS = {
+  suite: { type: "string" },
+  all: { type: "boolean" },
+  stack: { type: "string" },
+  config: { type: "string" },
+  "max-model-len": { type: "string" },
+  "served-name": { type: "string" },
+  "boot-wait": { type: "string" },
+  concurrency: { type: "string" },
+  "max-tokens": { type: "string" },
+  "mtp-duration": { type: "string" },
+  "soak-duration": { type: "string" },
+  "health-interval": { type: "string" },
+  sampler: { type: "string" },
+  "sample-interval": { type: "string" },
+  "max-memory-decline": { type: "string" },
+  "soak-min-verdict": { type: "string" },
+  "logs-file": { type: "string" },
+  "max-depth": { type: "string" },
+  "needle-positions": { type: "string" },
+  "needle-timeout": { type: "string" },
+  report: { type: "string" },
+  identity: { type: "string" },
+} as const;
+
+type GateValues = Exclude<ReturnType<typeof parseCommandArgs>, number>;
+type GateOptions = Parameters<typeof runGate>[0];
+
+/** What building the gate's options reads and what it leaves behind to close. */
+interface GateCliCtx {
+  readonly values: GateValues;
+  readonly str: (k: string) => string | undefined;
+  readonly say: ((line: string) => void) | undefined;
+  readonly deps: GateCliDeps;
+  readonly env: NodeJS.ProcessEnv;
+  /** Set once SSH to the nodes is opened; closed by runGateCli whatever happens. */
+  session?: SshSession;
+}
+
 export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateCliDeps = {}): Promise<number> {
-  const env = deps.env ?? process.env;
-  const values = parseCommandArgs(
-    argv,
-    {
-      suite: { type: "string" },
-      all: { type: "boolean" },
-      stack: { type: "string" },
-      config: { type: "string" },
-      "max-model-len": { type: "string" },
-      "served-name": { type: "string" },
-      "boot-wait": { type: "string" },
-      concurrency: { type: "string" },
-      "max-tokens": { type: "string" },
-      "mtp-duration": { type: "string" },
-      "soak-duration": { type: "string" },
-      "health-interval": { type: "string" },
-      sampler: { type: "string" },
-      "sample-interval": { type: "string" },
-      "max-memory-decline": { type: "string" },
-      "soak-min-verdict": { type: "string" },
-      "logs-file": { type: "string" },
-      "max-depth": { type: "string" },
-      "needle-positions": { type: "string" },
-      "needle-timeout": { type: "string" },
-      report: { type: "string" },
-      identity: { type: "string" },
-    },
-    GATE_USAGE,
-    io,
-  );
+  const values = parseCommandArgs(argv, GATE_FLAGS, GATE_USAGE, io);
   if (typeof values === "number") return values;
-  const str = (k: string) => values[k] as string | undefined;
-  const say = values.quiet ? undefined : (line: string) => io.err(`${line}\n`);
-  let gateOpts: Parameters<typeof runGate>[0];
-  let session: SshSession | undefined;
+  const ctx: GateCliCtx = {
+    values,
+    str: (k) => values[k] as string | undefined,
+    say: values.quiet ? undefined : (line) => io.err(`${line}\n`),
+    deps,
+    env: deps.env ?? process.env,
+  };
+  let gateOpts: GateOptions;
   try {
-    if (values.all && str("suite")) throw new UsageError("--all and --suite were both given: choose one");
-    if (!values.all && !str("suite"))
-      throw new UsageError("say which checks to run: --suite boot,mtp,soak,quality,security[,logs] or --all");
-    const requested: CheckName[] = values.all ? [...CHECK_NAMES] : parseSuite(str("suite") as string);
-
-    // Expectations.
-    let exp: Expectations;
-    const explicitLen = str("max-model-len");
-    if (explicitLen !== undefined && (str("stack") || str("config")))
-      throw new UsageError("--max-model-len replaces --stack/--config: give one or the other");
-    if (explicitLen !== undefined) {
-      exp = {
-        maxModelLen: parsePositiveInt("--max-model-len", explicitLen, 100_000_000),
-        servedName: str("served-name") ?? "deepseek-v4",
-        source: "command-line flags",
-      };
-    } else {
-      const { plan, source, privateKeys } = readClusterPlan({
-        ...(str("stack") ? { stack: str("stack") as string } : {}),
-        ...(str("config") ? { config: str("config") as string } : {}),
-      });
-      const servedName = str("served-name") ?? plan.model.servedName;
-      exp = { maxModelLen: plan.profile.maxModelLen, servedName, source, plan, privateKeys };
-    }
-    const identity = str("identity");
-    if (identity !== undefined) {
-      if (!exp.plan) throw new UsageError("--identity is for SSH to the nodes: give --stack or --config");
-      checkIdentityFile(identity);
-    }
-
-    // Endpoint and key.
-    const endpoint = str("endpoint") ?? exp.plan?.cluster.endpoint;
-    if (!endpoint) throw new UsageError("--endpoint is required (or give --stack/--config to use the plan's endpoint)");
-    checkEndpoint(endpoint);
-    const { key, source: keySource } = apiKeyFromEnv(str("api-key-env"), env);
-    if (keySource) say?.(`using the API key from ${keySource}`);
-    if (!key && exp.plan?.cluster.authenticated)
-      say?.("note: the plan expects an API key but none was given (--api-key-env NAME): requests may get 401");
-
-    // SSH to the nodes (made only when the plan is known): --identity, else the config's keys.
-    if (exp.plan) {
-      const settings: SshSettings = {
-        ...(deps.sshCommand ? { sshCommand: [deps.sshCommand] } : {}),
-        ...(identity !== undefined ? { identityFile: identity } : { privateKeys: exp.privateKeys ?? {} }),
-      };
-      session = new SshSession(settings);
-      deps.onSession?.(session);
-    }
-    const head = exp.plan?.nodes.find((n) => n.role === "head");
-    // Log source.
-    let logSource: LogSource | undefined;
-    if (str("logs-file")) logSource = fileLogs(str("logs-file") as string);
-    else if (head && session) logSource = sshDockerLogs(session, head, head.container.name);
-    const unavailable: { name: CheckName; note: string }[] = [];
-    if (values.all && exp.maxModelLen <= LONG_CONTEXT_THRESHOLD)
-      unavailable.push({
-        name: "needle",
-        note: `the long-context needle check is for the 1m/512k profiles (max_model_len ${exp.maxModelLen} <= ${LONG_CONTEXT_THRESHOLD}); --suite needle runs it anyway`,
-      });
-    let needleMaxDepth: number | undefined;
-    if (str("max-depth") !== undefined) {
-      needleMaxDepth = parseTokenCount("--max-depth", str("max-depth") as string, 256);
-      if (needleMaxDepth + NEEDLE_HEADROOM_TOKENS > exp.maxModelLen)
-        throw new UsageError(
-          `--max-depth ${needleMaxDepth} does not fit max_model_len ${exp.maxModelLen} with ${NEEDLE_HEADROOM_TOKENS} tokens for the question and answer: use at most ${exp.maxModelLen - NEEDLE_HEADROOM_TOKENS}`,
-        );
-    }
-    let needlePositions: number[] | undefined;
-    if (str("needle-positions") !== undefined) {
-      needlePositions = (str("needle-positions") as string)
-        .split(",")
-        .map((p) => p.trim())
-        .filter(Boolean)
-        .map((p) => parseNumber("--needle-positions", p, 0, 1));
-      if (needlePositions.length === 0)
-        throw new UsageError("--needle-positions needs at least one fraction, e.g. 0.1,0.5,0.9");
-    }
-    if (requested.includes("logs") && !logSource) {
-      if (!values.all)
-        throw new UsageError("--suite logs needs a log source: --stack/--config (SSH to the head) or --logs-file FILE");
-      unavailable.push({ name: "logs", note: "no log source (pass --stack/--config for SSH, or --logs-file FILE)" });
-    }
-
-    // Memory samplers.
-    const samplerKind = str("sampler") ?? (exp.plan ? "ssh" : undefined);
-    let samplers: MemorySampler[] = [];
-    if (deps.samplers) samplers = [...deps.samplers];
-    else if (samplerKind === "ssh") {
-      if (!exp.plan || !session) throw new UsageError("--sampler ssh needs the nodes: give --stack or --config");
-      const ssh = session;
-      samplers = exp.plan.nodes.map((n) => sshMemorySampler(ssh, n));
-    } else if (samplerKind === "local") samplers = [localMemorySampler()];
-    else if (samplerKind !== undefined && samplerKind !== "none")
-      throw new UsageError(`--sampler must be ssh, local or none, not '${samplerKind}'`);
-
-    const seconds = (flag: string, dflt: number) =>
-      str(flag) !== undefined ? parseSeconds(`--${flag}`, str(flag) as string) : dflt;
-    const concurrency =
-      str("concurrency") !== undefined
-        ? parsePositiveInt("--concurrency", str("concurrency") as string, 1024)
-        : exp.plan
-          ? exp.plan.profile.maxNumSeqs
-          : 6;
-    gateOpts = {
-      endpoint,
-      ...(key ? { apiKey: key } : {}),
-      servedName: exp.servedName,
-      maxModelLen: exp.maxModelLen,
-      expectations: exp.source,
-      suite: requested,
-      timeouts: timeoutsFrom(values),
-      bootWaitMs:
-        str("boot-wait") !== undefined
-          ? Math.round(parseNumber("--boot-wait", str("boot-wait") as string, 0, 86_400) * 1000)
-          : 0,
-      concurrency,
-      maxTokens:
-        str("max-tokens") !== undefined
-          ? parsePositiveInt("--max-tokens", str("max-tokens") as string, 1_000_000)
-          : 256,
-      mtpDurationMs: seconds("mtp-duration", 600_000),
-      soakDurationMs: seconds("soak-duration", 1_800_000),
-      healthIntervalMs: seconds("health-interval", 5_000),
-      samplers,
-      memoryOptOut: samplerKind === "none",
-      sampleIntervalMs: seconds("sample-interval", 30_000),
-      maxDeclineMbPerHour:
-        str("max-memory-decline") !== undefined
-          ? parseNumber("--max-memory-decline", str("max-memory-decline") as string, 0, 1e9)
-          : 500,
-      soakMinVerdictMs:
-        str("soak-min-verdict") !== undefined
-          ? Math.round(parseNumber("--soak-min-verdict", str("soak-min-verdict") as string, 0, 86_400) * 1000)
-          : MIN_SOAK_VERDICT_MS,
-      ...(needleMaxDepth !== undefined ? { needleMaxDepth } : {}),
-      ...(needlePositions ? { needlePositions } : {}),
-      ...(str("needle-timeout") !== undefined ? { needleTimeoutMs: seconds("needle-timeout", 2_400_000) } : {}),
-      ...(logSource ? { logSource } : {}),
-      kvCacheDtype: exp.plan?.profile.kvCacheDtype ?? "fp8",
-      unavailable,
-      ...(say ? { onProgress: say } : {}),
-    };
+    gateOpts = gateOptions(ctx);
   } catch (e) {
-    session?.close();
-    if (e instanceof UsageError) {
-      io.err(`${e.message}\n\n${GATE_USAGE}`);
-      return 2;
-    }
-    if (e instanceof ConfigError) {
-      io.err(`${e.message}\n`);
-      if (values.json) io.out(`${JSON.stringify({ error: "invalid-config", problems: e.problems }, null, 2)}\n`);
-      return 2;
-    }
-    throw e;
+    ctx.session?.close();
+    return gateInputError(e, values, io);
   }
+  noteShortSoak(gateOpts, ctx.say);
+  let report: GateReport;
+  try {
+    report = await runGate(gateOpts);
+  } finally {
+    ctx.session?.close();
+  }
+  return emitGateReport(report, ctx, io);
+}
 
+/** Bad flags (exit 2 with the usage) or an invalid config (exit 2 with every problem); anything else is rethrown. */
+function gateInputError(e: unknown, values: GateValues, io: CliIo): number {
+  if (e instanceof UsageError) {
+    io.err(`${e.message}\n\n${GATE_USAGE}`);
+    return 2;
+  }
+  if (e instanceof ConfigError) {
+    io.err(`${e.message}\n`);
+    if (values.json) io.out(`${JSON.stringify({ error: "invalid-config", problems: e.problems }, null, 2)}\n`);
+    return 2;
+  }
+  throw e;
+}
+
+/** Every option of runGate, from the flags, the plan and the environment, in the order they are checked. */
+function gateOptions(ctx: GateCliCtx): GateOptions {
+  const { values, str, say } = ctx;
+  const requested = requestedChecks(ctx);
+  const exp = expectations(ctx);
+  const endpoint = str("endpoint") ?? exp.plan?.cluster.endpoint;
+  if (!endpoint) throw new UsageError("--endpoint is required (or give --stack/--config to use the plan's endpoint)");
+  checkEndpoint(endpoint);
+  const { key, source: keySource } = apiKeyFromEnv(str("api-key-env"), ctx.env);
+  if (keySource) say?.(`using the API key from ${keySource}`);
+  if (!key && exp.plan?.cluster.authenticated)
+    say?.("note: the plan expects an API key but none was given (--api-key-env NAME): requests may get 401");
+  openSession(ctx, exp);
+  const logSource = logSourceFor(ctx, exp);
+  const unavailable: { name: CheckName; note: string }[] = [];
+  if (values.all && exp.maxModelLen <= LONG_CONTEXT_THRESHOLD)
+    unavailable.push({
+      name: "needle",
+      note: `the long-context needle check is for the 1m/512k profiles (max_model_len ${exp.maxModelLen} <= ${LONG_CONTEXT_THRESHOLD}); --suite needle runs it anyway`,
+    });
+  const needle = needleOptions(ctx, exp);
+  if (requested.includes("logs") && !logSource) {
+    if (!values.all)
+      throw new UsageError("--suite logs needs a log source: --stack/--config (SSH to the head) or --logs-file FILE");
+    unavailable.push({ name: "logs", note: "no log source (pass --stack/--config for SSH, or --logs-file FILE)" });
+  }
+  const { samplers, samplerKind } = memorySamplers(ctx, exp);
+  return {
+    endpoint,
+    ...(key ? { apiKey: key } : {}),
+    servedName: exp.servedName,
+    maxModelLen: exp.maxModelLen,
+    expectations: exp.source,
+    suite: requested,
+    ...trafficOptions(ctx, exp),
+    samplers,
+    memoryOptOut: samplerKind === "none",
+    ...needle,
+    ...(logSource ? { logSource } : {}),
+    kvCacheDtype: exp.plan?.profile.kvCacheDtype ?? "fp8",
+    unavailable,
+    ...(say ? { onProgress: say } : {}),
+  };
+}
+
+/** --suite or --all (exactly one). */
+function requestedChecks({ values, str }: GateCliCtx): CheckName[] {
+  if (values.all && str("suite")) throw new UsageError("--all and --suite were both given: choose one");
+  if (!values.all && !str("suite"))
+    throw new UsageError("say which checks to run: --suite boot,mtp,soak,quality,security[,logs] or --all");
+  return values.all ? [...CHECK_NAMES] : parseSuite(str("suite") as string);
+}
+
+/** What the server must serve: from --max-model-len/--served-name, or from the stack's plan; and --identity. */
+function expectations({ str }: GateCliCtx): Expectations {
+  let exp: Expectations;
+  const explicitLen = str("max-model-len");
+  if (explicitLen !== undefined && (str("stack") || str("config")))
+    throw new UsageError("--max-model-len replaces --stack/--config: give one or the other");
+  if (explicitLen !== undefined) {
+    exp = {
+      maxModelLen: parsePositiveInt("--max-model-len", explicitLen, 100_000_000),
+      servedName: str("served-name") ?? "deepseek-v4",
+      source: "command-line flags",
+    };
+  } else {
+    const { plan, source, privateKeys } = readClusterPlan({
+      ...(str("stack") ? { stack: str("stack") as string } : {}),
+      ...(str("config") ? { config: str("config") as string } : {}),
+    });
+    const servedName = str("served-name") ?? plan.model.servedName;
+    exp = { maxModelLen: plan.profile.maxModelLen, servedName, source, plan, privateKeys };
+  }
+  const identity = str("identity");
+  if (identity !== undefined) {
+    if (!exp.plan) throw new UsageError("--identity is for SSH to the nodes: give --stack or --config");
+    checkIdentityFile(identity);
+  }
+  return exp;
+}
+
+/** SSH to the nodes (made only when the plan is known): --identity, else the config's keys. */
+function openSession(ctx: GateCliCtx, exp: Expectations): void {
+  if (!exp.plan) return;
+  const identity = ctx.str("identity");
+  const settings: SshSettings = {
+    ...(ctx.deps.sshCommand ? { sshCommand: [ctx.deps.sshCommand] } : {}),
+    ...(identity !== undefined ? { identityFile: identity } : { privateKeys: exp.privateKeys ?? {} }),
+  };
+  ctx.session = new SshSession(settings);
+  ctx.deps.onSession?.(ctx.session);
+}
+
+/** The engine's log: --logs-file, else the head's container over SSH. */
+function logSourceFor({ str, session }: GateCliCtx, exp: Expectations): LogSource | undefined {
+  const head = exp.plan?.nodes.find((n) => n.role === "head");
+  if (str("logs-file")) return fileLogs(str("logs-file") as string);
+  if (head && session) return sshDockerLogs(session, head, head.container.name);
+  return undefined;
+}
+
+/** --max-depth (it must fit max_model_len with room for the question) and --needle-positions. */
+function needleOptions(
+  { str }: GateCliCtx,
+  exp: Expectations,
+): Pick<GateOptions, "needleMaxDepth" | "needlePositions"> {
+  let needleMaxDepth: number | undefined;
+  if (str("max-depth") !== undefined) {
+    needleMaxDepth = parseTokenCount("--max-depth", str("max-depth") as string, 256);
+    if (needleMaxDepth + NEEDLE_HEADROOM_TOKENS > exp.maxModelLen)
+      throw new UsageError(
+        `--max-depth ${needleMaxDepth} does not fit max_model_len ${exp.maxModelLen} with ${NEEDLE_HEADROOM_TOKENS} tokens for the question and answer: use at most ${exp.maxModelLen - NEEDLE_HEADROOM_TOKENS}`,
+      );
+  }
+  let needlePositions: number[] | undefined;
+  if (str("needle-positions") !== undefined) {
+    needlePositions = (str("needle-positions") as string)
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean)
+      .map((p) => parseNumber("--needle-positions", p, 0, 1));
+    if (needlePositions.length === 0)
+      throw new UsageError("--needle-positions needs at least one fraction, e.g. 0.1,0.5,0.9");
+  }
+  return {
+    ...(needleMaxDepth !== undefined ? { needleMaxDepth } : {}),
+    ...(needlePositions ? { needlePositions } : {}),
+  };
+}
+
+/** The free-memory samplers for the soak: over SSH to every node (default with a plan), this machine, or none. */
+function memorySamplers(
+  { str, deps, session }: GateCliCtx,
+  exp: Expectations,
+): { samplers: MemorySampler[]; samplerKind: string | undefined } {
+  const samplerKind = str("sampler") ?? (exp.plan ? "ssh" : undefined);
+  let samplers: MemorySampler[] = [];
+  if (deps.samplers) samplers = [...deps.samplers];
+  else if (samplerKind === "ssh") {
+    if (!exp.plan || !session) throw new UsageError("--sampler ssh needs the nodes: give --stack or --config");
+    const ssh = session;
+    samplers = exp.plan.nodes.map((n) => sshMemorySampler(ssh, n));
+  } else if (samplerKind === "local") samplers = [localMemorySampler()];
+  else if (samplerKind !== undefined && samplerKind !== "none")
+    throw new UsageError(`--sampler must be ssh, local or none, not '${samplerKind}'`);
+  return { samplers, samplerKind };
+}
+
+/** The concurrency, the request timeouts, the boot wait, the mtp and soak traffic, the soak's sampling and thresholds, the needle's timeout. */
+function trafficOptions({ values, str }: GateCliCtx, exp: Expectations) {
+  const seconds = (flag: string, dflt: number) =>
+    str(flag) !== undefined ? parseSeconds(`--${flag}`, str(flag) as string) : dflt;
+  const concurrency =
+    str("concurrency") !== undefined
+      ? parsePositiveInt("--concurrency", str("concurrency") as string, 1024)
+      : exp.plan
+        ? exp.plan.profile.maxNumSeqs
+        : 6;
+  return {
+    concurrency,
+    timeouts: timeoutsFrom(values),
+    bootWaitMs:
+      str("boot-wait") !== undefined
+        ? Math.round(parseNumber("--boot-wait", str("boot-wait") as string, 0, 86_400) * 1000)
+        : 0,
+    maxTokens:
+      str("max-tokens") !== undefined ? parsePositiveInt("--max-tokens", str("max-tokens") as string, 1_000_000) : 256,
+    mtpDurationMs: seconds("mtp-duration", 600_000),
+    soakDurationMs: seconds("soak-duration", 1_800_000),
+    healthIntervalMs: seconds("health-interval", 5_000),
+    sampleIntervalMs: seconds("sample-interval", 30_000),
+    maxDeclineMbPerHour:
+      str("max-memory-decline") !== undefined
+        ? parseNumber("--max-memory-decline", str("max-memory-decline") as string, 0, 1e9)
+        : 500,
+    soakMinVerdictMs:
+      str("soak-min-verdict") !== undefined
+        ? Math.round(parseNumber("--soak-min-verdict", str("soak-min-verdict") as string, 0, 86_400) * 1000)
+        : MIN_SOAK_VERDICT_MS,
+    ...(str("needle-timeout") !== undefined ? { needleTimeoutMs: seconds("needle-timeout", 2_400_000) } : {}),
+  };
+}
+
+/** A soak too short for a free-memory verdict is said up front. */
+function noteShortSoak(gateOpts: GateOptions, say: ((line: string) => void) | undefined): void {
   if (
     gateOpts.suite.includes("soak") &&
     gateOpts.samplers.length > 0 &&
@@ -312,12 +385,10 @@ export async function runGateCli(argv: readonly string[], io: CliIo, deps: GateC
     say?.(
       `note: --soak-duration ${gateOpts.soakDurationMs / 1000} s is under the ${(gateOpts.soakMinVerdictMs ?? MIN_SOAK_VERDICT_MS) / 1000} s a free-memory verdict needs: the soak's memory verdict will be inconclusive`,
     );
-  let report: GateReport;
-  try {
-    report = await runGate(gateOpts);
-  } finally {
-    session?.close();
-  }
+}
+
+/** The report as text or JSON, and to --report FILE; the exit code. */
+function emitGateReport(report: GateReport, { values, str, say }: GateCliCtx, io: CliIo): number {
   const json = `${JSON.stringify(report, null, 2)}\n`;
   if (values.json) io.out(json);
   else io.out(renderGateReport(report));
