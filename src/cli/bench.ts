@@ -69,30 +69,38 @@ export interface BenchCliDeps {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+/** bench's own flags (parseCommandArgs adds the common ones: --endpoint, --api-key-env, --json, --quiet, timeouts). */
+const BENCH_FLAGS = {
+  model: { type: "string" },
+  levels: { type: "string" },
+  "max-tokens": { type: "string" },
+  temperature: { type: "string" },
+  requests: { type: "string" },
+  "no-warmup": { type: "boolean" },
+  chart: { type: "string" },
+  baseline: { type: "string" },
+  tolerance: { type: "string" },
+  "allow-different-settings": { type: "boolean" },
+  "progress-interval": { type: "string" },
+  depths: { type: "string" },
+  pp: { type: "string" },
+  tg: { type: "string" },
+  runs: { type: "string" },
+} as const;
+
+type BenchValues = Exclude<ReturnType<typeof parseCommandArgs>, number>;
+type SweepOptions = Parameters<typeof runBench>[0];
+
+/** A sweep's options, and the baseline it is compared with (if any). */
+interface SweepPlan {
+  readonly opts: SweepOptions;
+  readonly baseline?: BenchReport;
+  readonly tolerance: number;
+}
+
 export async function runBenchCli(argv: readonly string[], io: CliIo, deps: BenchCliDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;
-  const values = parseCommandArgs(
-    argv,
-    {
-      model: { type: "string" },
-      levels: { type: "string" },
-      "max-tokens": { type: "string" },
-      temperature: { type: "string" },
-      requests: { type: "string" },
-      "no-warmup": { type: "boolean" },
-      chart: { type: "string" },
-      baseline: { type: "string" },
-      tolerance: { type: "string" },
-      "allow-different-settings": { type: "boolean" },
-      "progress-interval": { type: "string" },
-      depths: { type: "string" },
-      pp: { type: "string" },
-      tg: { type: "string" },
-      runs: { type: "string" },
-    },
-    BENCH_USAGE,
-    io,
-  );
+  const values = parseCommandArgs(argv, BENCH_FLAGS, BENCH_USAGE, io);
   if (typeof values === "number") return values;
   const str = (k: string) => values[k] as string | undefined;
   if (str("depths") !== undefined) return runDepthCli(values, io, env);
@@ -101,71 +109,9 @@ export async function runBenchCli(argv: readonly string[], io: CliIo, deps: Benc
       io.err(`--${flag} applies only with --depths LIST\n\n${BENCH_USAGE}`);
       return 2;
     }
-  let opts: Parameters<typeof runBench>[0];
-  let baseline: BenchReport | undefined;
-  let tolerance = 0.1;
+  let sweep: SweepPlan;
   try {
-    const endpoint = str("endpoint");
-    if (!endpoint) throw new UsageError("--endpoint is required (e.g. --endpoint http://spark-head.local:8000)");
-    checkEndpoint(endpoint);
-    const { key, source } = apiKeyFromEnv(str("api-key-env"), env);
-    if (source && !values.quiet) io.err(`using the API key from ${source}\n`);
-    if (str("tolerance") !== undefined) {
-      if (!str("baseline")) throw new UsageError("--tolerance only applies with --baseline FILE");
-      tolerance = parseNumber("--tolerance", str("tolerance") as string, 0, 10);
-    }
-    const b = str("baseline");
-    if (b) {
-      let doc: unknown;
-      try {
-        doc = JSON.parse(readFileSync(b, "utf8"));
-      } catch (e) {
-        throw new UsageError(
-          `--baseline ${b}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : `cannot be read as JSON (${(e as Error).message})`}`,
-        );
-      }
-      const problem = validateBaseline(doc);
-      if (problem) throw new UsageError(`--baseline ${b} ${problem}`);
-      baseline = doc as BenchReport;
-    }
-    const requests =
-      str("requests") !== undefined ? parsePositiveInt("--requests", str("requests") as string, 100_000) : undefined;
-    opts = {
-      endpoint,
-      ...(key ? { apiKey: key } : {}),
-      ...(str("model") ? { model: str("model") as string } : {}),
-      levels:
-        str("levels") !== undefined ? parseIntList("--levels", str("levels") as string, 4096) : [1, 6, 12, 24, 32],
-      maxTokens:
-        str("max-tokens") !== undefined
-          ? parsePositiveInt("--max-tokens", str("max-tokens") as string, 1_000_000)
-          : 128,
-      temperature:
-        str("temperature") !== undefined ? parseNumber("--temperature", str("temperature") as string, 0, 2) : 0.7,
-      ...(requests !== undefined ? { requests: () => requests } : {}),
-      warmup: !values["no-warmup"],
-      timeouts: timeoutsFrom(values),
-      progressIntervalMs: progressInterval(str("progress-interval")),
-      ...(values.quiet ? {} : { onProgress: (line: string) => io.err(`${line}\n`) }),
-    };
-    if (baseline) {
-      const planned = {
-        settings: {
-          maxTokens: opts.maxTokens,
-          temperature: opts.temperature,
-          warmup: opts.warmup !== false,
-          thinking: false,
-          levels: opts.levels,
-          requestsPerLevel: opts.levels.map((c) => (requests !== undefined ? requests : defaultRequests(c))),
-        },
-        ...(opts.model ? { model: opts.model } : {}),
-      };
-      const differ = settingsDifferences(planned, baseline);
-      if (differ.length && !values["allow-different-settings"])
-        throw new UsageError(
-          `--baseline ${str("baseline")} was run with different settings: ${differ.join("; ")}. Rerun with the baseline's settings, or pass --allow-different-settings to compare anyway`,
-        );
-    }
+    sweep = sweepPlan(values, io, env);
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`${e.message}\n\n${BENCH_USAGE}`);
@@ -173,16 +119,103 @@ export async function runBenchCli(argv: readonly string[], io: CliIo, deps: Benc
     }
     throw e;
   }
-
   let report: BenchReport;
   try {
-    report = await runBench(opts);
+    report = await runBench(sweep.opts);
   } catch (e) {
     io.err(`bench: ${(e as Error).message}\n`);
     if (values.json)
       io.out(`${JSON.stringify({ kind: "dgx-spark-vllm.bench", error: (e as Error).message }, null, 2)}\n`);
     return 1;
   }
+  return emitSweep(report, sweep, values, io);
+}
+
+/** The sweep's options from the flags, in the order they are checked; a UsageError names the first bad one. */
+function sweepPlan(values: BenchValues, io: CliIo, env: NodeJS.ProcessEnv): SweepPlan {
+  const str = (k: string) => values[k] as string | undefined;
+  const endpoint = str("endpoint");
+  if (!endpoint) throw new UsageError("--endpoint is required (e.g. --endpoint http://spark-head.local:8000)");
+  checkEndpoint(endpoint);
+  const { key, source } = apiKeyFromEnv(str("api-key-env"), env);
+  if (source && !values.quiet) io.err(`using the API key from ${source}\n`);
+  const { baseline, tolerance } = readBaseline(str("baseline"), str("tolerance"));
+  const requests =
+    str("requests") !== undefined ? parsePositiveInt("--requests", str("requests") as string, 100_000) : undefined;
+  const opts: SweepOptions = {
+    endpoint,
+    ...(key ? { apiKey: key } : {}),
+    ...(str("model") ? { model: str("model") as string } : {}),
+    levels: str("levels") !== undefined ? parseIntList("--levels", str("levels") as string, 4096) : [1, 6, 12, 24, 32],
+    maxTokens:
+      str("max-tokens") !== undefined ? parsePositiveInt("--max-tokens", str("max-tokens") as string, 1_000_000) : 128,
+    temperature:
+      str("temperature") !== undefined ? parseNumber("--temperature", str("temperature") as string, 0, 2) : 0.7,
+    ...(requests !== undefined ? { requests: () => requests } : {}),
+    warmup: !values["no-warmup"],
+    timeouts: timeoutsFrom(values),
+    progressIntervalMs: progressInterval(str("progress-interval")),
+    ...(values.quiet ? {} : { onProgress: (line: string) => io.err(`${line}\n`) }),
+  };
+  if (baseline)
+    checkBaselineSettings(opts, requests, baseline, str("baseline") as string, !!values["allow-different-settings"]);
+  return { opts, ...(baseline ? { baseline } : {}), tolerance };
+}
+
+/** --baseline FILE (an earlier run's JSON report) and --tolerance (only with it; default 10%). */
+function readBaseline(
+  file: string | undefined,
+  toleranceFlag: string | undefined,
+): { baseline?: BenchReport; tolerance: number } {
+  let tolerance = 0.1;
+  if (toleranceFlag !== undefined) {
+    if (!file) throw new UsageError("--tolerance only applies with --baseline FILE");
+    tolerance = parseNumber("--tolerance", toleranceFlag, 0, 10);
+  }
+  if (!file) return { tolerance };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new UsageError(
+      `--baseline ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : `cannot be read as JSON (${(e as Error).message})`}`,
+    );
+  }
+  const problem = validateBaseline(doc);
+  if (problem) throw new UsageError(`--baseline ${file} ${problem}`);
+  return { baseline: doc as BenchReport, tolerance };
+}
+
+/** A baseline run with other settings is refused, unless --allow-different-settings. */
+function checkBaselineSettings(
+  opts: SweepOptions,
+  requests: number | undefined,
+  baseline: BenchReport,
+  file: string,
+  allowDifferent: boolean,
+): void {
+  const planned = {
+    settings: {
+      maxTokens: opts.maxTokens,
+      temperature: opts.temperature,
+      warmup: opts.warmup !== false,
+      thinking: false,
+      levels: opts.levels,
+      requestsPerLevel: opts.levels.map((c) => (requests !== undefined ? requests : defaultRequests(c))),
+    },
+    ...(opts.model ? { model: opts.model } : {}),
+  };
+  const differ = settingsDifferences(planned, baseline);
+  if (differ.length && !allowDifferent)
+    throw new UsageError(
+      `--baseline ${file} was run with different settings: ${differ.join("; ")}. Rerun with the baseline's settings, or pass --allow-different-settings to compare anyway`,
+    );
+}
+
+/** The table or JSON (with the baseline comparison), the chart, and the exit code: 1 on failed requests or regressions. */
+function emitSweep(report: BenchReport, sweep: SweepPlan, values: BenchValues, io: CliIo): number {
+  const str = (k: string) => values[k] as string | undefined;
+  const { baseline, tolerance } = sweep;
   let comparison: BaselineComparison | undefined;
   if (baseline) {
     comparison = compareToBaseline(report, baseline, tolerance, str("baseline") as string);
