@@ -294,11 +294,175 @@ export class OpenAiClient {
       onDelta?: () => void;
     } = {},
   ): Promise<StreamResult> {
-    const keepText = opts.keepText !== false;
-    const t0 = performance.now();
-    const r: MutableStream = {
+    const payload = JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } });
+    return new Promise<StreamResult>((resolve) => {
+      const stream = new ChatStream(timeouts, opts, resolve);
+      const headers = this.headers(true, false);
+      headers["content-type"] = "application/json";
+      let req: http.ClientRequest;
+      try {
+        req = this.mod.request(this.chatUrl, { method: "POST", headers, agent: this.agent });
+      } catch (e) {
+        stream.finish({ kind: "network", message: (e as Error).message });
+        return;
+      }
+      stream.req = req;
+      let gotResponse = false;
+      req.on("error", (e: NodeJS.ErrnoException) => stream.finish(classifyNetworkError(e, gotResponse)));
+      req.on("response", (res) => {
+        gotResponse = true;
+        readStream(res, stream);
+      });
+      req.end(payload);
+      stream.check();
+    });
+  }
+}
+
+/** A response to a streamed chat request: an HTTP error's body, or the SSE stream's events into `stream`. */
+function readStream(res: http.IncomingMessage, stream: ChatStream): void {
+  const status = res.statusCode ?? 0;
+  stream.r.status = status;
+  res.setEncoding("utf8");
+  if (status !== 200) {
+    let text = "";
+    res.on("data", (c: string) => {
+      if (text.length < 4096) text += c;
+    });
+    res.on("end", () => stream.finish(httpError(status, text)));
+    res.on("error", () => stream.finish(httpError(status, text)));
+    res.on("close", () => stream.finish(httpError(status, text)));
+    return;
+  }
+  const parser = new SseParser((data) => stream.onEvent(data));
+  res.on("data", (c: string) => {
+    stream.touch();
+    parser.push(c);
+  });
+  res.on("end", () => {
+    parser.end();
+    stream.finish({
+      kind: "truncated",
+      message: `stream ended without [DONE] after ${stream.r.deltas} token chunks${stream.r.finishReason ? ` (finish_reason ${stream.r.finishReason})` : ""}`,
+    });
+  });
+  res.on("error", (e: NodeJS.ErrnoException) => stream.finish(classifyNetworkError(e, true)));
+  res.on("close", () => {
+    if (!res.complete)
+      stream.finish({
+        kind: "dropped",
+        message: `connection dropped mid-stream after ${stream.r.deltas} token chunks`,
+      });
+  });
+}
+
+/** A token-carrying (or usage-only) chunk of the stream, as read from one event. */
+interface StreamChunk {
+  readonly kind: "chunk";
+  readonly usage: {
+    readonly completionTokens?: number;
+    readonly promptTokens?: number;
+    readonly cachedTokens?: number;
+  };
+  readonly finishReason?: string;
+  readonly content: string;
+  readonly reasoning: string;
+  readonly tools?: readonly { index?: number; function?: { name?: unknown; arguments?: unknown } }[];
+}
+
+/** What one SSE `data:` line says: the end, an error (malformed or sent by the server), or a chunk. */
+type StreamEvent = { readonly kind: "done" } | { readonly kind: "error"; readonly error: RequestError } | StreamChunk;
+
+/** Parse one event's data; `deltas` (token chunks so far) only words the errors. Pure. */
+export function parseStreamEvent(data: string, deltas: number): StreamEvent {
+  if (data === "[DONE]") return { kind: "done" };
+  let obj: unknown;
+  try {
+    obj = JSON.parse(data);
+  } catch {
+    return {
+      kind: "error",
+      error: {
+        kind: "malformed",
+        message: `unparseable stream event after ${deltas} token chunks: ${data.slice(0, 80)}`,
+      },
+    };
+  }
+  if (!obj || typeof obj !== "object")
+    return {
+      kind: "error",
+      error: { kind: "malformed", message: `stream event is not an object: ${data.slice(0, 80)}` },
+    };
+  const o = obj as {
+    error?: unknown;
+    choices?: unknown;
+    usage?: {
+      completion_tokens?: unknown;
+      prompt_tokens?: unknown;
+      prompt_tokens_details?: { cached_tokens?: unknown } | null;
+    } | null;
+  };
+  if (o.error !== undefined && o.error !== null) {
+    const e = o.error as { message?: unknown; type?: unknown };
+    const msg =
+      typeof e === "object"
+        ? `${typeof e.type === "string" ? `${e.type}: ` : ""}${typeof e.message === "string" ? e.message : JSON.stringify(e)}`
+        : String(e);
+    return { kind: "error", error: { kind: "stream-error", message: `error inside the stream: ${msg.slice(0, 300)}` } };
+  }
+  const cached = o.usage?.prompt_tokens_details?.cached_tokens;
+  const usage = {
+    ...(o.usage && typeof o.usage.completion_tokens === "number"
+      ? { completionTokens: o.usage.completion_tokens }
+      : {}),
+    ...(o.usage && typeof o.usage.prompt_tokens === "number" ? { promptTokens: o.usage.prompt_tokens } : {}),
+    ...(typeof cached === "number" ? { cachedTokens: cached } : {}),
+  };
+  const c = Array.isArray(o.choices)
+    ? (o.choices[0] as { delta?: Record<string, unknown>; finish_reason?: unknown } | undefined)
+    : undefined;
+  const finishReason = typeof c?.finish_reason === "string" ? c.finish_reason : undefined;
+  const d = c?.delta;
+  const reasoningRaw = d?.reasoning_content ?? d?.reasoning;
+  const tools = Array.isArray(d?.tool_calls)
+    ? (d.tool_calls as { index?: number; function?: { name?: unknown; arguments?: unknown } }[])
+    : undefined;
+  return {
+    kind: "chunk",
+    usage,
+    ...(finishReason !== undefined ? { finishReason } : {}),
+    content: typeof d?.content === "string" ? d.content : "",
+    reasoning: typeof reasoningRaw === "string" ? reasoningRaw : "",
+    ...(tools ? { tools } : {}),
+  };
+}
+
+/**
+ * One streamed request's state: what it has read, its timing, and its deadlines (no first token
+ * within firstTokenMs, nothing for idleMs once tokens flow, longer than totalMs). `finish` ends it
+ * once, with or without an error, and resolves the request's promise.
+ */
+class ChatStream {
+  readonly r: MutableStream;
+  req?: http.ClientRequest;
+  private readonly t0 = performance.now();
+  private usageTokens: number | undefined;
+  private lastActivity = this.t0;
+  private lastToken = 0;
+  private firstToken = false;
+  private settled = false;
+  private watchdog: NodeJS.Timeout | undefined;
+  private readonly keepText: boolean;
+
+  constructor(
+    private readonly timeouts: Timeouts,
+    private readonly opts: { keepText?: boolean; onDelta?: () => void },
+    private readonly resolve: (r: StreamResult) => void,
+  ) {
+    this.keepText = opts.keepText !== false;
+    this.r = {
       ok: false,
-      startedAt: t0,
+      startedAt: this.t0,
       latencyMs: 0,
       itlMs: [],
       completionTokens: 0,
@@ -308,180 +472,102 @@ export class OpenAiClient {
       reasoning: "",
       toolCalls: [],
     };
-    let usageTokens: number | undefined;
-    let lastActivity = t0;
-    let lastToken = 0;
-    let firstToken = false;
-    let gotResponse = false;
-    let settled = false;
-    let watchdog: NodeJS.Timeout | undefined;
-    const payload = JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } });
+  }
 
-    return new Promise<StreamResult>((resolve) => {
-      let req: http.ClientRequest | undefined;
-      const finish = (err?: RequestError) => {
-        if (settled) return;
-        settled = true;
-        if (watchdog) clearTimeout(watchdog);
-        r.latencyMs = performance.now() - t0;
-        if (usageTokens !== undefined) {
-          r.completionTokens = usageTokens;
-          r.tokensFrom = "usage";
-        } else {
-          r.completionTokens = r.deltas;
-        }
-        if (err) {
-          r.ok = false;
-          r.error = err;
-          req?.destroy();
-        } else {
-          r.ok = true;
-        }
-        resolve(r);
-      };
-      const check = () => {
-        if (settled) return;
-        const now = performance.now();
-        if (now - t0 >= timeouts.totalMs)
-          return finish({ kind: "timeout", message: `request took longer than ${Math.round(timeouts.totalMs)} ms` });
-        if (!firstToken) {
-          if (now - t0 >= timeouts.firstTokenMs)
-            return finish({
-              kind: "first-token-timeout",
-              message: `no first token within ${Math.round(timeouts.firstTokenMs)} ms`,
-            });
-        } else if (now - lastActivity >= timeouts.idleMs) {
-          return finish({
-            kind: "stalled",
-            message: `stream stalled: nothing for ${Math.round(timeouts.idleMs)} ms after ${r.deltas} token chunks`,
-          });
-        }
-        const next = Math.min(
-          t0 + timeouts.totalMs,
-          firstToken ? lastActivity + timeouts.idleMs : t0 + timeouts.firstTokenMs,
-        );
-        watchdog = setTimeout(check, Math.max(1, next - now));
-      };
-      const onEvent = (data: string) => {
-        if (settled) return;
-        r.ttfrMs ??= performance.now() - t0;
-        if (data === "[DONE]") return finish();
-        let obj: unknown;
-        try {
-          obj = JSON.parse(data);
-        } catch {
-          return finish({
-            kind: "malformed",
-            message: `unparseable stream event after ${r.deltas} token chunks: ${data.slice(0, 80)}`,
-          });
-        }
-        if (!obj || typeof obj !== "object")
-          return finish({ kind: "malformed", message: `stream event is not an object: ${data.slice(0, 80)}` });
-        const o = obj as {
-          error?: unknown;
-          choices?: unknown;
-          usage?: {
-            completion_tokens?: unknown;
-            prompt_tokens?: unknown;
-            prompt_tokens_details?: { cached_tokens?: unknown } | null;
-          } | null;
-        };
-        if (o.error !== undefined && o.error !== null) {
-          const e = o.error as { message?: unknown; type?: unknown };
-          const msg =
-            typeof e === "object"
-              ? `${typeof e.type === "string" ? `${e.type}: ` : ""}${typeof e.message === "string" ? e.message : JSON.stringify(e)}`
-              : String(e);
-          return finish({ kind: "stream-error", message: `error inside the stream: ${msg.slice(0, 300)}` });
-        }
-        if (o.usage && typeof o.usage.completion_tokens === "number") usageTokens = o.usage.completion_tokens;
-        if (o.usage && typeof o.usage.prompt_tokens === "number") r.promptTokens = o.usage.prompt_tokens;
-        const cached = o.usage?.prompt_tokens_details?.cached_tokens;
-        if (typeof cached === "number") r.cachedPromptTokens = cached;
-        if (!Array.isArray(o.choices)) return;
-        const c = o.choices[0] as { delta?: Record<string, unknown>; finish_reason?: unknown } | undefined;
-        if (!c) return;
-        if (typeof c.finish_reason === "string") r.finishReason = c.finish_reason;
-        const d = c.delta;
-        if (!d) return;
-        const content = typeof d.content === "string" ? d.content : "";
-        const reasoningRaw = d.reasoning_content ?? d.reasoning;
-        const reasoning = typeof reasoningRaw === "string" ? reasoningRaw : "";
-        const tools = Array.isArray(d.tool_calls)
-          ? (d.tool_calls as { index?: number; function?: { name?: unknown; arguments?: unknown } }[])
-          : undefined;
-        if (content === "" && reasoning === "" && !tools?.length) return;
-        const now = performance.now();
-        if (!firstToken) {
-          firstToken = true;
-          r.ttftMs = now - t0;
-          // From now on the idle deadline applies, which may come before the first-token one.
-          if (watchdog) clearTimeout(watchdog);
-          check();
-        } else {
-          r.itlMs.push(now - lastToken);
-        }
-        lastToken = now;
-        r.deltas++;
-        opts.onDelta?.();
-        if (keepText) {
-          r.content += content;
-          r.reasoning += reasoning;
-        }
-        if (tools) {
-          for (const t of tools) {
-            const i = typeof t.index === "number" ? t.index : r.toolCalls.length;
-            const slot = (r.toolCalls[i] ??= { name: "", arguments: "" });
-            if (typeof t.function?.name === "string") slot.name += t.function.name;
-            if (typeof t.function?.arguments === "string") slot.arguments += t.function.arguments;
-          }
-        }
-      };
+  /** Bytes arrived: the idle deadline starts again. */
+  touch(): void {
+    this.lastActivity = performance.now();
+  }
 
-      const headers = this.headers(true, false);
-      headers["content-type"] = "application/json";
-      try {
-        req = this.mod.request(this.chatUrl, { method: "POST", headers, agent: this.agent });
-      } catch (e) {
-        finish({ kind: "network", message: (e as Error).message });
-        return;
-      }
-      req.on("error", (e: NodeJS.ErrnoException) => finish(classifyNetworkError(e, gotResponse)));
-      req.on("response", (res) => {
-        gotResponse = true;
-        const status = res.statusCode ?? 0;
-        r.status = status;
-        res.setEncoding("utf8");
-        if (status !== 200) {
-          let text = "";
-          res.on("data", (c: string) => {
-            if (text.length < 4096) text += c;
-          });
-          res.on("end", () => finish(httpError(status, text)));
-          res.on("error", () => finish(httpError(status, text)));
-          res.on("close", () => finish(httpError(status, text)));
-          return;
-        }
-        const parser = new SseParser(onEvent);
-        res.on("data", (c: string) => {
-          lastActivity = performance.now();
-          parser.push(c);
+  finish(err?: RequestError): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.watchdog) clearTimeout(this.watchdog);
+    const r = this.r;
+    r.latencyMs = performance.now() - this.t0;
+    if (this.usageTokens !== undefined) {
+      r.completionTokens = this.usageTokens;
+      r.tokensFrom = "usage";
+    } else {
+      r.completionTokens = r.deltas;
+    }
+    if (err) {
+      r.ok = false;
+      r.error = err;
+      this.req?.destroy();
+    } else {
+      r.ok = true;
+    }
+    this.resolve(r);
+  }
+
+  /** Ends the request at a passed deadline, else arms a timer for the next one. */
+  check(): void {
+    if (this.settled) return;
+    const { t0, timeouts } = this;
+    const now = performance.now();
+    if (now - t0 >= timeouts.totalMs)
+      return this.finish({ kind: "timeout", message: `request took longer than ${Math.round(timeouts.totalMs)} ms` });
+    if (!this.firstToken) {
+      if (now - t0 >= timeouts.firstTokenMs)
+        return this.finish({
+          kind: "first-token-timeout",
+          message: `no first token within ${Math.round(timeouts.firstTokenMs)} ms`,
         });
-        res.on("end", () => {
-          parser.end();
-          finish({
-            kind: "truncated",
-            message: `stream ended without [DONE] after ${r.deltas} token chunks${r.finishReason ? ` (finish_reason ${r.finishReason})` : ""}`,
-          });
-        });
-        res.on("error", (e: NodeJS.ErrnoException) => finish(classifyNetworkError(e, true)));
-        res.on("close", () => {
-          if (!res.complete)
-            finish({ kind: "dropped", message: `connection dropped mid-stream after ${r.deltas} token chunks` });
-        });
+    } else if (now - this.lastActivity >= timeouts.idleMs) {
+      return this.finish({
+        kind: "stalled",
+        message: `stream stalled: nothing for ${Math.round(timeouts.idleMs)} ms after ${this.r.deltas} token chunks`,
       });
-      req.end(payload);
-      check();
-    });
+    }
+    const next = Math.min(
+      t0 + timeouts.totalMs,
+      this.firstToken ? this.lastActivity + timeouts.idleMs : t0 + timeouts.firstTokenMs,
+    );
+    this.watchdog = setTimeout(() => this.check(), Math.max(1, next - now));
+  }
+
+  /** One SSE event's data. */
+  onEvent(data: string): void {
+    if (this.settled) return;
+    const r = this.r;
+    r.ttfrMs ??= performance.now() - this.t0;
+    const ev = parseStreamEvent(data, r.deltas);
+    if (ev.kind === "done") return this.finish();
+    if (ev.kind === "error") return this.finish(ev.error);
+    if (ev.usage.completionTokens !== undefined) this.usageTokens = ev.usage.completionTokens;
+    if (ev.usage.promptTokens !== undefined) r.promptTokens = ev.usage.promptTokens;
+    if (ev.usage.cachedTokens !== undefined) r.cachedPromptTokens = ev.usage.cachedTokens;
+    if (ev.finishReason !== undefined) r.finishReason = ev.finishReason;
+    if (ev.content === "" && ev.reasoning === "" && !ev.tools?.length) return;
+    this.onTokens(ev);
+  }
+
+  /** A chunk that carries content, reasoning or a tool call: timing, counts, text. */
+  private onTokens(ev: StreamChunk): void {
+    const r = this.r;
+    const now = performance.now();
+    if (!this.firstToken) {
+      this.firstToken = true;
+      r.ttftMs = now - this.t0;
+      // From now on the idle deadline applies, which may come before the first-token one.
+      if (this.watchdog) clearTimeout(this.watchdog);
+      this.check();
+    } else {
+      r.itlMs.push(now - this.lastToken);
+    }
+    this.lastToken = now;
+    r.deltas++;
+    this.opts.onDelta?.();
+    if (this.keepText) {
+      r.content += ev.content;
+      r.reasoning += ev.reasoning;
+    }
+    for (const t of ev.tools ?? []) {
+      const i = typeof t.index === "number" ? t.index : r.toolCalls.length;
+      const slot = (r.toolCalls[i] ??= { name: "", arguments: "" });
+      if (typeof t.function?.name === "string") slot.name += t.function.name;
+      if (typeof t.function?.arguments === "string") slot.arguments += t.function.arguments;
+    }
   }
 }
