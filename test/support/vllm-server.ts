@@ -122,6 +122,13 @@ export class VllmServer {
     this.proc.on("exit", (code, signal) => {
       this.exited = { code, signal };
     });
+    // A test process that ends without after() (an uncaught error) takes the server's group with it.
+    process.once("exit", () => {
+      if (this.exited) return;
+      try {
+        process.kill(-this.pid, "SIGKILL");
+      } catch {}
+    });
   }
 
   /** The server process's id (the leader of its process group). */

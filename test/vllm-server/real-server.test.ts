@@ -336,6 +336,8 @@ describe("a real vLLM server (vLLM's CPU build) serving a tiny model", { skip },
         "KV cache dtype is auto, expected fp8",
       ]);
       assert.deepEqual(logs.details.forbiddenHits, []);
+      // The key reached vLLM through its environment, as the plan passes it: never in its log.
+      assert.ok(!server!.log().includes(API_KEY), "the API key is in vLLM's log");
     });
   });
 
