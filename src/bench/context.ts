@@ -67,9 +67,17 @@ export function wordsFor(tokens: number, cal: TokenCalibration, extraTokens = 0)
 }
 
 /**
+ * Tokens per filler word assumed when the probe must fit a small max_model_len: a bound, not a
+ * measurement, above what tokenizers count for this prose (the real-server tests' tiny byte-level
+ * tokenizer, 1024 tokens, counts about 3).
+ */
+const MAX_TOKENS_PER_WORD = 4;
+
+/**
  * Two probe requests (max_tokens 1) with a unique nonce each: one with only the nonce, one with
- * `probeWords` words of filler; `usage.prompt_tokens` of both gives the overhead and tokens per
- * word. Throws an Error with a user-facing message when the server reports no usage.
+ * `probeWords` words of filler (fewer when `maxModelLen` is known and that many might not fit: a
+ * server refuses a longer prompt with HTTP 400); `usage.prompt_tokens` of both gives the overhead
+ * and tokens per word. Throws an Error with a user-facing message when the server reports no usage.
  */
 export async function calibrateTokens(
   client: OpenAiClient,
@@ -77,6 +85,7 @@ export async function calibrateTokens(
   runId: string,
   timeouts: Timeouts,
   probeWords = 2000,
+  maxModelLen: number | null = null,
 ): Promise<TokenCalibration> {
   const ask = async (words: number) => {
     const r = await client.streamChat(
@@ -98,8 +107,16 @@ export async function calibrateTokens(
     return r.promptTokens;
   };
   const base = await ask(0);
-  const full = await ask(probeWords);
-  const per = (full - base) / probeWords;
-  if (!(per > 0)) throw new Error(`calibration failed: ${probeWords} words counted as ${full - base} tokens`);
-  return { overheadTokens: base, tokensPerWord: per, probeWords };
+  const words =
+    maxModelLen === null
+      ? probeWords
+      : Math.min(probeWords, Math.floor((maxModelLen - base - 1) / MAX_TOKENS_PER_WORD));
+  if (words < 50)
+    throw new Error(
+      `max_model_len ${maxModelLen} leaves too little room to calibrate prompt sizes (${base} tokens of template)`,
+    );
+  const full = await ask(words);
+  const per = (full - base) / words;
+  if (!(per > 0)) throw new Error(`calibration failed: ${words} words counted as ${full - base} tokens`);
+  return { overheadTokens: base, tokensPerWord: per, probeWords: words };
 }

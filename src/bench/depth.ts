@@ -229,7 +229,7 @@ export async function runDepthBench(opts: DepthOptions): Promise<DepthReport> {
     const latencyMs = await latencyEstimate(client, quick);
     say(`calibrating prompt size against the server's token counts (2 short requests)`);
     const cal = await withProgress("calibration", 2, interval, say, () =>
-      calibrateTokens(client, model, runId, timeouts),
+      calibrateTokens(client, model, runId, timeouts, undefined, maxLen),
     );
     say(
       `calibration: ${round(cal.tokensPerWord, 3)} tokens per filler word, ${cal.overheadTokens} tokens of template; latency estimate ${round(latencyMs, 1)} ms`,

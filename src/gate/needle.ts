@@ -98,7 +98,7 @@ export async function needleGate(opts: NeedleOptions): Promise<CheckResult> {
   try {
     let cal: Awaited<ReturnType<typeof calibrateTokens>>;
     try {
-      cal = await calibrateTokens(client, opts.model, runId, opts.timeouts);
+      cal = await calibrateTokens(client, opts.model, runId, opts.timeouts, undefined, opts.maxModelLen ?? null);
     } catch (e) {
       problems.push((e as Error).message);
       return result("needle", t0, { summary: `failed: ${problems[0]}`, problems, details: details() });

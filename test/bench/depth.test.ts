@@ -80,6 +80,29 @@ test("the stand-in's prefix cache is real: a repeated prompt is served from it, 
   });
 });
 
+test("under a small max_model_len the calibration probe is sized to fit (a fixed 2000 words got HTTP 400 from a real vLLM)", async () => {
+  await withStandin({ maxModelLen: 1536, behavior: { tokenIntervalMs: 1 } }, async (s) => {
+    const r = await runDepthBench({
+      endpoint: s.url,
+      depths: [0, 512],
+      pp: 256,
+      tg: 8,
+      runs: 1,
+      temperature: 0.7,
+      timeouts: FAST,
+    });
+    assert.equal(r.totalErrors, 0);
+    const cal = r.settings.calibration;
+    assert.ok(
+      cal.probeWords < 2000 && cal.overheadTokens + cal.probeWords * cal.tokensPerWord <= 1536,
+      JSON.stringify(cal),
+    );
+    assert.ok(
+      r.depths.every((d) => Math.abs((d.promptTokens.mean ?? 0) - d.targetPromptTokens) <= 0.05 * d.targetPromptTokens),
+    );
+  });
+});
+
 test("depths the server cannot hold are refused before any measured request", async () => {
   await withStandin({ maxModelLen: 4000, behavior: { tokenIntervalMs: 1 } }, async (s) => {
     await assert.rejects(
