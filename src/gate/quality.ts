@@ -44,112 +44,25 @@ interface Message {
 export async function qualityGate(opts: QualityOptions): Promise<CheckResult> {
   const t0 = performance.now();
   const client = new OpenAiClient({ endpoint: opts.endpoint, ...(opts.apiKey ? { apiKey: opts.apiKey } : {}) });
+  const ask = asker(client, opts);
   const minLatin = opts.minLatinShare ?? 0.9;
-  const ask = async (body: Record<string, unknown>): Promise<{ message?: Message; error?: string }> => {
-    const r = await client.requestJson("/v1/chat/completions", {
-      method: "POST",
-      body: { model: opts.model, temperature: 0, max_tokens: 256, chat_template_kwargs: { thinking: false }, ...body },
-      timeoutMs: opts.timeoutMs,
-    });
-    if (!r.ok) return { error: r.error?.message ?? "request failed" };
-    const msg = (r.json as { choices?: { message?: Message }[] } | undefined)?.choices?.[0]?.message;
-    if (!msg) return { error: "the answer has no choices[0].message" };
-    return { message: msg };
-  };
-  const text = (m: Message) => (typeof m.content === "string" ? m.content : "");
-
-  const jsonProbe = async (name: string, prompt: string): Promise<QualityProbe> => {
-    const r = await ask({ messages: [{ role: "user", content: prompt }], response_format: { type: "json_object" } });
-    if (!r.message) return { name, pass: false, detail: `request failed: ${r.error}` };
-    const t = text(r.message).trim();
-    try {
-      const v = JSON.parse(t) as unknown;
-      if (!v || typeof v !== "object") return { name, pass: false, detail: `JSON but not an object: ${snippet(t)}` };
-      return { name, pass: true, detail: `parses as a JSON object with keys ${Object.keys(v).slice(0, 6).join(", ")}` };
-    } catch (e) {
-      return { name, pass: false, detail: `JSON mode answer does not parse (${(e as Error).message}): ${snippet(t)}` };
-    }
-  };
-  const languageProbe = async (name: string, messages: unknown[]): Promise<QualityProbe> => {
-    const r = await ask({ messages });
-    if (!r.message) return { name, pass: false, detail: `request failed: ${r.error}` };
-    const t = text(r.message);
-    const { letters, share } = latinShare(t);
-    if (letters < 10)
-      return { name, pass: false, detail: `answer too short to judge (${letters} letters): ${snippet(t)}` };
-    const pct = Math.round(share * 100);
-    return share >= minLatin
-      ? { name, pass: true, detail: `${pct}% Latin-script letters` }
-      : {
-          name,
-          pass: false,
-          detail: `language drift: an English prompt got ${pct}% Latin-script letters (need ${Math.round(minLatin * 100)}%): ${snippet(t)}`,
-        };
-  };
-  const mathProbe = async (): Promise<QualityProbe> => {
-    const name = "canary-7x19";
-    const r = await ask({
-      messages: [{ role: "user", content: "What is 7x19? Answer with the number only." }],
-      max_tokens: 32,
-    });
-    if (!r.message) return { name, pass: false, detail: `request failed: ${r.error}` };
-    const t = text(r.message);
-    return /(^|[^0-9])133([^0-9]|$)/.test(t)
-      ? { name, pass: true, detail: "answered 133" }
-      : { name, pass: false, detail: `expected 133, got ${snippet(t)}` };
-  };
-  const toolProbe = async (): Promise<QualityProbe> => {
-    const name = "canary-forced-tool-call";
-    const r = await ask({
-      messages: [{ role: "user", content: "What's the weather like in Paris right now?" }],
-      tools: [
-        {
-          type: "function",
-          function: {
-            name: "get_weather",
-            description: "Current weather for a city",
-            parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
-          },
-        },
-      ],
-      tool_choice: { type: "function", function: { name: "get_weather" } },
-    });
-    if (!r.message) return { name, pass: false, detail: `request failed: ${r.error}` };
-    const call = r.message.tool_calls?.[0]?.function;
-    if (!call)
-      return {
-        name,
-        pass: false,
-        detail: `no tool call came back; the model answered in text: ${snippet(text(r.message))}`,
-      };
-    if (call.name !== "get_weather")
-      return { name, pass: false, detail: `tool call to '${String(call.name)}', expected get_weather` };
-    try {
-      JSON.parse(typeof call.arguments === "string" ? call.arguments : "");
-    } catch {
-      return {
-        name,
-        pass: false,
-        detail: `get_weather was called with arguments that are not JSON: ${snippet(String(call.arguments))}`,
-      };
-    }
-    return { name, pass: true, detail: `get_weather(${String(call.arguments)})` };
-  };
-
   try {
     const probes = await Promise.all([
       jsonProbe(
+        ask,
         "json-mode-person",
         "Return a JSON object describing a fictional person with the keys name, age and city.",
       ),
-      jsonProbe("json-mode-list", 'Return a JSON object {"colors": [...]} listing three primary colors.'),
-      languageProbe("language-en-system-prompt", [
+      jsonProbe(ask, "json-mode-list", 'Return a JSON object {"colors": [...]} listing three primary colors.'),
+      languageProbe(ask, minLatin, "language-en-system-prompt", [
         { role: "system", content: "You are a concise assistant." },
         { role: "user", content: "In two sentences, why do leaves change color in autumn?" },
       ]),
-      languageProbe("language-en", [{ role: "user", content: "Describe the water cycle in three short sentences." }]),
-      mathProbe(),
-      toolProbe(),
+      languageProbe(ask, minLatin, "language-en", [
+        { role: "user", content: "Describe the water cycle in three short sentences." },
+      ]),
+      mathProbe(ask),
+      toolProbe(ask),
     ]);
     const failed = probes.filter((p) => !p.pass);
     return result("quality", t0, {
@@ -163,4 +76,110 @@ export async function qualityGate(opts: QualityOptions): Promise<CheckResult> {
   } finally {
     client.close();
   }
+}
+
+/** One chat completion (temperature 0, no thinking) whose first message comes back, or why not. */
+type Ask = (body: Record<string, unknown>) => Promise<{ message?: Message; error?: string }>;
+
+function asker(client: OpenAiClient, opts: QualityOptions): Ask {
+  return async (body) => {
+    const r = await client.requestJson("/v1/chat/completions", {
+      method: "POST",
+      body: { model: opts.model, temperature: 0, max_tokens: 256, chat_template_kwargs: { thinking: false }, ...body },
+      timeoutMs: opts.timeoutMs,
+    });
+    if (!r.ok) return { error: r.error?.message ?? "request failed" };
+    const msg = (r.json as { choices?: { message?: Message }[] } | undefined)?.choices?.[0]?.message;
+    if (!msg) return { error: "the answer has no choices[0].message" };
+    return { message: msg };
+  };
+}
+
+function text(m: Message): string {
+  return typeof m.content === "string" ? m.content : "";
+}
+
+/** JSON mode: the answer parses as a JSON object. */
+async function jsonProbe(ask: Ask, name: string, prompt: string): Promise<QualityProbe> {
+  const r = await ask({ messages: [{ role: "user", content: prompt }], response_format: { type: "json_object" } });
+  if (!r.message) return { name, pass: false, detail: `request failed: ${r.error}` };
+  const t = text(r.message).trim();
+  try {
+    const v = JSON.parse(t) as unknown;
+    if (!v || typeof v !== "object") return { name, pass: false, detail: `JSON but not an object: ${snippet(t)}` };
+    return { name, pass: true, detail: `parses as a JSON object with keys ${Object.keys(v).slice(0, 6).join(", ")}` };
+  } catch (e) {
+    return { name, pass: false, detail: `JSON mode answer does not parse (${(e as Error).message}): ${snippet(t)}` };
+  }
+}
+
+/** No language drift: an English prompt gets an answer in Latin script. */
+async function languageProbe(ask: Ask, minLatin: number, name: string, messages: unknown[]): Promise<QualityProbe> {
+  const r = await ask({ messages });
+  if (!r.message) return { name, pass: false, detail: `request failed: ${r.error}` };
+  const t = text(r.message);
+  const { letters, share } = latinShare(t);
+  if (letters < 10)
+    return { name, pass: false, detail: `answer too short to judge (${letters} letters): ${snippet(t)}` };
+  const pct = Math.round(share * 100);
+  return share >= minLatin
+    ? { name, pass: true, detail: `${pct}% Latin-script letters` }
+    : {
+        name,
+        pass: false,
+        detail: `language drift: an English prompt got ${pct}% Latin-script letters (need ${Math.round(minLatin * 100)}%): ${snippet(t)}`,
+      };
+}
+
+/** Arithmetic canary: 7x19 = 133. */
+async function mathProbe(ask: Ask): Promise<QualityProbe> {
+  const name = "canary-7x19";
+  const r = await ask({
+    messages: [{ role: "user", content: "What is 7x19? Answer with the number only." }],
+    max_tokens: 32,
+  });
+  if (!r.message) return { name, pass: false, detail: `request failed: ${r.error}` };
+  const t = text(r.message);
+  return /(^|[^0-9])133([^0-9]|$)/.test(t)
+    ? { name, pass: true, detail: "answered 133" }
+    : { name, pass: false, detail: `expected 133, got ${snippet(t)}` };
+}
+
+/** A forced tool call comes back as get_weather with JSON arguments. */
+async function toolProbe(ask: Ask): Promise<QualityProbe> {
+  const name = "canary-forced-tool-call";
+  const r = await ask({
+    messages: [{ role: "user", content: "What's the weather like in Paris right now?" }],
+    tools: [
+      {
+        type: "function",
+        function: {
+          name: "get_weather",
+          description: "Current weather for a city",
+          parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+        },
+      },
+    ],
+    tool_choice: { type: "function", function: { name: "get_weather" } },
+  });
+  if (!r.message) return { name, pass: false, detail: `request failed: ${r.error}` };
+  const call = r.message.tool_calls?.[0]?.function;
+  if (!call)
+    return {
+      name,
+      pass: false,
+      detail: `no tool call came back; the model answered in text: ${snippet(text(r.message))}`,
+    };
+  if (call.name !== "get_weather")
+    return { name, pass: false, detail: `tool call to '${String(call.name)}', expected get_weather` };
+  try {
+    JSON.parse(typeof call.arguments === "string" ? call.arguments : "");
+  } catch {
+    return {
+      name,
+      pass: false,
+      detail: `get_weather was called with arguments that are not JSON: ${snippet(String(call.arguments))}`,
+    };
+  }
+  return { name, pass: true, detail: `get_weather(${String(call.arguments)})` };
 }
