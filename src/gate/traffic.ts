@@ -49,9 +49,22 @@ export async function runTraffic(
   sampling: (worker: number, i: number) => { temperature: number; top_p?: number },
   onTick?: () => void,
 ): Promise<TrafficOutcome> {
-  const client = new OpenAiClient({ endpoint: opts.endpoint, ...(opts.apiKey ? { apiKey: opts.apiKey } : {}) });
-  const healthClient = new OpenAiClient({ endpoint: opts.endpoint });
-  const out: TrafficOutcome = {
+  const run = new TrafficRun(opts, label, sampling, onTick);
+  try {
+    const health = run.healthLoop();
+    await Promise.all(Array.from({ length: opts.concurrency }, (_, w) => run.worker(w)));
+    run.stop = true;
+    await health;
+    await run.lastHealthCheck();
+  } finally {
+    run.close();
+  }
+  return run.out;
+}
+
+/** One traffic run's state: the outcome so far, whether to stop, the clock and the two clients. */
+class TrafficRun {
+  readonly out: TrafficOutcome = {
     requests: 0,
     ok: 0,
     errors: 0,
@@ -65,18 +78,36 @@ export async function runTraffic(
     healthFailures: [],
     engineDead: false,
   };
-  const runId = newRunId();
-  const t0 = performance.now();
-  const deadline = t0 + opts.durationMs;
-  let stop = false;
-  const halt = (why: string) => {
-    if (!stop) {
-      stop = true;
-      out.stoppedEarly = why;
-      opts.onProgress?.(`${label}: stopping early: ${why}`);
+  stop = false;
+  private readonly client: OpenAiClient;
+  private readonly healthClient: OpenAiClient;
+  private readonly runId = newRunId();
+  private readonly t0 = performance.now();
+  private readonly deadline: number;
+  private lastSay = this.t0;
+
+  constructor(
+    private readonly opts: TrafficOptions,
+    private readonly label: string,
+    private readonly sampling: (worker: number, i: number) => { temperature: number; top_p?: number },
+    private readonly onTick?: () => void,
+  ) {
+    this.client = new OpenAiClient({ endpoint: opts.endpoint, ...(opts.apiKey ? { apiKey: opts.apiKey } : {}) });
+    this.healthClient = new OpenAiClient({ endpoint: opts.endpoint });
+    this.deadline = this.t0 + opts.durationMs;
+  }
+
+  private halt(why: string): void {
+    if (!this.stop) {
+      this.stop = true;
+      this.out.stoppedEarly = why;
+      this.opts.onProgress?.(`${this.label}: stopping early: ${why}`);
     }
-  };
-  const record = (r: StreamResult) => {
+  }
+
+  /** Count a request; a failure is classified, sampled, and a refused connection stops the run. */
+  private record(r: StreamResult): void {
+    const out = this.out;
     out.requests++;
     if (r.ok) {
       out.ok++;
@@ -90,17 +121,20 @@ export async function runTraffic(
     if (/EngineDead/i.test(msg)) out.engineDead = true;
     if (out.errorSamples.length < 5 && !out.errorSamples.includes(msg)) {
       out.errorSamples.push(msg);
-      opts.onProgress?.(`${label}: request failed: ${msg}`);
+      this.opts.onProgress?.(`${this.label}: request failed: ${msg}`);
     }
-    if (k === "refused") halt("the server refuses connections (process gone?)");
-  };
-  const healthEvery = opts.healthIntervalMs ?? 5_000;
-  const healthLoop = (async () => {
-    while (!stop && performance.now() < deadline) {
-      await sleep(Math.min(healthEvery, Math.max(1, deadline - performance.now())));
-      if (stop) break;
+    if (k === "refused") this.halt("the server refuses connections (process gone?)");
+  }
+
+  /** /health every healthIntervalMs until the end: a failure is engine death and stops the run. */
+  async healthLoop(): Promise<void> {
+    const { out, t0 } = this;
+    const healthEvery = this.opts.healthIntervalMs ?? 5_000;
+    while (!this.stop && performance.now() < this.deadline) {
+      await sleep(Math.min(healthEvery, Math.max(1, this.deadline - performance.now())));
+      if (this.stop) break;
       out.healthChecks++;
-      const h = await healthClient.requestJson("/health", {
+      const h = await this.healthClient.requestJson("/health", {
         timeoutMs: Math.max(1000, Math.min(10_000, healthEvery * 2)),
         auth: false,
       });
@@ -112,43 +146,44 @@ export async function runTraffic(
             : `/health failed at ${at} s: ${h.error?.message ?? "unknown"}`;
         out.healthFailures.push(why);
         out.engineDead = true;
-        halt(`engine death: ${why}`);
+        this.halt(`engine death: ${why}`);
       }
     }
-  })();
-  let lastSay = t0;
-  const say = opts.progressIntervalMs ?? 10_000;
-  const worker = async (w: number) => {
-    for (let i = 0; !stop && performance.now() < deadline; i++) {
-      const s = sampling(w, i);
+  }
+
+  /** One stream after another until the deadline or a stop, with progress every progressIntervalMs. */
+  async worker(w: number): Promise<void> {
+    const { opts, out, t0, label } = this;
+    const say = opts.progressIntervalMs ?? 10_000;
+    for (let i = 0; !this.stop && performance.now() < this.deadline; i++) {
+      const s = this.sampling(w, i);
       if (s.temperature === 0) out.greedy++;
       else out.nonGreedy++;
       const body: Record<string, unknown> = {
         model: opts.model,
-        messages: [{ role: "user", content: benchPrompt(runId, label[0] ?? "g", w, i) }],
+        messages: [{ role: "user", content: benchPrompt(this.runId, label[0] ?? "g", w, i) }],
         max_tokens: opts.maxTokens,
         chat_template_kwargs: { thinking: false },
         ...s,
       };
-      const r = await client.streamChat(body, opts.timeouts, { keepText: false });
-      record(r);
-      onTick?.();
+      const r = await this.client.streamChat(body, opts.timeouts, { keepText: false });
+      this.record(r);
+      this.onTick?.();
       const now = performance.now();
-      if (opts.onProgress && now - lastSay >= say) {
-        lastSay = now;
+      if (opts.onProgress && now - this.lastSay >= say) {
+        this.lastSay = now;
         opts.onProgress(
           `${label}: ${Math.round((now - t0) / 1000)}/${Math.round(opts.durationMs / 1000)} s, ${out.ok} ok, ${out.errors} failed`,
         );
       }
       if (!r.ok) await sleep(100); // no hot loop against a failing server
     }
-  };
-  try {
-    await Promise.all(Array.from({ length: opts.concurrency }, (_, w) => worker(w)));
-    stop = true;
-    await healthLoop;
-    // One last look: a server that died with the last request should not pass.
-    const h = await healthClient.requestJson("/health", { timeoutMs: 10_000, auth: false });
+  }
+
+  /** One last look: a server that died with the last request should not pass. */
+  async lastHealthCheck(): Promise<void> {
+    const out = this.out;
+    const h = await this.healthClient.requestJson("/health", { timeoutMs: 10_000, auth: false });
     out.healthChecks++;
     if (!(h.ok && h.status === 200)) {
       const why =
@@ -158,12 +193,13 @@ export async function runTraffic(
       if (!out.healthFailures.length) out.healthFailures.push(why);
       out.engineDead = true;
     }
-  } finally {
-    out.wallMs = performance.now() - t0;
-    client.close();
-    healthClient.close();
   }
-  return out;
+
+  close(): void {
+    this.out.wallMs = performance.now() - this.t0;
+    this.client.close();
+    this.healthClient.close();
+  }
 }
 
 function trafficProblems(o: TrafficOutcome): string[] {
@@ -253,63 +289,111 @@ export interface NodeMemory {
 /** Gate c: zero-gap traffic while each node's MemAvailable is sampled; gates the decline rate. */
 export async function soakGate(opts: SoakOptions): Promise<CheckResult> {
   const t0 = performance.now();
-  const series = opts.samplers.map(() => ({
-    points: [] as { x: number; y: number }[],
-    failed: 0,
-    firstError: undefined as string | undefined,
-  }));
-  const sampleAll = async () => {
+  const sampling = new MemorySampling(opts, t0);
+  const sampler = sampling.run();
+  let o: TrafficOutcome;
+  try {
+    o = await runTraffic(opts, "soak", () => ({ temperature: 0.7 }));
+  } finally {
+    sampling.running = false;
+  }
+  await sampler;
+  if (opts.samplers.length > 0) await sampling.sampleAll();
+
+  const problems = trafficProblems(o);
+  const notes: string[] = [];
+  const nodes = sampling.nodes();
+  const minVerdictMs = opts.minVerdictMs ?? MIN_SOAK_VERDICT_MS;
+  const tooShort = opts.samplers.length > 0 && o.wallMs < minVerdictMs;
+  judgeMemory(opts, nodes, tooShort, problems, notes);
+  const inconclusive = tooShort
+    ? `the soak ran ${Math.round(o.wallMs / 1000)} s, under the ${Math.round(minVerdictMs / 1000)} s a free-memory verdict needs: slopes over a shorter run are noise extrapolated to an hour, so no leak verdict is given (run --soak-duration ${Math.round(minVerdictMs / 1000)} or more)`
+    : undefined;
+  if (inconclusive) notes.push(inconclusive);
+  return result("soak", t0, {
+    summary: soakSummary(opts, o, nodes, problems, inconclusive, minVerdictMs),
+    problems,
+    notes,
+    ...(inconclusive && problems.length === 0 ? { status: "inconclusive" as const } : {}),
+    details: {
+      ...trafficDetails(o, opts.concurrency),
+      maxDeclineMbPerHour: opts.maxDeclineMbPerHour,
+      minVerdictS: minVerdictMs / 1000,
+      memoryVerdict: opts.samplers.length === 0 ? "not sampled" : tooShort ? "inconclusive" : "judged",
+      sampleIntervalS: opts.sampleIntervalMs / 1000,
+      memory: nodes,
+    },
+  });
+}
+
+/** Every node's MemAvailable, sampled at the start, every sampleIntervalMs while running, and once more at the end. */
+class MemorySampling {
+  running = true;
+  private readonly series: { points: { x: number; y: number }[]; failed: number; firstError?: string }[];
+
+  constructor(
+    private readonly opts: SoakOptions,
+    private readonly t0: number,
+  ) {
+    this.series = opts.samplers.map(() => ({ points: [], failed: 0 }));
+  }
+
+  async sampleAll(): Promise<void> {
     const at = performance.now();
     await Promise.all(
-      opts.samplers.map(async (s, i) => {
-        const ser = series[i] as (typeof series)[number];
+      this.opts.samplers.map(async (s, i) => {
+        const ser = this.series[i] as (typeof this.series)[number];
         try {
           const mb = await s.sample();
           if (!Number.isFinite(mb)) throw new Error(`sampler returned ${mb}`);
-          ser.points.push({ x: (at - t0) / 3_600_000, y: mb });
+          ser.points.push({ x: (at - this.t0) / 3_600_000, y: mb });
         } catch (e) {
           ser.failed++;
           ser.firstError ??= (e as Error).message;
         }
       }),
     );
-  };
-  let sampling = true;
-  const sampler = (async () => {
-    if (opts.samplers.length === 0) return;
-    await sampleAll();
-    while (sampling) {
-      await new Promise<void>((r) => setTimeout(r, opts.sampleIntervalMs));
-      if (!sampling) break;
-      await sampleAll();
-    }
-  })();
-  let o: TrafficOutcome;
-  try {
-    o = await runTraffic(opts, "soak", () => ({ temperature: 0.7 }));
-  } finally {
-    sampling = false;
   }
-  await sampler;
-  if (opts.samplers.length > 0) await sampleAll();
 
-  const problems = trafficProblems(o);
-  const notes: string[] = [];
-  const nodes: NodeMemory[] = opts.samplers.map((s, i) => {
-    const ser = series[i] as (typeof series)[number];
-    const ys = ser.points.map((p) => p.y);
-    const fit = leastSquares(ser.points);
-    return {
-      node: s.node,
-      samples: ser.points.length,
-      failedSamples: ser.failed,
-      firstMb: round(ys[0] ?? Number.NaN, 0),
-      lastMb: round(ys[ys.length - 1] ?? Number.NaN, 0),
-      minMb: ys.length ? round(Math.min(...ys), 0) : null,
-      slopeMbPerHour: ser.points.length >= 3 ? round(fit.slope, 1) : null,
-      ...(ser.firstError ? { firstError: ser.firstError } : {}),
-    };
-  });
+  /** Samples until `running` is cleared (nothing without samplers). */
+  async run(): Promise<void> {
+    if (this.opts.samplers.length === 0) return;
+    await this.sampleAll();
+    while (this.running) {
+      await new Promise<void>((r) => setTimeout(r, this.opts.sampleIntervalMs));
+      if (!this.running) break;
+      await this.sampleAll();
+    }
+  }
+
+  /** Per node: the samples, first/last/min, and the least-squares slope (from 3 samples). */
+  nodes(): NodeMemory[] {
+    return this.opts.samplers.map((s, i) => {
+      const ser = this.series[i] as (typeof this.series)[number];
+      const ys = ser.points.map((p) => p.y);
+      const fit = leastSquares(ser.points);
+      return {
+        node: s.node,
+        samples: ser.points.length,
+        failedSamples: ser.failed,
+        firstMb: round(ys[0] ?? Number.NaN, 0),
+        lastMb: round(ys[ys.length - 1] ?? Number.NaN, 0),
+        minMb: ys.length ? round(Math.min(...ys), 0) : null,
+        slopeMbPerHour: ser.points.length >= 3 ? round(fit.slope, 1) : null,
+        ...(ser.firstError ? { firstError: ser.firstError } : {}),
+      };
+    });
+  }
+}
+
+/** The free-memory verdict: a decline over the limit fails (unless the run was too short to judge), and so does no sampling. */
+function judgeMemory(
+  opts: SoakOptions,
+  nodes: readonly NodeMemory[],
+  tooShort: boolean,
+  problems: string[],
+  notes: string[],
+): void {
   if (opts.samplers.length === 0) {
     if (opts.memoryOptOut)
       notes.push("free memory was not sampled (--sampler none): only the traffic part of the soak was gated");
@@ -318,8 +402,6 @@ export async function soakGate(opts: SoakOptions): Promise<CheckResult> {
         "free memory was not sampled: no nodes known (pass --stack/--config for SSH sampling, --sampler local on the node itself, or --sampler none to gate traffic only)",
       );
   }
-  const minVerdictMs = opts.minVerdictMs ?? MIN_SOAK_VERDICT_MS;
-  const tooShort = opts.samplers.length > 0 && o.wallMs < minVerdictMs;
   for (const n of nodes) {
     if (n.slopeMbPerHour === null) {
       if (tooShort && n.failedSamples === 0) continue;
@@ -335,30 +417,23 @@ export async function soakGate(opts: SoakOptions): Promise<CheckResult> {
         `${n.node}: free memory fell at ${Math.round(-n.slopeMbPerHour)} MB/h (${n.firstMb} -> ${n.lastMb} MB), over the ${opts.maxDeclineMbPerHour} MB/h limit: a leak (check the UCX variables) heading for a UMA freeze`,
       );
   }
-  const inconclusive = tooShort
-    ? `the soak ran ${Math.round(o.wallMs / 1000)} s, under the ${Math.round(minVerdictMs / 1000)} s a free-memory verdict needs: slopes over a shorter run are noise extrapolated to an hour, so no leak verdict is given (run --soak-duration ${Math.round(minVerdictMs / 1000)} or more)`
-    : undefined;
-  if (inconclusive) notes.push(inconclusive);
+}
+
+function soakSummary(
+  opts: SoakOptions,
+  o: TrafficOutcome,
+  nodes: readonly NodeMemory[],
+  problems: readonly string[],
+  inconclusive: string | undefined,
+  minVerdictMs: number,
+): string {
   const slopes = nodes
     .filter((n) => n.slopeMbPerHour !== null)
     .map((n) => `${n.node} ${(n.slopeMbPerHour as number) >= 0 ? "+" : ""}${Math.round(n.slopeMbPerHour as number)}`)
     .join(", ");
-  return result("soak", t0, {
-    summary: problems.length
-      ? `failed: ${problems[0]}`
-      : inconclusive
-        ? `inconclusive: ${o.ok} requests at concurrency ${opts.concurrency} with no failure, but ${Math.round(o.wallMs / 1000)} s is too short for a free-memory verdict (needs ${Math.round(minVerdictMs / 1000)} s)${slopes ? `; measured slopes MB/h, not judged: ${slopes}` : ""}`
-        : `${o.ok} requests at concurrency ${opts.concurrency} with no failure${slopes ? `; free-memory slope MB/h (negative = shrinking): ${slopes}` : ""}`,
-    problems,
-    notes,
-    ...(inconclusive && problems.length === 0 ? { status: "inconclusive" as const } : {}),
-    details: {
-      ...trafficDetails(o, opts.concurrency),
-      maxDeclineMbPerHour: opts.maxDeclineMbPerHour,
-      minVerdictS: minVerdictMs / 1000,
-      memoryVerdict: opts.samplers.length === 0 ? "not sampled" : tooShort ? "inconclusive" : "judged",
-      sampleIntervalS: opts.sampleIntervalMs / 1000,
-      memory: nodes,
-    },
-  });
+  return problems.length
+    ? `failed: ${problems[0]}`
+    : inconclusive
+      ? `inconclusive: ${o.ok} requests at concurrency ${opts.concurrency} with no failure, but ${Math.round(o.wallMs / 1000)} s is too short for a free-memory verdict (needs ${Math.round(minVerdictMs / 1000)} s)${slopes ? `; measured slopes MB/h, not judged: ${slopes}` : ""}`
+      : `${o.ok} requests at concurrency ${opts.concurrency} with no failure${slopes ? `; free-memory slope MB/h (negative = shrinking): ${slopes}` : ""}`;
 }
