@@ -55,10 +55,13 @@ function skipped(name: CheckName, note: string): CheckResult {
 
 export async function runGate(opts: GateOptions): Promise<GateReport> {
   const startedAt = new Date().toISOString();
-  const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
   const say = opts.onProgress ?? (() => undefined);
   const base = normalizeEndpoint(opts.endpoint);
-  const common = { endpoint: base, ...(opts.apiKey ? { apiKey: opts.apiKey } : {}) };
+  const ctx: CheckCtx = {
+    common: { endpoint: base, ...(opts.apiKey ? { apiKey: opts.apiKey } : {}) },
+    timeouts: opts.timeouts ?? DEFAULT_TIMEOUTS,
+    say,
+  };
   const checks: CheckResult[] = [];
   let serverDown: string | undefined;
   const want = new Set(opts.suite);
@@ -74,86 +77,9 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
       continue;
     }
     say(`${name}: running`);
-    let r: CheckResult;
-    switch (name) {
-      case "boot":
-        r = await bootGate({
-          ...common,
-          servedName: opts.servedName,
-          maxModelLen: opts.maxModelLen,
-          timeoutMs: opts.bootWaitMs ?? 0,
-          ...(opts.bootPollMs !== undefined ? { pollIntervalMs: opts.bootPollMs } : {}),
-          requestTimeoutMs: Math.min(timeouts.totalMs, 30_000),
-          onProgress: say,
-        });
-        if (r.status === "fail" && r.details.health === "fail") serverDown = "the server is not healthy (boot failed)";
-        break;
-      case "security":
-        r = await securityGate({ ...common, model: opts.servedName, timeoutMs: Math.min(timeouts.totalMs, 60_000) });
-        break;
-      case "quality":
-        r = await qualityGate({
-          ...common,
-          model: opts.servedName,
-          timeoutMs: Math.min(timeouts.totalMs, timeouts.firstTokenMs + 120_000),
-        });
-        break;
-      case "needle": {
-        const needleMs = opts.needleTimeoutMs ?? 2_400_000;
-        r = await needleGate({
-          ...common,
-          model: opts.servedName,
-          maxDepth: opts.needleMaxDepth ?? opts.maxModelLen - NEEDLE_HEADROOM_TOKENS,
-          positions: opts.needlePositions ?? DEFAULT_NEEDLE_POSITIONS,
-          maxModelLen: opts.maxModelLen,
-          timeouts: {
-            ...timeouts,
-            firstTokenMs: Math.max(timeouts.firstTokenMs, needleMs),
-            totalMs: Math.max(timeouts.totalMs, needleMs + 60_000),
-          },
-          onProgress: say,
-        });
-        break;
-      }
-      case "mtp":
-        r = await mtpGate({
-          ...common,
-          model: opts.servedName,
-          concurrency: opts.concurrency,
-          durationMs: opts.mtpDurationMs,
-          maxTokens: opts.maxTokens,
-          timeouts,
-          ...(opts.healthIntervalMs !== undefined ? { healthIntervalMs: opts.healthIntervalMs } : {}),
-          onProgress: say,
-        });
-        break;
-      case "soak":
-        r = await soakGate({
-          ...common,
-          model: opts.servedName,
-          concurrency: opts.concurrency,
-          durationMs: opts.soakDurationMs,
-          maxTokens: opts.maxTokens,
-          timeouts,
-          ...(opts.healthIntervalMs !== undefined ? { healthIntervalMs: opts.healthIntervalMs } : {}),
-          samplers: opts.samplers,
-          memoryOptOut: opts.memoryOptOut === true,
-          sampleIntervalMs: opts.sampleIntervalMs,
-          maxDeclineMbPerHour: opts.maxDeclineMbPerHour,
-          ...(opts.soakMinVerdictMs !== undefined ? { minVerdictMs: opts.soakMinVerdictMs } : {}),
-          onProgress: say,
-        });
-        break;
-      case "logs":
-        r = opts.logSource
-          ? await logsGate({
-              source: opts.logSource,
-              kvCacheDtype: opts.kvCacheDtype,
-              ...(opts.forbiddenMarkers ? { forbidden: opts.forbiddenMarkers } : {}),
-            })
-          : skipped("logs", "no log source (pass --stack/--config for SSH, or --logs-file FILE)");
-        break;
-    }
+    const r = await CHECKS[name](opts, ctx);
+    if (name === "boot" && r.status === "fail" && r.details.health === "fail")
+      serverDown = "the server is not healthy (boot failed)";
     say(`${name}: ${r.status.toUpperCase()}: ${r.summary}`);
     checks.push(r);
   }
@@ -170,6 +96,86 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
     checks,
   };
 }
+
+/** What every check is given: the endpoint and key, the request timeouts, the progress line. */
+interface CheckCtx {
+  readonly common: { readonly endpoint: string; readonly apiKey?: string };
+  readonly timeouts: Timeouts;
+  readonly say: (line: string) => void;
+}
+
+/** Each check, run with the gate's options. */
+const CHECKS: Record<CheckName, (opts: GateOptions, ctx: CheckCtx) => Promise<CheckResult>> = {
+  boot: (opts, { common, timeouts, say }) =>
+    bootGate({
+      ...common,
+      servedName: opts.servedName,
+      maxModelLen: opts.maxModelLen,
+      timeoutMs: opts.bootWaitMs ?? 0,
+      ...(opts.bootPollMs !== undefined ? { pollIntervalMs: opts.bootPollMs } : {}),
+      requestTimeoutMs: Math.min(timeouts.totalMs, 30_000),
+      onProgress: say,
+    }),
+  security: (opts, { common, timeouts }) =>
+    securityGate({ ...common, model: opts.servedName, timeoutMs: Math.min(timeouts.totalMs, 60_000) }),
+  quality: (opts, { common, timeouts }) =>
+    qualityGate({
+      ...common,
+      model: opts.servedName,
+      timeoutMs: Math.min(timeouts.totalMs, timeouts.firstTokenMs + 120_000),
+    }),
+  needle: (opts, { common, timeouts, say }) => {
+    const needleMs = opts.needleTimeoutMs ?? 2_400_000;
+    return needleGate({
+      ...common,
+      model: opts.servedName,
+      maxDepth: opts.needleMaxDepth ?? opts.maxModelLen - NEEDLE_HEADROOM_TOKENS,
+      positions: opts.needlePositions ?? DEFAULT_NEEDLE_POSITIONS,
+      maxModelLen: opts.maxModelLen,
+      timeouts: {
+        ...timeouts,
+        firstTokenMs: Math.max(timeouts.firstTokenMs, needleMs),
+        totalMs: Math.max(timeouts.totalMs, needleMs + 60_000),
+      },
+      onProgress: say,
+    });
+  },
+  mtp: (opts, { common, timeouts, say }) =>
+    mtpGate({
+      ...common,
+      model: opts.servedName,
+      concurrency: opts.concurrency,
+      durationMs: opts.mtpDurationMs,
+      maxTokens: opts.maxTokens,
+      timeouts,
+      ...(opts.healthIntervalMs !== undefined ? { healthIntervalMs: opts.healthIntervalMs } : {}),
+      onProgress: say,
+    }),
+  soak: (opts, { common, timeouts, say }) =>
+    soakGate({
+      ...common,
+      model: opts.servedName,
+      concurrency: opts.concurrency,
+      durationMs: opts.soakDurationMs,
+      maxTokens: opts.maxTokens,
+      timeouts,
+      ...(opts.healthIntervalMs !== undefined ? { healthIntervalMs: opts.healthIntervalMs } : {}),
+      samplers: opts.samplers,
+      memoryOptOut: opts.memoryOptOut === true,
+      sampleIntervalMs: opts.sampleIntervalMs,
+      maxDeclineMbPerHour: opts.maxDeclineMbPerHour,
+      ...(opts.soakMinVerdictMs !== undefined ? { minVerdictMs: opts.soakMinVerdictMs } : {}),
+      onProgress: say,
+    }),
+  logs: async (opts) =>
+    opts.logSource
+      ? logsGate({
+          source: opts.logSource,
+          kvCacheDtype: opts.kvCacheDtype,
+          ...(opts.forbiddenMarkers ? { forbidden: opts.forbiddenMarkers } : {}),
+        })
+      : skipped("logs", "no log source (pass --stack/--config for SSH, or --logs-file FILE)"),
+};
 
 export function renderGateReport(report: GateReport): string {
   const lines = [
