@@ -61,7 +61,8 @@ export class DeepSeekV4Cluster extends pulumi.ComponentResource {
       args.instance === null ? {} : { instance: args.instance ?? name },
     );
     this.plan = plan;
-    // The plan's warnings are shown by the component each concerns (fromPlan), once each.
+    // The plan's warnings are shown by the component each concerns (fromPlan), once each; those
+    // about the cluster as a whole by the first one built (the head's SparkNode).
     for (const n of plan.notes) pulumi.log.info(`${n.path} ${n.message}`, this);
     // The cluster's own dependsOn reaches every component below it (and so every resource).
     const inherited = inheritedDependsOn(`DeepSeekV4Cluster ${name}`, opts);

@@ -4,7 +4,7 @@ import * as docker from "@pulumi/docker";
 import { remote, type types } from "@pulumi/command";
 import type { ConfigProblem } from "../config/errors";
 import type { Secret } from "../config/secret";
-import type { HostStep } from "../plan/types";
+import type { ClusterPlan, HostStep } from "../plan/types";
 
 /** The type-token prefix of every component (`dgx-spark-vllm:index:<Component>`). */
 export const TOKEN_PREFIX = "dgx-spark-vllm:index:";
@@ -143,18 +143,36 @@ export function logWarnings(warnings: readonly ConfigProblem[] | undefined, reso
 
 /**
  * Which component a plan warning concerns, by its config path: `nodes[i]...` the SparkNode of
- * node i, `link...` the RoceLink, `image...` the VllmImage, anything else the VllmService. Each
- * warning belongs to exactly one component, so a cluster shows each once.
+ * node i, `link...` the RoceLink, `image...` the VllmImage, `serving...` and `model...` the
+ * VllmService. Anything else (`hardening...`, `ssh...`, `observability...`, ...) concerns no one
+ * of them but the whole cluster: `"plan"`, shown by the first component built from the plan.
  */
-export type WarningOwner = { node: number } | "link" | "image" | "service";
+export type WarningOwner = { node: number } | "link" | "image" | "service" | "plan";
 export function warningOwner(path: string): WarningOwner {
   const m = /^nodes\[(\d+)\]/.exec(path);
   if (m) return { node: Number(m[1]) };
   if (/^link(\.|$)/.test(path)) return "link";
   if (/^image(\.|$)/.test(path)) return "image";
-  return "service";
+  if (/^(serving|model)(\.|$)/.test(path)) return "service";
+  return "plan";
 }
-export function warningsFor(warnings: readonly ConfigProblem[], owner: WarningOwner): ConfigProblem[] {
+/** The plan-wide warnings already handed to a component, per plan (so each is shown once). */
+const planWideShown = new WeakMap<ClusterPlan, Set<ConfigProblem>>();
+/**
+ * The plan's warnings a component's `fromPlan` hands it: those it concerns, and the plan-wide ones
+ * (owner "plan") no component built from this plan object has been handed yet. So every warning
+ * is shown once, whether a DeepSeekV4Cluster or a program composing the components by hand
+ * builds them: the first component built from the plan shows the plan-wide ones.
+ */
+export function warningsFor(plan: ClusterPlan, owner: Exclude<WarningOwner, "plan">): ConfigProblem[] {
   const key = (o: WarningOwner) => (typeof o === "string" ? o : `node:${o.node}`);
-  return warnings.filter((w) => key(warningOwner(w.path)) === key(owner));
+  let shown = planWideShown.get(plan);
+  if (!shown) planWideShown.set(plan, (shown = new Set()));
+  const seen = shown;
+  const out = plan.warnings.filter((w) => {
+    const o = warningOwner(w.path);
+    return o === "plan" ? !seen.has(w) : key(o) === key(owner);
+  });
+  for (const w of out) if (warningOwner(w.path) === "plan") seen.add(w);
+  return out;
 }

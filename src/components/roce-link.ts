@@ -85,7 +85,7 @@ export class RoceLink extends pulumi.ComponentResource {
         id: `${c.from}-${c.to}-t${c.twin}`,
         script: c.script,
       })),
-      warnings: (args.warnings ?? true) ? warningsFor(plan.warnings, "link") : [],
+      warnings: (args.warnings ?? true) ? warningsFor(plan, "link") : [],
     };
   }
 

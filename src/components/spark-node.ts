@@ -204,7 +204,7 @@ export class SparkNode extends pulumi.ComponentResource implements SparkNodeAcce
             }
           : false,
       ...(args.dockerSshOpts ? { dockerSshOpts: args.dockerSshOpts } : {}),
-      warnings: (args.warnings ?? true) ? warningsFor(plan.warnings, { node: index }) : [],
+      warnings: (args.warnings ?? true) ? warningsFor(plan, { node: index }) : [],
     };
   }
 

@@ -163,7 +163,7 @@ export class VllmImage extends pulumi.ComponentResource {
             },
           }
         : {}),
-      warnings: (args.warnings ?? true) ? warningsFor(plan.warnings, "image") : [],
+      warnings: (args.warnings ?? true) ? warningsFor(plan, "image") : [],
     };
   }
 

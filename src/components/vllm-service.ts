@@ -246,7 +246,7 @@ export class VllmService extends pulumi.ComponentResource {
       maxModelLen: plan.profile.maxModelLen,
       ...(args.apiKey !== undefined ? { apiKey: args.apiKey } : {}),
       ...(args.hfToken !== undefined ? { hfToken: args.hfToken } : {}),
-      warnings: (args.warnings ?? true) ? warningsFor(plan.warnings, "service") : [],
+      warnings: (args.warnings ?? true) ? warningsFor(plan, "service") : [],
     };
   }
 

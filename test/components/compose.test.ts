@@ -26,6 +26,8 @@ import { loadClusterConfig } from "../../src/config/load";
 import { planCluster } from "../../src/plan/cluster";
 import { umaMonitorStep } from "../../src/plan/monitor";
 import { baseConfig } from "../support/fixtures";
+import { warningOwner, type WarningOwner } from "../../src/components/common";
+import type { ConfigProblem } from "../../src/config/errors";
 
 const KEY = "SOLO-KEY-BODY";
 
@@ -204,52 +206,110 @@ test("a component's providers, transformations and dependsOn reach every child",
   );
 });
 
-test("hand-composed components show the plan's warnings about them; through the cluster each shows once", () => {
+/** A config whose plan warns about every kind of owner: a node, the link, the image, serving, and the cluster as a whole. */
+function warningConfig(): { config: ReturnType<typeof loadClusterConfig>["config"]; warnings: ConfigProblem[] } {
   const input = baseConfig();
-  input.link = { mtu: 1500 };
-  input.serving.gpuMemoryUtilization = 0.85;
+  input.link = { mtu: 1500 }; // link.mtu
+  input.serving.gpuMemoryUtilization = 0.85; // serving.gpuMemoryUtilization (and the memory model's)
   input.serving.acknowledgeHighUtilization = true;
-  input.image = { source: "build", allowUnpinned: true };
+  input.image = { source: "build", allowUnpinned: true }; // image.allowUnpinned
+  input.hardening = { umaAlertThresholdGb: 20 }; // hardening.umaAlertThresholdGb: every node, no one component
+  // observability.<x>.image pinned by tag only (the defaults): the cluster as a whole
+  input.observability = { enabled: true, grafana: { adminPassword: "obs-admin-pass" } };
   const { config, warnings } = loadClusterConfig(input, "deploy");
   const extra = { path: "nodes[1].dataPlane[0].address", message: "is a test warning about the worker" };
-  const plan = planCluster(config, [...warnings, extra]);
-  const texts = plan.warnings.map((w) => `${w.path} ${w.message}`);
-  assert.ok(texts.length >= 4, texts.join("\n"));
-  const find = (prefix: string) => texts.find((t) => t.startsWith(prefix)) as string;
+  return { config, warnings: [...warnings, extra] };
+}
 
-  // By hand: each component shows the warnings it concerns.
+test("every plan warning shows exactly once, on the component it concerns or else on the first one built: by hand as through the cluster", () => {
+  const { config, warnings } = warningConfig();
+  const plan = planCluster(config, warnings);
+  const line = (w: ConfigProblem) => `warning: [runtime] ${w.path} ${w.message}`;
+  const owners = plan.warnings.map((w) => warningOwner(w.path));
+  const wide = plan.warnings.filter((w) => /^(hardening|observability)(\.|$)/.test(w.path)).map(line);
+  assert.deepEqual(wide, plan.warnings.filter((_, i) => owners[i] === "plan").map(line));
+  // Every kind of owner is in this plan, the cluster-wide ones from two config sections.
+  for (const o of ["link", "image", "service", "plan"]) assert.ok(owners.includes(o as WarningOwner), o);
+  assert.ok(owners.some((o) => typeof o === "object" && o.node === 1));
+  assert.ok(
+    wide.some((t) => / hardening\.umaAlertThresholdGb /.test(t)) && wide.some((t) => / observability\./.test(t)),
+  );
+
+  // By hand, in the order a program builds them.
+  const shown: Record<string, string[]> = {};
   let nodes: SparkNode[] = [];
-  const nodeWarn = warningsDuring(() => {
+  shown.nodes = warningsDuring(() => {
     nodes = plan.nodes.map(
       (n) => new SparkNode(`w-${n.name}`, SparkNode.fromPlan(plan, { node: n.name, privateKey: "k" })),
     );
   });
-  assert.deepEqual(nodeWarn, [`warning: [runtime] ${find("nodes[1]")}`]);
-  const linkWarn = warningsDuring(() => new RoceLink("w-link", RoceLink.fromPlan(plan, { nodes })));
-  assert.deepEqual(linkWarn, [`warning: [runtime] ${find("link.mtu")}`]);
+  shown.link = warningsDuring(() => new RoceLink("w-link", RoceLink.fromPlan(plan, { nodes })));
   let image: VllmImage | undefined;
-  const imageWarn = warningsDuring(() => {
+  shown.image = warningsDuring(() => {
     image = new VllmImage("w-image", VllmImage.fromPlan(plan, { nodes }));
   });
-  assert.deepEqual(imageWarn, [`warning: [runtime] ${find("image.allowUnpinned")}`]);
-  const svcWarn = warningsDuring(
+  shown.service = warningsDuring(
     () =>
       new VllmService(
         "w-service",
         VllmService.fromPlan(plan, { nodes, image: image as VllmImage, apiKey: "a", hfToken: "h" }),
       ),
+  ).filter((w) => !w.includes("pidsLimit")); // the service's own, not the plan's
+  const byHand = Object.values(shown).flat();
+  for (const w of plan.warnings)
+    assert.equal(byHand.filter((t) => t === line(w)).length, 1, `shown once by hand: ${line(w)}`);
+  assert.equal(byHand.length, plan.warnings.length, byHand.join("\n"));
+  // Each on its own component; the cluster-wide ones on the first built (the head's SparkNode).
+  const firstNode = warningsDuring(() => {
+    const again = planCluster(config, warnings);
+    new SparkNode("w2-head", SparkNode.fromPlan(again, { node: "spark-head", privateKey: "k" }));
+    new SparkNode("w2-worker", SparkNode.fromPlan(again, { node: "spark-worker", privateKey: "k" }));
+  });
+  assert.deepEqual(firstNode, [...wide, ...shown.nodes.filter((t) => !wide.includes(t))]);
+  assert.deepEqual(
+    shown.nodes.filter((t) => !wide.includes(t)),
+    plan.warnings.filter((w) => w.path.startsWith("nodes[1]")).map(line),
   );
-  assert.ok(svcWarn.includes(`warning: [runtime] ${find("serving.gpuMemoryUtilization")}`), svcWarn.join("\n"));
-  // Every warning of the plan was shown by exactly one of the four.
-  const byHand = [...nodeWarn, ...linkWarn, ...imageWarn, ...svcWarn];
-  for (const t of texts)
-    assert.equal(byHand.filter((w) => w === `warning: [runtime] ${t}`).length, 1, `shown once by hand: ${t}`);
+  for (const [part, prefix] of [
+    ["link", "link."],
+    ["image", "image."],
+  ] as const)
+    assert.deepEqual(shown[part], plan.warnings.filter((w) => w.path.startsWith(prefix)).map(line), part);
+  assert.deepEqual(shown.service, plan.warnings.filter((w) => /^(serving|model)\./.test(w.path)).map(line));
 
-  // Through the cluster: the same warnings, each once.
-  const viaCluster = warningsDuring(
-    () => new DeepSeekV4Cluster("wc", { config, warnings: [...warnings, extra] }),
-  ).filter((w) => !w.includes("pidsLimit"));
-  assert.deepEqual([...viaCluster].sort(), texts.map((t) => `warning: [runtime] ${t}`).sort());
+  // Through the cluster: the same lines, as many.
+  const viaCluster = warningsDuring(() => new DeepSeekV4Cluster("wc", { config, warnings })).filter(
+    (w) => !w.includes("pidsLimit"),
+  );
+  assert.deepEqual([...viaCluster].sort(), [...byHand].sort());
+});
+
+test("a program that builds only part of the cluster from a plan still shows the cluster-wide warnings, once", () => {
+  const { config, warnings } = warningConfig();
+  const plan = planCluster(config, warnings);
+  // About every node or none of the four: hardening (the UMA threshold) and observability images.
+  const wide = plan.warnings.filter((w) => /^(hardening|observability)(\.|$)/.test(w.path));
+  assert.ok(wide.length >= 2, "the plan has cluster-wide warnings");
+  // Hardening only: the Sparks from the plan, no link, image or service.
+  const shown = warningsDuring(() => {
+    for (const n of plan.nodes)
+      new SparkNode(`part-${n.name}`, SparkNode.fromPlan(plan, { node: n.name, privateKey: "k" }));
+  });
+  for (const w of wide) {
+    const t = `warning: [runtime] ${w.path} ${w.message}`;
+    assert.equal(shown.filter((x) => x === t).length, 1, t);
+  }
+  // A component asked not to show the plan's warnings takes none, and leaves them to the next.
+  const other = planCluster(config, warnings);
+  const quiet = warningsDuring(
+    () =>
+      new SparkNode("quiet-head", SparkNode.fromPlan(other, { node: "spark-head", privateKey: "k", warnings: false })),
+  );
+  assert.deepEqual(quiet, []);
+  const next = warningsDuring(
+    () => new SparkNode("quiet-worker", SparkNode.fromPlan(other, { node: "spark-worker", privateKey: "k" })),
+  );
+  for (const w of wide) assert.ok(next.includes(`warning: [runtime] ${w.path} ${w.message}`), w.path);
 });
 
 test("nodes can be plain access objects and the image a reference: e.g. Sparks hardened and an image built in another stack", async () => {

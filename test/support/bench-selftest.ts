@@ -3,7 +3,10 @@
  *
  * 1. Accuracy: a stand-in server (its own process, so it does not share the client's core) emits
  *    tokens at a known per-stream rate; `runBench` at concurrency 32 must measure the aggregate
- *    within 1% of concurrency x rate.
+ *    within 1% of what the stand-in served (its own count over its own window): the client's
+ *    error. The stand-in's pace against concurrency x rate is the machine's share, not the
+ *    client's: on this loaded 2-core machine it fell up to 3.5% short (docs/bench-and-gate.md), so
+ *    it only has to stay within 5% (further off, the figure says nothing and the run fails).
  * 2. Cost: the stand-in emits as fast as it can; the client's own CPU time (process.cpuUsage of
  *    this process only) per streamed token gives how many tokens/s one client core can drive.
  *
@@ -56,7 +59,7 @@ export interface SelftestReport {
   readonly node: string;
   readonly accuracy: readonly AccuracyResult[];
   readonly cost: readonly CostResult[];
-  /** Every accuracy run within 1%. */
+  /** Every accuracy run within 1% of what was served, the stand-in within 5% of its nominal pace, no errors. */
   readonly ok: boolean;
 }
 
@@ -207,11 +210,21 @@ export async function costRun(
   }
 }
 
+/** The client's measured aggregate vs what the stand-in served, percent: the claim. */
+export const CLIENT_TOLERANCE_PCT = 1;
+/** The stand-in's served rate vs concurrency x rate, percent: beyond this the machine is too busy for the run to mean anything. */
+export const PACE_TOLERANCE_PCT = 5;
+/** Tokens per request in the accuracy runs. */
+export const ACCURACY_MAX_TOKENS = 512;
+
 export async function runSelftest(say?: (s: string) => void): Promise<SelftestReport> {
   const accuracy: AccuracyResult[] = [];
   for (const rate of [100, 40]) {
     say?.(`accuracy: concurrency 32 at ${rate} tok/s per stream (nominal ${32 * rate} tok/s)`);
-    accuracy.push(await accuracyRun(32, rate, 128, say));
+    // 512 tokens a request: what each request costs beyond its tokens (the turnaround to the next
+    // request, a late last timer on a loaded machine) is a quarter of the share it had at 128,
+    // where it took the aggregate to -1.07% of nominal under load (issue #26).
+    accuracy.push(await accuracyRun(32, rate, ACCURACY_MAX_TOKENS, say));
   }
   const cost: CostResult[] = [];
   say?.("cost: stand-in as fast as it can, one write per token, 128 tokens per request");
@@ -222,7 +235,12 @@ export async function runSelftest(say?: (s: string) => void): Promise<SelftestRe
     node: process.version,
     accuracy,
     cost,
-    ok: accuracy.every((a) => Math.abs(a.errorPct) <= 1 && Math.abs(a.errorVsServedPct) <= 1 && a.errors === 0),
+    ok: accuracy.every(
+      (a) =>
+        Math.abs(a.errorVsServedPct) <= CLIENT_TOLERANCE_PCT &&
+        Math.abs(a.errorPct) <= PACE_TOLERANCE_PCT &&
+        a.errors === 0,
+    ),
   };
 }
 
@@ -230,7 +248,7 @@ export function renderSelftest(r: SelftestReport): string {
   const lines = [
     `bench self-test (Node ${r.node}; stand-in in its own process; client CPU = this process only)`,
     "",
-    "Accuracy at a known rate (measured aggregate must be within 1% of both concurrency x rate and what the stand-in served):",
+    `Accuracy at a known rate (measured aggregate must be within ${CLIENT_TOLERANCE_PCT}% of what the stand-in served, and the stand-in within ${PACE_TOLERANCE_PCT}% of concurrency x rate):`,
   ];
   for (const a of r.accuracy) {
     lines.push(
@@ -246,7 +264,9 @@ export function renderSelftest(r: SelftestReport): string {
   }
   lines.push(
     "",
-    r.ok ? "RESULT: PASS (within 1%)" : "RESULT: FAIL (an accuracy run was off by more than 1% or had errors)",
+    r.ok
+      ? `RESULT: PASS (client within ${CLIENT_TOLERANCE_PCT}% of what was served)`
+      : `RESULT: FAIL (an accuracy run was off by more than ${CLIENT_TOLERANCE_PCT}% of what was served, the stand-in more than ${PACE_TOLERANCE_PCT}% off its pace, or it had errors)`,
   );
   return `${lines.join("\n")}\n`;
 }
