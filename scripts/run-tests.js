@@ -4,8 +4,9 @@
  *   node scripts/run-tests.js          every test under dist/test (what CI runs: `npm test`)
  *   node scripts/run-tests.js unit     the fast loop: everything but the two rehearsals, which need
  *                                      root, network namespaces and a Docker engine, the consumer
- *                                      check (test/package/consumer.test.ts: npm install, tsc), and
- *                                      the real vLLM server (test/vllm-server: a 6.3 GB venv, 2-4 min)
+ *                                      check (test/package/consumer.test.ts: npm install, tsc), the
+ *                                      real vLLM server (test/vllm-server: a 6.3 GB venv, 2-4 min) and
+ *                                      the real vLLM parser (test/vllm: the venv of scripts/vllm-venv.sh)
  *   node scripts/run-tests.js FILE...  only these compiled test files
  * Test files are found by pattern, so a new test folder is in both loops without editing this.
  */
@@ -18,6 +19,8 @@ const REHEARSALS = /^dist\/test\/(rehearsal|lifecycle)\//;
 const REAL_VLLM = /^dist\/test\/vllm-server\//;
 // Not in the fast loop either: installs the packed tarball into a fresh project (npm registry, ~40 s).
 const SLOW = /^dist\/test\/package\/consumer\.test\.js$/;
+// Nor the real vLLM parser (test/vllm: needs the venv of scripts/vllm-venv.sh; `npm run test:vllm`).
+const VLLM = /^dist\/test\/vllm\//;
 const args = process.argv.slice(2);
 const mode = args[0] === "unit" ? "unit" : "all";
 const files =
@@ -25,7 +28,7 @@ const files =
     ? args
     : globSync("dist/test/**/*.test.js")
         .sort()
-        .filter((f) => mode === "all" || !(REHEARSALS.test(f) || SLOW.test(f) || REAL_VLLM.test(f)));
+        .filter((f) => mode === "all" || !(REHEARSALS.test(f) || SLOW.test(f) || REAL_VLLM.test(f) || VLLM.test(f)));
 if (files.length === 0) {
   console.error("run-tests: no compiled tests under dist/test: run `npm run build` first");
   process.exit(2);

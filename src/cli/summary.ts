@@ -22,11 +22,18 @@ function gidText(p: ClusterPlan["link"]["gidPolicy"]): string {
   return `pinned NCCL_IB_GID_INDEX=${p.index}`;
 }
 
+/** `vLLM 0.33.0, serve flags and env checked` or `vLLM ref ..., not checked`. */
+function vllmText(v: ClusterPlan["image"]["vllm"]): string {
+  const what = v.version !== undefined ? `vLLM ${v.version}` : `vLLM ref ${v.ref}`;
+  return `${what}, ${v.surface !== null ? "serve flags and VLLM_* env checked against its surface" : "not checked against a vLLM surface"}`;
+}
+
 function imageText(i: ClusterPlan["image"]): string {
-  if (i.source === "prebuilt") return `prebuilt ${i.tag}, pulled on ${i.nodes.join(", ")}; same image ID required`;
+  if (i.source === "prebuilt")
+    return `prebuilt ${i.tag} (${vllmText(i.vllm)}), pulled on ${i.nodes.join(", ")}; same image ID required`;
   const a = i.buildArgs;
   const pr = a.VLLM_PR ? ` at the head of PR #${a.VLLM_PR}` : "";
-  return `build ${i.tag} on ${i.buildNode} (${i.platform}): vLLM ${a.VLLM_REF}${pr}, FlashInfer ${a.FLASHINFER_REF}, NCCL ${a.NCCL_REF} (sm_121), torch ${a.TORCH_VERSION}, arch ${a.CUDA_ARCH}; docker save | load to ${i.nodes.filter((n) => n !== i.buildNode).join(", ")}`;
+  return `build ${i.tag} on ${i.buildNode} (${i.platform}): vLLM ${a.VLLM_REF}${pr} (${i.vllm.surface !== null ? "serve flags and VLLM_* env checked" : "not checked against a vLLM surface"}), FlashInfer ${a.FLASHINFER_REF}, NCCL ${a.NCCL_REF} (sm_121), torch ${a.TORCH_VERSION}, arch ${a.CUDA_ARCH}; docker save | load to ${i.nodes.filter((n) => n !== i.buildNode).join(", ")}`;
 }
 
 function nodeText(n: NodePlan): string {

@@ -190,12 +190,36 @@ export const imageCapabilitiesSchema = z.strictObject({
   backends: z.array(pat("word")),
 });
 
+/**
+ * Which vLLM an image carries: a release (its `vllm serve` options and VLLM_* names are checked
+ * when the package knows that release's surface, src/models/vllm-surface) or a ref, which is not checked.
+ */
+export const imageVllmSchema = z.union(
+  [
+    z.strictObject({
+      /** A released vLLM version, e.g. 0.33.0 (`python -c 'import vllm; print(vllm.__version__)'` in the image). */
+      version: z
+        .string({ error: typeError("a vLLM release such as 0.33.0") })
+        .regex(/^\d+\.\d+\.\d+$/, { error: "is not valid: expected a vLLM release such as 0.33.0" }),
+    }),
+    z.strictObject({
+      /** A commit, PR head or dev build (e.g. 0.28.1rc1.dev345+g4cc0cb6f7): nothing is checked against it. */
+      ref: z.string({ error: typeError("a commit, PR or dev build") }).regex(/^[A-Za-z0-9][A-Za-z0-9._+#/-]{0,127}$/, {
+        error: "is not valid: expected a commit, PR or dev build (letters, digits, . _ + # / -)",
+      }),
+    }),
+  ],
+  { error: "must be { version: X.Y.Z } (a vLLM release) or { ref: <commit, PR or dev build> }" },
+);
+
 export const prebuiltImageSchema = z.strictObject({
   source: z.literal("prebuilt"),
   /** Image reference to pull (or already loaded) on every node. */
   ref: pat("imageRef"),
   /** What the image has; when set the plan refuses what it lacks, when absent nothing is checked. */
   capabilities: imageCapabilitiesSchema.optional(),
+  /** The vLLM inside: `{ version: 0.33.0 }` has the argv and VLLM_* env checked against that release; absent or `{ ref }`: not checked. */
+  vllm: imageVllmSchema.optional(),
 });
 
 /** A prebuilt community image NVIDIA's official recipes run, by name (src/models/images.ts). */

@@ -43,7 +43,12 @@ type Serving = {
 type Image =
   | { readonly source: "build" }
   | { readonly source: "preset"; readonly name: keyof typeof IMAGE_PRESETS; readonly digest?: string | undefined }
-  | { readonly source: "prebuilt"; readonly ref: string; readonly capabilities?: ImageCapabilities | undefined };
+  | {
+      readonly source: "prebuilt";
+      readonly ref: string;
+      readonly capabilities?: ImageCapabilities | undefined;
+      readonly vllm?: { readonly version: string } | { readonly ref: string } | undefined;
+    };
 
 /** The variant's spec with the config's id and served name. */
 export function variantSpec(model: { variant: ModelVariantName; id?: string; servedName?: string }): ModelSpec {

@@ -22,6 +22,14 @@ export {
   type ImageCapabilities,
   type ImagePreset,
 } from "./images";
+export {
+  VLLM_SURFACES,
+  VLLM_SURFACE_VERSIONS,
+  describeVllm,
+  type VllmCarried,
+  type VllmOption,
+  type VllmSurface,
+} from "./vllm";
 export { KNOWN_BAD_HOSTS, type KnownBadHost } from "./host-versions";
 
 /** The model variants by name. */

@@ -22,6 +22,7 @@ import type { ClusterPlan, NodePlan } from "./types";
 import { observabilityImageWarnings, observabilityPlan } from "./observability";
 import { watchdogPlan } from "./watchdog";
 import { imageWarnings, knownBadPlan, variantPlan } from "./variant";
+import { checkAgainstVllm } from "./vllm-surface";
 
 /** The model geometry and serving facts of the config's variant, with its id and served name. */
 export function modelSpecFor(config: ClusterConfig): ModelSpec {
@@ -137,6 +138,14 @@ export function planCluster(
     };
   });
 
+  // The serve argv and VLLM_* env against the vLLM the image carries (nothing checked for a ref).
+  const surface = checkAgainstVllm(
+    config,
+    model,
+    nodes.map((n) => ({ serveArgv: n.serveArgv, envNames: [...Object.keys(n.env), ...n.secretEnv] })),
+  );
+  if (surface.errors.length > 0) throw new ConfigError(surface.errors);
+
   const startOrder = [...workers.map((w) => w.name), head.name];
   const watchdog = watchdogPlan(config, memory, names);
   return {
@@ -190,11 +199,12 @@ export function planCluster(
     warnings: [
       ...warnings,
       ...imageFindings.warnings,
+      ...surface.warnings,
       ...memory.warnings,
       ...watchdog.warnings,
       ...observabilityImageWarnings(config),
     ],
-    notes: [...configNotes(config), ...imageFindings.notes, ...variant.notes, ...memory.notes],
+    notes: [...configNotes(config), ...imageFindings.notes, ...surface.notes, ...variant.notes, ...memory.notes],
   };
 }
 

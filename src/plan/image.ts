@@ -6,13 +6,15 @@
 import type { ClusterConfig } from "../config/schema";
 import type { ImagePlan } from "./types";
 import { presetRef } from "./variant";
+import { imageVllmPlan } from "./vllm-surface";
 
 export const LABEL_PREFIX = "io.github.dgx-spark-vllm";
 
 export function imagePlan(config: ClusterConfig, head: string): ImagePlan {
   const nodes = config.nodes.map((n) => n.name);
   const img = config.image;
-  if (img.source === "prebuilt") return { source: "prebuilt", tag: img.ref, distribute: "pull", nodes };
+  const vllm = imageVllmPlan(img);
+  if (img.source === "prebuilt") return { source: "prebuilt", tag: img.ref, distribute: "pull", nodes, vllm };
   if (img.source === "preset")
     return {
       source: "prebuilt",
@@ -21,6 +23,7 @@ export function imagePlan(config: ClusterConfig, head: string): ImagePlan {
       preset: img.name,
       pinned: img.digest !== undefined,
       nodes,
+      vllm,
     };
   const buildArgs: Record<string, string> = {
     BASE_IMAGE: img.baseImage,
@@ -54,5 +57,6 @@ export function imagePlan(config: ClusterConfig, head: string): ImagePlan {
     labels,
     distribute: "save-load",
     nodes,
+    vllm,
   };
 }

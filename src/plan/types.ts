@@ -1,4 +1,5 @@
 import type { ConfigProblem } from "../config/errors";
+import type { ImageVllmPlan } from "./vllm-surface";
 import type { MemoryPlan } from "./memory";
 import type { ResolvedProfile } from "./profile";
 import type { VariantPlan } from "./variant";
@@ -184,6 +185,8 @@ export interface ImagePrebuiltPlan {
 export type ImagePlan = (ImageBuildPlan | ImagePrebuiltPlan) & {
   /** Every node must report this image with the same image ID. */
   readonly nodes: readonly string[];
+  /** The vLLM inside (a release or a ref) and the surface the serve argv and env were checked against (src/plan/vllm-surface.ts). */
+  readonly vllm: ImageVllmPlan;
 };
 
 /** What a cluster is called on its hosts (src/plan/names.ts). */

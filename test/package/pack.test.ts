@@ -1,7 +1,7 @@
 /**
  * What `npm pack` ships, file by file, and the manifest fields a consumer's install reads: the
  * compiled library (no source maps, no tests, no repo-only tools), the host scripts, the
- * Dockerfile, the example stacks, the editor schema, the README; Node's runtime only for this
+ * Dockerfile, the example stacks, the editor schema, the vLLM surfaces, the README; Node's runtime only for this
  * repository's own scripts (a devDependency), the Pulumi SDK as a range the user's copy satisfies.
  */
 import * as assert from "node:assert/strict";
@@ -34,7 +34,8 @@ test("the tarball holds only the allowed files", () => {
       /^src\/host\/[\w-]+\.(sh|py)$/.test(f) ||
       f === "docker/Dockerfile" ||
       /^stacks\/Pulumi\.[\w-]+\.yaml$/.test(f) ||
-      f === "schema/stack-config.schema.json"
+      f === "schema/stack-config.schema.json" ||
+      /^dist\/src\/models\/vllm-surface\/\d+\.\d+\.\d+\.json$/.test(f)
     );
   };
   assert.deepEqual(
@@ -59,6 +60,8 @@ test("the tarball holds every library module, host script, stack and the schema"
     ...libraryModules().flatMap((m) => [`dist/src/${m}.js`, `dist/src/${m}.d.ts`]),
     ...fs.globSync("src/host/*.{sh,py}", { cwd: ROOT }),
     ...fs.globSync("stacks/Pulumi.*.yaml", { cwd: ROOT }),
+    // The vLLM surfaces the plan checks against (src/models/vllm.ts imports them).
+    ...fs.globSync("src/models/vllm-surface/*.json", { cwd: ROOT }).map((f) => `dist/${f}`),
   ];
   assert.deepEqual(want.filter((f) => !files.includes(f)).sort(), [], "missing from the tarball");
 });
