@@ -64,8 +64,7 @@ export function planCluster(
   }
   const profile = resolveProfile(config.serving);
   const model = modelSpecFor(config);
-  const headIndex = config.nodes.findIndex((n) => n.role === "head");
-  const head = config.nodes[headIndex] as NodeConfig;
+  const head = config.nodes.find((n) => n.role === "head") as NodeConfig;
   const s = config.serving;
   const tp = s.tensorParallelSize ?? config.nodes.length / s.pipelineParallelSize;
   const variant = variantPlan(config, model, profile);
@@ -85,58 +84,8 @@ export function planCluster(
   const workers = config.nodes.filter((n) => n !== head);
   const ranked: [NodeConfig, number][] = [[head, 0], ...workers.map((w, i): [NodeConfig, number] => [w, i + 1])];
   const rankOf = new Map(ranked.map(([n, r]) => [n.name, r]));
-
-  const nodes: NodePlan[] = config.nodes.map((node) => {
-    const rank = rankOf.get(node.name) as number;
-    const user = (node.ssh.user ?? config.ssh.user) as string;
-    const cache = cacheFolders(node, user, config.model.hfCachePath);
-    const env = nodeEnv({ config, node, head, profile, model });
-    const secretEnv = nodeSecretEnv(config, node);
-    const launch = nodeLaunch(
-      { config, profile, model, tensorParallelSize: tp },
-      node,
-      rank,
-      head,
-      config.nodes.length,
-    );
-    const container = containerSpec({
-      config,
-      node,
-      rank,
-      image: image.tag,
-      command: launch.containerCommand,
-      env,
-      secretEnv,
-      cache,
-      names,
-    });
-    const useAgent = node.ssh.privateKey ? false : (node.ssh.useAgent ?? config.ssh.useAgent ?? false);
-    return {
-      name: node.name,
-      role: node.role,
-      rank,
-      ssh: {
-        host: node.ssh.host,
-        port: node.ssh.port ?? config.ssh.port ?? 22,
-        user,
-        auth: useAgent ? "agent" : "key",
-        ...(node.ssh.hostKey ? { hostKey: node.ssh.hostKey } : {}),
-      },
-      address: (node.dataPlane[0] as { address: string }).address,
-      dataPlane: node.dataPlane.map((p) => ({ netdev: p.netdev, hca: p.hca, address: p.address, prefix: p.prefix })),
-      cache,
-      env,
-      secretEnv,
-      linkEnv: sortedEnv(linkEnv(node, head, config)),
-      serveArgv: launch.serveArgv,
-      ...(launch.rayStartArgv ? { rayStartArgv: launch.rayStartArgv } : {}),
-      serveCommandLine: ["env", ...shellAssignments(env), shellJoin(launch.serveArgv)].join(" "),
-      container,
-      dockerRun: dockerRunLine(container),
-      hostSteps: hostSteps(config, cache, names),
-      linkSteps: linkSteps(config, node, names),
-    };
-  });
+  const ctx: NodeCtx = { config, profile, model, tp, head, imageTag: image.tag, names };
+  const nodes = config.nodes.map((node) => nodePlan(ctx, node, rankOf.get(node.name) as number));
 
   // The serve argv and VLLM_* env against the vLLM the image carries (nothing checked for a ref).
   const surface = checkAgainstVllm(
@@ -151,40 +100,13 @@ export function planCluster(
   return {
     schemaVersion: 1,
     names,
-    cluster: {
-      nodeCount: config.nodes.length,
-      head: head.name,
-      launcher: s.launcher,
-      tensorParallelSize: tp,
-      pipelineParallelSize: s.pipelineParallelSize,
-      gpuMemoryUtilization: s.gpuMemoryUtilization,
-      mtp: variant.plan.speculative.method === "mtp",
-      port: s.port,
-      endpoint: `http://${head.ssh.host.includes(":") ? `[${head.ssh.host}]` : head.ssh.host}:${s.port}/v1`,
-      authenticated: !s.allowUnauthenticated,
-      startOrder,
-    },
+    cluster: clusterSummary(config, head, tp, variant.plan, startOrder),
     profile,
-    model: {
-      id: config.model.id,
-      servedName: config.model.servedName,
-      prefetch: config.model.prefetch,
-      delivery: config.model.delivery ?? (config.nodes.length >= 2 ? "head-then-copy" : "each"),
-      ...(config.model.revision !== undefined ? { revision: config.model.revision } : {}),
-      ...(config.model.localPath !== undefined ? { localPath: config.model.localPath } : {}),
-      ...(config.model.hubEndpoint !== undefined ? { hubEndpoint: config.model.hubEndpoint } : {}),
-    },
+    model: modelSummary(config),
     variant: variant.plan,
     link: linkPlan(config, head),
     image,
-    hardening: {
-      minFreeKbytes: config.hardening.minFreeKbytes,
-      swapOff: config.hardening.swapOff,
-      dropCachesDuringLoad: config.hardening.dropCachesDuringLoad,
-      umaAlertThresholdGb: config.hardening.umaAlertThresholdGb,
-      webhook: config.hardening.webhookUrl ? "set" : "not set",
-      knownBad: knownBadPlan(config),
-    },
+    hardening: hardeningSummary(config),
     secrets: secretSummary(config),
     nodes,
     memory,
@@ -205,6 +127,113 @@ export function planCluster(
       ...observabilityImageWarnings(config),
     ],
     notes: [...configNotes(config), ...imageFindings.notes, ...surface.notes, ...variant.notes, ...memory.notes],
+  };
+}
+
+/** What every node's plan is cut from. */
+interface NodeCtx {
+  readonly config: ClusterConfig;
+  readonly profile: ReturnType<typeof resolveProfile>;
+  readonly model: ReturnType<typeof modelSpecFor>;
+  readonly tp: number;
+  readonly head: NodeConfig;
+  readonly imageTag: string;
+  readonly names: ReturnType<typeof hostNames>;
+}
+
+/** One node: its SSH access, data plane, caches, environment, launch, container, host and link steps. */
+function nodePlan(ctx: NodeCtx, node: NodeConfig, rank: number): NodePlan {
+  const { config, profile, model, tp, head, names } = ctx;
+  const user = (node.ssh.user ?? config.ssh.user) as string;
+  const cache = cacheFolders(node, user, config.model.hfCachePath);
+  const env = nodeEnv({ config, node, head, profile, model });
+  const secretEnv = nodeSecretEnv(config, node);
+  const launch = nodeLaunch({ config, profile, model, tensorParallelSize: tp }, node, rank, head, config.nodes.length);
+  const container = containerSpec({
+    config,
+    node,
+    rank,
+    image: ctx.imageTag,
+    command: launch.containerCommand,
+    env,
+    secretEnv,
+    cache,
+    names,
+  });
+  const useAgent = node.ssh.privateKey ? false : (node.ssh.useAgent ?? config.ssh.useAgent ?? false);
+  return {
+    name: node.name,
+    role: node.role,
+    rank,
+    ssh: {
+      host: node.ssh.host,
+      port: node.ssh.port ?? config.ssh.port ?? 22,
+      user,
+      auth: useAgent ? "agent" : "key",
+      ...(node.ssh.hostKey ? { hostKey: node.ssh.hostKey } : {}),
+    },
+    address: (node.dataPlane[0] as { address: string }).address,
+    dataPlane: node.dataPlane.map((p) => ({ netdev: p.netdev, hca: p.hca, address: p.address, prefix: p.prefix })),
+    cache,
+    env,
+    secretEnv,
+    linkEnv: sortedEnv(linkEnv(node, head, config)),
+    serveArgv: launch.serveArgv,
+    ...(launch.rayStartArgv ? { rayStartArgv: launch.rayStartArgv } : {}),
+    serveCommandLine: ["env", ...shellAssignments(env), shellJoin(launch.serveArgv)].join(" "),
+    container,
+    dockerRun: dockerRunLine(container),
+    hostSteps: hostSteps(config, cache, names),
+    linkSteps: linkSteps(config, node, names),
+  };
+}
+
+/** The cluster as a whole: size, head, launcher, parallelism, endpoint, start order. */
+function clusterSummary(
+  config: ClusterConfig,
+  head: NodeConfig,
+  tp: number,
+  variant: ReturnType<typeof variantPlan>["plan"],
+  startOrder: string[],
+): ClusterPlan["cluster"] {
+  const s = config.serving;
+  return {
+    nodeCount: config.nodes.length,
+    head: head.name,
+    launcher: s.launcher,
+    tensorParallelSize: tp,
+    pipelineParallelSize: s.pipelineParallelSize,
+    gpuMemoryUtilization: s.gpuMemoryUtilization,
+    mtp: variant.speculative.method === "mtp",
+    port: s.port,
+    endpoint: `http://${head.ssh.host.includes(":") ? `[${head.ssh.host}]` : head.ssh.host}:${s.port}/v1`,
+    authenticated: !s.allowUnauthenticated,
+    startOrder,
+  };
+}
+
+/** The model: its id, served name, delivery and where it comes from. */
+function modelSummary(config: ClusterConfig): ClusterPlan["model"] {
+  return {
+    id: config.model.id,
+    servedName: config.model.servedName,
+    prefetch: config.model.prefetch,
+    delivery: config.model.delivery ?? (config.nodes.length >= 2 ? "head-then-copy" : "each"),
+    ...(config.model.revision !== undefined ? { revision: config.model.revision } : {}),
+    ...(config.model.localPath !== undefined ? { localPath: config.model.localPath } : {}),
+    ...(config.model.hubEndpoint !== undefined ? { hubEndpoint: config.model.hubEndpoint } : {}),
+  };
+}
+
+/** The host hardening the plan applies, and the known-bad host versions. */
+function hardeningSummary(config: ClusterConfig): ClusterPlan["hardening"] {
+  return {
+    minFreeKbytes: config.hardening.minFreeKbytes,
+    swapOff: config.hardening.swapOff,
+    dropCachesDuringLoad: config.hardening.dropCachesDuringLoad,
+    umaAlertThresholdGb: config.hardening.umaAlertThresholdGb,
+    webhook: config.hardening.webhookUrl ? "set" : "not set",
+    knownBad: knownBadPlan(config),
   };
 }
 
