@@ -504,27 +504,38 @@ class ChatStream {
   /** Ends the request at a passed deadline, else arms a timer for the next one. */
   check(): void {
     if (this.settled) return;
-    const { t0, timeouts } = this;
-    const now = performance.now();
-    if (now - t0 >= timeouts.totalMs)
-      return this.finish({ kind: "timeout", message: `request took longer than ${Math.round(timeouts.totalMs)} ms` });
-    if (!this.firstToken) {
-      if (now - t0 >= timeouts.firstTokenMs)
-        return this.finish({
-          kind: "first-token-timeout",
-          message: `no first token within ${Math.round(timeouts.firstTokenMs)} ms`,
-        });
-    } else if (now - this.lastActivity >= timeouts.idleMs) {
-      return this.finish({
-        kind: "stalled",
-        message: `stream stalled: nothing for ${Math.round(timeouts.idleMs)} ms after ${this.r.deltas} token chunks`,
-      });
+    const missed = this.missedDeadline();
+    if (missed) {
+      this.finish(missed);
+      return;
     }
+    const { t0, timeouts } = this;
     const next = Math.min(
       t0 + timeouts.totalMs,
       this.firstToken ? this.lastActivity + timeouts.idleMs : t0 + timeouts.firstTokenMs,
     );
-    this.watchdog = setTimeout(() => this.check(), Math.max(1, next - now));
+    this.watchdog = setTimeout(() => this.check(), Math.max(1, next - performance.now()));
+  }
+
+  /** The deadline that has passed, if any: total, then first token (before it), then idle (after it). */
+  private missedDeadline(): RequestError | undefined {
+    const { t0, timeouts } = this;
+    const now = performance.now();
+    if (now - t0 >= timeouts.totalMs)
+      return { kind: "timeout", message: `request took longer than ${Math.round(timeouts.totalMs)} ms` };
+    if (!this.firstToken) {
+      if (now - t0 >= timeouts.firstTokenMs)
+        return {
+          kind: "first-token-timeout",
+          message: `no first token within ${Math.round(timeouts.firstTokenMs)} ms`,
+        };
+    } else if (now - this.lastActivity >= timeouts.idleMs) {
+      return {
+        kind: "stalled",
+        message: `stream stalled: nothing for ${Math.round(timeouts.idleMs)} ms after ${this.r.deltas} token chunks`,
+      };
+    }
+    return undefined;
   }
 
   /** One SSE event's data. */
@@ -533,8 +544,10 @@ class ChatStream {
     const r = this.r;
     r.ttfrMs ??= performance.now() - this.t0;
     const ev = parseStreamEvent(data, r.deltas);
-    if (ev.kind === "done") return this.finish();
-    if (ev.kind === "error") return this.finish(ev.error);
+    if (ev.kind !== "chunk") {
+      this.finish(ev.kind === "error" ? ev.error : undefined);
+      return;
+    }
     if (ev.usage.completionTokens !== undefined) this.usageTokens = ev.usage.completionTokens;
     if (ev.usage.promptTokens !== undefined) r.promptTokens = ev.usage.promptTokens;
     if (ev.usage.cachedTokens !== undefined) r.cachedPromptTokens = ev.usage.cachedTokens;

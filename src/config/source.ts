@@ -89,9 +89,14 @@ class JsonScanner {
   value(): void {
     this.ws();
     const ch = this.text[this.i];
-    if (ch === "{") return this.object();
-    if (ch === "[") return this.array();
-    if (ch === '"') return this.string();
+    if (ch === "{") this.object();
+    else if (ch === "[") this.array();
+    else if (ch === '"') this.string();
+    else this.literal();
+  }
+
+  /** A number, true, false or null. */
+  private literal(): void {
     const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(this.text.slice(this.i));
     if (!m) this.fail();
     this.i += m[0].length;
