@@ -102,7 +102,7 @@ export function memoryTable(plan: ClusterPlan): string[] {
   const vllmLine = v
     ? [
         `           vLLM ${v.version} will log ~"GPU KV cache size: ${v.printedTokens.toLocaleString("en-US")} tokens", "Maximum concurrency for ${L.toLocaleString("en-US")} tokens per request: ${v.printedConcurrency.toFixed(2)}x";`,
-        `           at most ${Math.min(v.fullContextRequests, ...m.nodes.map((b) => b.maxFullContextRequests))} requests of ${L} tokens at once (the lower of vLLM ${v.version}'s block count, ${v.fullContextRequests}, and ${m.nodes[0]?.kvBytesPerTokenPerRank} B/token, ${m.nodes[0]?.maxFullContextRequests}; docs/memory.md)`,
+        `           at most ${Math.min(v.fullContextRequests, ...m.nodes.map((b) => b.maxFullContextRequests))} request(s) of ${L} tokens at once (the lower of vLLM ${v.version}'s block count, ${v.fullContextRequests}, and ${m.nodes[0]?.kvBytesPerTokenPerRank} B/token, ${m.nodes[0]?.maxFullContextRequests}; docs/memory.md)`,
       ]
     : [];
   return [

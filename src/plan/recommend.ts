@@ -169,9 +169,13 @@ export function nearestMeasurement(c: Omit<Candidate, "measured">, now = new Dat
     if (r.gpuMemoryUtilization !== undefined && r.gpuMemoryUtilization !== c.util)
       diffs.push(`measured at utilisation ${r.gpuMemoryUtilization}`);
     if (r.caveat) diffs.push(r.caveat);
-    // The KV dtype changes speed the most: a row with the same dtype wins over fewer other differences.
+    // The KV dtype changes speed the most: a row with the same dtype wins over fewer other
+    // differences; then fewer differences; then the nearer max-model-len.
     const rank = (d: string[]) => d.length + (d.some((x) => x.endsWith(" KV")) ? 10 : 0);
-    if (!best || rank(diffs) < rank(best.diffs)) best = { r, diffs };
+    const far = (x: PublishedResult) =>
+      x.maxModelLen === undefined ? Number.POSITIVE_INFINITY : Math.abs(Math.log(x.maxModelLen / c.maxModelLen));
+    if (!best || rank(diffs) < rank(best.diffs) || (rank(diffs) === rank(best.diffs) && far(r) < far(best.r)))
+      best = { r, diffs };
   }
   if (!best) return undefined;
   const r = best.r;

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { runCli } from "../../src/cli/main";
 import { planFromInput } from "../../src/plan";
-import { choices, evaluate, parseTokens, recommend } from "../../src/plan/recommend";
+import { choices, evaluate, nearestMeasurement, parseTokens, recommend } from "../../src/plan/recommend";
 
 const run = (argv: string[]) => {
   let out = "";
@@ -87,6 +87,35 @@ describe("recommend, as a user runs it", () => {
       assert.equal(r.code, 2, argv.join(" "));
       assert.match(r.err, re);
     }
+  });
+
+  it("labels the nearest measurement with its source, differences and age; nothing where nobody measured", () => {
+    const now = new Date("2026-12-07T00:00:00Z");
+    const base = { maxModelLen: 200_000, maxNumSeqs: 4, util: 0.8, image: "eugr-spark-vllm-b12x" };
+    const dspark = evaluate(
+      { variant: "deepseek-v4-flash-0731", speculative: "dspark", kvCacheDtype: "fp8", ...base },
+      200_000,
+      4,
+      now,
+    );
+    const m = nearestMeasurement(dspark, now);
+    assert.ok(m);
+    // The same KV dtype wins over MiaAI-Lab's closer context with NVFP4 KV.
+    assert.equal(m.id, "nvidia-0731");
+    assert.equal(m.singleStream, "40.65");
+    assert.equal(m.age, "measured 2026-09-03, 3 months ago");
+    assert.deepEqual(m.differences, [
+      "measured at max-model-len not published",
+      "measured with 8 max-num-seqs",
+      "measured at utilisation 0.85",
+    ]);
+    const off = evaluate(
+      { variant: "deepseek-v4-flash", speculative: "off", kvCacheDtype: "fp8", ...base, image: "build" },
+      200_000,
+      4,
+      now,
+    );
+    assert.equal(off.measured, undefined);
   });
 
   it("reads token counts as vLLM does: lowercase decimal, uppercase binary", () => {
