@@ -209,7 +209,8 @@ export const PUBLISHED_RESULTS: readonly PublishedResult[] = [
     kvCacheDtype: "unknown",
     maxModelLen: 1_048_576,
     singleStream: f(41),
-    workload: "TP=2 over RoCEv2; settings beyond the context length not published",
+    workload:
+      "TP=2 over RoCEv2; given as 41 tok/s without a concurrency (taken as one stream); settings beyond the context length not published",
     source: "flowtivity.ai",
     measured: "2026-06-10",
     read: "2026-12-07",
