@@ -10,6 +10,7 @@ import { packageVersion, readClusterInput } from "./args";
 import { runBenchCli } from "./bench";
 import { runDoctorCli } from "./doctor";
 import { runGateCli } from "./gate";
+import { runRecommendCli } from "./recommend";
 import { runRepairCli } from "./repair";
 import { runLogsCli, runStatusCli } from "./status";
 import { type CliIo, parseOptions } from "./options";
@@ -17,9 +18,10 @@ import { renderDeploymentSummary, renderSummary } from "./summary";
 
 export type { CliIo } from "./options";
 
-const COMMANDS = ["plan", "doctor", "repair", "bench", "gate", "status", "logs"];
+const COMMANDS = ["plan", "recommend", "doctor", "repair", "bench", "gate", "status", "logs"];
 
 const USAGE = `usage: dgx-spark-vllm plan [--stack <1m|512k|256k|name> | --config <file>] [--json]   (dgx-spark-vllm plan --help)
+       dgx-spark-vllm recommend --context <tokens> --concurrency <n> [...]   (dgx-spark-vllm recommend --help)
        dgx-spark-vllm bench --endpoint <url> [...]   (dgx-spark-vllm bench --help)
        dgx-spark-vllm gate --endpoint <url> --suite <...> | --all [...]   (dgx-spark-vllm gate --help)
        dgx-spark-vllm doctor [--stack <name> | --config <file>] [--json] [...]   (dgx-spark-vllm doctor --help)
@@ -55,6 +57,7 @@ export function runCli(argv: readonly string[], io: CliIo): number {
     io.out(`${packageVersion()}\n`);
     return 0;
   }
+  if (command === "recommend") return runRecommendCli(rest, io);
   if (command !== "plan") {
     const hint = didYouMean(command, [...COMMANDS, "--help", "--version"]);
     io.err(`unknown command '${command}'${hint}\n\n${USAGE}`);

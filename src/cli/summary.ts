@@ -104,10 +104,19 @@ export function memoryTable(plan: ClusterPlan): string[] {
       .map((c, i) => c.padEnd(widths[i] as number))
       .join("  ")
       .trimEnd();
+  const v = m.nodes[0]?.vllm;
+  const L = plan.profile.maxModelLen;
+  const vllmLine = v
+    ? [
+        `           vLLM ${v.version} will log ~"GPU KV cache size: ${v.printedTokens.toLocaleString("en-US")} tokens", "Maximum concurrency for ${L.toLocaleString("en-US")} tokens per request: ${v.printedConcurrency.toFixed(2)}x";`,
+        `           at most ${Math.min(v.fullContextRequests, ...m.nodes.map((b) => b.maxFullContextRequests))} request(s) of ${L} tokens at once (the lower of vLLM ${v.version}'s block count, ${v.fullContextRequests}, and ${m.nodes[0]?.kvBytesPerTokenPerRank} B/token, ${m.nodes[0]?.maxFullContextRequests}; docs/memory.md)`,
+      ]
+    : [];
   return [
     `Memory     per node, GiB (estimate, margin +/-${m.marginGiB} GiB; docs/memory.md)`,
     line(head),
     ...rows.map(line),
+    ...vllmLine,
   ];
 }
 

@@ -3,6 +3,8 @@
  * Sources: RECIPE.md "Model" and "Beyond the recipe" (KV bytes per token per rank).
  */
 
+import { FLASH_FP8_VLLM_KV, type VllmKvLayout } from "../plan/vllm-kv";
+
 /** Speculative decoding methods a variant may support (`--speculative-config {"method": ...}`). */
 export type SpeculativeMethod = "mtp" | "dspark";
 
@@ -23,6 +25,8 @@ export interface KvCacheDtypeSpec {
   readonly bytesPerToken: number;
   /** Where the figure comes from (a measurement, or how it was derived). */
   readonly source: string;
+  /** How vLLM itself groups and counts this cache (src/plan/vllm-kv.ts); absent: not derived. */
+  readonly vllmKv?: VllmKvLayout;
 }
 
 /** `--moe-backend`, `--linear-backend`, `--attention-backend`; "default" leaves the flag out. */
@@ -70,6 +74,8 @@ export interface ModelMemoryGeometry {
   readonly kvBytesPerToken: number;
   /** Whether TP splits the KV cache (false for MLA's latent KV, which every TP rank keeps whole). */
   readonly kvShardedByTp: boolean;
+  /** vLLM's own KV grouping for the served dtype (src/plan/vllm-kv.ts); absent: not derived. */
+  readonly vllmKv?: VllmKvLayout;
   /**
    * Non-KV memory inside vLLM's budget: activations, sampler and MTP buffers per sequence, CUDA
    * graphs per capture size, runtime. GiB = base + perSeq x max-num-seqs + perCaptureSize x
@@ -106,11 +112,16 @@ export const deepseekV4Flash: ModelSpec = {
     // One 1,048,576-token request needs ~11.04 GiB of fp8 KV per rank (RECIPE.md): 11.04 GiB / 2^20.
     kvBytesPerToken: 11305,
     kvShardedByTp: false,
+    vllmKv: FLASH_FP8_VLLM_KV,
     // Fitted to three measured GB10 points, checked on two more (src/plan/memory.ts, docs/memory.md).
     overheadGiB: { base: 9.743, perSeq: 0.4387, perCaptureSize: 0.06816 },
   },
   kvCacheDtypes: {
-    fp8: { bytesPerToken: 11305, source: "RECIPE.md: ~11.04 GiB of fp8 KV per rank for one 1,048,576-token request" },
+    fp8: {
+      bytesPerToken: 11305,
+      source: "RECIPE.md: ~11.04 GiB of fp8 KV per rank for one 1,048,576-token request",
+      vllmKv: FLASH_FP8_VLLM_KV,
+    },
   },
   speculativeMethods: ["mtp"],
   speculativeDefault: {

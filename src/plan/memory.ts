@@ -19,6 +19,7 @@ import type { ClusterConfig } from "../config/schema";
 import type { ConfigProblem } from "../config/errors";
 import type { NodeMemorySpec } from "../models/gb10";
 import type { ModelMemoryGeometry } from "../models/deepseek-v4-flash";
+import { concurrentBatches, vllmKvCount } from "./vllm-kv";
 
 const GIB = 2 ** 30;
 
@@ -32,6 +33,8 @@ export interface MemoryInputs {
   readonly maxModelLen: number;
   readonly maxNumSeqs: number;
   readonly maxCudagraphCaptureSize: number;
+  /** --max-num-batched-tokens; vLLM reserves sliding-window blocks for the tokens in flight. */
+  readonly maxNumBatchedTokens?: number;
   readonly minFreeKbytes: number;
   readonly umaAlertThresholdGb: number;
 }
@@ -47,11 +50,30 @@ export interface NodeMemoryBudget {
   readonly kvBytesPerTokenPerRank: number;
   /** KV one max_model_len request needs on this rank. */
   readonly fullRequestGiB: number;
-  /** floor(pool tokens / max_model_len). */
+  /** floor(pool tokens / max_model_len): full-length requests at kvBytesPerTokenPerRank. */
   readonly maxFullContextRequests: number;
+  /**
+   * vLLM's own count for this pool (src/plan/vllm-kv.ts, docs/memory.md "vLLM's count"), when the
+   * model's KV layout in vLLM is known for the dtype: what it logs at boot and the max_model_len
+   * requests its scheduler admits at once. Absent: not derived (e.g. PP > 1 or another dtype).
+   */
+  readonly vllm?: VllmCountSummary;
   /** Predicted free memory while serving. */
   readonly headroomGiB: number;
   readonly start: { readonly needsGiB: number; readonly freeBeforeStartGiB: number; readonly passes: boolean };
+}
+
+export interface VllmCountSummary {
+  readonly version: string;
+  /** "GPU KV cache size: N tokens". */
+  readonly printedTokens: number;
+  /** "Maximum concurrency for L tokens per request: X.XXx" (as printed, 2 decimals). */
+  readonly printedConcurrency: number;
+  /** Requests of max_model_len tokens admitted at once (the worst case: all at full length). */
+  readonly fullContextRequests: number;
+  /** One max_model_len request's share of the pool, GiB. */
+  readonly perRequestGiB: number;
+  readonly basis: string;
 }
 
 export interface MemoryPlan {
@@ -86,6 +108,20 @@ export function nodeBudget(
   const kvPool = budget - weights - overhead;
   const tokens = Math.max(0, Math.floor((kvPool * GIB) / kvPerToken));
   const reserveGiB = (m.minFreeKbytes * 1024) / GIB;
+  const layout = geo.vllmKv;
+  let vllm: VllmCountSummary | undefined;
+  if (layout && m.pipelineParallelSize === 1 && m.maxNumBatchedTokens !== undefined) {
+    const inFlight = concurrentBatches(m.pipelineParallelSize) * m.maxNumBatchedTokens;
+    const c = vllmKvCount(layout, Math.max(0, kvPool), m.maxModelLen, inFlight);
+    vllm = {
+      version: layout.vllmVersion,
+      printedTokens: c.kvCacheTokens,
+      printedConcurrency: round(c.maxConcurrency),
+      fullContextRequests: c.fullContextRequests,
+      perRequestGiB: round(c.perRequestGiB),
+      basis: `vLLM ${layout.vllmVersion} block accounting: ${c.numBlocks} blocks of ${layout.bytesPerBlock} B; one ${m.maxModelLen}-token request takes ${c.blocksPerRequest} (${inFlight} tokens in flight reserved in the sliding-window groups)`,
+    };
+  }
   const freeBeforeStart = hw.visibleGiB - hw.startBaselineGiB - reserveGiB;
   return {
     node,
@@ -98,6 +134,7 @@ export function nodeBudget(
     kvBytesPerTokenPerRank: Math.round(kvPerToken),
     fullRequestGiB: round((m.maxModelLen * kvPerToken) / GIB),
     maxFullContextRequests: Math.floor(tokens / m.maxModelLen),
+    ...(vllm ? { vllm } : {}),
     headroomGiB: round(hw.visibleGiB - budget - hw.outsideBudgetGiB),
     start: { needsGiB: round(budget), freeBeforeStartGiB: round(freeBeforeStart), passes: freeBeforeStart >= budget },
   };
@@ -106,7 +143,7 @@ export function nodeBudget(
 /** The budget of every node, with the warnings and errors a user must see before deploying. */
 export function planMemory(
   config: ClusterConfig,
-  profile: { maxModelLen: number; maxNumSeqs: number; maxCudagraphCaptureSize: number },
+  profile: { maxModelLen: number; maxNumSeqs: number; maxCudagraphCaptureSize: number; maxNumBatchedTokens?: number },
   geo: ModelMemoryGeometry,
   hwFor: (nodeIndex: number) => NodeMemorySpec,
   modelId: string,
@@ -120,6 +157,7 @@ export function planMemory(
     maxModelLen: profile.maxModelLen,
     maxNumSeqs: profile.maxNumSeqs,
     maxCudagraphCaptureSize: profile.maxCudagraphCaptureSize,
+    ...(profile.maxNumBatchedTokens !== undefined ? { maxNumBatchedTokens: profile.maxNumBatchedTokens } : {}),
     minFreeKbytes: h.minFreeKbytes,
     umaAlertThresholdGb: h.umaAlertThresholdGb,
   };

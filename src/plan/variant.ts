@@ -68,7 +68,11 @@ export function variantPlan(
       sources: model.sources,
       assumptions: model.assumptions,
     },
-    geometry: { ...model.memory, kvBytesPerToken: kvSpec.bytesPerToken },
+    geometry: (({ vllmKv: _, ...rest }) => ({
+      ...rest,
+      kvBytesPerToken: kvSpec.bytesPerToken,
+      ...(kvSpec.vllmKv ? { vllmKv: kvSpec.vllmKv } : {}),
+    }))(model.memory),
     notes,
   };
 }
