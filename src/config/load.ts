@@ -152,6 +152,13 @@ export function configWarnings(c: ClusterConfig): ConfigProblem[] {
       message: `is true: vllmRef '${c.image.vllmRef}' may move between builds, and newer upstream commits regressed`,
     });
   }
+  if (c.serving.router.enabled && c.serving.replicas === 1) {
+    out.push({
+      path: "serving.router.enabled",
+      message:
+        "is true with serving.replicas 1: the router has one replica to send every request to (a hop and no spreading); raise serving.replicas or turn the router off",
+    });
+  }
   if (c.observability.enabled) {
     for (const k of ["prometheus", "alertmanager", "grafana", "nodeExporter"] as const) {
       const image = c.observability[k].image;
