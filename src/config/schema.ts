@@ -854,7 +854,7 @@ function routerRules(c: RuleInput, issue: Issue): void {
   if (!s?.router.enabled) return;
   const r = s.router;
   const nodes = (c.nodes ?? []).filter((n) => n !== undefined);
-  const complete = c.nodes !== undefined && c.nodes.every((n) => n !== undefined);
+  const complete = c.nodes?.every((n) => n !== undefined) ?? false;
   if (r.node !== undefined && complete && !nodes.some((n) => n.name === r.node)) {
     issue(
       ["serving", "router", "node"],

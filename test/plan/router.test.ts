@@ -121,6 +121,18 @@ describe("serving.router combinations that cannot work", () => {
       JSON.stringify(q),
     );
   });
+  it("cache_aware without --enable-scale-out on the engines is a warning (no token ids: one replica gets nearly everything)", () => {
+    const { warnings } = loadClusterConfig(stack(), "plan");
+    assert.ok(warnings.some((w) => w.path === "serving.router.policy" && /--enable-scale-out/.test(w.message)));
+    const c = stack();
+    c.serving.extraArgs = ["--enable-scale-out"];
+    assert.ok(!loadClusterConfig(c, "plan").warnings.some((w) => w.path === "serving.router.policy"));
+    assert.ok(
+      !loadClusterConfig(stack({ enabled: true, policy: "round_robin" }), "plan").warnings.some(
+        (w) => w.path === "serving.router.policy",
+      ),
+    );
+  });
   it("a router in front of one replica is a warning, and the plan still has it", () => {
     const c = baseConfig();
     c.serving.apiKey = KEY;

@@ -23,6 +23,7 @@ import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { BenchReport } from "../../src/bench/run";
 import { runBenchCli } from "../../src/cli/bench";
+import { runStatusCli } from "../../src/cli/status";
 import { ROUTER_LAUNCHER, routerArgs } from "../../src/plan/router";
 import { captureIo } from "../bench/support";
 import { freePort, IN_CI, startVllm, tinyModel, type VllmServer, vllmPython } from "../support/vllm-server";
@@ -46,8 +47,18 @@ const skip = why && !IN_CI ? `real router tests skipped: ${why}` : false;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const WORDS =
+  "amber basil cedar delta ember fjord granite harbor indigo juniper kelp lumen maple nectar onyx pebble quartz raven saffron tundra umber velvet willow xenon yarrow zephyr".split(
+    " ",
+  );
+/**
+ * A prompt that shares no prefix with another: cache_aware matches the text after the chat
+ * template, so prompts that start alike ("question 1", "question 2") count as one prefix.
+ */
+const distinct = () => Array.from({ length: 24 }, () => WORDS[Math.floor(Math.random() * WORDS.length)]).join(" ");
+
 /** One chat completion; resolves with the HTTP status (0: no answer). */
-async function chat(base: string, content: string, key: string | undefined = API_KEY, maxTokens = 4): Promise<number> {
+async function chat(base: string, content: string, key: string | null = API_KEY, maxTokens = 4): Promise<number> {
   try {
     const r = await fetch(`${base}/v1/chat/completions`, {
       method: "POST",
@@ -88,6 +99,7 @@ describe("vLLM's router (vllm-router from PyPI) in front of two real vLLM CPU se
   let routerUrl: string;
   let metricsUrl: string;
   let routerLog: string;
+  let launchArgv: string[] = [];
   const t0 = Date.now();
   const notes: string[] = [];
 
@@ -107,6 +119,9 @@ describe("vLLM's router (vllm-router from PyPI) in front of two real vLLM CPU se
       maxModelLen: 2048,
       port: ports[i] as number,
       name: `router-replica-${i}`,
+      // cache_aware routes on token ids from each worker's /v1/chat/completions/render, which vLLM
+      // serves only with this flag (without it: 403, and every request goes to one worker).
+      extraArgs: ["--enable-scale-out"],
     });
   /** Wait until the router reports worker i's health as `healthy`. */
   const untilHealth = async (i: number, healthy: boolean, timeoutMs: number): Promise<number> => {
@@ -150,7 +165,8 @@ describe("vLLM's router (vllm-router from PyPI) in front of two real vLLM CPU se
       metricsPort,
     });
     t = Date.now();
-    proc = spawn(router.python, [launcher, ...args], {
+    launchArgv = [launcher, ...args];
+    proc = spawn(router.python, launchArgv, {
       detached: true,
       stdio: ["ignore", fd, fd],
       env: { ...process.env, VLLM_API_KEY: API_KEY, NO_COLOR: "1" },
@@ -193,7 +209,7 @@ describe("vLLM's router (vllm-router from PyPI) in front of two real vLLM CPU se
   });
 
   it("refuses a request without the key or with a wrong one (401); the key is in neither its argv nor its log", async () => {
-    assert.equal(await chat(routerUrl, "hello", undefined), 401);
+    assert.equal(await chat(routerUrl, "hello", null), 401);
     assert.equal(await chat(routerUrl, "hello", "not-the-key"), 401);
     assert.equal(await chat(routerUrl, "hello"), 200);
     // Its other routes too (the admin ones included), but not the metrics listener.
@@ -203,30 +219,59 @@ describe("vLLM's router (vllm-router from PyPI) in front of two real vLLM CPU se
     assert.equal(rm.status, 401);
     assert.equal((await workers()).length, 2, "the unauthenticated remove_worker removed nothing");
     assert.equal((await fetch(metricsUrl)).status, 200);
-    const cmdline = readFileSync(`/proc/${proc!.pid}/cmdline`, "utf8");
-    assert.ok(cmdline.includes("--worker-urls") && !cmdline.includes(API_KEY), "argv has the workers, not the key");
+    // vllm-router renames its process (setproctitle "vllm::router"); the argv it was given is the plan's.
+    assert.ok(!launchArgv.join(" ").includes(API_KEY) && launchArgv.includes("--worker-urls"));
+    assert.ok(!readFileSync(`/proc/${proc!.pid}/cmdline`, "utf8").includes(API_KEY), "not in the process's argv");
     assert.ok(!readFileSync(routerLog, "utf8").includes(API_KEY), "the key is not in the router's log");
   });
 
+  it("`status --router` reads the router itself: ready, both workers healthy, requests routed per worker", async () => {
+    const io = captureIo();
+    const code = await runStatusCli(["--router", routerUrl, "--router-metrics", metricsUrl], io, {
+      VLLM_API_KEY: API_KEY,
+    });
+    assert.equal(code, 0, io.stdout + io.stderr);
+    assert.match(
+      io.stdout,
+      new RegExp(`^router ${routerUrl}: ready, 2 of 2 workers healthy, \\d+ requests since start$`, "m"),
+    );
+    for (const s of servers) assert.match(io.stdout, new RegExp(`^  healthy +${s.url}.* \\d+ requests routed$`, "m"));
+    const noKey = captureIo();
+    assert.equal(await runStatusCli(["--router", routerUrl], noKey, {}), 1);
+    assert.match(noKey.stdout, /401: the router wants the cluster's API key/);
+  });
+
   it("requests through the router reach both replicas (each server's own /metrics)", async () => {
+    // Concurrent: on a prefix miss cache_aware picks the less loaded worker (sequential misses all
+    // find both idle and go to the same one).
     const before = await Promise.all(servers.map(served));
-    for (let i = 0; i < 8; i++)
-      assert.equal(await chat(routerUrl, `question ${i}: ${Math.random()} ${"zq".repeat(i)}`), 200);
+    const codes = await Promise.all(Array.from({ length: 8 }, () => chat(routerUrl, distinct(), API_KEY, 48)));
+    assert.deepEqual(codes, Array(8).fill(200));
     const after = await Promise.all(servers.map(served));
     const got = after.map((a, i) => a - (before[i] as number));
-    notes.push(`8 distinct prompts: ${got.join(" + ")}`);
+    notes.push(`8 concurrent distinct prompts: ${got.join(" + ")}`);
     assert.equal(got[0]! + got[1]!, 8, `every request served once: ${got}`);
     assert.ok(got[0]! > 0 && got[1]! > 0, `both replicas served some: ${got}`);
   });
 
-  it("cache_aware: requests sharing a long prefix all go to one replica", async () => {
-    const prefix = `You are a careful assistant for project ${Math.random()}. ${"Here is the shared context of the session, repeated. ".repeat(16)}`;
+  it("cache_aware: concurrent requests sharing a long prefix all go to the replica that has it", async () => {
+    const prefix = `${distinct()}. ${"Here is the shared context of the session, repeated. ".repeat(16)}`;
     const before = await Promise.all(servers.map(served));
-    for (let i = 0; i < 6; i++) assert.equal(await chat(routerUrl, `${prefix} Turn ${i}: what next?`), 200);
+    assert.equal(await chat(routerUrl, `${prefix} Turn 0: begin.`), 200);
+    const mid = await Promise.all(servers.map(served));
+    const owner = mid[0]! - before[0]! === 1 ? 0 : 1;
+    const codes = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => chat(routerUrl, `${prefix} Turn ${i + 1}: what next?`, API_KEY, 48)),
+    );
+    assert.deepEqual(codes, Array(6).fill(200));
     const after = await Promise.all(servers.map(served));
-    const got = after.map((a, i) => a - (before[i] as number));
-    notes.push(`6 prompts with a ${prefix.length}-char shared prefix: ${got.join(" + ")}`);
-    assert.deepEqual([...got].sort(), [0, 6], `all six on one replica: ${got}`);
+    const got = after.map((a, i) => a - (mid[i] as number));
+    notes.push(
+      `6 concurrent prompts with a ${prefix.length}-char prefix seeded on replica ${owner}: ${got.join(" + ")}`,
+    );
+    assert.equal(got[owner], 6, `all six on replica ${owner}, which served the first: ${got}`);
+    const m = await (await fetch(metricsUrl)).text();
+    assert.match(m, /vllm_router_prefix_routing_decisions_total\{[^}]*outcome="prefix_hit"\} [1-9]/);
   });
 
   it("bench through the router, beside the same run against one replica directly", async () => {
@@ -286,7 +331,7 @@ describe("vLLM's router (vllm-router from PyPI) in front of two real vLLM CPU se
         if (i >= total) return;
         const startedAfterKill = killedAt >= 0;
         inflight.add(i);
-        const status = await chat(routerUrl, `mid-run ${i} ${Math.random()}`, API_KEY, 16);
+        const status = await chat(routerUrl, `${distinct()} ${i}`, API_KEY, 16);
         inflight.delete(i);
         results.push({ i, status, startedAfterKill });
         done++;
@@ -314,6 +359,10 @@ describe("vLLM's router (vllm-router from PyPI) in front of two real vLLM CPU se
     assert.ok((await served(servers[0]!)) - before >= afterKill.length, "the survivor served what came after");
     // The router's health checks notice (interval 10 s, 3 failures), then the replica's return.
     notes.push(`marked unhealthy ${await untilHealth(victim, false, 90_000)} ms after the run`);
+    const io = captureIo();
+    assert.equal(await runStatusCli(["--router", routerUrl], io, { VLLM_API_KEY: API_KEY }), 1, io.stdout);
+    assert.match(io.stdout, /: ready, 1 of 2 workers healthy/);
+    assert.match(io.stdout, new RegExp(`^  UNHEALTHY ${servers[victim]!.url}`, "m"));
     await servers[victim]!.stop();
     const t = Date.now();
     servers[victim] = start(victim);
@@ -321,7 +370,11 @@ describe("vLLM's router (vllm-router from PyPI) in front of two real vLLM CPU se
     notes.push(`replica back (vLLM /health) after ${Date.now() - t} ms`);
     notes.push(`marked healthy again ${await untilHealth(victim, true, 90_000)} ms later`);
     const back = await served(servers[victim]!);
-    for (let i = 0; i < 6; i++) assert.equal(await chat(routerUrl, `after the return ${i} ${Math.random()}`), 200);
-    assert.ok((await served(servers[victim]!)) > back, "the returned replica serves requests again");
+    // Concurrent, as above: idle workers tie and the first takes a request at a time.
+    const codes = await Promise.all(Array.from({ length: 8 }, () => chat(routerUrl, distinct(), API_KEY, 48)));
+    assert.deepEqual(codes, Array(8).fill(200));
+    const again = (await served(servers[victim]!)) - back;
+    notes.push(`after the return: ${again} of 8 concurrent requests on it`);
+    assert.ok(again > 0, "the returned replica serves requests again");
   });
 });
