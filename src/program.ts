@@ -68,7 +68,9 @@ const { config, warnings } = loadForDeploy();
 // the single-cluster outputs below describe replica 0. The stack's clusters keep the plain names
 // (each replica is on its own nodes), which `plan`, `doctor` and `repair` read.
 const set =
-  config.serving.replicas > 1 ? new DeepSeekV4Replicas("dsv4", { config, warnings, instance: null }) : undefined;
+  config.serving.replicas > 1 || config.serving.router.enabled
+    ? new DeepSeekV4Replicas("dsv4", { config, warnings, instance: null })
+    : undefined;
 const cluster = set
   ? (set.replicas[0] as DeepSeekV4Cluster)
   : new DeepSeekV4Cluster("dsv4", { config, warnings, instance: null });
@@ -77,7 +79,10 @@ const p = cluster.plan;
 /** Every replica's endpoint (one entry without serving.replicas); put a router in front of several. */
 export const endpoints = set ? set.endpoints : cluster.endpoint.apply((e) => [e]);
 
-export const endpoint = cluster.endpoint;
+/** The deployment's endpoint: vLLM's router with serving.router.enabled, else replica 0's. */
+export const endpoint = set ? set.endpoint : cluster.endpoint;
+/** With serving.router.enabled: the router's Prometheus metrics. */
+export const routerMetricsUrl = set?.router?.metricsUrl;
 export const servedModelName = cluster.servedModelName;
 export const maxModelLen = cluster.maxModelLen;
 export const imageId = cluster.imageId;

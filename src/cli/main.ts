@@ -79,7 +79,7 @@ export function runCli(argv: readonly string[], io: CliIo): number {
   try {
     const { input, source } = readClusterInput(values);
     const d = planDeploymentFromInput(input, "plan");
-    const one = d.replicas.length === 1 ? d.replicas[0] : undefined;
+    const one = d.replicas.length === 1 && !d.router ? d.replicas[0] : undefined;
     if (one) io.out(values.json ? `${JSON.stringify(one, null, 2)}\n` : renderSummary(one, source));
     else io.out(values.json ? `${JSON.stringify(d, null, 2)}\n` : renderDeploymentSummary(d, source));
     return 0;

@@ -7,12 +7,14 @@
 import { ConfigError } from "../config/errors";
 import { renderStatus } from "../status";
 import { followLogs, readLogs, readStatus } from "../status/run";
+import { readRouterStatus, renderRouterStatus } from "../status/router";
 import type { SshSettings } from "../ssh/session";
 import { readStackAccess, type StackAccess } from "./args";
 import { type CliIo, parseOptions, STACK_OPTIONS, UsageError } from "./options";
 
 export const STATUS_USAGE = `usage: dgx-spark-vllm status [--stack <name> | --config <file>] [--watch [SECONDS]] [--json]
                              [--identity <key file>] [--api-key-env NAME]
+       dgx-spark-vllm status --router URL [--router-metrics URL] [--api-key-env NAME] [--json]
 
 One screen per node, read over SSH: the engine container's state, uptime and restarts, free
 unified memory (against the alert threshold), the watchdog's state and restarts; on the head
@@ -23,7 +25,11 @@ running/waiting requests, KV cache usage and the recent tokens per second from v
   --json              print the status as JSON (with --watch: one JSON line per round)
   --identity FILE     SSH private key file (default: the config's key when readable, else the ssh agent)
   --api-key-env NAME  variable holding the API key for /metrics (default: $VLLM_API_KEY)
-Exit: 0 every node answered and every engine container runs, 1 otherwise, 2 bad input.
+  --router URL        vLLM's router (serving.router) instead of the nodes: ready or not, each worker's
+                      health as the router's own checks see it; no SSH (docs/router.md)
+  --router-metrics URL  its Prometheus listener (the plan's metricsUrl): requests routed per worker
+Exit: 0 every node answered and every engine container runs (--router: ready, every worker
+healthy), 1 otherwise, 2 bad input.
 `;
 
 export const LOGS_USAGE = `usage: dgx-spark-vllm logs [--stack <name> | --config <file>] [--follow] [--since TIME] [--tail N]
@@ -79,9 +85,28 @@ export async function runStatusCli(
       return 2;
     }
   }
-  const parsed = parseOptions(args, { ...STACK_OPTIONS, "api-key-env": { type: "string" } }, STATUS_USAGE, io);
+  const parsed = parseOptions(
+    args,
+    {
+      ...STACK_OPTIONS,
+      "api-key-env": { type: "string" },
+      router: { type: "string" },
+      "router-metrics": { type: "string" },
+    },
+    STATUS_USAGE,
+    io,
+  );
   if (typeof parsed === "number") return parsed;
-  const values = parsed as Values;
+  const values = parsed as Values & { router?: string; "router-metrics"?: string };
+  if (values.router !== undefined) {
+    const key = env[values["api-key-env"] ?? "VLLM_API_KEY"];
+    const r = await readRouterStatus(values.router, {
+      ...(key ? { apiKey: key } : {}),
+      ...(values["router-metrics"] ? { metricsUrl: values["router-metrics"] } : {}),
+    });
+    io.out(values.json ? `${JSON.stringify(r, null, 2)}\n` : renderRouterStatus(r));
+    return r.ready && r.workers.length > 0 && r.workers.every((w) => w.healthy) ? 0 : 1;
+  }
   const a = access(values, env, io);
   if (typeof a === "number") return a;
   const opts = {

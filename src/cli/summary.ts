@@ -2,6 +2,7 @@
 import { dockerRunArgv } from "../plan/container";
 import { shq } from "../shell/quote";
 import type { DeploymentPlan } from "../plan/replicas";
+import { routerCommandLine, type RouterServicePlan } from "../plan/router";
 import type { ClusterPlan, NodePlan } from "../plan/types";
 
 /** Break a quoted argv before each `--flag` / `-x` option so a long command stays pasteable and readable. */
@@ -176,6 +177,20 @@ export function renderSummary(plan: ClusterPlan, source: string): string {
   return `${out.join("\n")}\n`;
 }
 
+/** serving.router.enabled: where the router runs, how, and with what (no secret value). */
+function routerText(s: RouterServicePlan): string[] {
+  const h = s.healthChecks;
+  return [
+    "",
+    `Router     vllm-router ${s.version} on ${s.node}, policy ${s.policy}: ${s.endpoint} (the deployment's endpoint)`,
+    `           workers ${s.workers.join(", ")}`,
+    `           metrics ${s.metricsUrl}; health checks ${h.endpoint} every ${h.intervalSeconds} s (timeout ${h.timeoutSeconds} s, unhealthy after ${h.failureThreshold} failures, healthy after ${h.successThreshold})`,
+    `           auth ${s.authenticated ? `the cluster's API key, checked through a worker's /v1/models; VLLM_API_KEY from ${s.secretsFile} (root only, EnvironmentFile=)` : "none (serving.allowUnauthenticated)"}`,
+    `           venv ${s.venv} (pip install vllm-router==${s.version}); unit ${s.unit.path}, ${s.restart}`,
+    `           ExecStart ${routerCommandLine(s)}`,
+  ];
+}
+
 /** More than one replica: the router's endpoints, then each replica's summary under its own heading. */
 export function renderDeploymentSummary(d: DeploymentPlan, source: string): string {
   const r = d.router;
@@ -185,6 +200,7 @@ export function renderDeploymentSummary(d: DeploymentPlan, source: string): stri
     `Replicas   ${d.replicas.length} independent clusters of TP=${d.replicas[0]?.cluster.tensorParallelSize} x PP=${d.replicas[0]?.cluster.pipelineParallelSize}, each serving ${r?.servedName ?? ""} on its own endpoint:`,
     ...(r?.endpoints ?? []).map((e, i) => `           replica ${i}: ${e} (head ${d.replicas[i]?.cluster.head})`),
     `           ${r?.note ?? ""}`,
+    ...(r?.service ? routerText(r.service) : []),
   ];
   const parts = d.replicas.map((p, i) =>
     renderSummary(p, `${source}, replica ${i}`).replace(/^dgx-spark-vllm plan - /, "=== "),

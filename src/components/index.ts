@@ -30,3 +30,4 @@ export { type SparkNodeAccess, warningOwner, type WarningOwner } from "./common"
 export type { NodeCheck } from "../plan/service";
 export { Observability, type ObservabilityArgs, obsContainerArgs } from "./observability";
 export { DeepSeekV4Replicas, type DeepSeekV4ReplicasArgs } from "./replicas";
+export { VllmRouter, type VllmRouterArgs } from "./vllm-router";

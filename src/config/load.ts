@@ -152,6 +152,24 @@ export function configWarnings(c: ClusterConfig): ConfigProblem[] {
       message: `is true: vllmRef '${c.image.vllmRef}' may move between builds, and newer upstream commits regressed`,
     });
   }
+  if (c.serving.router.enabled && c.serving.replicas === 1) {
+    out.push({
+      path: "serving.router.enabled",
+      message:
+        "is true with serving.replicas 1: the router has one replica to send every request to (a hop and no spreading); raise serving.replicas or turn the router off",
+    });
+  }
+  if (
+    c.serving.router.enabled &&
+    c.serving.router.policy === "cache_aware" &&
+    !c.serving.extraArgs.includes("--enable-scale-out")
+  ) {
+    out.push({
+      path: "serving.router.policy",
+      message:
+        "is cache_aware, which routes on token ids from each replica's /v1/chat/completions/render; vLLM serves that only with --enable-scale-out (vLLM 0.32 has it; check your image's `vllm serve --help`): add it to serving.extraArgs, or the router sends nearly every request to one replica (measured with vllm-router 0.1.17, docs/router.md)",
+    });
+  }
   if (c.observability.enabled) {
     for (const k of ["prometheus", "alertmanager", "grafana", "nodeExporter"] as const) {
       const image = c.observability[k].image;

@@ -344,6 +344,30 @@ export const watchdogSchema = z.strictObject({
     .optional(),
 });
 
+/** The routing policies of vllm-router 0.1.17 (its `--policy`) that work without extra inputs. */
+export const ROUTER_POLICIES = [
+  "cache_aware",
+  "round_robin",
+  "random",
+  "power_of_two",
+  "consistent_hash",
+  "sticky_least_loaded",
+] as const;
+
+/** vLLM's own router (vllm-router from PyPI) in front of `serving.replicas` (docs/router.md). */
+export const routerSchema = z.strictObject({
+  /** Run the router: its endpoint becomes the cluster's. @default false */
+  enabled: z.boolean().default(false),
+  /** `--policy`: cache_aware keeps requests that share a prefix on one replica (its prefix cache). @default "cache_aware" */
+  policy: z.enum(ROUTER_POLICIES, { error: `must be one of ${ROUTER_POLICIES.join(", ")}` }).default("cache_aware"),
+  /** The router's API port on its node. @default 8080 */
+  port: port.default(8080),
+  /** The router's Prometheus metrics port on its node (`--prometheus-port`). @default 29000 */
+  metricsPort: port.default(29000),
+  /** The node (nodes[].name) that runs the router. @default the first replica's head */
+  node: pat("nodeName").optional(),
+});
+
 export const servingSchema = z.strictObject({
   /** Context profile: `1m`, `512k`, `256k`, or a custom object. @default "1m" */
   profile: z
@@ -427,6 +451,8 @@ export const servingSchema = z.strictObject({
     .default({}),
   /** The coordinated watchdog (docs/operations.md "The watchdog"). */
   watchdog: watchdogSchema.prefault({}),
+  /** vLLM's own router (vllm-router) in front of the replicas: one endpoint for all (docs/router.md). */
+  router: routerSchema.prefault({}),
 });
 
 export const hardeningSchema = z.strictObject({
@@ -575,6 +601,7 @@ export function wellFormedParts(input: unknown): WellFormedParts | undefined {
     serving: section(clusterObject.shape.serving, "serving"),
     model: section(clusterObject.shape.model, "model"),
     observability: section(clusterObject.shape.observability, "observability"),
+    link: section(clusterObject.shape.link, "link"),
   };
 }
 
@@ -598,6 +625,7 @@ interface RuleInput {
   readonly image: Cluster["image"] | undefined;
   readonly serving: Cluster["serving"] | undefined;
   readonly observability?: Cluster["observability"] | undefined;
+  readonly link?: Cluster["link"] | undefined;
 }
 type Issue = (path: (string | number)[], message: string) => void;
 
@@ -733,6 +761,7 @@ function crossFieldRules(c: RuleInput, issue: Issue): void {
 
   if (c.image) imageRules(c.image, issue);
   observabilityRules(c, issue);
+  routerRules(c, issue);
   if (c.serving) servingRules(c.serving, c.nodes?.length, issue);
   if (c.serving && c.model) variantRules(c.model, c.serving, c.image, issue);
 }
@@ -841,6 +870,43 @@ function observabilityRules(c: RuleInput, issue: Issue): void {
     const other = taken.get(o[k].port);
     if (other) issue(["observability", k, "port"], `is ${o[k].port}, already used by ${other}: pick another port`);
     else taken.set(o[k].port, `observability.${k}.port`);
+  }
+}
+
+function routerRules(c: RuleInput, issue: Issue): void {
+  const s = c.serving;
+  if (!s?.router.enabled) return;
+  const r = s.router;
+  const nodes = (c.nodes ?? []).filter((n) => n !== undefined);
+  const complete = c.nodes?.every((n) => n !== undefined) ?? false;
+  if (r.node !== undefined && complete && !nodes.some((n) => n.name === r.node)) {
+    issue(
+      ["serving", "router", "node"],
+      `is '${r.node}', which is not a node: use one of ${nodes.map((n) => n.name).join(", ")}, or leave it out (the first replica's head)`,
+    );
+  }
+  // The ports on the router's node; the engine's and observability's listen on heads (host network).
+  const node = r.node ?? nodes.find((n) => n.role === "head" && (n.replica ?? 0) === 0)?.name;
+  const onHead = node === undefined || nodes.some((n) => n.name === node && n.role === "head");
+  const taken = new Map<number, string>();
+  if (onHead) {
+    taken.set(s.port, "serving.port (the engine's API)");
+    if (c.link) taken.set(c.link.masterPort, "link.masterPort (the ranks' rendezvous)");
+    const o = c.observability;
+    if (o?.enabled)
+      for (const k of ["prometheus", "alertmanager", "grafana", "nodeExporter"] as const)
+        taken.set(o[k].port, `observability.${k}.port`);
+  } else if (c.observability?.enabled) {
+    taken.set(c.observability.nodeExporter.port, "observability.nodeExporter.port");
+  }
+  for (const k of ["port", "metricsPort"] as const) {
+    const other = taken.get(r[k]);
+    if (other)
+      issue(
+        ["serving", "router", k],
+        `is ${r[k]}, already used by ${other} on ${node ?? "the router's node"}: pick another port for the router`,
+      );
+    else taken.set(r[k], `serving.router.${k}`);
   }
 }
 

@@ -64,3 +64,11 @@ export {
   type RouterPlan,
 } from "./replicas";
 export { variantPlan, type VariantPlan } from "./variant";
+export {
+  planRouterService,
+  ROUTER_HEALTH,
+  ROUTER_LAUNCHER,
+  routerArgs,
+  type RouterServicePlan,
+  VLLM_ROUTER_VERSION,
+} from "./router";

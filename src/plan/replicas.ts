@@ -1,13 +1,15 @@
 /**
  * More than one replica (`serving.replicas`): the nodes split by `nodes[].replica` into independent
  * clusters of TP x PP nodes, each with its own head, ranks, link checks, watchdog and endpoint, planned
- * one by one by planCluster. Requests are spread by a router in front, which this library does not
- * run: the plan names the endpoints it would balance (docs/operations.md "More than two Sparks").
+ * one by one by planCluster. With serving.router.enabled, vLLM's own router (src/plan/router.ts)
+ * spreads requests over them and its endpoint is the deployment's; otherwise the plan names the
+ * endpoints a router in front would balance (docs/router.md).
  */
 import { loadClusterConfig, type LoadMode } from "../config/load";
 import type { ConfigProblem } from "../config/errors";
 import type { ClusterConfig } from "../config/schema";
 import { planCluster } from "./cluster";
+import { planRouterService, type RouterServicePlan } from "./router";
 import type { ClusterPlan } from "./types";
 
 export interface RouterPlan {
@@ -16,6 +18,8 @@ export interface RouterPlan {
   /** Each replica's OpenAI-compatible base URL, in replica order. */
   readonly endpoints: readonly string[];
   readonly note: string;
+  /** serving.router.enabled: vLLM's router, whose endpoint is the deployment's. */
+  readonly service?: RouterServicePlan;
 }
 
 export interface DeploymentPlan {
@@ -36,18 +40,24 @@ export function replicaConfigs(config: ClusterConfig): ClusterConfig[] {
 }
 
 export const ROUTER_NOTE =
-  "each replica answers on its own endpoint; put a router in front that spreads requests over them (docs/operations.md, More than two Sparks)";
+  "each replica answers on its own endpoint; put a router in front that spreads requests over them (serving.router.enabled: vLLM's own, docs/router.md)";
+export const ROUTER_ENABLED_NOTE =
+  "vLLM's router spreads requests over the replicas' endpoints; its endpoint is the deployment's (docs/router.md)";
 
 /** Plan every replica. Throws ConfigError when one does not fit. */
 export function planDeployment(config: ClusterConfig, warnings: readonly ConfigProblem[] = []): DeploymentPlan {
   const replicas = replicaConfigs(config).map((c) => planCluster(c, warnings));
-  if (replicas.length === 1) return { replicas };
+  const endpoints = replicas.map((p) => p.cluster.endpoint);
+  const enabled = config.serving.router.enabled;
+  if (replicas.length === 1 && !enabled) return { replicas };
+  const names = replicas[0]!.names;
   return {
     replicas,
     router: {
       servedName: config.model.servedName,
-      endpoints: replicas.map((p) => p.cluster.endpoint),
-      note: ROUTER_NOTE,
+      endpoints,
+      note: enabled ? ROUTER_ENABLED_NOTE : ROUTER_NOTE,
+      ...(enabled ? { service: planRouterService(config, names, endpoints) } : {}),
     },
   };
 }

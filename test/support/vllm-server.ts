@@ -66,6 +66,8 @@ export interface VllmServerOptions {
   readonly port: number;
   /** A name for the log file: `<tmpdir>/dgx-spark-vllm-server/<name>.log` (kept, overwritten by the next run). */
   readonly name: string;
+  /** More `vllm serve` arguments (e.g. --enable-scale-out for the router's cache_aware). @default [] */
+  readonly extraArgs?: readonly string[];
 }
 
 export class VllmServer {
@@ -97,6 +99,7 @@ export class VllmServer {
       "127.0.0.1",
       "--port",
       String(opts.port),
+      ...(opts.extraArgs ?? []),
     ];
     this.proc = spawn(opts.python, argv, {
       // Its own process group: stop() signals the server and the engine process it forks.
