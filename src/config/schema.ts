@@ -631,11 +631,43 @@ type Issue = (path: (string | number)[], message: string) => void;
 
 function crossFieldRules(c: RuleInput, issue: Issue): void {
   const all = c.nodes ?? [];
-  const complete = c.nodes !== undefined && all.every((n) => n !== undefined);
-  // The nodes that parsed, with their index in the input (so paths stay right).
-  const nodes = all.flatMap((n, i) => (n === undefined ? [] : [{ ...n, i }]));
+  const ctx: NodeRuleCtx = {
+    c,
+    all,
+    complete: c.nodes !== undefined && all.every((n) => n !== undefined),
+    // The nodes that parsed, with their index in the input (so paths stay right).
+    nodes: all.flatMap((n, i) => (n === undefined ? [] : [{ ...n, i }])),
+    issue,
+  };
+  for (const rule of NODE_RULES) rule(ctx);
+  if (c.image) imageRules(c.image, issue);
+  observabilityRules(c, issue);
+  routerRules(c, issue);
+  if (c.serving) servingRules(c.serving, c.nodes?.length, issue);
+  if (c.serving && c.model) variantRules(c.model, c.serving, c.image, issue);
+}
 
-  // Exactly one head (with a malformed node, only "more than one" is certain); one per replica.
+/** What the node rules read: the input, its nodes as given, whether all parsed, and those that did (with their index). */
+interface NodeRuleCtx {
+  readonly c: RuleInput;
+  readonly all: NonNullable<RuleInput["nodes"]>;
+  readonly complete: boolean;
+  readonly nodes: (NonNullable<NonNullable<RuleInput["nodes"]>[number]> & { readonly i: number })[];
+  readonly issue: Issue;
+}
+
+/** The rules across nodes, in the order their problems are reported. */
+const NODE_RULES: readonly ((ctx: NodeRuleCtx) => void)[] = [
+  headRules,
+  uniqueNodeRules,
+  addressRules,
+  twinPortRules,
+  twinSubnetRules,
+  sshRules,
+];
+
+/** Exactly one head (with a malformed node, only "more than one" is certain); one per replica. */
+function headRules({ c, nodes, complete, issue }: NodeRuleCtx): void {
   const replicas = c.serving?.replicas ?? 1;
   if (replicas > 1) replicaRules(nodes, complete, replicas, issue);
   const heads = nodes.filter((n) => n.role === "head");
@@ -647,7 +679,10 @@ function crossFieldRules(c: RuleInput, issue: Issue): void {
         : `has ${heads.length} heads (${heads.map((h) => h.name).join(", ")}): mark exactly one node as head`,
     );
   }
+}
 
+/** Unique names and management hosts. */
+function uniqueNodeRules({ nodes, issue }: NodeRuleCtx): void {
   // Unique names, management hosts, data-plane addresses.
   const seen = (key: (n: (typeof nodes)[number]) => string, field: string, what: string) => {
     const first = new Map<string, number>();
@@ -665,7 +700,10 @@ function crossFieldRules(c: RuleInput, issue: Issue): void {
   };
   seen((n) => n.name, "name", "name");
   seen((n) => n.ssh.host.toLowerCase(), "ssh.host", "management host");
+}
 
+/** Unique data-plane addresses, none the network or broadcast address of its subnet. */
+function addressRules({ nodes, issue }: NodeRuleCtx): void {
   const addrOwner = new Map<string, string>();
   nodes.forEach((n) => {
     const i = n.i;
@@ -686,8 +724,10 @@ function crossFieldRules(c: RuleInput, issue: Issue): void {
       }
     });
   });
+}
 
-  // Within a node: distinct netdevs/HCAs; twins on separate subnets.
+/** Within a node: distinct netdevs and HCAs; twins on separate subnets. */
+function twinPortRules({ nodes, issue }: NodeRuleCtx): void {
   nodes.forEach((n) => {
     const i = n.i;
     const [a, b] = n.dataPlane;
@@ -710,8 +750,10 @@ function crossFieldRules(c: RuleInput, issue: Issue): void {
       }
     }
   });
+}
 
-  // Per twin: same count on every node, one subnet across the ends.
+/** Per twin: the same count on every node, one subnet across its ends. */
+function twinSubnetRules({ all, nodes, issue }: NodeRuleCtx): void {
   const first = all[0];
   const twins = first?.dataPlane.length ?? 0;
   nodes.forEach((n) => {
@@ -745,8 +787,10 @@ function crossFieldRules(c: RuleInput, issue: Issue): void {
       }
     });
   }
+}
 
-  // SSH: key or agent, not both (checked with the cluster-wide defaults applied).
+/** SSH: key or agent, not both (checked with the cluster-wide defaults applied), and a user for every node. */
+function sshRules({ c, nodes, issue }: NodeRuleCtx): void {
   const ssh = c.ssh;
   if (ssh)
     nodes.forEach((n) => {
@@ -758,12 +802,6 @@ function crossFieldRules(c: RuleInput, issue: Issue): void {
       if (!(n.ssh.user ?? ssh.user))
         issue(["nodes", i, "ssh", "user"], "is not set: set it here or in ssh.user for every node");
     });
-
-  if (c.image) imageRules(c.image, issue);
-  observabilityRules(c, issue);
-  routerRules(c, issue);
-  if (c.serving) servingRules(c.serving, c.nodes?.length, issue);
-  if (c.serving && c.model) variantRules(c.model, c.serving, c.image, issue);
 }
 
 /** serving.replicas > 1: every node names a replica below the count, and each replica has exactly one head. */
