@@ -2,7 +2,7 @@
 /*
  * Runs the compiled tests with node's test runner.
  *   node scripts/run-tests.js          every test under dist/test (what CI runs: `npm test`)
- *   node scripts/run-tests.js unit     the fast loop: everything but the two rehearsals, which need
+ *   node scripts/run-tests.js unit     the fast loop: everything but the rehearsals (hosts, lifecycle, engine), which need
  *                                      root, network namespaces and a Docker engine, and the consumer
  *                                      check (test/package/consumer.test.ts: npm install, tsc)
  *   node scripts/run-tests.js FILE...  only these compiled test files
@@ -12,7 +12,8 @@
 const { globSync } = require("node:fs");
 const { spawnSync } = require("node:child_process");
 
-const REHEARSALS = /^dist\/test\/(rehearsal|lifecycle)\//;
+// test/engine: the real Pulumi engine on the simulated Sparks (root, Docker, the engine's binaries).
+const REHEARSALS = /^dist\/test\/(rehearsal|lifecycle|engine)\//;
 // Not in the fast loop either: installs the packed tarball into a fresh project (npm registry, ~40 s).
 const SLOW = /^dist\/test\/package\/consumer\.test\.js$/;
 const args = process.argv.slice(2);
