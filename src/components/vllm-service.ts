@@ -151,9 +151,12 @@ export function containerArgs(
   return {
     name: spec.name,
     image,
-    // An empty entrypoint list would leave the image's own; [""] clears it (like --entrypoint "").
-    entrypoints: spec.entrypoint.length > 0 ? [...spec.entrypoint] : [""],
-    command: [...spec.command],
+    // No entrypoint in the spec (`--entrypoint ""`): the argv's first word is the entrypoint, so the
+    // image's own is cleared and the process runs the same argv. Not [""]: the docker provider
+    // reads that back as no entrypoint, a difference that replaced every container on each `up`.
+    ...(spec.entrypoint.length > 0
+      ? { entrypoints: [...spec.entrypoint], command: [...spec.command] }
+      : { entrypoints: spec.command.slice(0, 1), command: spec.command.slice(1) }),
     networkMode: spec.network,
     ipcMode: spec.ipc,
     privileged: spec.privileged,

@@ -198,8 +198,9 @@ for (const s of STACKS) {
       const i = r.inputs;
       assert.equal(i.name, c.name);
       assert.equal(i.image, plan.image.tag);
-      assert.deepEqual(i.command, [...c.command]);
-      assert.deepEqual(i.entrypoints, [""]);
+      // The argv's first word is the entrypoint (clearing the image's), the rest the command.
+      assert.deepEqual([...i.entrypoints, ...i.command], [...c.command]);
+      assert.deepEqual(i.entrypoints, c.command.slice(0, 1));
       assert.equal(i.networkMode, "host");
       assert.equal(i.ipcMode, "host");
       assert.equal(i.privileged, c.privileged);
@@ -252,9 +253,10 @@ for (const s of STACKS) {
         i.volumes.some((v: any) => v.hostPath === f.hostDir && v.containerPath === f.containerDir && v.readOnly),
       );
       assert.ok(f.hostDir.endsWith(`/${c.name}`), "the folder is namespaced by the container name");
-      assert.deepEqual(i.command.slice(0, 2), ["bash", "-c"]);
-      assert.ok(String(i.command[2]).includes(`. ${f.containerDir}/${f.fileName}`));
-      assert.deepEqual(i.command.slice(4), [...n.serveArgv], "the serve argv, exactly, after the wrapper");
+      const argv = [...i.entrypoints, ...i.command];
+      assert.deepEqual(argv.slice(0, 2), ["bash", "-c"]);
+      assert.ok(String(argv[2]).includes(`. ${f.containerDir}/${f.fileName}`));
+      assert.deepEqual(argv.slice(4), [...n.serveArgv], "the serve argv, exactly, after the wrapper");
       // the plan's profile reaches the argv
       assert.ok(i.command.includes(String(plan.profile.maxModelLen)));
       for (const secret of [HF, API]) assert.ok(!i.command.join(" ").includes(secret));

@@ -40,7 +40,7 @@ test("each rank's container runs the 0731 DSpark launch with the recipe's env", 
   for (const n of ["spark-head", "spark-worker"]) {
     const c = inputsByName.get(`dsv4-service-${n}`);
     assert.ok(c, `${n} container`);
-    const command = withoutSecretsFile(c.command as string[]);
+    const command = withoutSecretsFile([...(c.entrypoints as string[]), ...(c.command as string[])]);
     assert.equal(command[2], "deepseek-ai/DeepSeek-V4-Flash-0731");
     assert.equal(
       command[command.indexOf("--speculative-config") + 1],
