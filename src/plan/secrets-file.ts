@@ -59,7 +59,8 @@ export function secretsFileStep(spec: ContainerSpec): HostStep | undefined {
     SECRET_NAMES: [...spec.secretEnv],
     JOURNAL_KEY: `secrets%${spec.name}`,
   });
-  const fns = hostFile("secrets-file.sh").replace(/\n$/, "");
+  // journal.sh for the holders' lock: the folders above the container's are shared by every cluster on the host.
+  const fns = [hostFile("journal.sh"), hostFile("secrets-file.sh")].map((f) => f.replace(/\n$/, "")).join("\n");
   return {
     id: "secrets-file",
     description: `${s.hostDir}/${s.fileName} (root only) with ${spec.secretEnv.join(", ")} for container ${spec.name}, read on stdin; mounted read-only at ${s.containerDir}`,

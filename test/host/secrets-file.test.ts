@@ -117,6 +117,42 @@ describe("secrets file: the step writes it from stdin, root-only", () => {
   });
 });
 
+describe("secrets file: the shared folders stay while another container (another cluster) uses them", () => {
+  const dir = join(scratch, "two");
+  const blue = secretsFileStep(spec("dgx-spark-vllm-blue-node-a"));
+  const green = secretsFileStep(spec("dgx-spark-vllm-green-node-a"));
+  assert.ok(blue && green);
+  const run = (text: string, input = "") => {
+    const r = bash(["-c", local(text, dir)], input);
+    assert.equal(r.status, 0, r.err);
+  };
+
+  it("whichever is removed first, the last remove takes the shared folder the first create made", () => {
+    for (const [first, second] of [
+      [blue, green],
+      [green, blue],
+    ] as const) {
+      run(blue.create, secretsFileStdin(NAMES, VALUES));
+      run(green.create, secretsFileStdin(NAMES, VALUES));
+      run(first.delete);
+      assert.ok(existsSync(join(dir, "secrets")), "the other container's folder is still in it");
+      run(second.delete);
+      assert.ok(!existsSync(join(dir, "secrets")), "the last remove took the shared folder");
+    }
+  });
+
+  it("a shared folder that was there before any create stays", () => {
+    const pre = join(scratch, "pre");
+    const r0 = bash(["-c", `mkdir -p ${shq(`${pre}/secrets`)} ${shq(`${pre}/journal`)}`]);
+    assert.equal(r0.status, 0);
+    for (const t of [blue.create, green.create])
+      assert.equal(bash(["-c", local(t, pre)], secretsFileStdin(NAMES, VALUES)).status, 0);
+    for (const t of [green.delete, blue.delete]) assert.equal(bash(["-c", local(t, pre)]).status, 0);
+    assert.ok(existsSync(join(pre, "secrets")), "not ours to remove");
+    assert.ok(!existsSync(join(pre, "secrets", "dgx-spark-vllm-blue-node-a")));
+  });
+});
+
 describe("secrets wrapper: exports the file, then execs the original argv exactly", () => {
   const dir = join(scratch, "wrap");
   const c = spec("dgx-spark-vllm-node-b");
