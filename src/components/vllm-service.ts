@@ -42,6 +42,8 @@ import type { VllmImage } from "./vllm-image";
 
 /** The container label holding the id of the step that wrote its secrets file (a new secret: a new id, a new container). */
 export const SECRETS_LABEL = "dgx-spark-vllm.secrets";
+/** The container label holding the ranks' generation: a hash of every rank's spec, the image and the secrets steps' ids. */
+export const GENERATION_LABEL = "dgx-spark-vllm.generation";
 
 /** One rank of the service: a node and what runs there. */
 export interface VllmRank {
@@ -137,6 +139,7 @@ export function containerArgs(
   spec: ContainerSpec,
   image: pulumi.Input<string>,
   secretsRevision?: pulumi.Input<string>,
+  generation?: pulumi.Input<string>,
 ): docker.ContainerArgs {
   if (spec.secretEnv.length > 0 && !spec.secretsFile)
     throw new Error(
@@ -148,6 +151,7 @@ export function containerArgs(
     value,
   }));
   if (secretsRevision !== undefined) labels.push({ label: SECRETS_LABEL, value: secretsRevision });
+  if (generation !== undefined) labels.push({ label: GENERATION_LABEL, value: generation });
   return {
     name: spec.name,
     image,
@@ -344,12 +348,10 @@ export class VllmService extends pulumi.ComponentResource {
         )
       : undefined;
 
-    // Containers in start order: workers first, the head last (it waits for every worker).
-    const containers: Record<string, docker.Container> = {};
-    const workers: docker.Container[] = [];
+    // Every rank's secrets file first: their step ids go into every rank's generation label.
+    const secretsFiles: Record<string, remote.Command | undefined> = {};
     for (const r of ranks) {
       const nodeName = r.node.nodeName;
-      const isHead = r === args.head;
       if (r.container.pidsLimit !== undefined) {
         pulumi.log.warn(
           `node ${nodeName}: pidsLimit ${r.container.pidsLimit} is not expressible with the docker provider's Container and is not applied`,
@@ -382,9 +384,32 @@ export class VllmService extends pulumi.ComponentResource {
           { stdin, triggers: [stdin] },
         );
       }
+      secretsFiles[nodeName] = secretsFile;
+    }
+    // One generation for all ranks: a change to any rank's spec, the image or a secret replaces
+    // every rank (a TP rank cannot rejoin running peers), and the hold stops the old head first.
+    const generation = pulumi
+      .all([
+        "imageId" in args.image ? args.image.imageId : args.image.imageRef,
+        ...ranks.map((r) => secretsFiles[r.node.nodeName]?.id ?? ""),
+      ])
+      .apply(([img, ...ids]) =>
+        createHash("sha256")
+          .update(JSON.stringify([ranks.map((r) => r.container), img, ids]))
+          .digest("hex")
+          .slice(0, 16),
+      );
+
+    // Containers in start order: workers first, the head last (it waits for every worker).
+    const containers: Record<string, docker.Container> = {};
+    const workers: docker.Container[] = [];
+    for (const r of ranks) {
+      const nodeName = r.node.nodeName;
+      const isHead = r === args.head;
+      const secretsFile = secretsFiles[nodeName];
       const c = new docker.Container(
         `${name}-${nodeName}`,
-        containerArgs(nodeName, r.container, args.image.imageRef, secretsFile?.id),
+        containerArgs(nodeName, r.container, args.image.imageRef, secretsFile?.id, generation),
         {
           ...child([
             ...(before[nodeName] ?? []),

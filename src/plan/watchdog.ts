@@ -265,11 +265,16 @@ export const HOLD_MARGIN_S = 600;
  */
 export function watchdogHoldStep(plan: ClusterPlan, seconds: number): HostStep {
   const bin = plan.watchdog.bin;
+  const head = plan.nodes.find((n) => n.name === plan.cluster.head)?.container.name ?? "";
   return {
     id: "watchdog-hold",
-    description: `hold the watchdog on ${plan.cluster.head} for at most ${seconds} s while pulumi up replaces containers (released once ready)`,
+    description: `hold the watchdog on ${plan.cluster.head} for at most ${seconds} s while pulumi up replaces containers (released once ready), and stop the running head rank first`,
     create: script(
       sh`if [ -x ${bin} ]; then ${bin} hold ${seconds} ${"pulumi up replacing containers"}; else echo ${`dgx-spark-vllm: no watchdog on ${plan.cluster.head} yet: nothing to hold`}; fi`,
+      // Every rank is replaced together (their generation label), workers first: a new worker must
+      // not join the old head's rendezvous, which ends when the head is replaced. So the old head
+      // stops here, before any container is replaced (held, the watchdog does not restart it).
+      sh`if [ "$(docker inspect -f '{{.State.Running}}' ${head} 2>/dev/null)" = true ]; then docker stop -t 30 ${head} >/dev/null && echo ${`dgx-spark-vllm: stopped ${head} on ${plan.cluster.head}: the ranks are replaced together`}; fi`,
     ),
     delete: script(sh`if [ -x ${bin} ]; then ${bin} unhold; fi`),
     after: [],

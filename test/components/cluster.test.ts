@@ -222,10 +222,19 @@ for (const s of STACKS) {
       // The plan's labels, and the id of the step that wrote this node's secrets file (a new secret, a new container).
       const secretsStep = all.get(`${N}-service-${n.name}-secrets-file`) as Recorded;
       assert.ok(secretsStep, `${n.name}: a secrets-file step`);
-      assert.deepEqual(unwrap(i.labels), [
+      // And the ranks' one generation (every rank is replaced when any changes).
+      const labels = unwrap(i.labels) as { label: string; value: string }[];
+      const generation = labels.find((l) => l.label === "dgx-spark-vllm.generation")?.value;
+      assert.match(String(generation), /^[0-9a-f]{16}$/);
+      assert.deepEqual(labels, [
         ...Object.entries(c.labels).map(([label, value]) => ({ label, value })),
         { label: "dgx-spark-vllm.secrets", value: `${N}-service-${n.name}-secrets-file-id` },
+        { label: "dgx-spark-vllm.generation", value: generation },
       ]);
+      for (const o of plan.nodes) {
+        const other = unwrap((all.get(`${N}-service-${o.name}`) as Recorded).inputs.labels) as typeof labels;
+        assert.equal(other.find((l) => l.label === "dgx-spark-vllm.generation")?.value, generation, "one generation");
+      }
       assert.ok(r.dependsOn.includes(secretsStep.name), `${n.name}: the container waits for its secrets file`);
       // No secret value anywhere in the container's inputs, plain or secret-wrapped: docker would
       // store it in the container config (`docker inspect`). The env list is plain variables only.
@@ -360,7 +369,13 @@ test("evaluating twice yields identical inputs", async () => {
     assert.ok(other, r.name);
     // Resource IDs come from the engine (the mocks derive them from the name): normalise those.
     // The instance name (the component's name) is in host-side names too.
-    const norm = (v: unknown) => JSON.parse(JSON.stringify(unwrap(v)).replace(/again1m/g, "c1m"));
+    // The ranks' generation label hashes those names too: one value per evaluation, compared apart.
+    const norm = (v: unknown) =>
+      JSON.parse(
+        JSON.stringify(unwrap(v))
+          .replace(/again1m/g, "c1m")
+          .replace(/("label":"dgx-spark-vllm\.generation","value":")[0-9a-f]{16}"/g, '$1<generation>"'),
+      );
     assert.deepEqual(norm(other.inputs), norm(r.inputs), r.name);
   }
   assert.equal(await promiseOf(again.endpoint), await promiseOf((clusters["1m"] as DeepSeekV4Cluster).endpoint));
