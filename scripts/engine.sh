@@ -38,6 +38,8 @@ if [ "$CHECK_ONLY" = "--check" ]; then
   echo "engine: not built yet; scripts/engine.sh builds it into $OUT (about 16 min the first time on 2 cores)" >&2
   exit 3
 fi
+# Go's own install folder, where a non-login shell's PATH may lack it.
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then PATH=/usr/local/go/bin:$PATH; fi
 if ! command -v go >/dev/null 2>&1; then
   echo "engine: Go is needed to build the Pulumi engine from $SRC, and there is no go on PATH" >&2
   exit 3
