@@ -261,198 +261,48 @@ export class VllmService extends pulumi.ComponentResource {
     super(`${TOKEN_PREFIX}VllmService`, name, {}, opts);
     logWarnings(args.warnings, this);
     const inherited = inheritedDependsOn(`VllmService ${name}`, opts);
-    const child = (deps: pulumi.Input<pulumi.Resource>[]): pulumi.CustomResourceOptions => ({
-      parent: this,
-      dependsOn: [...inherited, ...deps],
-    });
-    const secrets: Record<string, pulumi.Input<string> | undefined> = {
-      HF_TOKEN: args.hfToken === undefined ? undefined : pulumi.secret(args.hfToken),
-      VLLM_API_KEY: args.apiKey === undefined ? undefined : pulumi.secret(args.apiKey),
-    };
-    const timeout = args.readiness.timeoutSeconds ?? READINESS_TIMEOUT_S;
     const ranks = [...(args.workers ?? []), args.head];
     const names = ranks.map((r) => r.node.nodeName);
     const twice = names.filter((n, i) => names.indexOf(n) !== i);
     if (twice.length > 0) throw new Error(`VllmService ${name}: node ${twice.join(", ")} has more than one rank`);
-    const readyOn = args.image.readyOn ?? {};
-
-    // Per rank: image ready -> (weights) -> (drop-caches sidecar). The head first: a copy of the
-    // weights to a worker runs on the head, after the head's own download.
-    const before: Record<string, pulumi.Input<pulumi.Resource>[]> = {};
-    const sidecars: { rank: VllmRank; stop: string; trigger: string }[] = [];
-    const weights: Record<string, pulumi.Input<pulumi.Resource>[]> = {};
-    const rankOf = new Map(ranks.map((r) => [r.node.nodeName, r]));
-    for (const r of [args.head, ...(args.workers ?? [])]) {
-      const nodeName = r.node.nodeName;
-      const image = readyOn[nodeName];
-      let deps: pulumi.Input<pulumi.Resource>[] = image ? [image] : [];
-      if (r.prefetch) {
-        const step = r.prefetch;
-        const runner = step.runsOn !== undefined ? rankOf.get(step.runsOn) : r;
-        if (!runner)
-          throw new Error(
-            `VllmService ${name}: the weights step of ${nodeName} runs on ${step.runsOn}, which has no rank`,
-          );
-        const first = step.waitsFor !== undefined ? [...(weights[step.waitsFor] ?? [])] : [];
-        const waitImage = step.waitsFor !== undefined ? readyOn[step.waitsFor] : undefined;
-        deps = [
-          stepCommand(
-            `${name}-${nodeName}-${step.id}`,
-            runner.node.connection,
-            step,
-            child([...deps, ...(waitImage ? [waitImage] : []), ...first]),
-            // Progress lines (stderr) reach the Pulumi log; the token stays on stdin.
-            (step.needsToken ?? true) ? { stdin: secrets.HF_TOKEN ?? "", logging: "stderr" } : {},
-          ),
-        ];
-        weights[nodeName] = deps;
-      }
-      if (r.dropCaches) {
-        // Re-run whenever this node's container changes (a new load); deterministic JSON of plan data.
-        const trigger = JSON.stringify(r.container);
-        deps = [
-          new remote.Command(
-            `${name}-${nodeName}-drop-caches`,
-            {
-              connection: r.node.connection,
-              create: r.dropCaches.start,
-              delete: r.dropCaches.stop,
-              triggers: [trigger],
-            },
-            { ...child(deps), deleteBeforeReplace: true },
-          ),
-        ];
-        sidecars.push({ rank: r, stop: r.dropCaches.stop, trigger });
-      }
-      before[nodeName] = deps;
-    }
+    const b: Build = {
+      name,
+      args,
+      ranks,
+      timeout: args.readiness.timeoutSeconds ?? READINESS_TIMEOUT_S,
+      child: (deps) => ({ parent: this, dependsOn: [...inherited, ...deps] }),
+      secrets: {
+        HF_TOKEN: args.hfToken === undefined ? undefined : pulumi.secret(args.hfToken),
+        VLLM_API_KEY: args.apiKey === undefined ? undefined : pulumi.secret(args.apiKey),
+      },
+    };
+    const { before, sidecars } = beforeStart(b);
 
     // The watchdog is held (a bounded pause) before any container is replaced, and released once
     // ready: an update never races it. Triggers: whatever replaces a container (its spec, the
     // image, a secret in its environment: as a digest, itself secret).
-    const secretDigest = pulumi
-      .all([secrets.HF_TOKEN ?? "", secrets.VLLM_API_KEY ?? ""])
-      .apply(([a, b]) => createHash("sha256").update(`${a}\0${b}`).digest("hex"));
-    const updateTriggers: pulumi.Input<unknown>[] = [
-      JSON.stringify(ranks.map((r) => r.container)),
-      "imageId" in args.image ? args.image.imageId : args.image.imageRef,
-      pulumi.secret(secretDigest),
-    ];
+    const updateTriggers = updateTriggersOf(b);
     const hold = args.watchdogHold
       ? stepCommand(
           `${name}-watchdog-hold`,
           args.head.node.connection,
           args.watchdogHold.hold,
-          { ...child(Object.values(before).flat()), deleteBeforeReplace: true },
+          { ...b.child(Object.values(before).flat()), deleteBeforeReplace: true },
           { triggers: updateTriggers },
         )
       : undefined;
-
-    // Every rank's secrets file first: their step ids go into every rank's generation label.
-    const secretsFiles: Record<string, remote.Command | undefined> = {};
-    for (const r of ranks) {
-      const nodeName = r.node.nodeName;
-      if (r.container.pidsLimit !== undefined) {
+    for (const r of ranks)
+      if (r.container.pidsLimit !== undefined)
         pulumi.log.warn(
-          `node ${nodeName}: pidsLimit ${r.container.pidsLimit} is not expressible with the docker provider's Container and is not applied`,
+          `node ${r.node.nodeName}: pidsLimit ${r.container.pidsLimit} is not expressible with the docker provider's Container and is not applied`,
           this,
         );
-      }
-      // The secret variables' values: a root-only file on the node, written from stdin (a new
-      // value replaces the step, and through its id in a label the container); never in its config.
-      const secretsStep = secretsFileStep(r.container);
-      let secretsFile: remote.Command | undefined;
-      if (secretsStep) {
-        const names = r.container.secretEnv;
-        const values = names.map((k) => {
-          const v = secrets[k];
-          if (v === undefined)
-            throw new Error(
-              `VllmService: node ${nodeName}: container ${r.container.name} needs the secret ${k} but none was given`,
-            );
-          return v;
-        });
-        const stdin = pulumi.secret(pulumi.all(values).apply((vs) => secretsFileStdin(names, vs)));
-        secretsFile = stepCommand(
-          `${name}-${nodeName}-${secretsStep.id}`,
-          r.node.connection,
-          secretsStep,
-          {
-            ...child([]),
-            deleteBeforeReplace: true, // one file per container: remove the old one before writing the new
-          },
-          { stdin, triggers: [stdin] },
-        );
-      }
-      secretsFiles[nodeName] = secretsFile;
-    }
-    // One generation for all ranks: a change to any rank's spec, the image or a secret replaces
-    // every rank (a TP rank cannot rejoin running peers), and the hold stops the old head first.
-    const generation = pulumi
-      .all([
-        "imageId" in args.image ? args.image.imageId : args.image.imageRef,
-        ...ranks.map((r) => secretsFiles[r.node.nodeName]?.id ?? ""),
-      ])
-      .apply(([img, ...ids]) =>
-        createHash("sha256")
-          .update(JSON.stringify([ranks.map((r) => r.container), img, ids]))
-          .digest("hex")
-          .slice(0, 16),
-      );
-
-    // Containers in start order: workers first, the head last (it waits for every worker).
-    const containers: Record<string, docker.Container> = {};
-    const workers: docker.Container[] = [];
-    for (const r of ranks) {
-      const nodeName = r.node.nodeName;
-      const isHead = r === args.head;
-      const secretsFile = secretsFiles[nodeName];
-      const c = new docker.Container(
-        `${name}-${nodeName}`,
-        containerArgs(nodeName, r.container, args.image.imageRef, secretsFile?.id, generation),
-        {
-          ...child([
-            ...(before[nodeName] ?? []),
-            ...(secretsFile ? [secretsFile] : []),
-            ...(hold ? [hold] : []),
-            ...(isHead ? workers : []),
-          ]),
-          provider: dockerProviderFor(`${name}-${nodeName}-docker`, r.node, this),
-          deleteBeforeReplace: true, // fixed container names
-        },
-      );
-      containers[nodeName] = c;
-      if (!isHead) workers.push(c);
-    }
+    const { containers, workers, all } = rankContainers(b, before, secretsFiles(b), hold, this);
     this.containers = containers;
-    const all = ranks.map((r) => containers[r.node.nodeName]).filter((c): c is docker.Container => c !== undefined);
-    const headContainer = all[all.length - 1];
+    this.readiness = readinessGate(b, all, workers);
 
-    this.readiness = new remote.Command(
-      `${name}-readiness`,
-      {
-        connection: args.head.node.connection,
-        create: args.readiness.script,
-        stdin: secrets.VLLM_API_KEY ?? "",
-        logging: "stdoutAndStderr",
-        triggers: all.map((c) => c.id),
-      },
-      {
-        ...child([...(headContainer ? [headContainer] : []), ...workers]),
-        customTimeouts: { create: `${timeout + 300}s`, update: `${timeout + 300}s` },
-      },
-    );
-
-    const stops: remote.Command[] = [];
-    for (const sc of sidecars) {
-      stops.push(
-        new remote.Command(
-          `${name}-${sc.rank.node.nodeName}-drop-caches-stop`,
-          { connection: sc.rank.node.connection, create: sc.stop, triggers: [sc.trigger] },
-          { ...child([this.readiness]), deleteBeforeReplace: true },
-        ),
-      );
-    }
+    const stops = sidecarStops(b, sidecars, this.readiness);
+    const { child, secrets } = b;
 
     // The coordinated watchdog on the head, once the service is ready and the sidecars are gone.
     // Re-installed (which clears a gave-up state) whenever a container is replaced; removed first on destroy.
@@ -484,4 +334,215 @@ export class VllmService extends pulumi.ComponentResource {
       maxModelLen: this.maxModelLen,
     });
   }
+}
+
+/** What the service's resources are built from. */
+interface Build {
+  readonly name: string;
+  readonly args: VllmServiceArgs;
+  /** Workers first, the head last (start order). */
+  readonly ranks: readonly VllmRank[];
+  readonly timeout: number;
+  /** A child's options: this component as parent, the inherited dependencies plus `deps`. */
+  readonly child: (deps: pulumi.Input<pulumi.Resource>[]) => pulumi.CustomResourceOptions;
+  readonly secrets: Record<string, pulumi.Input<string> | undefined>;
+}
+
+/**
+ * Per rank: image ready -> (weights) -> (drop-caches sidecar). The head first: a copy of the
+ * weights to a worker runs on the head, after the head's own download.
+ */
+function beforeStart({ name, args, ranks, child, secrets }: Build): {
+  before: Record<string, pulumi.Input<pulumi.Resource>[]>;
+  sidecars: { rank: VllmRank; stop: string; trigger: string }[];
+} {
+  const readyOn = args.image.readyOn ?? {};
+  const before: Record<string, pulumi.Input<pulumi.Resource>[]> = {};
+  const sidecars: { rank: VllmRank; stop: string; trigger: string }[] = [];
+  const weights: Record<string, pulumi.Input<pulumi.Resource>[]> = {};
+  const rankOf = new Map(ranks.map((r) => [r.node.nodeName, r]));
+  for (const r of [args.head, ...(args.workers ?? [])]) {
+    const nodeName = r.node.nodeName;
+    const image = readyOn[nodeName];
+    let deps: pulumi.Input<pulumi.Resource>[] = image ? [image] : [];
+    if (r.prefetch) {
+      const step = r.prefetch;
+      const runner = step.runsOn !== undefined ? rankOf.get(step.runsOn) : r;
+      if (!runner)
+        throw new Error(
+          `VllmService ${name}: the weights step of ${nodeName} runs on ${step.runsOn}, which has no rank`,
+        );
+      const first = step.waitsFor !== undefined ? [...(weights[step.waitsFor] ?? [])] : [];
+      const waitImage = step.waitsFor !== undefined ? readyOn[step.waitsFor] : undefined;
+      deps = [
+        stepCommand(
+          `${name}-${nodeName}-${step.id}`,
+          runner.node.connection,
+          step,
+          child([...deps, ...(waitImage ? [waitImage] : []), ...first]),
+          // Progress lines (stderr) reach the Pulumi log; the token stays on stdin.
+          (step.needsToken ?? true) ? { stdin: secrets.HF_TOKEN ?? "", logging: "stderr" } : {},
+        ),
+      ];
+      weights[nodeName] = deps;
+    }
+    if (r.dropCaches) {
+      // Re-run whenever this node's container changes (a new load); deterministic JSON of plan data.
+      const trigger = JSON.stringify(r.container);
+      deps = [
+        new remote.Command(
+          `${name}-${nodeName}-drop-caches`,
+          {
+            connection: r.node.connection,
+            create: r.dropCaches.start,
+            delete: r.dropCaches.stop,
+            triggers: [trigger],
+          },
+          { ...child(deps), deleteBeforeReplace: true },
+        ),
+      ];
+      sidecars.push({ rank: r, stop: r.dropCaches.stop, trigger });
+    }
+    before[nodeName] = deps;
+  }
+
+  return { before, sidecars };
+}
+
+/** What replaces a container: every rank's spec, the image, and a digest of the secrets (itself secret). */
+function updateTriggersOf({ args, ranks, secrets }: Build): pulumi.Input<unknown>[] {
+  const secretDigest = pulumi
+    .all([secrets.HF_TOKEN ?? "", secrets.VLLM_API_KEY ?? ""])
+    .apply(([a, b]) => createHash("sha256").update(`${a}\0${b}`).digest("hex"));
+  return [
+    JSON.stringify(ranks.map((r) => r.container)),
+    "imageId" in args.image ? args.image.imageId : args.image.imageRef,
+    pulumi.secret(secretDigest),
+  ];
+}
+
+/** Every rank's secrets file, by node (none for a container without secrets). */
+function secretsFiles({ name, ranks, child, secrets }: Build): Record<string, remote.Command | undefined> {
+  const secretsFiles: Record<string, remote.Command | undefined> = {};
+  for (const r of ranks) {
+    const nodeName = r.node.nodeName;
+    // The secret variables' values: a root-only file on the node, written from stdin (a new
+    // value replaces the step, and through its id in a label the container); never in its config.
+    const secretsStep = secretsFileStep(r.container);
+    let secretsFile: remote.Command | undefined;
+    if (secretsStep) {
+      const names = r.container.secretEnv;
+      const values = names.map((k) => {
+        const v = secrets[k];
+        if (v === undefined)
+          throw new Error(
+            `VllmService: node ${nodeName}: container ${r.container.name} needs the secret ${k} but none was given`,
+          );
+        return v;
+      });
+      const stdin = pulumi.secret(pulumi.all(values).apply((vs) => secretsFileStdin(names, vs)));
+      secretsFile = stepCommand(
+        `${name}-${nodeName}-${secretsStep.id}`,
+        r.node.connection,
+        secretsStep,
+        {
+          ...child([]),
+          deleteBeforeReplace: true, // one file per container: remove the old one before writing the new
+        },
+        { stdin, triggers: [stdin] },
+      );
+    }
+    secretsFiles[nodeName] = secretsFile;
+  }
+  return secretsFiles;
+}
+
+/**
+ * The ranks' containers in start order: workers first, the head last (it waits for every worker).
+ * One generation for all ranks: a change to any rank's spec, the image or a secret replaces every
+ * rank (a TP rank cannot rejoin running peers), and the hold stops the old head first.
+ */
+function rankContainers(
+  { name, args, ranks, child }: Build,
+  before: Record<string, pulumi.Input<pulumi.Resource>[]>,
+  secretsFiles: Record<string, remote.Command | undefined>,
+  hold: remote.Command | undefined,
+  parent: pulumi.Resource,
+): { containers: Record<string, docker.Container>; workers: docker.Container[]; all: docker.Container[] } {
+  const generation = pulumi
+    .all([
+      "imageId" in args.image ? args.image.imageId : args.image.imageRef,
+      ...ranks.map((r) => secretsFiles[r.node.nodeName]?.id ?? ""),
+    ])
+    .apply(([img, ...ids]) =>
+      createHash("sha256")
+        .update(JSON.stringify([ranks.map((r) => r.container), img, ids]))
+        .digest("hex")
+        .slice(0, 16),
+    );
+
+  const containers: Record<string, docker.Container> = {};
+  const workers: docker.Container[] = [];
+  for (const r of ranks) {
+    const nodeName = r.node.nodeName;
+    const isHead = r === args.head;
+    const secretsFile = secretsFiles[nodeName];
+    const c = new docker.Container(
+      `${name}-${nodeName}`,
+      containerArgs(nodeName, r.container, args.image.imageRef, secretsFile?.id, generation),
+      {
+        ...child([
+          ...(before[nodeName] ?? []),
+          ...(secretsFile ? [secretsFile] : []),
+          ...(hold ? [hold] : []),
+          ...(isHead ? workers : []),
+        ]),
+        provider: dockerProviderFor(`${name}-${nodeName}-docker`, r.node, parent),
+        deleteBeforeReplace: true, // fixed container names
+      },
+    );
+    containers[nodeName] = c;
+    if (!isHead) workers.push(c);
+  }
+  const all = ranks.map((r) => containers[r.node.nodeName]).filter((c): c is docker.Container => c !== undefined);
+  return { containers, workers, all };
+}
+
+/** The readiness gate on the head, after every rank's container (re-run when any is replaced). */
+function readinessGate(
+  { name, args, child, secrets, timeout }: Build,
+  all: docker.Container[],
+  workers: docker.Container[],
+) {
+  const headContainer = all[all.length - 1];
+  return new remote.Command(
+    `${name}-readiness`,
+    {
+      connection: args.head.node.connection,
+      create: args.readiness.script,
+      stdin: secrets.VLLM_API_KEY ?? "",
+      logging: "stdoutAndStderr",
+      triggers: all.map((c) => c.id),
+    },
+    {
+      ...child([...(headContainer ? [headContainer] : []), ...workers]),
+      customTimeouts: { create: `${timeout + 300}s`, update: `${timeout + 300}s` },
+    },
+  );
+}
+
+/** Each drop-caches sidecar stopped once the service is ready (again whenever its node's container changes). */
+function sidecarStops(
+  { name, child }: Build,
+  sidecars: { rank: VllmRank; stop: string; trigger: string }[],
+  readiness: remote.Command,
+): remote.Command[] {
+  return sidecars.map(
+    (sc) =>
+      new remote.Command(
+        `${name}-${sc.rank.node.nodeName}-drop-caches-stop`,
+        { connection: sc.rank.node.connection, create: sc.stop, triggers: [sc.trigger] },
+        { ...child([readiness]), deleteBeforeReplace: true },
+      ),
+  );
 }
