@@ -171,76 +171,12 @@ export function planRouterService(
   const secretsDir = `${names.stateDir}/secrets/${unitName}`;
   const secretsFile = authenticated ? `${secretsDir}/secrets.env` : undefined;
   const unitPath = `/etc/systemd/system/${unitName}.service`;
-  const unitText = [
-    "[Unit]",
-    `Description=vLLM router (vllm-router ${VLLM_ROUTER_VERSION}, ${r.policy}) in front of ${workers.length} replicas of ${config.model.servedName}`,
-    "Wants=network-online.target",
-    "After=network-online.target",
-    "",
-    "[Service]",
-    ...(secretsFile ? [`EnvironmentFile=${secretsFile}`] : []),
-    `ExecStart=${argv.map(unitWord).join(" ")}`,
-    "Restart=always",
-    "RestartSec=5",
-    "DynamicUser=yes",
-    "NoNewPrivileges=yes",
-    "",
-    "[Install]",
-    "WantedBy=multi-user.target",
-    "",
-  ].join("\n");
-  const strict = "set -euo pipefail\nSUDO=; [ \"$(id -u)\" -eq 0 ] || SUDO='sudo -n'";
+  const unitText = routerUnitText(config, workers, argv, secretsFile);
   const steps: RouterStep[] = [
-    {
-      id: "router-venv",
-      description: `${venv}: vllm-router==${VLLM_ROUTER_VERSION} from PyPI in a venv, and its launcher`,
-      create: [
-        strict,
-        `V=${shq(venv)}`,
-        `if ! "$V/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("vllm-router") != sys.argv[1])' ${VLLM_ROUTER_VERSION} 2>/dev/null; then`,
-        `  $SUDO rm -rf "$V"; $SUDO mkdir -p "$(dirname "$V")"`,
-        `  $SUDO python3 -m venv "$V"`,
-        `  $SUDO "$V/bin/pip" install -q --disable-pip-version-check --no-input ${shq(`vllm-router==${VLLM_ROUTER_VERSION}`)}`,
-        "fi",
-        `printf '%s' ${shq(ROUTER_LAUNCHER)} | $SUDO tee ${shq(launcherPath)} >/dev/null`,
-        `$SUDO chmod -R a+rX "$V"`,
-      ].join("\n"),
-      delete: [strict, `$SUDO rm -rf ${shq(venv)}`].join("\n"),
-    },
+    routerVenvStep(venv, launcherPath),
+    ...(secretsFile ? [routerSecretsStep(secretsDir, secretsFile)] : []),
+    routerUnitStep(unitName, unitPath, unitText, `${host}:${r.port} (metrics ${r.metricsPort})`),
   ];
-  if (secretsFile) {
-    steps.push({
-      id: "router-secrets",
-      description: `${secretsFile} (root only, 0600) with VLLM_API_KEY, read on stdin; loaded by the unit's EnvironmentFile=`,
-      create: [
-        strict,
-        `$SUDO install -d -m 0700 -o root -g root ${shq(secretsDir)}`,
-        "IFS= read -r VLLM_API_KEY",
-        // The value in single quotes (systemd's EnvironmentFile= takes them, no expansion inside); the key has no quote or newline.
-        `case "$VLLM_API_KEY" in *\\'*) echo "the API key contains a single quote, which the router's environment file cannot hold" >&2; exit 1;; esac`,
-        `umask 077; printf "VLLM_API_KEY='%s'\\n" "$VLLM_API_KEY" | $SUDO tee ${shq(`${secretsFile}.new`)} >/dev/null`,
-        `$SUDO chmod 0600 ${shq(`${secretsFile}.new`)}; $SUDO mv ${shq(`${secretsFile}.new`)} ${shq(secretsFile)}`,
-      ].join("\n"),
-      delete: [strict, `$SUDO rm -rf ${shq(secretsDir)}`].join("\n"),
-    });
-  }
-  steps.push({
-    id: "router-unit",
-    description: `${unitPath}: the router on ${host}:${r.port} (metrics ${r.metricsPort}), Restart=always; enabled and (re)started`,
-    create: [
-      strict,
-      `printf '%s' ${shq(unitText)} | $SUDO tee ${shq(unitPath)} >/dev/null`,
-      "$SUDO systemctl daemon-reload",
-      `$SUDO systemctl enable ${shq(unitName)} >/dev/null`,
-      `$SUDO systemctl restart ${shq(unitName)}`,
-    ].join("\n"),
-    delete: [
-      strict,
-      `$SUDO systemctl disable --now ${shq(unitName)} 2>/dev/null || true`,
-      `$SUDO rm -f ${shq(unitPath)}`,
-      "$SUDO systemctl daemon-reload",
-    ].join("\n"),
-  });
   return {
     version: VLLM_ROUTER_VERSION,
     node: node.name,
@@ -261,6 +197,96 @@ export function planRouterService(
     restart: "systemd Restart=always, RestartSec=5",
     healthChecks: ROUTER_HEALTH,
     steps,
+  };
+}
+
+/** The shell prologue of the router's steps. */
+const STRICT = "set -euo pipefail\nSUDO=; [ \"$(id -u)\" -eq 0 ] || SUDO='sudo -n'";
+
+/** The router's systemd unit: its environment file (the key), its argv, restarts, no privileges. */
+function routerUnitText(
+  config: ClusterConfig,
+  workers: readonly string[],
+  argv: readonly string[],
+  secretsFile: string | undefined,
+): string {
+  const r = config.serving.router;
+  return [
+    "[Unit]",
+    `Description=vLLM router (vllm-router ${VLLM_ROUTER_VERSION}, ${r.policy}) in front of ${workers.length} replicas of ${config.model.servedName}`,
+    "Wants=network-online.target",
+    "After=network-online.target",
+    "",
+    "[Service]",
+    ...(secretsFile ? [`EnvironmentFile=${secretsFile}`] : []),
+    `ExecStart=${argv.map(unitWord).join(" ")}`,
+    "Restart=always",
+    "RestartSec=5",
+    "DynamicUser=yes",
+    "NoNewPrivileges=yes",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+/** vllm-router from PyPI in a venv (pinned, replaced when its version differs), and the launcher. */
+function routerVenvStep(venv: string, launcherPath: string): RouterStep {
+  return {
+    id: "router-venv",
+    description: `${venv}: vllm-router==${VLLM_ROUTER_VERSION} from PyPI in a venv, and its launcher`,
+    create: [
+      STRICT,
+      `V=${shq(venv)}`,
+      `if ! "$V/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("vllm-router") != sys.argv[1])' ${VLLM_ROUTER_VERSION} 2>/dev/null; then`,
+      `  $SUDO rm -rf "$V"; $SUDO mkdir -p "$(dirname "$V")"`,
+      `  $SUDO python3 -m venv "$V"`,
+      `  $SUDO "$V/bin/pip" install -q --disable-pip-version-check --no-input ${shq(`vllm-router==${VLLM_ROUTER_VERSION}`)}`,
+      "fi",
+      `printf '%s' ${shq(ROUTER_LAUNCHER)} | $SUDO tee ${shq(launcherPath)} >/dev/null`,
+      `$SUDO chmod -R a+rX "$V"`,
+    ].join("\n"),
+    delete: [STRICT, `$SUDO rm -rf ${shq(venv)}`].join("\n"),
+  };
+}
+
+/** The API key in a root-only environment file, read on stdin. */
+function routerSecretsStep(secretsDir: string, secretsFile: string): RouterStep {
+  return {
+    id: "router-secrets",
+    description: `${secretsFile} (root only, 0600) with VLLM_API_KEY, read on stdin; loaded by the unit's EnvironmentFile=`,
+    create: [
+      STRICT,
+      `$SUDO install -d -m 0700 -o root -g root ${shq(secretsDir)}`,
+      "IFS= read -r VLLM_API_KEY",
+      // The value in single quotes (systemd's EnvironmentFile= takes them, no expansion inside); the key has no quote or newline.
+      `case "$VLLM_API_KEY" in *\\'*) echo "the API key contains a single quote, which the router's environment file cannot hold" >&2; exit 1;; esac`,
+      `umask 077; printf "VLLM_API_KEY='%s'\\n" "$VLLM_API_KEY" | $SUDO tee ${shq(`${secretsFile}.new`)} >/dev/null`,
+      `$SUDO chmod 0600 ${shq(`${secretsFile}.new`)}; $SUDO mv ${shq(`${secretsFile}.new`)} ${shq(secretsFile)}`,
+    ].join("\n"),
+    delete: [STRICT, `$SUDO rm -rf ${shq(secretsDir)}`].join("\n"),
+  };
+}
+
+/** The unit written, enabled and (re)started; on delete disabled and removed. */
+function routerUnitStep(unitName: string, unitPath: string, unitText: string, where: string): RouterStep {
+  return {
+    id: "router-unit",
+    description: `${unitPath}: the router on ${where}, Restart=always; enabled and (re)started`,
+    create: [
+      STRICT,
+      `printf '%s' ${shq(unitText)} | $SUDO tee ${shq(unitPath)} >/dev/null`,
+      "$SUDO systemctl daemon-reload",
+      `$SUDO systemctl enable ${shq(unitName)} >/dev/null`,
+      `$SUDO systemctl restart ${shq(unitName)}`,
+    ].join("\n"),
+    delete: [
+      STRICT,
+      `$SUDO systemctl disable --now ${shq(unitName)} 2>/dev/null || true`,
+      `$SUDO rm -f ${shq(unitPath)}`,
+      "$SUDO systemctl daemon-reload",
+    ].join("\n"),
   };
 }
 
