@@ -142,111 +142,143 @@ function normalizeValue(v: string, how: string | null): string {
  */
 export function checkServeArgv(argv: readonly string[], surface: VllmSurface): ArgvFinding[] {
   if (argv[0] !== "vllm" || argv[1] !== "serve") return [];
-  const opts = spellingsOf(surface);
-  const longs = [...opts.keys()].filter((s) => s.startsWith("--"));
-  const v = `vLLM ${surface.vllm}`;
-  const out: ArgvFinding[] = [];
-  let positional = false;
-  for (let i = 2; i < argv.length; i++) {
-    const tok = argv[i] as string;
-    if (isValueToken(tok)) {
-      if (positional)
-        out.push({
-          index: i,
-          flag: tok,
-          severity: "error",
-          message: `'${tok}' is an extra argument ${v}'s vllm serve refuses (one model only)`,
-        });
-      positional = true;
-      continue;
+  return new ServeArgvCheck(argv, surface).run();
+}
+
+/** One argument of `vllm serve`, split as argparse sees it. */
+interface ArgToken {
+  readonly tok: string;
+  /** The option name with '_' as '-' and without a `.key` suffix. */
+  readonly base: string;
+  /** The value after '=', when there is one. */
+  readonly value: string | undefined;
+  /** A `--json-option.key` form. */
+  readonly dotted: boolean;
+}
+
+/** A walk over one argv as vLLM's serve parser walks it, collecting what it would refuse. */
+class ServeArgvCheck {
+  private readonly opts: Map<string, VllmOption>;
+  private readonly longs: string[];
+  private readonly v: string;
+  private readonly out: ArgvFinding[] = [];
+  private positional = false;
+  private i = 2;
+
+  constructor(
+    private readonly argv: readonly string[],
+    private readonly surface: VllmSurface,
+  ) {
+    this.opts = spellingsOf(surface);
+    this.longs = [...this.opts.keys()].filter((s) => s.startsWith("--"));
+    this.v = `vLLM ${surface.vllm}`;
+  }
+
+  run(): ArgvFinding[] {
+    const argv = this.argv;
+    for (; this.i < argv.length; this.i++) {
+      const tok = argv[this.i] as string;
+      if (isValueToken(tok)) {
+        if (this.positional)
+          this.find(tok, "error", `'${tok}' is an extra argument ${this.v}'s vllm serve refuses (one model only)`);
+        this.positional = true;
+        continue;
+      }
+      if (tok === "--") break;
+      // -O3 / -O=3 / -O 3: vLLM's shorthand for --optimization-level.
+      if (/^-O./.test(tok)) continue;
+      this.option(split(tok));
     }
-    if (tok === "--") break;
-    // -O3 / -O=3 / -O 3: vLLM's shorthand for --optimization-level.
-    if (/^-O./.test(tok)) continue;
-    const eq = tok.startsWith("--") ? tok.indexOf("=") : -1;
-    const key = eq >= 0 ? tok.slice(0, eq) : tok;
-    const value: string | undefined = eq >= 0 ? tok.slice(eq + 1) : undefined;
-    const dot = key.indexOf(".");
-    const base = (dot >= 0 ? key.slice(0, dot) : key).replace(
-      /^--(.*)$/,
-      (_m, n: string) => `--${n.replace(/_/g, "-")}`,
-    );
-    let option = opts.get(base);
-    if (!option && surface.serve.allowAbbrev && base.startsWith("--")) {
-      const prefixed = [...new Set(longs.filter((s) => s.startsWith(base)).map((s) => opts.get(s) as VllmOption))];
-      if (prefixed.length === 1) option = prefixed[0];
-    }
+    return this.out;
+  }
+
+  private find(flag: string, severity: ArgvFinding["severity"], message: string): void {
+    this.out.push({ index: this.i, flag, severity, message });
+  }
+
+  /** The option a spelling names: exact, or (where vLLM allows it) a unique prefix of one. */
+  private resolve(base: string): VllmOption | undefined {
+    const option = this.opts.get(base);
+    if (option || !this.surface.serve.allowAbbrev || !base.startsWith("--")) return option;
+    const prefixed = [
+      ...new Set(this.longs.filter((s) => s.startsWith(base)).map((s) => this.opts.get(s) as VllmOption)),
+    ];
+    return prefixed.length === 1 ? prefixed[0] : undefined;
+  }
+
+  private option(t: ArgToken): void {
+    const { base, value } = t;
+    const option = this.resolve(base);
     if (!option) {
       const near = nearest(
         base,
-        surface.serve.options.map((o) => o.name),
+        this.surface.serve.options.map((o) => o.name),
       );
-      out.push({
-        index: i,
-        flag: base,
-        severity: "error",
-        message: `${base} is not a vllm serve option in ${v}${near ? ` (nearest: ${near})` : ""}`,
-      });
-      if (value === undefined && isValueToken(argv[i + 1]) && positional) i++;
-      continue;
+      this.find(base, "error", `${base} is not a vllm serve option in ${this.v}${near ? ` (nearest: ${near})` : ""}`);
+      if (value === undefined && isValueToken(this.argv[this.i + 1]) && this.positional) this.i++;
+      return;
     }
-    if (option.deprecated)
-      out.push({
-        index: i,
-        flag: base,
-        severity: "warning",
-        message: `${base} is deprecated in ${v}: ${option.deprecated}`,
-      });
-    if (dot >= 0) {
+    if (option.deprecated) this.find(base, "warning", `${base} is deprecated in ${this.v}: ${option.deprecated}`);
+    if (t.dotted) {
       // --json-option.key value: a key of a JSON option (vLLM folds these into one JSON value).
       if (!option.takesValue)
-        out.push({
-          index: i,
-          flag: base,
-          severity: "error",
-          message: `${base} takes no value in ${v}, so ${tok} has no key to set`,
-        });
-      if (value === undefined) i++;
-      continue;
+        this.find(base, "error", `${base} takes no value in ${this.v}, so ${t.tok} has no key to set`);
+      if (value === undefined) this.i++;
+      return;
     }
     if (!option.takesValue) {
       if (value !== undefined)
-        out.push({
-          index: i,
-          flag: base,
-          severity: "error",
-          message: `${base} is a flag in ${v}: it takes no value (got '${value}')`,
-        });
-      continue;
+        this.find(base, "error", `${base} is a flag in ${this.v}: it takes no value (got '${value}')`);
+      return;
     }
+    const values = this.valuesOf(option, value);
+    if (values.length === 0 && option.nargs !== "?" && option.nargs !== "*") {
+      this.find(base, "error", `${base} needs a value in ${this.v}`);
+      return;
+    }
+    this.checkValues(base, option, values);
+  }
+
+  /** The option's values: after '=', or the next token(s) as its nargs takes them. */
+  private valuesOf(option: VllmOption, value: string | undefined): string[] {
+    const argv = this.argv;
     const values: string[] = [];
     if (value !== undefined) values.push(value);
     else if (option.nargs === "+" || option.nargs === "*" || typeof option.nargs === "number") {
-      while (isValueToken(argv[i + 1])) values.push(argv[++i] as string);
-    } else if (isValueToken(argv[i + 1])) values.push(argv[++i] as string);
-    if (values.length === 0 && option.nargs !== "?" && option.nargs !== "*") {
-      out.push({ index: i, flag: base, severity: "error", message: `${base} needs a value in ${v}` });
-      continue;
-    }
-    // Values are compared as vLLM compares them: after its rewrite (case, '-'), with argparse's
-    // choices or, for an option without, the values its config class accepts.
-    const allowed = allowedValues(option, surface);
-    if (allowed) {
-      const norm = (x: string) => normalizeValue(x, allowed.normalize);
-      const ok = new Set(allowed.values.map(norm));
-      for (const val of values) {
-        if (ok.has(norm(val))) continue;
-        const near = nearest(val, allowed.values);
-        out.push({
-          index: i,
-          flag: base,
-          severity: "error",
-          message: `${base} ${val} is not one of ${v}'s values for it${near ? ` (nearest: ${near})` : ""}: ${listChoices(allowed.values)}`,
-        });
-      }
+      while (isValueToken(argv[this.i + 1])) values.push(argv[++this.i] as string);
+    } else if (isValueToken(argv[this.i + 1])) values.push(argv[++this.i] as string);
+    return values;
+  }
+
+  /**
+   * Values are compared as vLLM compares them: after its rewrite (case, '-'), with argparse's
+   * choices or, for an option without, the values its config class accepts.
+   */
+  private checkValues(base: string, option: VllmOption, values: readonly string[]): void {
+    const allowed = allowedValues(option, this.surface);
+    if (!allowed) return;
+    const norm = (x: string) => normalizeValue(x, allowed.normalize);
+    const ok = new Set(allowed.values.map(norm));
+    for (const val of values) {
+      if (ok.has(norm(val))) continue;
+      const near = nearest(val, allowed.values);
+      this.find(
+        base,
+        "error",
+        `${base} ${val} is not one of ${this.v}'s values for it${near ? ` (nearest: ${near})` : ""}: ${listChoices(allowed.values)}`,
+      );
     }
   }
-  return out;
+}
+
+/** `--opt=value`, `--opt.key`, `--opt_name` as argparse reads them. */
+function split(tok: string): ArgToken {
+  const eq = tok.startsWith("--") ? tok.indexOf("=") : -1;
+  const key = eq >= 0 ? tok.slice(0, eq) : tok;
+  const value: string | undefined = eq >= 0 ? tok.slice(eq + 1) : undefined;
+  const dot = key.indexOf(".");
+  const base = (dot >= 0 ? key.slice(0, dot) : key).replace(/^--(.*)$/, (_m, n: string) => `--${n.replace(/_/g, "-")}`);
+  return { tok, base, value, dotted: dot >= 0 };
 }
 
 /** Why a VLLM_* name is not read by this release (undefined when it is read). */
