@@ -49,19 +49,7 @@ export function planCluster(
   warnings: readonly ConfigProblem[] = [],
   options: PlanOptions = {},
 ): ClusterPlan {
-  if (config.serving.replicas > 1)
-    throw new ConfigError([
-      {
-        path: "serving.replicas",
-        message: `is ${config.serving.replicas}: each replica is its own cluster; plan them with planDeployment (the plan command and the Pulumi program do), and run doctor, repair, bench and gate on one replica at a time (a config with that replica's nodes and replicas: 1)`,
-      },
-    ]);
-  let names: ReturnType<typeof hostNames>;
-  try {
-    names = hostNames(options.instance);
-  } catch (e) {
-    throw new ConfigError([{ path: "instance", message: (e as Error).message }]);
-  }
+  const names = clusterNames(config, options);
   const profile = resolveProfile(config.serving);
   const model = modelSpecFor(config);
   const head = config.nodes.find((n) => n.role === "head") as NodeConfig;
@@ -128,6 +116,22 @@ export function planCluster(
     ],
     notes: [...configNotes(config), ...imageFindings.notes, ...surface.notes, ...variant.notes, ...memory.notes],
   };
+}
+
+/** The cluster's names on its hosts; a config of several replicas, or a bad instance name, is refused. */
+function clusterNames(config: ClusterConfig, options: PlanOptions): ReturnType<typeof hostNames> {
+  if (config.serving.replicas > 1)
+    throw new ConfigError([
+      {
+        path: "serving.replicas",
+        message: `is ${config.serving.replicas}: each replica is its own cluster; plan them with planDeployment (the plan command and the Pulumi program do), and run doctor, repair, bench and gate on one replica at a time (a config with that replica's nodes and replicas: 1)`,
+      },
+    ]);
+  try {
+    return hostNames(options.instance);
+  } catch (e) {
+    throw new ConfigError([{ path: "instance", message: (e as Error).message }]);
+  }
 }
 
 /** What every node's plan is cut from. */
