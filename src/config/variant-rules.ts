@@ -30,8 +30,23 @@ type ImagePart = Parameters<typeof imageKnowledge>[0];
 export function variantRules(model: ModelPart, s: ServingPart, image: ImagePart | undefined, issue: Issue): void {
   const spec = variantSpec(model);
   const v = `model.variant ${spec.variant}`;
+  const sp = speculativeSettings(s, spec);
+  speculativeRules(s, spec, v, issue);
+  const kv = kvCacheDtypeOf(s);
+  if (!(kv in spec.kvCacheDtypes)) {
+    issue(
+      KV_PATH,
+      `is '${kv}', which the memory planner has no geometry for with ${v}: use one of ${Object.keys(spec.kvCacheDtypes).join(", ")}`,
+    );
+  }
+  if (image) imageCapabilityRules(image, s, spec, v, sp, kv, issue);
+  if (model.variant !== "deepseek-v4-flash") shadowRules(model, s, spec, v, issue);
+}
 
-  // Both switches set.
+const KV_PATH = ["serving", "profile", "kvCacheDtype"];
+
+/** Speculative decoding: one switch, a method the variant has, no tokens without a method. */
+function speculativeRules(s: ServingPart, spec: ReturnType<typeof variantSpec>, v: string, issue: Issue): void {
   if (s.mtp !== undefined && s.speculative) {
     issue(
       ["serving", "mtp"],
@@ -52,21 +67,22 @@ export function variantRules(model: ModelPart, s: ServingPart, image: ImagePart 
   if (s.speculative?.method === "off" && s.speculative.tokens !== undefined) {
     issue(["serving", "speculative", "tokens"], "is set while method is off: remove it, or choose a method");
   }
+}
 
-  // KV cache dtype: the variant must have a geometry for it.
-  const kv = kvCacheDtypeOf(s);
-  const kvPath = ["serving", "profile", "kvCacheDtype"];
-  if (!(kv in spec.kvCacheDtypes)) {
-    issue(
-      kvPath,
-      `is '${kv}', which the memory planner has no geometry for with ${v}: use one of ${Object.keys(spec.kvCacheDtypes).join(", ")}`,
-    );
-  }
-
-  // The image must have what the config asks for (when what it has is known).
-  const know = image ? imageKnowledge(image) : undefined;
+/** The image must have what the config asks for (when what it has is known). */
+function imageCapabilityRules(
+  image: ImagePart,
+  s: ServingPart,
+  spec: ReturnType<typeof variantSpec>,
+  v: string,
+  sp: ReturnType<typeof speculativeSettings>,
+  kv: string,
+  issue: Issue,
+): void {
+  const kvPath = KV_PATH;
+  const know = imageKnowledge(image);
   const caps: ImageCapabilities | undefined = know?.capabilities;
-  if (image && caps) {
+  if (caps) {
     const imagePath =
       image.source === "preset"
         ? ["image", "name"]
@@ -108,21 +124,27 @@ export function variantRules(model: ModelPart, s: ServingPart, image: ImagePart 
       }
     }
   }
+}
 
-  // Extra args and env may not shadow the variant's own flags and env.
-  if (model.variant !== "deepseek-v4-flash") {
-    const flags = new Set(spec.modelFlags.filter((f) => f.startsWith("--")).map((f) => f.split("=")[0] as string));
-    s.extraArgs.forEach((a, i) => {
-      const flag = a.split("=")[0] as string;
-      if (flags.has(flag))
-        issue(
-          ["serving", "extraArgs", i],
-          `sets ${flag}, which ${v} already sets: choose another model.variant or drop it`,
-        );
-    });
-    for (const k of Object.keys(s.extraEnv)) {
-      if (k in MODEL_VARIANTS[model.variant].env)
-        issue(["serving", "extraEnv", k], `is set by ${v}'s environment (its public recipe): drop it here`);
-    }
+/** Extra args and env may not shadow the variant's own flags and env. */
+function shadowRules(
+  model: ModelPart,
+  s: ServingPart,
+  spec: ReturnType<typeof variantSpec>,
+  v: string,
+  issue: Issue,
+): void {
+  const flags = new Set(spec.modelFlags.filter((f) => f.startsWith("--")).map((f) => f.split("=")[0] as string));
+  s.extraArgs.forEach((a, i) => {
+    const flag = a.split("=")[0] as string;
+    if (flags.has(flag))
+      issue(
+        ["serving", "extraArgs", i],
+        `sets ${flag}, which ${v} already sets: choose another model.variant or drop it`,
+      );
+  });
+  for (const k of Object.keys(s.extraEnv)) {
+    if (k in MODEL_VARIANTS[model.variant].env)
+      issue(["serving", "extraEnv", k], `is set by ${v}'s environment (its public recipe): drop it here`);
   }
 }
