@@ -91,58 +91,7 @@ export class Observability extends pulumi.ComponentResource {
       { stdin, triggers: [configHash] },
     );
 
-    const providers = new Map<string, docker.Provider>();
-    const providerFor = (node: string) => {
-      let p = providers.get(node);
-      if (!p) {
-        p = dockerProviderFor(`${name}-${node}-docker`, byName.get(node) as SparkNode, this);
-        providers.set(node, p);
-      }
-      return p;
-    };
-    const image = (role: string, node: string, ref: string) =>
-      new docker.RemoteImage(
-        `${name}-${role}-image`,
-        { name: ref, keepLocally: true },
-        { ...child, provider: providerFor(node), dependsOn: before },
-      ).imageId;
-
-    const keep = o.keepDataOnDestroy;
-    const volumes = Object.fromEntries(
-      o.volumes.map((v) => [
-        v,
-        new docker.Volume(
-          `${name}-${v}`,
-          { name: v, labels: [{ label: "dgx-spark-vllm.managed", value: "true" }] },
-          { ...child, provider: providerFor(o.head), retainOnDelete: keep },
-        ),
-      ]),
-    );
-
-    const containers: Record<string, docker.Container> = {};
-    for (const role of ["prometheus", "alertmanager", "grafana"] as const) {
-      const c = o[role];
-      const uses = c.mounts.filter((m) => m.volume).map((m) => volumes[m.source] as docker.Volume);
-      containers[role] = new docker.Container(
-        `${name}-${role}`,
-        obsContainerArgs(c, image(role, o.head, c.image), configHash),
-        {
-          ...child,
-          provider: providerFor(o.head),
-          deleteBeforeReplace: true, // fixed container names
-          dependsOn: [files, ...uses],
-        },
-      );
-    }
-    for (const n of args.plan.nodes) {
-      const c = o.nodeExporters[n.name] as ObsContainer;
-      const spark = byName.get(n.name) as SparkNode;
-      containers[`node-exporter-${n.name}`] = new docker.Container(
-        `${name}-node-exporter-${n.name}`,
-        obsContainerArgs(c, image(`node-exporter-${n.name}`, n.name, c.image), configHash),
-        { ...child, provider: providerFor(n.name), deleteBeforeReplace: true, dependsOn: [...before, ...spark.ready] },
-      );
-    }
+    const containers = obsContainers({ name, o, args, byName, files, before, configHash, parent: this });
     this.containers = containers;
 
     const up = (c: docker.Container, url: string) => c.id.apply(() => url);
@@ -150,4 +99,87 @@ export class Observability extends pulumi.ComponentResource {
     this.prometheusUrl = up(containers.prometheus as docker.Container, o.prometheus.url);
     this.registerOutputs({ grafanaUrl: this.grafanaUrl, prometheusUrl: this.prometheusUrl });
   }
+}
+
+/** What the observability containers are built from. */
+interface ObsBuild {
+  readonly name: string;
+  readonly o: ObservabilityPlan;
+  readonly args: ObservabilityArgs;
+  readonly byName: ReadonlyMap<string, SparkNode>;
+  /** The head's config step: the head's containers start after it. */
+  readonly files: pulumi.Resource;
+  readonly before: pulumi.Input<pulumi.Resource>[];
+  readonly configHash: string;
+  readonly parent: pulumi.Resource;
+}
+
+/**
+ * Prometheus, Alertmanager and Grafana on the head (their images pulled, their data volumes kept
+ * on destroy only with keepDataOnDestroy) and a node exporter on every node, one docker provider per node.
+ */
+function obsContainers({
+  name,
+  o,
+  args,
+  byName,
+  files,
+  before,
+  configHash,
+  parent,
+}: ObsBuild): Record<string, docker.Container> {
+  const child = { parent };
+  const providers = new Map<string, docker.Provider>();
+  const providerFor = (node: string) => {
+    let p = providers.get(node);
+    if (!p) {
+      p = dockerProviderFor(`${name}-${node}-docker`, byName.get(node) as SparkNode, parent);
+      providers.set(node, p);
+    }
+    return p;
+  };
+  const image = (role: string, node: string, ref: string) =>
+    new docker.RemoteImage(
+      `${name}-${role}-image`,
+      { name: ref, keepLocally: true },
+      { ...child, provider: providerFor(node), dependsOn: before },
+    ).imageId;
+
+  const keep = o.keepDataOnDestroy;
+  const volumes = Object.fromEntries(
+    o.volumes.map((v) => [
+      v,
+      new docker.Volume(
+        `${name}-${v}`,
+        { name: v, labels: [{ label: "dgx-spark-vllm.managed", value: "true" }] },
+        { ...child, provider: providerFor(o.head), retainOnDelete: keep },
+      ),
+    ]),
+  );
+
+  const containers: Record<string, docker.Container> = {};
+  for (const role of ["prometheus", "alertmanager", "grafana"] as const) {
+    const c = o[role];
+    const uses = c.mounts.filter((m) => m.volume).map((m) => volumes[m.source] as docker.Volume);
+    containers[role] = new docker.Container(
+      `${name}-${role}`,
+      obsContainerArgs(c, image(role, o.head, c.image), configHash),
+      {
+        ...child,
+        provider: providerFor(o.head),
+        deleteBeforeReplace: true, // fixed container names
+        dependsOn: [files, ...uses],
+      },
+    );
+  }
+  for (const n of args.plan.nodes) {
+    const c = o.nodeExporters[n.name] as ObsContainer;
+    const spark = byName.get(n.name) as SparkNode;
+    containers[`node-exporter-${n.name}`] = new docker.Container(
+      `${name}-node-exporter-${n.name}`,
+      obsContainerArgs(c, image(`node-exporter-${n.name}`, n.name, c.image), configHash),
+      { ...child, provider: providerFor(n.name), deleteBeforeReplace: true, dependsOn: [...before, ...spark.ready] },
+    );
+  }
+  return containers;
 }

@@ -253,30 +253,7 @@ export class SparkNode extends pulumi.ComponentResource implements SparkNodeAcce
     this.gpu = preflight.gpu ? preflight.gpu.stdout : pulumi.output("");
     const afterChecks = preflightAll.length > 0 ? preflightAll : [this.reachable];
 
-    const steps: Record<string, remote.Command> = {};
-    for (const step of args.hostSteps ?? hardeningSteps()) {
-      const after = step.after.map((id) => {
-        const dep = steps[id];
-        if (!dep)
-          throw new Error(
-            `SparkNode ${name}: host step ${step.id} runs after '${id}', which is not an earlier step of node ${args.name}`,
-          );
-        return dep;
-      });
-      steps[step.id] = stepCommand(`${name}-${step.id}`, connection, step, child([...afterChecks, ...after]));
-    }
-    const monitorArgs = args.umaMonitor ?? {};
-    if (monitorArgs !== false) {
-      const monitor = umaMonitorStep(
-        args.name,
-        monitorArgs.thresholdGb ?? HARDENING_DEFAULTS.umaAlertThresholdGb,
-        monitorArgs.nodeMetrics,
-        monitorArgs.names,
-      );
-      steps[monitor.id] = stepCommand(`${name}-${monitor.id}`, connection, monitor, child(afterChecks), {
-        stdin: monitorArgs.webhookUrl ?? "",
-      });
-    }
+    const steps = hostStepCommands(name, args, connection, child, afterChecks);
     this.steps = steps;
     this.ready = [this.reachable, ...preflightAll, ...Object.values(steps)];
 
@@ -291,4 +268,39 @@ export class SparkNode extends pulumi.ComponentResource implements SparkNodeAcce
 
     this.registerOutputs({ nodeName: this.nodeName, dockerHost: this.dockerHost, gpu: this.gpu });
   }
+}
+
+/** The host steps in order (each after the checks and the steps it names), then the UMA monitor. */
+function hostStepCommands(
+  name: string,
+  args: SparkNodeArgs,
+  connection: pulumi.Output<types.input.remote.ConnectionArgs>,
+  child: (deps: pulumi.Input<pulumi.Resource>[]) => pulumi.CustomResourceOptions,
+  afterChecks: pulumi.Resource[],
+): Record<string, remote.Command> {
+  const steps: Record<string, remote.Command> = {};
+  for (const step of args.hostSteps ?? hardeningSteps()) {
+    const after = step.after.map((id) => {
+      const dep = steps[id];
+      if (!dep)
+        throw new Error(
+          `SparkNode ${name}: host step ${step.id} runs after '${id}', which is not an earlier step of node ${args.name}`,
+        );
+      return dep;
+    });
+    steps[step.id] = stepCommand(`${name}-${step.id}`, connection, step, child([...afterChecks, ...after]));
+  }
+  const monitorArgs = args.umaMonitor ?? {};
+  if (monitorArgs !== false) {
+    const monitor = umaMonitorStep(
+      args.name,
+      monitorArgs.thresholdGb ?? HARDENING_DEFAULTS.umaAlertThresholdGb,
+      monitorArgs.nodeMetrics,
+      monitorArgs.names,
+    );
+    steps[monitor.id] = stepCommand(`${name}-${monitor.id}`, connection, monitor, child(afterChecks), {
+      stdin: monitorArgs.webhookUrl ?? "",
+    });
+  }
+  return steps;
 }

@@ -188,67 +188,19 @@ export class VllmImage extends pulumi.ComponentResource {
       ),
     }));
 
-    const readyOn: Record<string, pulumi.Resource> = {};
-    let trigger: pulumi.Input<string>;
-    const b = args.build;
-    if (b) {
-      const builder = b.node;
-      const builderPresence = onNode.find((n) => n.node.nodeName === builder.nodeName)?.presenceCommand;
-      if (!builderPresence)
-        throw new Error(`VllmImage ${name}: the build node ${builder.nodeName} is not one of nodes`);
-      const build = new docker.Image(
-        `${name}-build`,
-        {
-          imageName: tag,
-          skipPush: true,
-          build: {
-            context: b.context,
-            dockerfile: b.dockerfile,
-            platform: b.platform ?? "linux/arm64",
-            args: { ...(b.args ?? {}) },
-          },
-        },
-        {
-          ...child([builderPresence]),
-          provider: dockerProviderFor(`${name}-${builder.nodeName}-docker`, builder, this),
-        },
-      );
-      this.build = build;
-      trigger = pulumi.all([build.id, build.repoDigest]).apply(([id, d]) => `${id}|${d ?? ""}`);
-      readyOn[builder.nodeName] = build;
-      for (const n of onNode) {
-        if (!n.transfer) continue;
-        const target = n.node.nodeName;
-        readyOn[target] = new remote.Command(
-          `${name}-${target}-transfer`,
-          {
-            connection: builder.connection,
-            create: n.transfer.create,
-            ...(n.transfer.delete !== undefined ? { delete: n.transfer.delete } : {}),
-            triggers: [trigger],
-          },
-          child([build, n.presenceCommand]),
-        );
-      }
-      this.labels = pulumi.output({ ...(b.labels ?? {}) });
-    } else {
-      trigger = tag;
-      this.labels = pulumi.output<Record<string, string>>({});
+    let trigger: pulumi.Input<string> = tag;
+    let readyOn: Record<string, pulumi.Resource> = {};
+    this.labels = pulumi.output<Record<string, string>>({});
+    if (args.build) {
+      const built = buildAndCopy(name, args.build, tag, onNode, child, this);
+      this.build = built.build;
+      trigger = built.trigger;
+      readyOn = built.readyOn;
+      this.labels = pulumi.output({ ...(args.build.labels ?? {}) });
     }
-
-    const ids: Record<string, pulumi.Output<string>> = {};
-    const idCommands: Record<string, remote.Command> = {};
-    for (const n of onNode) {
-      const nodeName = n.node.nodeName;
-      const cmd = new remote.Command(
-        `${name}-${nodeName}-image-id`,
-        { connection: n.node.connection, create: n.idScript, triggers: [trigger] },
-        child([readyOn[nodeName] ?? n.presenceCommand]),
-      );
-      idCommands[nodeName] = cmd;
-      ids[nodeName] = cmd.stdout;
-    }
+    const idCommands = imageIdSteps(name, onNode, readyOn, trigger, child);
     this.readyOn = idCommands;
+    const ids = Object.fromEntries(Object.entries(idCommands).map(([n, c]) => [n, c.stdout]));
     this.nodeImageIds = pulumi.output(ids) as pulumi.Output<Record<string, string>>;
     this.imageId = this.nodeImageIds.apply((m) => checkSameImageId(tag, m));
     // Gated on the check: a container using imageRef is not created when the IDs differ.
@@ -260,4 +212,75 @@ export class VllmImage extends pulumi.ComponentResource {
       labels: this.labels,
     });
   }
+}
+
+type OnNode = VllmImageArgs["nodes"][number] & { readonly presenceCommand: remote.Command };
+
+/** The build on its node (after its presence step), then a copy to every node that has a transfer. */
+function buildAndCopy(
+  name: string,
+  b: NonNullable<VllmImageArgs["build"]>,
+  tag: string,
+  onNode: readonly OnNode[],
+  child: (deps: pulumi.Input<pulumi.Resource>[]) => pulumi.CustomResourceOptions,
+  parent: pulumi.Resource,
+): { build: docker.Image; trigger: pulumi.Output<string>; readyOn: Record<string, pulumi.Resource> } {
+  const readyOn: Record<string, pulumi.Resource> = {};
+  const builder = b.node;
+  const builderPresence = onNode.find((n) => n.node.nodeName === builder.nodeName)?.presenceCommand;
+  if (!builderPresence) throw new Error(`VllmImage ${name}: the build node ${builder.nodeName} is not one of nodes`);
+  const build = new docker.Image(
+    `${name}-build`,
+    {
+      imageName: tag,
+      skipPush: true,
+      build: {
+        context: b.context,
+        dockerfile: b.dockerfile,
+        platform: b.platform ?? "linux/arm64",
+        args: { ...(b.args ?? {}) },
+      },
+    },
+    {
+      ...child([builderPresence]),
+      provider: dockerProviderFor(`${name}-${builder.nodeName}-docker`, builder, parent),
+    },
+  );
+  const trigger = pulumi.all([build.id, build.repoDigest]).apply(([id, d]) => `${id}|${d ?? ""}`);
+  readyOn[builder.nodeName] = build;
+  for (const n of onNode) {
+    if (!n.transfer) continue;
+    const target = n.node.nodeName;
+    readyOn[target] = new remote.Command(
+      `${name}-${target}-transfer`,
+      {
+        connection: builder.connection,
+        create: n.transfer.create,
+        ...(n.transfer.delete !== undefined ? { delete: n.transfer.delete } : {}),
+        triggers: [trigger],
+      },
+      child([build, n.presenceCommand]),
+    );
+  }
+  return { build, trigger, readyOn };
+}
+
+/** Per node, the image's ID read once the image is there (again whenever the build changes). */
+function imageIdSteps(
+  name: string,
+  onNode: readonly OnNode[],
+  readyOn: Record<string, pulumi.Resource>,
+  trigger: pulumi.Input<string>,
+  child: (deps: pulumi.Input<pulumi.Resource>[]) => pulumi.CustomResourceOptions,
+): Record<string, remote.Command> {
+  const idCommands: Record<string, remote.Command> = {};
+  for (const n of onNode) {
+    const nodeName = n.node.nodeName;
+    idCommands[nodeName] = new remote.Command(
+      `${name}-${nodeName}-image-id`,
+      { connection: n.node.connection, create: n.idScript, triggers: [trigger] },
+      child([readyOn[nodeName] ?? n.presenceCommand]),
+    );
+  }
+  return idCommands;
 }
