@@ -162,75 +162,15 @@ export function planMemory(
     umaAlertThresholdGb: h.umaAlertThresholdGb,
   };
   const nodes = config.nodes.map((n, i) => nodeBudget(n.name, inputs, geo, hwFor(i)));
-  const M = MEMORY_ESTIMATE_MARGIN_GIB;
-  // GiB, as the node's monitor and doctor compare it with MemAvailable (and as `free -g` prints it).
-  const thresholdGiB = h.umaAlertThresholdGb;
   // Findings per node; identical findings on several nodes are reported once, naming them all.
-  type Kind = boolean | "note"; // true: error, false: warning
-  const found = new Map<string, { error: Kind; path: string; message: string; nodes: string[] }>();
-  const add = (error: Kind, node: string, path: string, message: string) => {
+  const found = new Map<string, Finding>();
+  const add: AddFinding = (error, node, path, message) => {
     const key = `${error}|${path}|${message}`;
     const f = found.get(key);
     if (f) f.nodes.push(node);
     else found.set(key, { error, path, message, nodes: [node] });
   };
-  for (const b of nodes) {
-    const n = b.node;
-    if (!b.start.passes) {
-      add(
-        true,
-        n,
-        "serving.gpuMemoryUtilization",
-        `vLLM's start check needs ${b.start.needsGiB} GiB free (util x ${b.visibleGiB} GiB) but only ~${b.start.freeBeforeStartGiB} GiB is free before start (after the OS and the ${round((inputs.minFreeKbytes * 1024) / GIB)} GiB min_free_kbytes reserve): lower the utilisation`,
-      );
-    }
-    if (b.kvPoolGiB <= 0) {
-      add(
-        true,
-        n,
-        "serving.gpuMemoryUtilization",
-        `weights (${b.weightsGiB} GiB) and overhead (${b.overheadGiB} GiB) exceed the ${b.budgetGiB} GiB budget: no room for any KV cache; raise the utilisation or lower max-num-seqs / the CUDA-graph capture size`,
-      );
-    } else if (b.kvPoolGiB < b.fullRequestGiB) {
-      add(
-        true,
-        n,
-        "serving.profile.maxModelLen",
-        `the KV pool (~${b.kvPoolGiB} GiB, ${b.kvPoolTokens} tokens) cannot hold one ${inputs.maxModelLen}-token request (${b.fullRequestGiB} GiB): vLLM would refuse to start; lower maxModelLen, max-num-seqs or the capture size, or raise the utilisation`,
-      );
-    } else if (b.kvPoolGiB < b.fullRequestGiB + M) {
-      add(
-        false,
-        n,
-        "serving.profile.maxModelLen",
-        `the KV pool (~${b.kvPoolGiB} GiB) is within the estimate's margin (${M} GiB) of one full ${inputs.maxModelLen}-token request (${b.fullRequestGiB} GiB): the engine may refuse to start`,
-      );
-    } else if (b.maxFullContextRequests < inputs.maxNumSeqs) {
-      // The profiles' own trade-off (more sequences than full-context requests fit): a note, not a risk.
-      add(
-        "note",
-        n,
-        "serving.profile.maxNumSeqs",
-        `${inputs.maxNumSeqs} sequences, but the KV pool (~${b.kvPoolTokens} tokens) holds ${b.maxFullContextRequests} at full context: the rest wait when requests are long`,
-      );
-    }
-    if (b.headroomGiB < thresholdGiB) {
-      add(
-        false,
-        n,
-        "hardening.umaAlertThresholdGb",
-        `predicted free memory while serving is ~${b.headroomGiB} GiB, under the ${h.umaAlertThresholdGb} GiB alert threshold: the headroom monitor will alert from the start; set the threshold below the headroom or lower the utilisation`,
-      );
-    }
-    if (b.headroomGiB < 3) {
-      add(
-        false,
-        n,
-        "serving.gpuMemoryUtilization",
-        `only ~${b.headroomGiB} GiB predicted free while serving: a load burst can OOM the host`,
-      );
-    }
-  }
+  for (const b of nodes) budgetFindings(b, inputs, add);
   const warnings: ConfigProblem[] = [];
   const errors: ConfigProblem[] = [];
   const notes: ConfigProblem[] = [];
@@ -238,5 +178,77 @@ export function planMemory(
     const who = f.nodes.length === nodes.length && nodes.length > 1 ? "every node" : `node ${f.nodes.join(", ")}`;
     (f.error === "note" ? notes : f.error ? errors : warnings).push({ path: f.path, message: `${who}: ${f.message}` });
   }
-  return { model: modelId, nodes, marginGiB: M, warnings, errors, notes };
+  return { model: modelId, nodes, marginGiB: MEMORY_ESTIMATE_MARGIN_GIB, warnings, errors, notes };
+}
+
+/** true: an error; false: a warning; "note": a note. */
+type FindingKind = boolean | "note";
+interface Finding {
+  error: FindingKind;
+  path: string;
+  message: string;
+  nodes: string[];
+}
+type AddFinding = (error: FindingKind, node: string, path: string, message: string) => void;
+
+/** One node's budget judged: the start check, the KV pool against one full request, the headroom. */
+function budgetFindings(b: NodeMemoryBudget, inputs: MemoryInputs, add: AddFinding): void {
+  const M = MEMORY_ESTIMATE_MARGIN_GIB;
+  // GiB, as the node's monitor and doctor compare it with MemAvailable (and as `free -g` prints it).
+  const thresholdGiB = inputs.umaAlertThresholdGb;
+  const n = b.node;
+  if (!b.start.passes) {
+    add(
+      true,
+      n,
+      "serving.gpuMemoryUtilization",
+      `vLLM's start check needs ${b.start.needsGiB} GiB free (util x ${b.visibleGiB} GiB) but only ~${b.start.freeBeforeStartGiB} GiB is free before start (after the OS and the ${round((inputs.minFreeKbytes * 1024) / GIB)} GiB min_free_kbytes reserve): lower the utilisation`,
+    );
+  }
+  if (b.kvPoolGiB <= 0) {
+    add(
+      true,
+      n,
+      "serving.gpuMemoryUtilization",
+      `weights (${b.weightsGiB} GiB) and overhead (${b.overheadGiB} GiB) exceed the ${b.budgetGiB} GiB budget: no room for any KV cache; raise the utilisation or lower max-num-seqs / the CUDA-graph capture size`,
+    );
+  } else if (b.kvPoolGiB < b.fullRequestGiB) {
+    add(
+      true,
+      n,
+      "serving.profile.maxModelLen",
+      `the KV pool (~${b.kvPoolGiB} GiB, ${b.kvPoolTokens} tokens) cannot hold one ${inputs.maxModelLen}-token request (${b.fullRequestGiB} GiB): vLLM would refuse to start; lower maxModelLen, max-num-seqs or the capture size, or raise the utilisation`,
+    );
+  } else if (b.kvPoolGiB < b.fullRequestGiB + M) {
+    add(
+      false,
+      n,
+      "serving.profile.maxModelLen",
+      `the KV pool (~${b.kvPoolGiB} GiB) is within the estimate's margin (${M} GiB) of one full ${inputs.maxModelLen}-token request (${b.fullRequestGiB} GiB): the engine may refuse to start`,
+    );
+  } else if (b.maxFullContextRequests < inputs.maxNumSeqs) {
+    // The profiles' own trade-off (more sequences than full-context requests fit): a note, not a risk.
+    add(
+      "note",
+      n,
+      "serving.profile.maxNumSeqs",
+      `${inputs.maxNumSeqs} sequences, but the KV pool (~${b.kvPoolTokens} tokens) holds ${b.maxFullContextRequests} at full context: the rest wait when requests are long`,
+    );
+  }
+  if (b.headroomGiB < thresholdGiB) {
+    add(
+      false,
+      n,
+      "hardening.umaAlertThresholdGb",
+      `predicted free memory while serving is ~${b.headroomGiB} GiB, under the ${inputs.umaAlertThresholdGb} GiB alert threshold: the headroom monitor will alert from the start; set the threshold below the headroom or lower the utilisation`,
+    );
+  }
+  if (b.headroomGiB < 3) {
+    add(
+      false,
+      n,
+      "serving.gpuMemoryUtilization",
+      `only ~${b.headroomGiB} GiB predicted free while serving: a load burst can OOM the host`,
+    );
+  }
 }
