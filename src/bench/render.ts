@@ -47,6 +47,20 @@ export function renderTable(report: BenchReport, comparison?: BaselineComparison
   lines.push(
     `bench ${report.endpoint}  model ${report.model}  max_tokens ${s.maxTokens}  temperature ${s.temperature}  thinking off  ${s.warmup ? "warm-up discarded" : "no warm-up"}`,
   );
+  lines.push(...levelRows(report, comparison));
+  lines.push(...errorLines(report));
+  const fromDeltas = report.levels.reduce((s, l) => s + l.tokensFrom.deltas, 0);
+  if (fromDeltas > 0)
+    lines.push(
+      `note: ${fromDeltas} response(s) had no usage chunk; their tokens were counted as content deltas (undercounts with MTP)`,
+    );
+  if (comparison) lines.push("", ...comparisonLines(comparison));
+  return `${lines.join("\n")}\n`;
+}
+
+/** The header and one row per level, regressed cells marked with '!'. */
+function levelRows(report: BenchReport, comparison: BaselineComparison | undefined): string[] {
+  const lines: string[] = [];
   const head = [
     "conc",
     "reqs",
@@ -81,6 +95,12 @@ export function renderTable(report: BenchReport, comparison?: BaselineComparison
   const fmt = (cells: readonly string[]) => cells.map((c, i) => c.padStart(widths[i] ?? 0)).join("  ");
   lines.push(fmt(head));
   for (const r of rows) lines.push(fmt(r));
+  return lines;
+}
+
+/** Per failing level, its error kinds and samples. */
+function errorLines(report: BenchReport): string[] {
+  const lines: string[] = [];
   const failing = report.levels.filter((l) => l.errors > 0);
   if (failing.length > 0) {
     lines.push("");
@@ -94,41 +114,39 @@ export function renderTable(report: BenchReport, comparison?: BaselineComparison
       for (const m of l.errorSamples) lines.push(`    e.g. ${m}`);
     }
   }
-  const fromDeltas = report.levels.reduce((s, l) => s + l.tokensFrom.deltas, 0);
-  if (fromDeltas > 0)
+  return lines;
+}
+
+/** The comparison with a baseline: different settings, missing levels, each regression. */
+function comparisonLines(comparison: BaselineComparison): string[] {
+  const lines: string[] = [];
+  if (comparison.settingsDiffer.length)
     lines.push(
-      `note: ${fromDeltas} response(s) had no usage chunk; their tokens were counted as content deltas (undercounts with MTP)`,
+      `WARNING: ${comparison.baselineFile} was run with different settings: ${comparison.settingsDiffer.join("; ")}. The comparison is not like for like.`,
     );
-  if (comparison) {
-    lines.push("");
-    if (comparison.settingsDiffer.length)
+  const pct = Math.round(comparison.tolerance * 1000) / 10;
+  if (comparison.missingLevels.length)
+    lines.push(
+      `baseline ${comparison.baselineFile} has no level(s) ${comparison.missingLevels.join(", ")}: not compared`,
+    );
+  if (comparison.regressions.length === 0) {
+    lines.push(
+      `baseline ${comparison.baselineFile}: no regression beyond ${pct}% at level(s) ${comparison.comparedLevels.join(", ") || "(none)"}`,
+    );
+  } else {
+    lines.push(`REGRESSED against ${comparison.baselineFile} (tolerance ${pct}%, marked !):`);
+    for (const r of comparison.regressions) {
+      const what = METRIC_COLUMN[r.metric];
+      const change =
+        r.worseBy === null
+          ? r.current === null
+            ? "no longer measurable"
+            : ""
+          : `${Math.round(r.worseBy * 1000) / 10}% worse`;
       lines.push(
-        `WARNING: ${comparison.baselineFile} was run with different settings: ${comparison.settingsDiffer.join("; ")}. The comparison is not like for like.`,
+        `  c=${r.concurrency} ${what}: ${withUnit(r.metric, r.baseline)} -> ${withUnit(r.metric, r.current)}${change ? ` (${change})` : ""}`,
       );
-    const pct = Math.round(comparison.tolerance * 1000) / 10;
-    if (comparison.missingLevels.length)
-      lines.push(
-        `baseline ${comparison.baselineFile} has no level(s) ${comparison.missingLevels.join(", ")}: not compared`,
-      );
-    if (comparison.regressions.length === 0) {
-      lines.push(
-        `baseline ${comparison.baselineFile}: no regression beyond ${pct}% at level(s) ${comparison.comparedLevels.join(", ") || "(none)"}`,
-      );
-    } else {
-      lines.push(`REGRESSED against ${comparison.baselineFile} (tolerance ${pct}%, marked !):`);
-      for (const r of comparison.regressions) {
-        const what = METRIC_COLUMN[r.metric];
-        const change =
-          r.worseBy === null
-            ? r.current === null
-              ? "no longer measurable"
-              : ""
-            : `${Math.round(r.worseBy * 1000) / 10}% worse`;
-        lines.push(
-          `  c=${r.concurrency} ${what}: ${withUnit(r.metric, r.baseline)} -> ${withUnit(r.metric, r.current)}${change ? ` (${change})` : ""}`,
-        );
-      }
     }
   }
-  return `${lines.join("\n")}\n`;
+  return lines;
 }
