@@ -251,48 +251,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   try {
     const model = opts.model ?? (await resolveModel(client, Math.min(timeouts.totalMs, 30_000)));
     const levels: LevelResult[] = [];
-    const interval = opts.progressIntervalMs ?? 5000;
+    const run: LevelRun = { opts, client, model, runId, timeouts, interval: opts.progressIntervalMs ?? 5000, say };
     for (const c of opts.levels) {
       const n = requestsFor(c);
-      let warm = { requests: 0, errors: 0 };
-      if (warmup) {
-        say(`c=${c}: warm-up, ${c} request${c === 1 ? "" : "s"} (discarded)`);
-        const wr: StreamResult[] = [];
-        await withProgress(`c=${c}: warm-up`, c, interval, say, async (track) => {
-          await runPool(c, c, async (i) => {
-            wr.push(
-              await track(() =>
-                client.streamChat(
-                  benchBody(model, benchPrompt(runId, "w", c, i), opts.maxTokens, opts.temperature),
-                  timeouts,
-                  { keepText: false, onDelta: track.delta },
-                ),
-              ),
-            );
-          });
-        });
-        warm = { requests: wr.length, errors: wr.filter((r) => !r.ok).length };
-        if (warm.errors > 0)
-          say(`c=${c}: warm-up had ${warm.errors} error(s): ${wr.find((r) => !r.ok)?.error?.message ?? ""}`);
-      }
-      say(`c=${c}: measuring ${n} requests`);
-      const results: StreamResult[] = [];
-      let errors = 0;
-      const t0 = performance.now();
-      await withProgress(`c=${c}`, n, interval, say, async (track) => {
-        await runPool(n, c, async (i) => {
-          const r = await track(() =>
-            client.streamChat(
-              benchBody(model, benchPrompt(runId, "m", c, i), opts.maxTokens, opts.temperature),
-              timeouts,
-              { keepText: false, onDelta: track.delta },
-            ),
-          );
-          results.push(r);
-          if (!r.ok && ++errors <= 3) say(`c=${c}: request failed (${r.error?.kind}): ${r.error?.message}`);
-        });
-      });
-      const level = summarizeLevel(c, results, performance.now() - t0, warm);
+      const warm = warmup ? await warmUp(run, c) : { requests: 0, errors: 0 };
+      const level = await measureLevel(run, c, n, warm);
       levels.push(level);
       say(
         `c=${c}: done: ${level.aggregateTokPerS ?? "-"} tok/s aggregate, ${level.perStreamTokPerS ?? "-"} per stream, ${level.errors} error(s)` +
@@ -325,4 +288,67 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   } finally {
     client.close();
   }
+}
+
+/** What each level's requests are made with. */
+interface LevelRun {
+  readonly opts: BenchOptions;
+  readonly client: OpenAiClient;
+  readonly model: string;
+  readonly runId: string;
+  readonly timeouts: NonNullable<BenchOptions["timeouts"]>;
+  readonly interval: number;
+  readonly say: (line: string) => void;
+}
+
+/** c requests at concurrency c, discarded: the engine's first batch at this size (compile, caches). */
+async function warmUp(
+  { opts, client, model, runId, timeouts, interval, say }: LevelRun,
+  c: number,
+): Promise<{ requests: number; errors: number }> {
+  say(`c=${c}: warm-up, ${c} request${c === 1 ? "" : "s"} (discarded)`);
+  const wr: StreamResult[] = [];
+  await withProgress(`c=${c}: warm-up`, c, interval, say, async (track) => {
+    await runPool(c, c, async (i) => {
+      wr.push(
+        await track(() =>
+          client.streamChat(
+            benchBody(model, benchPrompt(runId, "w", c, i), opts.maxTokens, opts.temperature),
+            timeouts,
+            { keepText: false, onDelta: track.delta },
+          ),
+        ),
+      );
+    });
+  });
+  const warm = { requests: wr.length, errors: wr.filter((r) => !r.ok).length };
+  if (warm.errors > 0)
+    say(`c=${c}: warm-up had ${warm.errors} error(s): ${wr.find((r) => !r.ok)?.error?.message ?? ""}`);
+  return warm;
+}
+
+/** n measured requests at concurrency c, summarized. */
+async function measureLevel(
+  { opts, client, model, runId, timeouts, interval, say }: LevelRun,
+  c: number,
+  n: number,
+  warm: { requests: number; errors: number },
+): Promise<LevelResult> {
+  say(`c=${c}: measuring ${n} requests`);
+  const results: StreamResult[] = [];
+  let errors = 0;
+  const t0 = performance.now();
+  await withProgress(`c=${c}`, n, interval, say, async (track) => {
+    await runPool(n, c, async (i) => {
+      const r = await track(() =>
+        client.streamChat(benchBody(model, benchPrompt(runId, "m", c, i), opts.maxTokens, opts.temperature), timeouts, {
+          keepText: false,
+          onDelta: track.delta,
+        }),
+      );
+      results.push(r);
+      if (!r.ok && ++errors <= 3) say(`c=${c}: request failed (${r.error?.kind}): ${r.error?.message}`);
+    });
+  });
+  return summarizeLevel(c, results, performance.now() - t0, warm);
 }
