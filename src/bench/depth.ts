@@ -247,29 +247,12 @@ export async function runDepthBench(opts: DepthOptions): Promise<DepthReport> {
       );
       if (!w.ok) say(`warm-up failed (${w.error?.kind}): ${w.error?.message}`);
     }
+    const run: DepthRun = { opts, client, model, runId, timeouts, interval, say, cal, latencyMs };
     const rows: DepthRow[] = [];
     for (const depth of opts.depths) {
       const target = depth + opts.pp;
       const label = `pp${opts.pp} @ d${fmtTokens(depth)}`;
-      const results: StreamResult[] = [];
-      for (let i = 0; i < opts.runs; i++) {
-        const prompt = depthPrompt(runId, `d${depth}-r${i}`, target, cal, depth * 31 + i + 2);
-        const r = await withProgress(`${label}: run ${i + 1}/${opts.runs}`, 1, interval, say, (track) =>
-          track(() =>
-            client.streamChat(depthBody(model, prompt, opts.tg, opts.temperature), timeouts, {
-              keepText: false,
-              onDelta: track.delta,
-            }),
-          ),
-        );
-        results.push(r);
-        if (r.ok) {
-          const one = summarizeDepth(depth, target, [r], latencyMs);
-          say(
-            `${label}: run ${i + 1}/${opts.runs}: ${r.promptTokens ?? "?"} prompt tokens, TTFT ${Math.round(r.ttftMs ?? 0)} ms, pp ${one.ppTokPerS.mean ?? "-"} tok/s, tg ${one.tgTokPerS.mean ?? "-"} tok/s`,
-          );
-        } else say(`${label}: run ${i + 1}/${opts.runs} failed (${r.error?.kind}): ${r.error?.message}`);
-      }
+      const results = await depthRuns(run, depth, target, label);
       rows.push(summarizeDepth(depth, target, results, latencyMs));
     }
     return {
@@ -300,6 +283,48 @@ export async function runDepthBench(opts: DepthOptions): Promise<DepthReport> {
   } finally {
     client.close();
   }
+}
+
+/** What each depth's runs are made with. */
+interface DepthRun {
+  readonly opts: DepthOptions;
+  readonly client: OpenAiClient;
+  readonly model: string;
+  readonly runId: string;
+  readonly timeouts: NonNullable<DepthOptions["timeouts"]>;
+  readonly interval: number;
+  readonly say: (line: string) => void;
+  readonly cal: Awaited<ReturnType<typeof calibrateTokens>>;
+  readonly latencyMs: number;
+}
+
+/** opts.runs requests of pp tokens after `depth` tokens of context, one at a time, each said as it ends. */
+async function depthRuns(
+  { opts, client, model, runId, timeouts, interval, say, cal, latencyMs }: DepthRun,
+  depth: number,
+  target: number,
+  label: string,
+): Promise<StreamResult[]> {
+  const results: StreamResult[] = [];
+  for (let i = 0; i < opts.runs; i++) {
+    const prompt = depthPrompt(runId, `d${depth}-r${i}`, target, cal, depth * 31 + i + 2);
+    const r = await withProgress(`${label}: run ${i + 1}/${opts.runs}`, 1, interval, say, (track) =>
+      track(() =>
+        client.streamChat(depthBody(model, prompt, opts.tg, opts.temperature), timeouts, {
+          keepText: false,
+          onDelta: track.delta,
+        }),
+      ),
+    );
+    results.push(r);
+    if (r.ok) {
+      const one = summarizeDepth(depth, target, [r], latencyMs);
+      say(
+        `${label}: run ${i + 1}/${opts.runs}: ${r.promptTokens ?? "?"} prompt tokens, TTFT ${Math.round(r.ttftMs ?? 0)} ms, pp ${one.ppTokPerS.mean ?? "-"} tok/s, tg ${one.tgTokPerS.mean ?? "-"} tok/s`,
+      );
+    } else say(`${label}: run ${i + 1}/${opts.runs} failed (${r.error?.kind}): ${r.error?.message}`);
+  }
+  return results;
 }
 
 function pm(s: Stat): string {
