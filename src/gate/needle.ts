@@ -107,54 +107,7 @@ export async function needleGate(opts: NeedleOptions): Promise<CheckResult> {
       `prompts sized at ${round(cal.tokensPerWord, 3)} tokens per word (+${cal.overheadTokens} template tokens), measured against the server`,
     );
     for (const [i, position] of opts.positions.entries()) {
-      const needle = makeNeedle(Number.parseInt(runId, 36) + i);
-      const questionTokens = Math.ceil((needle.question.split(" ").length + 4) * cal.tokensPerWord);
-      const needleTokens = Math.ceil(needle.sentence.split(" ").length * cal.tokensPerWord);
-      const words = wordsFor(opts.maxDepth, cal, questionTokens + needleTokens + 8);
-      const before = Math.round(words * position);
-      const prompt = [
-        nonce(runId, `n${i}`),
-        "Read the following text carefully; a question about it follows.",
-        filler(before, i * 2 + 11),
-        needle.sentence,
-        filler(words - before, i * 2 + 12),
-        `\n\n${needle.question}`,
-      ]
-        .filter((p) => p !== "")
-        .join(" ");
-      const label = `needle at ${Math.round(position * 100)}% of ${fmtTokens(opts.maxDepth)} tokens`;
-      say(`${label}: asking`);
-      const r: StreamResult = await withProgress(label, 1, interval, say, (track) =>
-        track(() =>
-          client.streamChat(
-            {
-              model: opts.model,
-              messages: [{ role: "user", content: prompt }],
-              max_tokens: ANSWER_TOKENS,
-              temperature: 0,
-              chat_template_kwargs: { thinking: false },
-            },
-            opts.timeouts,
-            { onDelta: track.delta },
-          ),
-        ),
-      );
-      const answer = `${r.content}${r.reasoning ? ` ${r.reasoning}` : ""}`.replace(/\s+/g, " ").trim();
-      const found = r.ok && answerHasCode(answer, needle.code);
-      probes.push({
-        position,
-        needleAtToken: Math.round(cal.overheadTokens + before * cal.tokensPerWord),
-        promptTokens: r.promptTokens ?? null,
-        found,
-        expected: needle.code,
-        answer: answer.slice(0, 200),
-        ttftMs: r.ttftMs !== undefined ? Math.round(r.ttftMs) : null,
-        ...(r.ok ? {} : { error: `${r.error?.kind}: ${r.error?.message}` }),
-      });
-      if (!r.ok) problems.push(`${label}: the request failed (${r.error?.kind}): ${r.error?.message}`);
-      else if (!found)
-        problems.push(`${label}: not retrieved: expected ${needle.code}, the model answered "${answer.slice(0, 120)}"`);
-      say(`${label}: ${r.ok ? (found ? "retrieved" : "NOT retrieved") : "request failed"}`);
+      probes.push(await needleProbe({ opts, client, runId, cal, interval, say, problems }, i, position));
     }
   } finally {
     client.close();
@@ -169,4 +122,73 @@ export async function needleGate(opts: NeedleOptions): Promise<CheckResult> {
     notes,
     details: details(),
   });
+}
+
+/** What every probe is asked with. */
+interface NeedleRun {
+  readonly opts: NeedleOptions;
+  readonly client: OpenAiClient;
+  readonly runId: string;
+  readonly cal: Awaited<ReturnType<typeof calibrateTokens>>;
+  readonly interval: number;
+  readonly say: (line: string) => void;
+  /** Each probe that fails adds its problem here. */
+  readonly problems: string[];
+}
+
+/** One needle hidden at `position` of a maxDepth-token prompt, and whether the answer gives it back. */
+async function needleProbe(
+  { opts, client, runId, cal, interval, say, problems }: NeedleRun,
+  i: number,
+  position: number,
+): Promise<NeedleProbe> {
+  const needle = makeNeedle(Number.parseInt(runId, 36) + i);
+  const questionTokens = Math.ceil((needle.question.split(" ").length + 4) * cal.tokensPerWord);
+  const needleTokens = Math.ceil(needle.sentence.split(" ").length * cal.tokensPerWord);
+  const words = wordsFor(opts.maxDepth, cal, questionTokens + needleTokens + 8);
+  const before = Math.round(words * position);
+  const prompt = [
+    nonce(runId, `n${i}`),
+    "Read the following text carefully; a question about it follows.",
+    filler(before, i * 2 + 11),
+    needle.sentence,
+    filler(words - before, i * 2 + 12),
+    `\n\n${needle.question}`,
+  ]
+    .filter((p) => p !== "")
+    .join(" ");
+  const label = `needle at ${Math.round(position * 100)}% of ${fmtTokens(opts.maxDepth)} tokens`;
+  say(`${label}: asking`);
+  const r: StreamResult = await withProgress(label, 1, interval, say, (track) =>
+    track(() =>
+      client.streamChat(
+        {
+          model: opts.model,
+          messages: [{ role: "user", content: prompt }],
+          max_tokens: ANSWER_TOKENS,
+          temperature: 0,
+          chat_template_kwargs: { thinking: false },
+        },
+        opts.timeouts,
+        { onDelta: track.delta },
+      ),
+    ),
+  );
+  const answer = `${r.content}${r.reasoning ? ` ${r.reasoning}` : ""}`.replace(/\s+/g, " ").trim();
+  const found = r.ok && answerHasCode(answer, needle.code);
+  const probe: NeedleProbe = {
+    position,
+    needleAtToken: Math.round(cal.overheadTokens + before * cal.tokensPerWord),
+    promptTokens: r.promptTokens ?? null,
+    found,
+    expected: needle.code,
+    answer: answer.slice(0, 200),
+    ttftMs: r.ttftMs !== undefined ? Math.round(r.ttftMs) : null,
+    ...(r.ok ? {} : { error: `${r.error?.kind}: ${r.error?.message}` }),
+  };
+  if (!r.ok) problems.push(`${label}: the request failed (${r.error?.kind}): ${r.error?.message}`);
+  else if (!found)
+    problems.push(`${label}: not retrieved: expected ${needle.code}, the model answered "${answer.slice(0, 120)}"`);
+  say(`${label}: ${r.ok ? (found ? "retrieved" : "NOT retrieved") : "request failed"}`);
+  return probe;
 }
