@@ -103,61 +103,7 @@ export async function runRepair(plan: ClusterPlan, source: string, opts: RepairO
   const nodes: NodeOutcome[] = [];
   try {
     for (const nr of rp.nodes) {
-      const node = plan.nodes.find((n) => n.name === nr.node) as NodePlan;
-      const planned = nr.steps.map((s) => ({
-        list: s.list,
-        id: s.step.id,
-        description: s.step.description,
-        checks: s.checks,
-        result: "not run" as const,
-      }));
-      const ps = await session.run(node, engineStateScript(node));
-      const answered = /^@docker 0$/m.test(ps.stdout);
-      const lines = ps.stdout.split("\n");
-      const engine = answered ? (lines[lines.indexOf("@docker 0") - 1] ?? "").trim() : "unknown";
-      if (ps.code !== 0 && !ps.stdout.includes("@docker")) {
-        const reason = `cannot reach ${node.name} to check its engine: ${(ps.error ?? ps.stderr).trim()}`;
-        nodes.push({ node: nr.node, engine, outcome: "failed", reason, steps: planned });
-        continue;
-      }
-      if ((SERVING.has(engine) || engine === "unknown") && !opts.forceServing) {
-        // docker not answering is no proof the engine is down (live-restore keeps containers running).
-        const state = engine === "unknown" ? "in an unknown state (docker did not answer)" : engine;
-        const reason =
-          `${node.container.name} is ${state} on ${node.name}: re-applying the link under a live NCCL job hangs it; ` +
-          "stop the service first, or pass --force-serving";
-        progress(`repair: ${node.name}: refused (${node.container.name} ${engine})`);
-        nodes.push({ node: nr.node, engine, outcome: "refused", reason, steps: planned });
-        continue;
-      }
-      if (opts.dryRun) {
-        nodes.push({ node: nr.node, engine, outcome: "planned", steps: planned });
-        continue;
-      }
-      const steps: StepOutcome[] = [];
-      let failed = false;
-      for (const s of planned) {
-        if (failed) {
-          steps.push(s);
-          continue;
-        }
-        progress(`repair: ${node.name}: ${s.list === "linkSteps" ? "link" : "host"} step ${s.id} ...`);
-        const t0 = Date.now();
-        const step = nr.steps.find((x) => x.step.id === s.id && x.list === s.list)?.step;
-        const r = await session.exec(session.connectionOf(node), step?.create ?? "false", "", {
-          timeoutMs: (opts.stepTimeoutS ?? 300) * 1000,
-        });
-        const seconds = Math.round((Date.now() - t0) / 100) / 10;
-        if (r.code === 0) {
-          steps.push({ ...s, result: "ok", seconds });
-          continue;
-        }
-        failed = true;
-        const error = (r.error ?? (r.stderr.trim() || `exit ${r.code}`)).split("\n").slice(-5).join("\n");
-        progress(`repair: ${node.name}: ${s.id} failed: ${error}`);
-        steps.push({ ...s, result: "failed", seconds, error });
-      }
-      nodes.push({ node: nr.node, engine, outcome: failed ? "failed" : "repaired", steps });
+      nodes.push(await repairNode(plan, nr, session, opts));
     }
   } finally {
     session.close();
@@ -177,6 +123,71 @@ export async function runRepair(plan: ClusterPlan, source: string, opts: RepairO
     ...(after ? { after: failingOf(after, asked) } : {}),
     exitCode: refused ? 2 : left ? 1 : 0,
   };
+}
+
+/**
+ * One node: refused while its engine serves (unless forced), only listed with --dry-run, else
+ * the plan's steps in order until one fails (the rest are reported as not run).
+ */
+async function repairNode(
+  plan: ClusterPlan,
+  nr: RepairPlan["nodes"][number],
+  session: SshSession,
+  opts: RepairOptions,
+): Promise<NodeOutcome> {
+  const progress = opts.progress ?? (() => undefined);
+  const node = plan.nodes.find((n) => n.name === nr.node) as NodePlan;
+  const planned = nr.steps.map((s) => ({
+    list: s.list,
+    id: s.step.id,
+    description: s.step.description,
+    checks: s.checks,
+    result: "not run" as const,
+  }));
+  const ps = await session.run(node, engineStateScript(node));
+  const answered = /^@docker 0$/m.test(ps.stdout);
+  const lines = ps.stdout.split("\n");
+  const engine = answered ? (lines[lines.indexOf("@docker 0") - 1] ?? "").trim() : "unknown";
+  if (ps.code !== 0 && !ps.stdout.includes("@docker")) {
+    const reason = `cannot reach ${node.name} to check its engine: ${(ps.error ?? ps.stderr).trim()}`;
+    return { node: nr.node, engine, outcome: "failed", reason, steps: planned };
+  }
+  if ((SERVING.has(engine) || engine === "unknown") && !opts.forceServing) {
+    // docker not answering is no proof the engine is down (live-restore keeps containers running).
+    const state = engine === "unknown" ? "in an unknown state (docker did not answer)" : engine;
+    const reason =
+      `${node.container.name} is ${state} on ${node.name}: re-applying the link under a live NCCL job hangs it; ` +
+      "stop the service first, or pass --force-serving";
+    progress(`repair: ${node.name}: refused (${node.container.name} ${engine})`);
+    return { node: nr.node, engine, outcome: "refused", reason, steps: planned };
+  }
+  if (opts.dryRun) {
+    return { node: nr.node, engine, outcome: "planned", steps: planned };
+  }
+  const steps: StepOutcome[] = [];
+  let failed = false;
+  for (const s of planned) {
+    if (failed) {
+      steps.push(s);
+      continue;
+    }
+    progress(`repair: ${node.name}: ${s.list === "linkSteps" ? "link" : "host"} step ${s.id} ...`);
+    const t0 = Date.now();
+    const step = nr.steps.find((x) => x.step.id === s.id && x.list === s.list)?.step;
+    const r = await session.exec(session.connectionOf(node), step?.create ?? "false", "", {
+      timeoutMs: (opts.stepTimeoutS ?? 300) * 1000,
+    });
+    const seconds = Math.round((Date.now() - t0) / 100) / 10;
+    if (r.code === 0) {
+      steps.push({ ...s, result: "ok", seconds });
+      continue;
+    }
+    failed = true;
+    const error = (r.error ?? (r.stderr.trim() || `exit ${r.code}`)).split("\n").slice(-5).join("\n");
+    progress(`repair: ${node.name}: ${s.id} failed: ${error}`);
+    steps.push({ ...s, result: "failed", seconds, error });
+  }
+  return { node: nr.node, engine, outcome: failed ? "failed" : "repaired", steps };
 }
 
 export function renderRepairReport(r: RepairReport): string {
