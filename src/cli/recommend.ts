@@ -35,45 +35,28 @@ measurement (src/models/published-results.ts) or "not measured publicly"; nothin
 Exit codes: 0 ok, 2 the target does not fit (with the nearest targets that do) or bad usage.
 `;
 
+const RECOMMEND_FLAGS = {
+  context: { type: "string" },
+  concurrency: { type: "string" },
+  priority: { type: "string" },
+  nodes: { type: "string" },
+  image: { type: "string" },
+  json: { type: "boolean" },
+  write: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 export function runRecommendCli(argv: readonly string[], io: CliIo, now = new Date()): number {
-  const parsed = parseOptions(
-    argv,
-    {
-      context: { type: "string" },
-      concurrency: { type: "string" },
-      priority: { type: "string" },
-      nodes: { type: "string" },
-      image: { type: "string" },
-      json: { type: "boolean" },
-      write: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    RECOMMEND_USAGE,
-    io,
-  );
+  const parsed = parseOptions(argv, RECOMMEND_FLAGS, RECOMMEND_USAGE, io);
   if (typeof parsed === "number") return parsed;
   const v = parsed as Record<string, string | boolean | undefined>;
   const usage = (msg: string) => {
     io.err(`recommend: ${msg}\n\n${RECOMMEND_USAGE}`);
     return 2;
   };
-  const context = typeof v.context === "string" ? parseTokens(v.context) : undefined;
-  if (context === undefined) return usage("--context is required: a token count such as 200k, 256K or 1M");
-  if (context < 1024 || context > 1_048_576)
-    return usage(`--context ${v.context} is ${context} tokens: DeepSeek-V4-Flash serves 1,024 to 1,048,576`);
-  const concurrency = typeof v.concurrency === "string" && /^\d+$/.test(v.concurrency) ? Number(v.concurrency) : 0;
-  if (concurrency < 1 || concurrency > 1024) return usage("--concurrency is required: a whole number from 1 to 1024");
-  const priority = (v.priority ?? "latency") as Priority;
-  if (!["latency", "throughput", "context"].includes(priority))
-    return usage(`--priority ${v.priority}: use latency, throughput or context`);
-  if (v.nodes !== undefined && v.nodes !== "2")
-    return usage(
-      `--nodes ${v.nodes}: recommend covers two Sparks (one TP=2 replica); more Sparks run as replicas of two (docs/operations.md)`,
-    );
-  const image = typeof v.image === "string" ? v.image : undefined;
-  if (image !== undefined && image !== "build" && !(IMAGE_PRESET_NAMES as string[]).includes(image))
-    return usage(`--image ${image}: use one of ${IMAGE_PRESET_NAMES.join(", ")} or build`);
-
+  const t = targetOf(v);
+  if (typeof t === "string") return usage(t);
+  const { context, concurrency, priority, image } = t;
   if (typeof v.write === "string" && existsSync(resolve(v.write)))
     return usage(`--write ${v.write} exists: choose another name (recommend does not overwrite)`);
   const r = recommend({ context, concurrency, priority, ...(image ? { image } : {}) }, now);
@@ -94,6 +77,45 @@ export function runRecommendCli(argv: readonly string[], io: CliIo, now = new Da
     io.out(`${JSON.stringify({ ...r, ...(written ? { written } : {}) }, null, 2)}\n`);
     return r.impossible ? 2 : 0;
   }
+  const lines = renderRecommendation(r, context, concurrency, priority, written);
+  if (r.impossible) {
+    io.out(`${lines.join("\n")}\n`);
+    io.err(`${r.impossible}\n`);
+    return 2;
+  }
+  io.out(`${lines.join("\n")}\n`);
+  return 0;
+}
+
+/** The target from the flags, or what is wrong with them. */
+function targetOf(
+  v: Record<string, string | boolean | undefined>,
+): { context: number; concurrency: number; priority: Priority; image: string | undefined } | string {
+  const context = typeof v.context === "string" ? parseTokens(v.context) : undefined;
+  if (context === undefined) return "--context is required: a token count such as 200k, 256K or 1M";
+  if (context < 1024 || context > 1_048_576)
+    return `--context ${v.context} is ${context} tokens: DeepSeek-V4-Flash serves 1,024 to 1,048,576`;
+  const concurrency = typeof v.concurrency === "string" && /^\d+$/.test(v.concurrency) ? Number(v.concurrency) : 0;
+  if (concurrency < 1 || concurrency > 1024) return "--concurrency is required: a whole number from 1 to 1024";
+  const priority = (v.priority ?? "latency") as Priority;
+  if (!["latency", "throughput", "context"].includes(priority))
+    return `--priority ${v.priority}: use latency, throughput or context`;
+  if (v.nodes !== undefined && v.nodes !== "2")
+    return `--nodes ${v.nodes}: recommend covers two Sparks (one TP=2 replica); more Sparks run as replicas of two (docs/operations.md)`;
+  const image = typeof v.image === "string" ? v.image : undefined;
+  if (image !== undefined && image !== "build" && !(IMAGE_PRESET_NAMES as string[]).includes(image))
+    return `--image ${image}: use one of ${IMAGE_PRESET_NAMES.join(", ")} or build`;
+  return { context, concurrency, priority, image };
+}
+
+/** The report: the target, the top three with why, warnings, the rejected, the file written. */
+function renderRecommendation(
+  r: ReturnType<typeof recommend>,
+  context: number,
+  concurrency: number,
+  priority: Priority,
+  written: { file: string; warnings: string[] } | undefined,
+): string[] {
   const L = tokensLabel(context);
   const lines = [
     `Target     ${concurrency} x ${L} tokens (${context.toLocaleString("en-US")}) at once, priority ${priority}, 2 nodes; ${r.candidates.length} configurations planned`,
@@ -120,13 +142,7 @@ export function runRecommendCli(argv: readonly string[], io: CliIo, now = new Da
     lines.push("           replace the example nodes (spark-head, spark-worker) with yours");
     for (const w of written.warnings) lines.push(`           plan will warn: ${w}`);
   }
-  if (r.impossible) {
-    io.out(`${lines.join("\n")}\n`);
-    io.err(`${r.impossible}\n`);
-    return 2;
-  }
-  io.out(`${lines.join("\n")}\n`);
-  return 0;
+  return lines;
 }
 
 /** Write the candidate's stack file and plan it as `plan --config` would; returns every warning. */
