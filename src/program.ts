@@ -6,34 +6,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DeepSeekV4Cluster } from "./components/cluster";
 import { DeepSeekV4Replicas } from "./components/replicas";
+import { clusterInputFromPulumiConfig } from "./components/stack-config";
 import { ConfigError, type ConfigProblem } from "./config/errors";
-import {
-  CONFIG_NAMESPACE,
-  CONFIG_SECTIONS,
-  clusterInputFromStackConfig,
-  type LoadedConfig,
-  loadClusterConfig,
-  placeSecret,
-  SECRET_KEYS,
-  type SecretKey,
-} from "./config/load";
+import { CONFIG_NAMESPACE, clusterInputFromStackConfig, type LoadedConfig, loadClusterConfig } from "./config/load";
 
-/** Assemble the cluster input from the stack's Pulumi config (sections as objects, secrets as secret Outputs). */
-export function clusterInputFromPulumiConfig(
-  cfg: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
-): Record<string, unknown> {
-  const input: Record<string, unknown> = {};
-  for (const key of CONFIG_SECTIONS) {
-    const v = cfg.getObject<unknown>(key);
-    if (v !== undefined) input[key] = v;
-  }
-  for (const key of Object.keys(SECRET_KEYS) as SecretKey[]) {
-    const v = cfg.getSecret(key);
-    if (v === undefined) continue;
-    placeSecret(input, SECRET_KEYS[key], v);
-  }
-  return input;
-}
+export { clusterInputFromPulumiConfig };
 
 /** `dgx-spark-vllm:<key>` entries of the stack that are no setting (a typo would otherwise be ignored). */
 export function unknownConfigKeys(all: Readonly<Record<string, string>> = pulumi.runtime.allConfig()): ConfigProblem[] {

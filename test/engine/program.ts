@@ -7,26 +7,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DeepSeekV4Cluster } from "../../src/components/cluster";
-import {
-  CONFIG_NAMESPACE,
-  CONFIG_SECTIONS,
-  loadClusterConfig,
-  placeSecret,
-  SECRET_KEYS,
-  type SecretKey,
-} from "../../src/config/load";
+import { clusterInputFromPulumiConfig } from "../../src/components/stack-config";
+import { loadClusterConfig } from "../../src/config/load";
 
-const cfg = new pulumi.Config(CONFIG_NAMESPACE);
-const input: Record<string, unknown> = {};
-for (const key of CONFIG_SECTIONS) {
-  const v = cfg.getObject<unknown>(key);
-  if (v !== undefined) input[key] = v;
-}
-for (const key of Object.keys(SECRET_KEYS) as SecretKey[]) {
-  const v = cfg.getSecret(key);
-  if (v !== undefined) placeSecret(input, SECRET_KEYS[key], v);
-}
-const { config, warnings } = loadClusterConfig(input, "deploy");
+const { config, warnings } = loadClusterConfig(clusterInputFromPulumiConfig(), "deploy");
 const cluster = new DeepSeekV4Cluster(pulumi.getStack(), { config, warnings });
 
 export const endpoint = cluster.endpoint;
