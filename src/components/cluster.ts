@@ -9,7 +9,7 @@ import type { ClusterConfig } from "../config/schema";
 import type { ConfigProblem } from "../config/errors";
 import { planCluster } from "../plan/cluster";
 import type { ClusterPlan } from "../plan/types";
-import { inheritedDependsOn, secretInput, TOKEN_PREFIX } from "./common";
+import { apiKeyInput, inheritedDependsOn, secretInput, TOKEN_PREFIX } from "./common";
 import { Observability } from "./observability";
 import { RoceLink } from "./roce-link";
 import { SparkNode } from "./spark-node";
@@ -69,7 +69,7 @@ export class DeepSeekV4Cluster extends pulumi.ComponentResource {
     const child = { parent: this, dependsOn: inherited };
 
     const hfToken = secretInput(config.model.hfToken);
-    const apiKey = config.serving.allowUnauthenticated ? undefined : secretInput(config.serving.apiKey);
+    const apiKey = config.serving.allowUnauthenticated ? undefined : apiKeyInput(config.serving.apiKey);
     const webhook = config.hardening.webhookUrl ? pulumi.secret(config.hardening.webhookUrl) : undefined;
 
     this.nodes = plan.nodes.map((np) => {

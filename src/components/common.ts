@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { remote, type types } from "@pulumi/command";
+import { apiKeyProblem } from "../config/api-key";
 import type { ConfigProblem } from "../config/errors";
 import type { Secret } from "../config/secret";
 import type { ClusterPlan, HostStep } from "../plan/types";
@@ -21,6 +22,19 @@ export function secretInput(s: Secret | pulumi.Input<string> | undefined): pulum
     return pulumi.secret(v as pulumi.Input<string>);
   }
   return pulumi.secret(s as pulumi.Input<string>);
+}
+
+/**
+ * `serving.apiKey` as a secret Output. A key given as a value was checked with the config; one given
+ * as an Output (e.g. `config.requireSecret`) is checked when it resolves, and the steps that would
+ * write it fail before they run. The value is never in the message.
+ */
+export function apiKeyInput(s: Secret | pulumi.Input<string> | undefined): pulumi.Output<string> | undefined {
+  return secretInput(s)?.apply((key) => {
+    const problem = apiKeyProblem(key);
+    if (problem) throw new Error(`Invalid dgx-spark-vllm config: serving.apiKey ${problem}`);
+    return key;
+  });
 }
 
 /**

@@ -9,7 +9,7 @@ import type { ConfigProblem } from "../config/errors";
 import type { ClusterConfig } from "../config/schema";
 import { planDeployment, replicaConfigs } from "../plan/replicas";
 import { DeepSeekV4Cluster, type DeepSeekV4ClusterArgs } from "./cluster";
-import { inheritedDependsOn, secretInput, TOKEN_PREFIX } from "./common";
+import { apiKeyInput, inheritedDependsOn, TOKEN_PREFIX } from "./common";
 import { VllmRouter } from "./vllm-router";
 
 export interface DeepSeekV4ReplicasArgs extends Omit<DeepSeekV4ClusterArgs, "config"> {
@@ -44,7 +44,7 @@ export class DeepSeekV4Replicas extends pulumi.ComponentResource {
     if (service) {
       const node = this.replicas.flatMap((r) => r.nodes).find((n) => n.nodeName === service.node);
       if (!node) throw new Error(`DeepSeekV4Replicas ${name}: the router's node ${service.node} is in no replica`);
-      const apiKey = config.serving.allowUnauthenticated ? undefined : secretInput(config.serving.apiKey);
+      const apiKey = config.serving.allowUnauthenticated ? undefined : apiKeyInput(config.serving.apiKey);
       this.router = new VllmRouter(
         `${name}-router`,
         { service, node, workers: this.replicas.map((r) => r.endpoint), ...(apiKey ? { apiKey } : {}) },

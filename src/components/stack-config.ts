@@ -17,7 +17,9 @@ export function clusterInputFromPulumiConfig(
     if (v !== undefined) input[key] = v;
   }
   for (const key of Object.keys(SECRET_KEYS) as SecretKey[]) {
-    const v = cfg.getSecret(key);
+    // The API key's value is read as it is (it becomes a secret Output in the components), so the
+    // config check sees it before anything is created: its length and shape are rules (config/api-key.ts).
+    const v = key === "apiKey" ? cfg.get(key) : cfg.getSecret(key);
     if (v === undefined) continue;
     placeSecret(input, SECRET_KEYS[key], v);
   }

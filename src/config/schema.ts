@@ -9,7 +9,8 @@ import { z } from "zod";
 import { MANAGED_ENV, MANAGED_FLAGS } from "./managed";
 import { isNetworkOrBroadcast, networkOf, parseIpv4 } from "./net";
 import { NO_CONTROL_CHARS, PATTERNS } from "./patterns";
-import { type Secret, toSecret } from "./secret";
+import { apiKeyProblem } from "./api-key";
+import { Secret, toSecret } from "./secret";
 import { PROFILE_NAMES, type ProfileName } from "../profiles";
 import { IMAGE_PRESET_NAMES, KNOWN_BAD_HOSTS, MODEL_VARIANTS, MODEL_VARIANT_NAMES } from "../models";
 import { variantRules } from "./variant-rules";
@@ -870,6 +871,11 @@ function servingRules(s: Cluster["serving"], nodeCount: number | undefined, issu
   if (s.apiKey && s.allowUnauthenticated) {
     issue(["serving", "allowUnauthenticated"], "is true while serving.apiKey is set: remove one of them");
   }
+  // A key given as a value is checked here; one given as an Output when it resolves (components/common.ts).
+  const raw: unknown = s.apiKey;
+  const key = raw instanceof Secret ? raw.reveal() : raw;
+  const keyProblem = typeof key === "string" ? apiKeyProblem(key) : undefined;
+  if (keyProblem) issue(["serving", "apiKey"], keyProblem);
 
   // Custom profile completeness.
   if (typeof s.profile === "object" && !s.profile.base) {

@@ -17,7 +17,7 @@ const stack = parse(fs.readFileSync(path.join(REPO_ROOT, "stacks", "Pulumi.0731-
 const cfg: Record<string, string> = {};
 for (const [k, v] of Object.entries(stack)) cfg[k] = JSON.stringify(v);
 cfg["dgx-spark-vllm:hfToken"] = "hf_0731_SECRET";
-cfg["dgx-spark-vllm:apiKey"] = "sk-0731-SECRET";
+cfg["dgx-spark-vllm:apiKey"] = "sk-0731-SECRET-9e4b1c7a2f3d5086e1";
 cfg["dgx-spark-vllm:sshPrivateKey"] = "KEY-0731";
 pulumi.runtime.setAllConfig(cfg, ["dgx-spark-vllm:hfToken", "dgx-spark-vllm:apiKey", "dgx-spark-vllm:sshPrivateKey"]);
 

@@ -18,7 +18,7 @@ stack["dgx-spark-vllm:srving"] = { port: 8000 }; // a key that is no setting
 const cfg: Record<string, string> = {};
 for (const [k, v] of Object.entries(stack)) cfg[k] = JSON.stringify(v);
 /** A token-shaped fake, assembled at run time so no token-shaped text is committed. */
-const FAKE = ["sk", "-", "P".repeat(10), "9".repeat(10)].join("");
+const FAKE = ["sk", "-", "P".repeat(10), "9".repeat(10), "-q7w3e5r1t"].join("");
 cfg["dgx-spark-vllm:apiKey"] = FAKE;
 pulumi.runtime.setAllConfig(cfg, ["dgx-spark-vllm:apiKey"]);
 

@@ -14,7 +14,7 @@ const stack = parse(fs.readFileSync(path.join(REPO_ROOT, "stacks", "Pulumi.256k.
 const cfg: Record<string, string> = {};
 for (const [k, v] of Object.entries(stack)) cfg[k] = JSON.stringify(v);
 cfg["dgx-spark-vllm:hfToken"] = "hf_PROGRAM_SECRET";
-cfg["dgx-spark-vllm:apiKey"] = "sk-PROGRAM-SECRET";
+cfg["dgx-spark-vllm:apiKey"] = "sk-PROGRAM-SECRET-3a7c9e1b5d2f4680";
 cfg["dgx-spark-vllm:sshPrivateKey"] = "PROGRAM-SSH-KEY";
 pulumi.runtime.setAllConfig(cfg, ["dgx-spark-vllm:hfToken", "dgx-spark-vllm:apiKey", "dgx-spark-vllm:sshPrivateKey"]);
 
@@ -28,7 +28,7 @@ test("the program reads the stack config and secrets, builds the cluster and exp
   assert.equal(program.planSummary.profile, "256k");
   assert.deepEqual(program.planSummary.startOrder, ["spark-worker", "spark-head"]);
   const text = JSON.stringify(program.planSummary);
-  for (const s of ["hf_PROGRAM_SECRET", "sk-PROGRAM-SECRET", "PROGRAM-SSH-KEY"])
+  for (const s of ["hf_PROGRAM_SECRET", "sk-PROGRAM-SECRET-3a7c9e1b5d2f4680", "PROGRAM-SSH-KEY"])
     assert.ok(!text.includes(s), `summary leaks ${s}`);
   assert.equal(program.planSummary.secrets["model.hfToken"], "[secret]");
 });
@@ -40,7 +40,7 @@ test("secrets read with config.getSecret stay secret in every resource input", a
   // As the engine receives them (per-element secrets), and as the mocks saw them.
   for (const [name, inputs] of [...wireInputsByName, ...inputsByName]) {
     for (const { s, secret } of strings(inputs)) {
-      if (["hf_PROGRAM_SECRET", "sk-PROGRAM-SECRET", "PROGRAM-SSH-KEY"].some((x) => s.includes(x))) {
+      if (["hf_PROGRAM_SECRET", "sk-PROGRAM-SECRET-3a7c9e1b5d2f4680", "PROGRAM-SSH-KEY"].some((x) => s.includes(x))) {
         seen++;
         assert.ok(secret, `${name} has a secret in clear`);
       }

@@ -15,7 +15,7 @@ const stack = parse(fs.readFileSync(path.join(REPO_ROOT, "stacks", "Pulumi.2x2-r
 const cfg: Record<string, string> = {};
 for (const [k, v] of Object.entries(stack)) cfg[k] = JSON.stringify(v);
 cfg["dgx-spark-vllm:hfToken"] = "hf_REPLICA_SECRET";
-cfg["dgx-spark-vllm:apiKey"] = "sk-REPLICA-SECRET";
+cfg["dgx-spark-vllm:apiKey"] = "sk-REPLICA-SECRET-6d2b8f4a1c9e3750";
 cfg["dgx-spark-vllm:sshPrivateKey"] = "REPLICA-SSH-KEY";
 pulumi.runtime.setAllConfig(cfg, ["dgx-spark-vllm:hfToken", "dgx-spark-vllm:apiKey", "dgx-spark-vllm:sshPrivateKey"]);
 

@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 
-const KEY = "sk-ROUTER-SECRET-3f9";
+const KEY = "sk-ROUTER-SECRET-3f9a61c8e2d4b705";
 const stack = parse(fs.readFileSync(path.join(REPO_ROOT, "stacks", "Pulumi.2x2-replicas.yaml"), "utf8"))
   .config as Record<string, any>;
 stack["dgx-spark-vllm:serving"] = { ...stack["dgx-spark-vllm:serving"], router: { enabled: true, port: 8088 } };

@@ -46,7 +46,7 @@ import type { ClusterPlan, NodePlan } from "../../src/plan/types";
 
 export const REPO_ROOT = resolve(__dirname, "..", "..", "..");
 export const STANDIN_DIR = join(REPO_ROOT, "test", "lifecycle", "standin");
-export const API_KEY = ["rehearsal", "api", "key", "0123"].join("-");
+export const API_KEY = ["rehearsal", "api", "key", "0123456789abcdef"].join("-");
 export const IN_CI = process.env.CI === "true";
 
 // ---------------------------------------------------------------- processes

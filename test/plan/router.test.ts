@@ -11,7 +11,7 @@ import { planDeploymentFromInput } from "../../src/plan";
 import { baseConfig } from "../support/fixtures";
 import { ROOT } from "../support/rendered";
 
-const KEY = "sk-router-plan-test-91c";
+const KEY = "sk-router-plan-test-91c4e7a2b6d8f03";
 const stack = (router: Record<string, unknown> = { enabled: true }) => {
   const c = readStackFile(join(ROOT, "stacks", "Pulumi.2x2-replicas.yaml")) as Record<string, any>;
   c.serving.router = router;

@@ -52,7 +52,7 @@ const unavailable =
 // In CI the rehearsal must run: a machine that cannot host it fails instead of skipping.
 const skip = unavailable && !IN_CI ? `simulated hosts with Prometheus: ${unavailable}` : false;
 
-const API_KEY = "obs-rehearsal-api-key-0123";
+const API_KEY = "obs-rehearsal-api-key-0123456789abcdef";
 const NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
 const STANDIN_JS = path.join(__dirname, "..", "support", "standin.js");
 /** MemAvailable the worker reports (kB): under the alert threshold, so its UMA alert expression holds. */

@@ -28,7 +28,7 @@ import { ROUTER_LAUNCHER, routerArgs } from "../../src/plan/router";
 import { captureIo } from "../bench/support";
 import { freePort, IN_CI, startVllm, tinyModel, type VllmServer, vllmPython } from "../support/vllm-server";
 
-const API_KEY = "real-router-test-key-7c2d41";
+const API_KEY = "real-router-test-key-7c2d41e9a3b5f860";
 const SERVED = "deepseek-v4";
 const ROOT = resolve(__dirname, "..", "..", "..");
 

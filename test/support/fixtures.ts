@@ -17,7 +17,7 @@ export function baseConfig(): Record<string, any> {
       },
     ],
     model: { hfToken: "hf_test_token_value" },
-    serving: { profile: "1m", apiKey: "test-api-key-value" },
+    serving: { profile: "1m", apiKey: "test-api-key-value-4f1c9a2e7b3d8065" },
   };
 }
 

@@ -46,7 +46,7 @@ import {
   vllmVersion,
 } from "../support/vllm-server";
 
-const API_KEY = "real-vllm-test-key-5b1e9c";
+const API_KEY = "real-vllm-test-key-5b1e9c2a7d4f6038";
 const PASSWORD = "grafana-admin-pw-real-vllm";
 /** The `vllm:` series our dashboards and rules read that the CPU build cannot have: speculative decoding's. */
 const CPU_LACKS = /^vllm:spec_decode_/;

@@ -120,7 +120,7 @@ test("plan: head-then-copy copies from the head to every twin address of the wor
 
 test("components: the worker's copy runs over the head's connection after the head's download, the token on stdin for the fallback", async () => {
   const c = withModel({ delivery: "head-then-copy", revision: SHA, hfToken: "hf_unit_token_zz" });
-  c.serving = { ...(c.serving ?? {}), apiKey: "sk-unit" };
+  c.serving = { ...(c.serving ?? {}), apiKey: "sk-unit-8c3e1a9f5b7d2046e1c3a5b7" };
   c.ssh.privateKey = "unit-key";
   const { config, warnings } = loadClusterConfig(c, "deploy");
   new DeepSeekV4Cluster("wt", { config, warnings }, { transformations: [recordTransformation] });
