@@ -1,5 +1,6 @@
 /** The human-readable `plan` output. Pure: a ClusterPlan in, text out. */
 import { dockerRunArgv } from "../plan/container";
+import { exposureTable } from "../plan/exposure";
 import { shq } from "../shell/quote";
 import type { DeploymentPlan } from "../plan/replicas";
 import { routerCommandLine, type RouterServicePlan } from "../plan/router";
@@ -66,7 +67,8 @@ function watchdogText(w: ClusterPlan["watchdog"]): string {
 function observabilityText(plan: ClusterPlan): string {
   const o = plan.observability;
   if (!o.enabled) return "Metrics    off (observability.enabled: false)";
-  return `Metrics    Prometheus ${o.prometheus.url} (retention ${o.prometheus.retention}), Grafana ${o.grafana.url}, node exporters on ${Object.keys(o.nodeExporters).join(", ")}; ${o.alerts.length} alerts to the webhook (${plan.hardening.webhook})`;
+  const local = o.prometheus.bind === "127.0.0.1" ? ` on ${o.head}'s loopback (elsewhere: ssh -L)` : "";
+  return `Metrics    Prometheus ${o.prometheus.url}${local} (retention ${o.prometheus.retention}), Grafana ${o.grafana.url}, node exporters on ${Object.keys(o.nodeExporters).join(", ")}; ${o.alerts.length} alerts to the webhook (${plan.hardening.webhook})`;
 }
 
 /** Per-node UMA budget (src/plan/memory.ts), one row per node. */
@@ -167,6 +169,8 @@ export function renderSummary(plan: ClusterPlan, source: string): string {
     `Secrets    ${Object.entries(plan.secrets)
       .map(([k, v]) => `${k}: ${v}`)
       .join("; ")}`,
+    "Ports      every port the cluster opens, who needs it and what guards it (docs/exposure.md)",
+    ...exposureTable(plan.exposure).map((l) => `  ${l}`),
   ];
   if (plan.warnings.length > 0) out.push("Warnings", ...plan.warnings.map((w) => `  - ${w.path}: ${w.message}`));
   if (plan.notes.length > 0) out.push("Notes", ...plan.notes.map((w) => `  - ${w.path}: ${w.message}`));
@@ -201,6 +205,7 @@ export function renderDeploymentSummary(d: DeploymentPlan, source: string): stri
     ...(r?.endpoints ?? []).map((e, i) => `           replica ${i}: ${e} (head ${d.replicas[i]?.cluster.head})`),
     `           ${r?.note ?? ""}`,
     ...(r?.service ? routerText(r.service) : []),
+    ...(r?.exposure ? ["           ports:", ...exposureTable(r.exposure).map((l) => `  ${l}`)] : []),
   ];
   const parts = d.replicas.map((p, i) =>
     renderSummary(p, `${source}, replica ${i}`).replace(/^dgx-spark-vllm plan - /, "=== "),

@@ -515,6 +515,12 @@ export const observabilitySchema = z.strictObject({
         .default("15d"),
       /** Scrape and rule evaluation interval, seconds. @default 15 */
       scrapeIntervalSeconds: int(1, 300, "seconds").default(15),
+      /**
+       * Where Prometheus listens on the head. `loopback` (127.0.0.1): only Grafana and our tools on
+       * the head reach it (from elsewhere: `ssh -L 9090:127.0.0.1:9090 <head>`). `all`: every
+       * interface, without authentication (docs/exposure.md). @default "loopback"
+       */
+      listen: z.enum(["loopback", "all"], { error: "must be 'loopback' or 'all'" }).default("loopback"),
     })
     .prefault({}),
   /** Alertmanager on the head: routes the alerts to hardening.webhookUrl. @default prom/alertmanager:v0.27.0, port 9093 */

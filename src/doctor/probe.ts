@@ -51,6 +51,7 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
     ...persistSteps(plan),
     ...storageSteps(plan, node),
     ...memorySteps(node),
+    ...exposureSteps(),
     ...(node.role === "head" ? [...servingSteps(plan, node, opts), ...peerSshSteps(plan, node)] : []),
     'step ""',
     "printf '@probe.complete\\n'",
@@ -202,6 +203,14 @@ function memorySteps(node: NodePlan): string[] {
     'kv psi "$(head -n1 /proc/pressure/memory 2>/dev/null || echo unavailable)"',
     "step engine",
     sh`kv engine "$(dk ps -a --filter ${engine} --format '{{.State}}' 2>/dev/null | head -n1)"`,
+  ];
+}
+
+/** Every listening socket with its process (root sees every process; without sudo, only the addresses). */
+function exposureSteps(): string[] {
+  return [
+    "step exposure",
+    `{ t ${b.local} $SUDO ss -ltnupH 2>/dev/null || t ${b.local} ss -ltnuH 2>/dev/null; } | block listeners`,
   ];
 }
 

@@ -11,6 +11,7 @@ import { gb10 } from "../models/gb10";
 import { shellAssignments, shellJoin } from "../shell/quote";
 import { cacheFolders, containerSpec, dockerRunLine } from "./container";
 import { linkEnv, nodeEnv, nodeSecretEnv, sortedEnv } from "./env";
+import { clusterExposure } from "./exposure";
 import { hostSteps } from "./host";
 import { imagePlan } from "./image";
 import { nodeLaunch } from "./launch";
@@ -85,7 +86,7 @@ export function planCluster(
 
   const startOrder = [...workers.map((w) => w.name), head.name];
   const watchdog = watchdogPlan(config, memory, names);
-  return {
+  const base: Omit<ClusterPlan, "exposure"> = {
     schemaVersion: 1,
     names,
     cluster: clusterSummary(config, head, tp, variant.plan, startOrder),
@@ -116,6 +117,7 @@ export function planCluster(
     ],
     notes: [...configNotes(config), ...imageFindings.notes, ...surface.notes, ...variant.notes, ...memory.notes],
   };
+  return { ...base, exposure: clusterExposure(base) };
 }
 
 /** The cluster's names on its hosts; a config of several replicas, or a bad instance name, is refused. */

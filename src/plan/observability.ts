@@ -5,6 +5,7 @@
  * is rendered text; the secrets (API key, webhook URL, Grafana admin password) are never in it:
  * Prometheus and Grafana read them from files that the deploy step writes from stdin.
  */
+import { isIP } from "node:net";
 import type { ClusterConfig } from "../config/schema";
 import type { ConfigProblem } from "../config/errors";
 import { sh } from "../shell/sh";
@@ -504,6 +505,21 @@ export function grafanaDashboardProvider(): string {
 
 // ---- containers -------------------------------------------------------------------------------
 
+/** Every interface; loopback. */
+export const ANY = "0.0.0.0";
+export const LOOPBACK = "127.0.0.1";
+
+/** The management host when it is an IP address (what a listener binds to), else every interface. */
+export function managementBind(host: string): string {
+  return isIP(host) === 0 ? ANY : host;
+}
+
+/** `--web.listen-address`'s value: `:port` for every interface, `addr:port` or `[v6]:port`. */
+function listenAddress(bind: string, port: number): string {
+  if (bind === ANY) return `:${port}`;
+  return `${bind.includes(":") ? `[${bind}]` : bind}:${port}`;
+}
+
 function urlOf(host: string, port: number): string {
   return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
@@ -555,7 +571,7 @@ export function observabilityPlan(
     prometheus: prometheusContainer(o, inputs, headNode),
     alertmanager: alertmanagerContainer(o),
     grafana: grafanaContainer(o, headNode),
-    nodeExporters: Object.fromEntries(nodes.map((n) => [n.name, nodeExporterContainer(o)])),
+    nodeExporters: Object.fromEntries(nodes.map((n) => [n.name, nodeExporterContainer(o, n.ssh.host)])),
     volumes: [OBS_VOLUMES.prometheus, OBS_VOLUMES.grafana],
     keepDataOnDestroy: o.keepDataOnDestroy,
     files: observabilityFiles(o, inputs, alerts, panels),
@@ -612,17 +628,20 @@ function prometheusContainer(
   inputs: ObsInputs,
   headNode: NodePlan,
 ): ObservabilityPlan["prometheus"] {
+  // Grafana (datasource on 127.0.0.1) and our tools run on the head: loopback unless the config says all.
+  const bind = o.prometheus.listen === "all" ? ANY : LOOPBACK;
   return {
     name: OBS_CONTAINERS.prometheus,
     image: o.prometheus.image,
     port: o.prometheus.port,
     retention: o.prometheus.retention,
-    url: urlOf(headNode.ssh.host, o.prometheus.port),
+    bind,
+    url: urlOf(bind === LOOPBACK ? LOOPBACK : headNode.ssh.host, o.prometheus.port),
     command: [
       "--config.file=/etc/prometheus/prometheus.yml",
       "--storage.tsdb.path=/prometheus",
       `--storage.tsdb.retention.time=${o.prometheus.retention}`,
-      `--web.listen-address=:${o.prometheus.port}`,
+      `--web.listen-address=${listenAddress(bind, o.prometheus.port)}`,
     ],
     mounts: [
       { source: OBS_FILES.prometheusConfig, target: "/etc/prometheus/prometheus.yml", readOnly: true },
@@ -642,6 +661,7 @@ function alertmanagerContainer(o: ClusterConfig["observability"]): ObsContainer 
     name: OBS_CONTAINERS.alertmanager,
     image: o.alertmanager.image,
     port: o.alertmanager.port,
+    bind: LOOPBACK,
     command: [
       "--config.file=/etc/alertmanager/alertmanager.yml",
       "--storage.path=/alertmanager",
@@ -661,6 +681,8 @@ function grafanaContainer(o: ClusterConfig["observability"], headNode: NodePlan)
     name: OBS_CONTAINERS.grafana,
     image: o.grafana.image,
     port: o.grafana.port,
+    // Browsers reach it through the management network: bound there where the head's host is an address.
+    bind: managementBind(headNode.ssh.host),
     url: urlOf(headNode.ssh.host, o.grafana.port),
     adminUser: "admin",
     command: [],
@@ -674,6 +696,7 @@ function grafanaContainer(o: ClusterConfig["observability"], headNode: NodePlan)
       GF_SECURITY_ADMIN_USER: "admin",
       GF_SECURITY_ADMIN_PASSWORD__FILE: "/run/secrets/grafana-admin-password",
       GF_SERVER_HTTP_PORT: String(o.grafana.port),
+      ...(managementBind(headNode.ssh.host) === ANY ? {} : { GF_SERVER_HTTP_ADDR: headNode.ssh.host }),
       GF_USERS_ALLOW_SIGN_UP: "false",
       GF_ANALYTICS_REPORTING_ENABLED: "false",
       GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: "/var/lib/grafana/dashboards/dgx-spark-vllm.json",
@@ -681,14 +704,19 @@ function grafanaContainer(o: ClusterConfig["observability"], headNode: NodePlan)
   };
 }
 
-/** A node exporter: the host's metrics and the UMA monitor's textfile. */
-function nodeExporterContainer(o: ClusterConfig["observability"]): ObsContainer {
+/**
+ * A node exporter: the host's metrics and the UMA monitor's textfile. Only Prometheus on the head
+ * reads it, through the node's management address: bound there where the host is an address.
+ */
+function nodeExporterContainer(o: ClusterConfig["observability"], host: string): ObsContainer {
+  const bind = managementBind(host);
   return {
     name: OBS_CONTAINERS.nodeExporter,
     image: o.nodeExporter.image,
     port: o.nodeExporter.port,
+    bind,
     command: [
-      `--web.listen-address=:${o.nodeExporter.port}`,
+      `--web.listen-address=${listenAddress(bind, o.nodeExporter.port)}`,
       "--path.rootfs=/host",
       `--collector.textfile.directory=${METRICS_DIR}`,
     ],

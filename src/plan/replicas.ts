@@ -10,7 +10,8 @@ import type { ConfigProblem } from "../config/errors";
 import type { ClusterConfig } from "../config/schema";
 import { planCluster } from "./cluster";
 import { planRouterService, type RouterServicePlan } from "./router";
-import type { ClusterPlan } from "./types";
+import { routerExposure } from "./exposure";
+import type { ClusterPlan, PortEntry } from "./types";
 
 export interface RouterPlan {
   /** The model name every replica serves (a router forwards it unchanged). */
@@ -20,6 +21,8 @@ export interface RouterPlan {
   readonly note: string;
   /** serving.router.enabled: vLLM's router, whose endpoint is the deployment's. */
   readonly service?: RouterServicePlan;
+  /** The router's ports (with service), as the replicas' `exposure`. */
+  readonly exposure?: readonly PortEntry[];
 }
 
 export interface DeploymentPlan {
@@ -51,15 +54,21 @@ export function planDeployment(config: ClusterConfig, warnings: readonly ConfigP
   const enabled = config.serving.router.enabled;
   if (replicas.length === 1 && !enabled) return { replicas };
   const names = replicas[0]!.names;
+  const service = enabled ? planRouterService(config, names, endpoints) : undefined;
   return {
     replicas,
     router: {
       servedName: config.model.servedName,
       endpoints,
       note: enabled ? ROUTER_ENABLED_NOTE : ROUTER_NOTE,
-      ...(enabled ? { service: planRouterService(config, names, endpoints) } : {}),
+      ...(service ? { service, exposure: routerExposure(service) } : {}),
     },
   };
+}
+
+/** Every port of the deployment: each replica's, then the router's. */
+export function deploymentExposure(d: DeploymentPlan): PortEntry[] {
+  return [...d.replicas.flatMap((r) => r.exposure), ...(d.router?.exposure ?? [])];
 }
 
 /** Validate then plan every replica. */

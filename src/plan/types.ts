@@ -215,6 +215,24 @@ export interface HostNames {
 }
 
 /** Everything the components will do, computed without I/O. `plan --json` prints it. */
+/** One listening port of a deployment on one node (src/plan/exposure.ts, docs/exposure.md). */
+export interface PortEntry {
+  readonly node: string;
+  /** TCP port, or "ephemeral" for sockets on free ports the process picks. */
+  readonly port: number | "ephemeral";
+  readonly process: string;
+  /** The address it listens on: 0.0.0.0 (every interface), 127.0.0.1, or one address of the node. */
+  readonly bind: string;
+  /** Who needs to reach it. */
+  readonly reach: string;
+  /** What stops anyone else. */
+  readonly guard: string;
+  /** false: on the host already (sshd); the deployment only uses it. */
+  readonly managed: boolean;
+  /** The config path of the port, when it is a setting. */
+  readonly setting?: string;
+}
+
 export interface ClusterPlan {
   readonly schemaVersion: 1;
   /** What this cluster is called on its hosts: containers, units, scripts, journals. */
@@ -274,6 +292,8 @@ export interface ClusterPlan {
   readonly warnings: readonly ConfigProblem[];
   /** Informational notes, not warnings: an unpinned default the recipe gives no pin for, a profile's trade-off. */
   readonly notes: readonly ConfigProblem[];
+  /** Every port the cluster opens on each node, who needs it and what guards it (src/plan/exposure.ts). */
+  readonly exposure: readonly PortEntry[];
 }
 
 /** The coordinated watchdog on the head: timing, restart order, free-memory floor (src/plan/watchdog.ts). */
@@ -309,6 +329,8 @@ export interface ObsContainer {
   readonly name: string;
   readonly image: string;
   readonly port: number;
+  /** The address it listens on (host network): 127.0.0.1, the node's management address, or 0.0.0.0 (every interface). */
+  readonly bind: string;
   /** The process's arguments after the image's entrypoint. */
   readonly command: readonly string[];
   /** host path -> container path (`:ro` when read-only). */

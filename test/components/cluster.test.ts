@@ -21,7 +21,7 @@ import { loadClusterConfig, readStackFile } from "../../src/config/load";
 import { umaMonitorStep } from "../../src/plan/monitor";
 
 const HF = "hf_SECRET_token_value_123";
-const API = "sk-SECRET-api-key-456";
+const API = "sk-SECRET-api-key-456-b8e2c4a6f0d1937";
 // A throwaway fake key, assembled at run time so no key-shaped text is committed.
 const PEM = ["OPENSSH", "PRIVATE", "KEY"].join(" ");
 const KEY = `-----BEGIN ${PEM}-----\nSECRETKEYBODY789\n-----END ${PEM}-----`;

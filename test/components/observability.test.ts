@@ -14,7 +14,7 @@ import { planFromInput } from "../../src/plan";
 import type { ObservabilityPlan } from "../../src/plan/types";
 import { baseConfig } from "../support/fixtures";
 
-const API = "sk-OBS-api-key-123";
+const API = "sk-OBS-api-key-123-5c9e1a7f3b2d8046";
 const HOOK = "https://hooks.example.test/OBS-secret-hook";
 const PASS = "OBS-grafana-password-456";
 
@@ -86,7 +86,7 @@ test("observability on: the plan's containers on the head and one node exporter 
     ].sort(),
   );
   assert.equal(await promiseOf(on.observability?.grafanaUrl as never), "http://192.168.1.11:3000");
-  assert.equal(await promiseOf(on.observability?.prometheusUrl as never), "http://192.168.1.11:9090");
+  assert.equal(await promiseOf(on.observability?.prometheusUrl as never), "http://127.0.0.1:9090");
 });
 
 test("the secrets reach the head only on the config step's stdin, as a Pulumi secret", async () => {

@@ -46,7 +46,7 @@ const missing = tools
   : "prometheus and prometheus-node-exporter are not installed (apt-get install prometheus prometheus-node-exporter)";
 if (missing && IN_CI) throw new Error(missing);
 
-const API_KEY = "obs-test-api-key-0123456789";
+const API_KEY = "obs-test-api-key-0123456789abcdefgh";
 const WEBHOOK = "https://hooks.example.test/secret-path-abc";
 const PASSWORD = "grafana-admin-pw-xyz";
 
@@ -64,8 +64,21 @@ describe("observability config", () => {
     assert.deepEqual(planFromInput(baseConfig()).observability, { enabled: false });
     const o = obsOf(config());
     assert.equal(o.enabled, true);
-    assert.equal(o.prometheus.url, "http://192.168.1.11:9090");
+    // Prometheus on the head's loopback by default; Grafana and the exporters at the management addresses.
+    assert.equal(o.prometheus.url, "http://127.0.0.1:9090");
+    assert.ok(o.prometheus.command.includes("--web.listen-address=127.0.0.1:9090"));
     assert.equal(o.grafana.url, "http://192.168.1.11:3000");
+    assert.equal(o.grafana.env.GF_SERVER_HTTP_ADDR, "192.168.1.11");
+    assert.ok(o.nodeExporters["spark-worker"]?.command.includes("--web.listen-address=192.168.1.12:9100"));
+    // listen: all opens Prometheus on every interface, at the head's address.
+    const all = obsOf(config({ prometheus: { listen: "all" } }));
+    assert.equal(all.prometheus.url, "http://192.168.1.11:9090");
+    assert.ok(all.prometheus.command.includes("--web.listen-address=:9090"));
+    assert.equal(all.prometheus.bind, "0.0.0.0");
+    // A host name is no address to bind: the exporter listens on every interface.
+    const named = config();
+    named.nodes[1].ssh.host = "spark-worker.local";
+    assert.ok(obsOf(named).nodeExporters["spark-worker"]?.command.includes("--web.listen-address=:9100"));
     assert.deepEqual(Object.keys(o.nodeExporters), ["spark-head", "spark-worker"]);
   });
   it("refuses to deploy without the Grafana admin password, naming the key to set", () => {
@@ -116,7 +129,7 @@ describe("observability config", () => {
     const text = renderSummary(planFromInput(config()), "test");
     assert.match(
       text,
-      /^Metrics {4}Prometheus http:\/\/192\.168\.1\.11:9090 \(retention 15d\), Grafana http:\/\/192\.168\.1\.11:3000/m,
+      /^Metrics {4}Prometheus http:\/\/127\.0\.0\.1:9090 on spark-head's loopback \(elsewhere: ssh -L\) \(retention 15d\), Grafana http:\/\/192\.168\.1\.11:3000/m,
     );
     assert.match(text, /observability\.grafana\.adminPassword: \[secret\]/);
     assert.match(

@@ -13,7 +13,7 @@ import { baseConfig, twinConfig } from "../support/fixtures";
 // Fake secrets, assembled at run time so no token- or key-shaped text is committed.
 const SECRETS = {
   hf: ["hf", "REALLOOKINGTOKENabcdef0123456789"].join("_"),
-  api: "sk-api-SECRET-9f8e7d",
+  api: "sk-api-SECRET-9f8e7d6c5b4a39281706",
   key: `-----BEGIN ${["OPENSSH", "PRIVATE", "KEY"].join(" ")}----- MATERIAL`,
 };
 

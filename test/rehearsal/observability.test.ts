@@ -22,12 +22,13 @@
  * real SSH into both hosts, against the docker stand-in's containers and log files.
  */
 import { strict as assert } from "node:assert";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runLogsCli, runStatusCli } from "../../src/cli/status";
+import { checkListeners, closedToManagement, describeListener, parseSs } from "../../src/doctor/listeners";
 import { vllmContainerName } from "../../src/plan/container";
 import { MONITOR_UNIT } from "../../src/plan/monitor";
 import { METRICS_FILE, type ObservabilityPlan } from "../../src/plan/observability";
@@ -187,13 +188,15 @@ describe("observability, status and logs on two simulated Sparks", { skip }, () 
       assert.ok(c);
       startIn(h, [...NOBODY, "prometheus-node-exporter", ...c.command], "node-exporter");
     }
-    // 5. The stand-in engine on the head's loopback at the serving port (vLLM runs with host networking).
+    // 5. The stand-in engine where vLLM listens: the plan's --host and serving port (host networking).
+    const head = plan.nodes.find((n) => n.name === HEAD)!;
     startIn(
       HEAD,
       [
         process.execPath,
         STANDIN_JS,
         JSON.stringify({
+          host: head.serveArgv[head.serveArgv.indexOf("--host") + 1],
           port: plan.cluster.port,
           servedName: plan.model.servedName,
           apiKey: API_KEY,
@@ -248,7 +251,7 @@ describe("observability, status and logs on two simulated Sparks", { skip }, () 
     for (const h of [HEAD, WORKER])
       await waitOn(
         h,
-        `curl -fsS -m 2 -o /dev/null http://127.0.0.1:${obs.nodeExporters[h]?.port}/metrics`,
+        `curl -fsS -m 2 -o /dev/null http://${obs.nodeExporters[h]?.bind}:${obs.nodeExporters[h]?.port}/metrics`,
         `${h}'s node exporter`,
         20_000,
       );
@@ -301,6 +304,44 @@ describe("observability, status and logs on two simulated Sparks", { skip }, () 
       textfile.every((s) => s.value[1] === "0"),
       JSON.stringify(textfile),
     );
+  });
+
+  it("every listening socket on both hosts is in the plan's port table, none wider; the ports it keeps off the management network refuse the lab namespace", () => {
+    for (const h of [HEAD, WORKER]) {
+      const rows = plan.exposure.filter((r) => r.node === h);
+      const sockets = parseSs(lab.must(h, "ss -ltnupH"));
+      const f = checkListeners(rows, sockets);
+      assert.deepEqual(f.unlisted.map(describeListener), [], `${h}: sockets the table does not list`);
+      assert.deepEqual(
+        f.wider.map((w) => `${describeListener(w.socket)} (table: ${w.row.bind})`),
+        [],
+        `${h}: sockets bound wider than the table says`,
+      );
+      // What this rehearsal runs: sshd, the node exporter, and on the head the engine, Prometheus, Alertmanager.
+      const ports = new Set(f.matched.map((x) => x.port));
+      const want = [
+        22,
+        obs.nodeExporters[h]!.port,
+        ...(h === HEAD ? [plan.cluster.port, promPort, obs.alertmanager.port] : []),
+      ];
+      for (const p of want)
+        assert.ok(ports.has(p), `${h}: nothing listens on ${p}: ${sockets.map(describeListener).join(", ")}`);
+      // From the management network (the lab's own namespace, where SSH comes from too).
+      const mgmt = lab.host(h).mgmt;
+      const closed = closedToManagement(rows, sockets, mgmt);
+      if (h === HEAD)
+        assert.deepEqual(
+          closed,
+          [promPort, obs.alertmanager.port].sort((a, b) => a - b),
+        );
+      const tcp = (port: number) =>
+        spawnSync("ip", ["netns", "exec", lab.labNs, "timeout", "3", "bash", "-c", `exec 3<>/dev/tcp/${mgmt}/${port}`])
+          .status;
+      for (const p of closed) assert.notEqual(tcp(p), 0, `${h}: port ${p} answers the management network`);
+      // ... while the ones meant for it answer there (the exporter Prometheus scrapes, the engine's API).
+      for (const p of [obs.nodeExporters[h]!.port, ...(h === HEAD ? [plan.cluster.port] : [])])
+        assert.equal(tcp(p), 0, `${h}: port ${p} does not answer the management network`);
+    }
   });
 
   it("every dashboard panel's query returns data", () => {

@@ -67,6 +67,8 @@ export interface StandinQuality {
 export interface StandinOptions {
   /** 0: any free port. */
   port: number;
+  /** The address it listens on (as vLLM's --host). @default "127.0.0.1" */
+  host: string;
   servedName: string;
   maxModelLen: number;
   /** Require `Authorization: Bearer <apiKey>` on /v1/*. */
@@ -255,6 +257,7 @@ export class StandinServer {
   ) {
     this.options = {
       port: opts.port ?? 0,
+      host: opts.host ?? "127.0.0.1",
       servedName: opts.servedName ?? "deepseek-v4",
       maxModelLen: opts.maxModelLen ?? 1_000_000,
       acceptWithoutKey: opts.acceptWithoutKey ?? false,
@@ -279,11 +282,11 @@ export class StandinServer {
     });
   }
 
-  /** Start listening on 127.0.0.1. */
+  /** Start listening on options.host (127.0.0.1 unless given). */
   async start(): Promise<this> {
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
-      this.server.listen(this.options.port, "127.0.0.1", () => resolve());
+      this.server.listen(this.options.port, this.options.host, () => resolve());
     });
     this.portNumber = (this.server.address() as AddressInfo).port;
     return this;

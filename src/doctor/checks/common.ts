@@ -75,6 +75,7 @@ export function stepsOf(id: string): string[] {
     health: ["serving"],
     "max-model-len": ["serving"],
     rdma: ["serving"],
+    exposure: ["exposure"],
   };
   return fixed[id] ?? [];
 }

@@ -107,6 +107,8 @@ kv memtotal_kb "$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
 kv psi "$(head -n1 /proc/pressure/memory 2>/dev/null || echo unavailable)"
 step engine
 kv engine "$(dk ps -a --filter 'name=^/dgx-spark-vllm-spark-head$' --format '{{.State}}' 2>/dev/null | head -n1)"
+step exposure
+{ t 5 $SUDO ss -ltnupH 2>/dev/null || t 5 ss -ltnuH 2>/dev/null; } | block listeners
 step listen
 kv listen "$(t 5 ss -Hltn 'sport = :8000' 2>/dev/null | head -n1)"
 step serving
