@@ -106,7 +106,8 @@ export function missingSecrets(c: ClusterConfig | WellFormedParts): ConfigProble
       path: "model.hfToken",
       message:
         "is not set: the model is gated on Hugging Face" +
-        "; run `pulumi config set --secret hfToken <token>` or set model.prefetch: false if the weights are already cached",
+        "; run `pulumi config set --secret hfToken <token>`" +
+        " or set model.prefetch: false if the weights are already cached",
     });
   }
   if (c.observability?.enabled && !c.observability.grafana.adminPassword) {
@@ -191,7 +192,8 @@ export function configWarnings(c: ClusterConfig): ConfigProblem[] {
           path: `observability.${k}.image`,
           message:
             `'${image}' is pinned by tag only: a tag can be moved to another image;` +
-            ` append the digest (@sha256:...) that \`docker buildx imagetools inspect ${image}\` or the registry shows for linux/arm64`,
+            ` append the digest (@sha256:...) that \`docker buildx imagetools inspect ${image}\`` +
+            ` or the registry shows for linux/arm64`,
         });
       }
     }

@@ -107,7 +107,8 @@ function imageCapabilityRules(
       issue(
         imagePath,
         `is ${which}, which has no ${sp.method} speculative decoding (${know?.from})` +
-          `: ${better((c) => (c.speculative as readonly string[]).includes(sp.method))}, or set serving.speculative.method: off`,
+          `: ${better((c) => (c.speculative as readonly string[]).includes(sp.method))}` +
+          `, or set serving.speculative.method: off`,
       );
     }
     if (kv in spec.kvCacheDtypes && !caps.kvCacheDtypes.includes(kv)) {

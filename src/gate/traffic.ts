@@ -402,7 +402,8 @@ function judgeMemory(
     else
       problems.push(
         "free memory was not sampled: no nodes known" +
-          " (pass --stack/--config for SSH sampling, --sampler local on the node itself, or --sampler none to gate traffic only)",
+          " (pass --stack/--config for SSH sampling," +
+          " --sampler local on the node itself, or --sampler none to gate traffic only)",
       );
   }
   for (const n of nodes) {
