@@ -232,7 +232,8 @@ export async function runDepthBench(opts: DepthOptions): Promise<DepthReport> {
       calibrateTokens(client, model, runId, timeouts, undefined, maxLen),
     );
     say(
-      `calibration: ${round(cal.tokensPerWord, 3)} tokens per filler word, ${cal.overheadTokens} tokens of template; latency estimate ${round(latencyMs, 1)} ms`,
+      `calibration: ${round(cal.tokensPerWord, 3)} tokens per filler word, ${cal.overheadTokens} tokens of template;` +
+        ` latency estimate ${round(latencyMs, 1)} ms`,
     );
     if (warmup) {
       say(`warm-up: one pp${opts.pp} request (discarded)`);
@@ -320,7 +321,9 @@ async function depthRuns(
     if (r.ok) {
       const one = summarizeDepth(depth, target, [r], latencyMs);
       say(
-        `${label}: run ${i + 1}/${opts.runs}: ${r.promptTokens ?? "?"} prompt tokens, TTFT ${Math.round(r.ttftMs ?? 0)} ms, pp ${one.ppTokPerS.mean ?? "-"} tok/s, tg ${one.tgTokPerS.mean ?? "-"} tok/s`,
+        `${label}: run ${i + 1}/${opts.runs}: ${r.promptTokens ?? "?"} prompt tokens,` +
+          ` TTFT ${Math.round(r.ttftMs ?? 0)} ms,` +
+          ` pp ${one.ppTokPerS.mean ?? "-"} tok/s, tg ${one.tgTokPerS.mean ?? "-"} tok/s`,
       );
     } else say(`${label}: run ${i + 1}/${opts.runs} failed (${r.error?.kind}): ${r.error?.message}`);
   }
@@ -335,7 +338,9 @@ function pm(s: Stat): string {
 export function renderDepthTable(report: DepthReport): string {
   const s = report.settings;
   const lines = [
-    `bench --depths ${report.endpoint}  model ${report.model}  pp${s.pp} tg${s.tg}  ${s.runs} run(s) per depth, one at a time  temperature ${s.temperature}  thinking off  latency estimate ${s.latencyEstimateMs} ms`,
+    `bench --depths ${report.endpoint}  model ${report.model}  pp${s.pp} tg${s.tg}` +
+      `  ${s.runs} run(s) per depth, one at a time` +
+      `  temperature ${s.temperature}  thinking off  latency estimate ${s.latencyEstimateMs} ms`,
   ];
   const head = ["test", "prompt tok", "t/s", "ttfr (ms)", "est_ppt (ms)", "e2e_ttft (ms)", "errors"];
   const rows: string[][] = [];

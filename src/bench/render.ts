@@ -45,7 +45,8 @@ export function renderTable(report: BenchReport, comparison?: BaselineComparison
   const s = report.settings;
   const lines: string[] = [];
   lines.push(
-    `bench ${report.endpoint}  model ${report.model}  max_tokens ${s.maxTokens}  temperature ${s.temperature}  thinking off  ${s.warmup ? "warm-up discarded" : "no warm-up"}`,
+    `bench ${report.endpoint}  model ${report.model}  max_tokens ${s.maxTokens}` +
+      `  temperature ${s.temperature}  thinking off  ${s.warmup ? "warm-up discarded" : "no warm-up"}`,
   );
   lines.push(...levelRows(report, comparison));
   lines.push(...errorLines(report));

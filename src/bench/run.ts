@@ -228,7 +228,9 @@ export async function withProgress<R>(
       ? setInterval(() => {
           const s = (performance.now() - t0) / 1000;
           say(
-            `${label}: ${done}/${total} done, ${inFlight} in flight, ${failed} error(s), ${Math.round(s)} s elapsed, ${chunks} token chunk(s) streamed (${Math.round(chunks / Math.max(s, 0.001))}/s)`,
+            `${label}: ${done}/${total} done, ${inFlight} in flight, ${failed} error(s),` +
+              ` ${Math.round(s)} s elapsed,` +
+              ` ${chunks} token chunk(s) streamed (${Math.round(chunks / Math.max(s, 0.001))}/s)`,
           );
         }, intervalMs)
       : undefined;

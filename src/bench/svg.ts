@@ -142,11 +142,13 @@ export function renderPanel(x0: number, y0: number, spec: PanelSpec): string {
     const dash = s.dashed ? ` stroke-dasharray="6 4"` : "";
     if (pts.length > 1)
       out.push(
-        `<polyline fill="none" stroke="${s.color}" stroke-width="2"${dash} points="${pts.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(" ")}"/>`,
+        `<polyline fill="none" stroke="${s.color}" stroke-width="2"${dash}` +
+          ` points="${pts.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(" ")}"/>`,
       );
     for (const p of pts)
       out.push(
-        `<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="3" fill="${s.color}"><title>${esc(`${s.name} at ${xTick(p.x)}: ${fmtNum(p.y)} ${spec.unit}`)}</title></circle>`,
+        `<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="3" fill="${s.color}">` +
+          `<title>${esc(`${s.name} at ${xTick(p.x)}: ${fmtNum(p.y)} ${spec.unit}`)}</title></circle>`,
       );
   }
   // Legend: below the x-axis title, outside the frame, two entries per row.

@@ -142,7 +142,9 @@ export function readStackAccess(
     source,
     ssh: opts.identity ? { identityFile: opts.identity } : { privateKeys },
     ...(apiKey !== undefined ? { apiKey } : {}),
-    repairCommand: `dgx-spark-vllm repair ${opts.config ? sh`--config ${opts.config}` : sh`--stack ${opts.stack ?? "1m"}`}${opts.identity ? sh` --identity ${opts.identity}` : ""}`,
+    repairCommand:
+      `dgx-spark-vllm repair ${opts.config ? sh`--config ${opts.config}` : sh`--stack ${opts.stack ?? "1m"}`}` +
+      `${opts.identity ? sh` --identity ${opts.identity}` : ""}`,
   };
 }
 

@@ -208,7 +208,8 @@ function checkBaselineSettings(
   const differ = settingsDifferences(planned, baseline);
   if (differ.length && !allowDifferent)
     throw new UsageError(
-      `--baseline ${file} was run with different settings: ${differ.join("; ")}. Rerun with the baseline's settings, or pass --allow-different-settings to compare anyway`,
+      `--baseline ${file} was run with different settings: ${differ.join("; ")}.` +
+        ` Rerun with the baseline's settings, or pass --allow-different-settings to compare anyway`,
     );
 }
 

@@ -210,7 +210,9 @@ function gateOptions(ctx: GateCliCtx): GateOptions {
   if (values.all && exp.maxModelLen <= LONG_CONTEXT_THRESHOLD)
     unavailable.push({
       name: "needle",
-      note: `the long-context needle check is for the 1m/512k profiles (max_model_len ${exp.maxModelLen} <= ${LONG_CONTEXT_THRESHOLD}); --suite needle runs it anyway`,
+      note:
+        "the long-context needle check is for the 1m/512k profiles" +
+        ` (max_model_len ${exp.maxModelLen} <= ${LONG_CONTEXT_THRESHOLD}); --suite needle runs it anyway`,
     });
   const needle = needleOptions(ctx, exp);
   if (requested.includes("logs") && !logSource) {
@@ -303,7 +305,9 @@ function needleOptions(
     needleMaxDepth = parseTokenCount("--max-depth", str("max-depth") as string, 256);
     if (needleMaxDepth + NEEDLE_HEADROOM_TOKENS > exp.maxModelLen)
       throw new UsageError(
-        `--max-depth ${needleMaxDepth} does not fit max_model_len ${exp.maxModelLen} with ${NEEDLE_HEADROOM_TOKENS} tokens for the question and answer: use at most ${exp.maxModelLen - NEEDLE_HEADROOM_TOKENS}`,
+        `--max-depth ${needleMaxDepth} does not fit max_model_len ${exp.maxModelLen}` +
+          ` with ${NEEDLE_HEADROOM_TOKENS} tokens for the question and answer` +
+          `: use at most ${exp.maxModelLen - NEEDLE_HEADROOM_TOKENS}`,
       );
   }
   let needlePositions: number[] | undefined;
@@ -383,7 +387,9 @@ function noteShortSoak(gateOpts: GateOptions, say: ((line: string) => void) | un
     gateOpts.soakDurationMs < (gateOpts.soakMinVerdictMs ?? MIN_SOAK_VERDICT_MS)
   )
     say?.(
-      `note: --soak-duration ${gateOpts.soakDurationMs / 1000} s is under the ${(gateOpts.soakMinVerdictMs ?? MIN_SOAK_VERDICT_MS) / 1000} s a free-memory verdict needs: the soak's memory verdict will be inconclusive`,
+      `note: --soak-duration ${gateOpts.soakDurationMs / 1000} s is under the` +
+        ` ${(gateOpts.soakMinVerdictMs ?? MIN_SOAK_VERDICT_MS) / 1000} s a free-memory verdict needs:` +
+        " the soak's memory verdict will be inconclusive",
     );
 }
 

@@ -118,7 +118,8 @@ function renderRecommendation(
 ): string[] {
   const L = tokensLabel(context);
   const lines = [
-    `Target     ${concurrency} x ${L} tokens (${context.toLocaleString("en-US")}) at once, priority ${priority}, 2 nodes; ${r.candidates.length} configurations planned`,
+    `Target     ${concurrency} x ${L} tokens (${context.toLocaleString("en-US")}) at once` +
+      `, priority ${priority}, 2 nodes; ${r.candidates.length} configurations planned`,
   ];
   if (r.top.length > 0) {
     lines.push("Recommended");

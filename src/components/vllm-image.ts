@@ -110,7 +110,8 @@ export function checkSameImageId(tag: string, ids: Readonly<Record<string, strin
   const distinct = [...new Set(trimmed.map(([, id]) => id))];
   if (distinct.length !== 1 || !distinct[0]) {
     throw new Error(
-      `VllmImage: nodes do not report the same image ID for ${tag} (TP needs the identical image on every node): ${trimmed.map(([n, id]) => `${n}=${id || "missing"}`).join(", ")}`,
+      `VllmImage: nodes do not report the same image ID for ${tag} (TP needs the identical image on every node)` +
+        `: ${trimmed.map(([n, id]) => `${n}=${id || "missing"}`).join(", ")}`,
     );
   }
   return distinct[0];

@@ -143,7 +143,9 @@ export function containerArgs(
 ): docker.ContainerArgs {
   if (spec.secretEnv.length > 0 && !spec.secretsFile)
     throw new Error(
-      `VllmService: node ${node}: container ${spec.name} lists secretEnv (${spec.secretEnv.join(", ")}) but no secretsFile: build the spec with containerSpec (or withSecretsFile) so the values come from a file, not from docker's config`,
+      `VllmService: node ${node}: container ${spec.name} lists secretEnv (${spec.secretEnv.join(", ")})` +
+        ` but no secretsFile: build the spec with containerSpec (or withSecretsFile)` +
+        ` so the values come from a file, not from docker's config`,
     );
   const envs = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
   const labels: docker.types.input.ContainerLabel[] = Object.entries(spec.labels).map(([label, value]) => ({

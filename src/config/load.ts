@@ -105,14 +105,17 @@ export function missingSecrets(c: ClusterConfig | WellFormedParts): ConfigProble
     out.push({
       path: "model.hfToken",
       message:
-        "is not set: the model is gated on Hugging Face; run `pulumi config set --secret hfToken <token>` or set model.prefetch: false if the weights are already cached",
+        "is not set: the model is gated on Hugging Face" +
+        "; run `pulumi config set --secret hfToken <token>`" +
+        " or set model.prefetch: false if the weights are already cached",
     });
   }
   if (c.observability?.enabled && !c.observability.grafana.adminPassword) {
     out.push({
       path: "observability.grafana.adminPassword",
       message:
-        "is not set: Grafana would start with its default admin password; run `pulumi config set --secret grafanaAdminPassword <password>` or set observability.enabled: false",
+        "is not set: Grafana would start with its default admin password" +
+        "; run `pulumi config set --secret grafanaAdminPassword <password>` or set observability.enabled: false",
     });
   }
   return out;
@@ -124,14 +127,18 @@ export function configWarnings(c: ClusterConfig): ConfigProblem[] {
   if (c.model.revision !== undefined && !/^[0-9a-f]{40}$/.test(c.model.revision)) {
     out.push({
       path: "model.revision",
-      message: `is ${c.model.revision}, not a commit hash: what it names can change on the hub between two runs; pin the 40-hex commit (the hub's model page, "Files and versions")`,
+      message:
+        `is ${c.model.revision}, not a commit hash: what it names can change on the hub` +
+        ` between two runs; pin the 40-hex commit (the hub's model page, "Files and versions")`,
     });
   }
   const u = c.serving.gpuMemoryUtilization;
   if (u > 0.82) {
     out.push({
       path: "serving.gpuMemoryUtilization",
-      message: `is ${u}: above 0.82 the per-node headroom is ~1-5 GB (0.80 is the stable production point); run it only on a dedicated node with the desktop stopped`,
+      message:
+        `is ${u}: above 0.82 the per-node headroom is ~1-5 GB` +
+        ` (0.80 is the stable production point); run it only on a dedicated node with the desktop stopped`,
     });
   }
   if (c.link.mtu < 9000) {
@@ -143,7 +150,9 @@ export function configWarnings(c: ClusterConfig): ConfigProblem[] {
   if (typeof c.link.gidPolicy === "object") {
     out.push({
       path: "link.gidPolicy",
-      message: `pins NCCL_IB_GID_INDEX=${c.link.gidPolicy.index}: a pinned index was seen to drift after a reboot (ibv_modify_qp error 61, silent hang); prefer 'auto' or 'resolve'`,
+      message:
+        `pins NCCL_IB_GID_INDEX=${c.link.gidPolicy.index}: a pinned index was seen to drift after a reboot` +
+        ` (ibv_modify_qp error 61, silent hang); prefer 'auto' or 'resolve'`,
     });
   }
   if (c.image.source === "build" && c.image.allowUnpinned) {
@@ -156,7 +165,8 @@ export function configWarnings(c: ClusterConfig): ConfigProblem[] {
     out.push({
       path: "serving.router.enabled",
       message:
-        "is true with serving.replicas 1: the router has one replica to send every request to (a hop and no spreading); raise serving.replicas or turn the router off",
+        "is true with serving.replicas 1: the router has one replica to send every request to" +
+        " (a hop and no spreading); raise serving.replicas or turn the router off",
     });
   }
   if (
@@ -167,7 +177,11 @@ export function configWarnings(c: ClusterConfig): ConfigProblem[] {
     out.push({
       path: "serving.router.policy",
       message:
-        "is cache_aware, which routes on token ids from each replica's /v1/chat/completions/render; vLLM serves that only with --enable-scale-out (vLLM 0.32 has it; check your image's `vllm serve --help`): add it to serving.extraArgs, or the router sends nearly every request to one replica (measured with vllm-router 0.1.17, docs/router.md)",
+        "is cache_aware, which routes on token ids from each replica's /v1/chat/completions/render;" +
+        " vLLM serves that only with --enable-scale-out" +
+        " (vLLM 0.32 has it; check your image's `vllm serve --help`)" +
+        ": add it to serving.extraArgs, or the router sends nearly every request to one replica" +
+        " (measured with vllm-router 0.1.17, docs/router.md)",
     });
   }
   if (c.observability.enabled) {
@@ -176,7 +190,10 @@ export function configWarnings(c: ClusterConfig): ConfigProblem[] {
       if (!image.includes("@sha256:")) {
         out.push({
           path: `observability.${k}.image`,
-          message: `'${image}' is pinned by tag only: a tag can be moved to another image; append the digest (@sha256:...) that \`docker buildx imagetools inspect ${image}\` or the registry shows for linux/arm64`,
+          message:
+            `'${image}' is pinned by tag only: a tag can be moved to another image;` +
+            ` append the digest (@sha256:...) that \`docker buildx imagetools inspect ${image}\`` +
+            ` or the registry shows for linux/arm64`,
         });
       }
     }

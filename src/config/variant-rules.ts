@@ -106,20 +106,24 @@ function imageCapabilityRules(
     if (sp.method !== "off" && !(caps.speculative as readonly string[]).includes(sp.method)) {
       issue(
         imagePath,
-        `is ${which}, which has no ${sp.method} speculative decoding (${know?.from}): ${better((c) => (c.speculative as readonly string[]).includes(sp.method))}, or set serving.speculative.method: off`,
+        `is ${which}, which has no ${sp.method} speculative decoding (${know?.from})` +
+          `: ${better((c) => (c.speculative as readonly string[]).includes(sp.method))}` +
+          `, or set serving.speculative.method: off`,
       );
     }
     if (kv in spec.kvCacheDtypes && !caps.kvCacheDtypes.includes(kv)) {
       issue(
         kvPath,
-        `is '${kv}', which ${which} does not serve (it has ${caps.kvCacheDtypes.join(", ") || "none"}): ${better((c) => c.kvCacheDtypes.includes(kv))}, or use ${caps.kvCacheDtypes[0] ?? "fp8"}`,
+        `is '${kv}', which ${which} does not serve (it has ${caps.kvCacheDtypes.join(", ") || "none"})` +
+          `: ${better((c) => c.kvCacheDtypes.includes(kv))}, or use ${caps.kvCacheDtypes[0] ?? "fp8"}`,
       );
     }
     for (const k of backendsNeeded(backendSettings(s, spec), sp)) {
       if (!caps.backends.includes(k)) {
         issue(
           imagePath,
-          `is ${which}, which has no ${k} kernels, but ${v} runs with the ${k} backends (serving.backends, speculative attention backend): ${better((c) => c.backends.includes(k))}`,
+          `is ${which}, which has no ${k} kernels, but ${v} runs with the ${k} backends` +
+            ` (serving.backends, speculative attention backend): ${better((c) => c.backends.includes(k))}`,
         );
       }
     }

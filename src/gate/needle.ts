@@ -89,7 +89,8 @@ export async function needleGate(opts: NeedleOptions): Promise<CheckResult> {
   });
   if (opts.maxModelLen !== undefined && opts.maxDepth + ANSWER_TOKENS + 64 > opts.maxModelLen) {
     problems.push(
-      `--max-depth ${opts.maxDepth} leaves no room for the answer under max_model_len ${opts.maxModelLen}: use at most ${opts.maxModelLen - NEEDLE_HEADROOM_TOKENS}`,
+      `--max-depth ${opts.maxDepth} leaves no room for the answer under max_model_len ${opts.maxModelLen}` +
+        `: use at most ${opts.maxModelLen - NEEDLE_HEADROOM_TOKENS}`,
     );
     return result("needle", t0, { summary: `not run: ${problems[0]}`, problems, details: details() });
   }

@@ -195,7 +195,8 @@ export function renderGateReport(report: GateReport): string {
   const unsure = report.checks.filter((c) => c.status === "inconclusive").map((c) => c.name);
   lines.push(
     report.ok
-      ? `RESULT: ${unsure.length ? `PASS, but INCONCLUSIVE for ${unsure.join(", ")}` : "PASS"} (${count("pass")} passed, ${count("skip")} skipped${unsure.length ? `, ${unsure.length} inconclusive` : ""})`
+      ? `RESULT: ${unsure.length ? `PASS, but INCONCLUSIVE for ${unsure.join(", ")}` : "PASS"}` +
+          ` (${count("pass")} passed, ${count("skip")} skipped${unsure.length ? `, ${unsure.length} inconclusive` : ""})`
       : `RESULT: FAIL (${failed} of ${report.checks.length} checks failed)`,
   );
   return `${lines.join("\n")}\n`;

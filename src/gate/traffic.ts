@@ -307,7 +307,9 @@ export async function soakGate(opts: SoakOptions): Promise<CheckResult> {
   const tooShort = opts.samplers.length > 0 && o.wallMs < minVerdictMs;
   judgeMemory(opts, nodes, tooShort, problems, notes);
   const inconclusive = tooShort
-    ? `the soak ran ${Math.round(o.wallMs / 1000)} s, under the ${Math.round(minVerdictMs / 1000)} s a free-memory verdict needs: slopes over a shorter run are noise extrapolated to an hour, so no leak verdict is given (run --soak-duration ${Math.round(minVerdictMs / 1000)} or more)`
+    ? `the soak ran ${Math.round(o.wallMs / 1000)} s, under the ${Math.round(minVerdictMs / 1000)}` +
+      ` s a free-memory verdict needs: slopes over a shorter run are noise extrapolated to an hour,` +
+      ` so no leak verdict is given (run --soak-duration ${Math.round(minVerdictMs / 1000)} or more)`
     : undefined;
   if (inconclusive) notes.push(inconclusive);
   return result("soak", t0, {
@@ -399,7 +401,9 @@ function judgeMemory(
       notes.push("free memory was not sampled (--sampler none): only the traffic part of the soak was gated");
     else
       problems.push(
-        "free memory was not sampled: no nodes known (pass --stack/--config for SSH sampling, --sampler local on the node itself, or --sampler none to gate traffic only)",
+        "free memory was not sampled: no nodes known" +
+          " (pass --stack/--config for SSH sampling," +
+          " --sampler local on the node itself, or --sampler none to gate traffic only)",
       );
   }
   for (const n of nodes) {
@@ -414,7 +418,9 @@ function judgeMemory(
       notes.push(`${n.node}: ${n.failedSamples} memory sample(s) failed (${n.firstError ?? ""})`);
     if (!tooShort && -n.slopeMbPerHour > opts.maxDeclineMbPerHour)
       problems.push(
-        `${n.node}: free memory fell at ${Math.round(-n.slopeMbPerHour)} MB/h (${n.firstMb} -> ${n.lastMb} MB), over the ${opts.maxDeclineMbPerHour} MB/h limit: a leak (check the UCX variables) heading for a UMA freeze`,
+        `${n.node}: free memory fell at ${Math.round(-n.slopeMbPerHour)} MB/h (${n.firstMb} -> ${n.lastMb} MB)` +
+          `, over the ${opts.maxDeclineMbPerHour} MB/h limit` +
+          `: a leak (check the UCX variables) heading for a UMA freeze`,
       );
   }
 }
@@ -434,6 +440,8 @@ function soakSummary(
   return problems.length
     ? `failed: ${problems[0]}`
     : inconclusive
-      ? `inconclusive: ${o.ok} requests at concurrency ${opts.concurrency} with no failure, but ${Math.round(o.wallMs / 1000)} s is too short for a free-memory verdict (needs ${Math.round(minVerdictMs / 1000)} s)${slopes ? `; measured slopes MB/h, not judged: ${slopes}` : ""}`
+      ? `inconclusive: ${o.ok} requests at concurrency ${opts.concurrency} with no failure,` +
+        ` but ${Math.round(o.wallMs / 1000)} s is too short for a free-memory verdict` +
+        ` (needs ${Math.round(minVerdictMs / 1000)} s)${slopes ? `; measured slopes MB/h, not judged: ${slopes}` : ""}`
       : `${o.ok} requests at concurrency ${opts.concurrency} with no failure${slopes ? `; free-memory slope MB/h (negative = shrinking): ${slopes}` : ""}`;
 }

@@ -7,7 +7,11 @@
 # sidecar's); gid.sh for roce_gid_index. Sourcing this file defines the functions only.
 
 # The counters that count errors and retransmissions (IB counters/ and mlx5 hw_counters/ names).
-RDMA_ERROR_COUNTERS=" symbol_error port_rcv_errors port_rcv_remote_physical_errors port_rcv_switch_relay_errors link_error_recovery link_downed port_xmit_discards port_xmit_constraint_errors port_rcv_constraint_errors local_link_integrity_errors excessive_buffer_overrun_errors VL15_dropped out_of_buffer out_of_sequence local_ack_timeout_err req_cqe_error resp_cqe_error req_remote_access_errors req_remote_invalid_request resp_local_length_error resp_remote_access_errors rx_icrc_encapsulated "
+RDMA_ERROR_COUNTERS=" symbol_error port_rcv_errors port_rcv_remote_physical_errors port_rcv_switch_relay_errors"
+RDMA_ERROR_COUNTERS+=" link_error_recovery link_downed port_xmit_discards port_xmit_constraint_errors port_rcv_constraint_errors"
+RDMA_ERROR_COUNTERS+=" local_link_integrity_errors excessive_buffer_overrun_errors VL15_dropped out_of_buffer out_of_sequence"
+RDMA_ERROR_COUNTERS+=" local_ack_timeout_err req_cqe_error resp_cqe_error req_remote_access_errors req_remote_invalid_request"
+RDMA_ERROR_COUNTERS+=" resp_local_length_error resp_remote_access_errors rx_icrc_encapsulated "
 RDMA_RETRANSMIT_COUNTERS=" packet_seq_err implied_nak_seq_err duplicate_request rnr_nak_retry_err roce_adp_retrans roce_adp_retrans_to roce_slow_restart "
 
 # m_help NAME TYPE TEXT: the HELP and TYPE lines of one metric family.

@@ -4,13 +4,18 @@
 
 # human_bytes N: 1.2 GB, 340.0 MB, 12.0 KB, 5 B (decimal units, as df -H and docker print).
 human_bytes() {
-  awk -v b="$1" 'BEGIN { split("B KB MB GB TB", u, " "); i = 1; while (b >= 1000 && i < 5) { b /= 1000; i++ } if (i == 1) printf "%d B", b; else printf "%.1f %s", b, u[i] }'
+  awk -v b="$1" 'BEGIN {
+    split("B KB MB GB TB", u, " "); i = 1; while (b >= 1000 && i < 5) { b /= 1000; i++ }
+    if (i == 1) printf "%d B", b; else printf "%.1f %s", b, u[i]
+  }'
 }
 
 # human_seconds S: 45 s, 3m05s, 1h02m.
 human_seconds() {
   local s=$1
-  if [ "$s" -lt 60 ]; then echo "$s s"; elif [ "$s" -lt 3600 ]; then printf '%dm%02ds\n' $((s / 60)) $((s % 60)); else printf '%dh%02dm\n' $((s / 3600)) $((s % 3600 / 60)); fi
+  if [ "$s" -lt 60 ]; then echo "$s s"
+  elif [ "$s" -lt 3600 ]; then printf '%dm%02ds\n' $((s / 60)) $((s % 60))
+  else printf '%dh%02dm\n' $((s / 3600)) $((s % 3600 / 60)); fi
 }
 
 # copy_progress TOTAL LABEL INTERVAL FD: copy stdin to stdout unchanged; every INTERVAL seconds,

@@ -33,7 +33,9 @@ if [ -n "$key" ]; then printf 'Authorization: Bearer %s\n' "$key" > "$hdr"; fi
 start=$(date +%s); deadline=$(( start + TIMEOUT )); last="no answer yet"; stage=; next=$(( start + PROGRESS ))
 echo "readiness on $NODE: waiting up to $(human_seconds "$TIMEOUT") for $SERVED to report max_model_len=$MAX_MODEL_LEN"
 while :; do
-  if model_ready "$BASE" "$hdr" 5 10 "$SERVED" "$MAX_MODEL_LEN"; then echo "ready: $SERVED max_model_len=$MAX_MODEL_LEN after $(human_seconds $(( $(date +%s) - start )))"; exit 0; fi
+  if model_ready "$BASE" "$hdr" 5 10 "$SERVED" "$MAX_MODEL_LEN"; then
+    echo "ready: $SERVED max_model_len=$MAX_MODEL_LEN after $(human_seconds $(( $(date +%s) - start )))"; exit 0
+  fi
   last=$READY_LAST; now=$(date +%s)
   case "$last" in
     "/health:"*) pending="/health to answer 200" ;;
@@ -42,7 +44,8 @@ while :; do
   esac
   if [ "$pending" != "$stage" ] || [ "$now" -ge "$next" ]; then
     if [ -n "$stage" ] && [ "$pending" != "$stage" ]; then echo "readiness on $NODE: ${stage%% to *} passed after $(human_seconds $(( now - start )))"; fi
-    echo "readiness on $NODE: waiting for $pending, $(human_seconds $(( now - start ))) of $(human_seconds "$TIMEOUT") (last: $(printf '%s' "$last" | oneline 160))"
+    waited="$(human_seconds $(( now - start ))) of $(human_seconds "$TIMEOUT")"
+    echo "readiness on $NODE: waiting for $pending, $waited (last: $(printf '%s' "$last" | oneline 160))"
     stage=$pending; next=$(( now + PROGRESS ))
   fi
   if [ "$now" -ge "$deadline" ]; then

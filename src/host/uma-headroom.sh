@@ -9,6 +9,7 @@ if [ "$avail_kb" -lt "$THRESHOLD_KB" ]; then
   logger -t dgx-spark-vllm -p user.warning "$msg"
   echo "$msg" >&2
   if [ -s "$WEBHOOK_FILE" ]; then
-    curl -fsS -m 10 -X POST -H 'Content-Type: application/json' --data "{\"text\":\"$msg\"}" "$(cat "$WEBHOOK_FILE")" >/dev/null || logger -t dgx-spark-vllm "webhook POST failed"
+    curl -fsS -m 10 -X POST -H 'Content-Type: application/json' --data "{\"text\":\"$msg\"}" "$(cat "$WEBHOOK_FILE")" >/dev/null ||
+      logger -t dgx-spark-vllm "webhook POST failed"
   fi
 fi

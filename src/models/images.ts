@@ -59,7 +59,8 @@ export const IMAGE_PRESETS = {
       source: "NVIDIA's 0731 recipe.yaml records it for its run on this image, validated 2026-08-31",
     },
     source:
-      "NVIDIA/local-ai-inference-recipes models/deepseek/deepseek-v4-flash-0731/dgx-spark-2gpu/linux/vllm/fp4-fp8-mixed/recipe.yaml (0731, DSpark K=5, b12x backends, fp8 KV)",
+      "NVIDIA/local-ai-inference-recipes models/deepseek/deepseek-v4-flash-0731/dgx-spark-2gpu/linux/vllm/fp4-fp8-mixed/recipe.yaml" +
+      " (0731, DSpark K=5, b12x backends, fp8 KV)",
     description: "community prebuilt B12X image NVIDIA's official 0731 two-Spark recipe requires",
   },
 } as const satisfies Record<string, ImagePreset>;

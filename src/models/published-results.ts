@@ -183,9 +183,11 @@ export const PUBLISHED_RESULTS: readonly PublishedResult[] = [
     aggregate: f(182, 182, true),
     aggregateConcurrency: 6,
     workload:
-      "thinking off, warmed; ~67 tok/s on code, ~40 on mixed content; variant taken as 0731 (the post names DeepSeek-V4-Flash-DSpark; only 0731 bundles a DSpark head)",
+      "thinking off, warmed; ~67 tok/s on code, ~40 on mixed content" +
+      "; variant taken as 0731 (the post names DeepSeek-V4-Flash-DSpark; only 0731 bundles a DSpark head)",
     source:
-      'NVIDIA developer forum, "DeepSeek-V4-Flash-DSpark on 2x DGX Spark (GB10) - big single-stream speed boost (~60-67 tok/s) + 1M context, now with concurrency"',
+      'NVIDIA developer forum, "DeepSeek-V4-Flash-DSpark on 2x DGX Spark (GB10)' +
+      ' - big single-stream speed boost (~60-67 tok/s) + 1M context, now with concurrency"',
     read: "2026-12-07",
   },
   {
@@ -199,7 +201,8 @@ export const PUBLISHED_RESULTS: readonly PublishedResult[] = [
     aggregateConcurrency: 16,
     workload: "a 200K / 16-seq profile",
     source:
-      'NVIDIA developer forum, "DeepSeek-V4-Flash-DSpark on 2x DGX Spark (GB10) - big single-stream speed boost (~60-67 tok/s) + 1M context, now with concurrency"',
+      'NVIDIA developer forum, "DeepSeek-V4-Flash-DSpark on 2x DGX Spark (GB10)' +
+      ' - big single-stream speed boost (~60-67 tok/s) + 1M context, now with concurrency"',
     read: "2026-12-07",
   },
   {

@@ -69,7 +69,8 @@ export function linkAddressStep(node: NodeConfig, mtu: number, names: HostNames 
     return [
       sh`k="$J"/${`link%${p.netdev}`}`,
       sh`[ -e "$k.mtu" ] || $SUDO tee "$k.mtu" <${`/sys/class/net/${p.netdev}/mtu`} >/dev/null`,
-      sh`if [ ! -e "$k.addr" ]; then if grep -qF ${` ${cidr} `} <<<"$(ip -o -4 addr show dev ${p.netdev})"; then echo preexisting; else echo added; fi | $SUDO tee "$k.addr" >/dev/null; fi`,
+      sh`if [ ! -e "$k.addr" ]; then if grep -qF ${` ${cidr} `} <<<"$(ip -o -4 addr show dev ${p.netdev})";` +
+        sh` then echo preexisting; else echo added; fi | $SUDO tee "$k.addr" >/dev/null; fi`,
       sh`hold ${`link%${p.netdev}`}`,
     ];
   });
@@ -78,15 +79,20 @@ export function linkAddressStep(node: NodeConfig, mtu: number, names: HostNames 
     return [
       sh`k="$J"/${`link%${p.netdev}`}`,
       sh`if release ${`link%${p.netdev}`}; then`,
-      sh`if [ "$(cat "$k.addr" 2>/dev/null)" = added ] && grep -qF ${` ${cidr} `} <<<"$(ip -o -4 addr show dev ${p.netdev} 2>/dev/null)"; then $SUDO ip addr del ${cidr} dev ${p.netdev}; fi`,
-      sh`if [ -e "$k.mtu" ]; then if ip link show dev ${p.netdev} >/dev/null 2>&1; then $SUDO ip link set dev ${p.netdev} mtu "$(cat "$k.mtu")"; fi; $SUDO rm -f "$k.mtu"; fi`,
+      sh`if [ "$(cat "$k.addr" 2>/dev/null)" = added ]` +
+        sh` && grep -qF ${` ${cidr} `} <<<"$(ip -o -4 addr show dev ${p.netdev} 2>/dev/null)";` +
+        sh` then $SUDO ip addr del ${cidr} dev ${p.netdev}; fi`,
+      sh`if [ -e "$k.mtu" ]; then if ip link show dev ${p.netdev} >/dev/null 2>&1;` +
+        sh` then $SUDO ip link set dev ${p.netdev} mtu "$(cat "$k.mtu")"; fi; $SUDO rm -f "$k.mtu"; fi`,
       '$SUDO rm -f "$k.addr"',
       "fi",
     ];
   });
   return {
     id: "link-address",
-    description: `data-plane ${node.dataPlane.map((p) => `${p.netdev} ${p.address}/${p.prefix}`).join(", ")} at MTU ${mtu}, applied now and persisted in ${NETPLAN_FILE}`,
+    description:
+      `data-plane ${node.dataPlane.map((p) => `${p.netdev} ${p.address}/${p.prefix}`).join(", ")}` +
+      ` at MTU ${mtu}, applied now and persisted in ${NETPLAN_FILE}`,
     create: script(
       ...linkFunctions(node, mtu),
       ...holderFunctions(names),
@@ -187,9 +193,16 @@ export function linkBootStep(
     "[Install]",
     "WantedBy=multi-user.target",
   ].join("\n");
+  const reasserted = [
+    ...(hardening?.swapOff ? ["swap off"] : []),
+    ...(hardening?.minFreeKbytes !== undefined ? [`vm.min_free_kbytes=${hardening.minFreeKbytes}`] : []),
+    "",
+  ].join(", ");
   return {
     id: "link-boot",
-    description: `${unitName}.service: at every boot re-asserts ${[...(hardening?.swapOff ? ["swap off"] : []), ...(hardening?.minFreeKbytes !== undefined ? [`vm.min_free_kbytes=${hardening.minFreeKbytes}`] : []), ""].join(", ")}re-applies the data plane and re-bounces a missing RoCEv2 GID`,
+    description:
+      `${unitName}.service: at every boot re-asserts ${reasserted}` +
+      `re-applies the data plane and re-bounces a missing RoCEv2 GID`,
     create: scriptIn(
       names.journal,
       writeManagedFile(bootScript, linkBootScript(node, mtu, hardening), "0755"),
@@ -262,7 +275,8 @@ export function ipv6OffStep(node: NodeConfig, names: HostNames = DEFAULT_NAMES):
       ...devs.map(
         (d) =>
           // A port that is gone has nothing to restore.
-          sh`if [ -e "$J/ipv6%${d}" ]; then $SUDO sysctl -q -w ${`${disableIpv6Key(d)}=`}"$(cat "$J/ipv6%${d}")" 2>/dev/null || true; $SUDO rm -f "$J/ipv6%${d}"; fi`,
+          sh`if [ -e "$J/ipv6%${d}" ]; then $SUDO sysctl -q -w ${`${disableIpv6Key(d)}=`}"$(cat "$J/ipv6%${d}")"` +
+          sh` 2>/dev/null || true; $SUDO rm -f "$J/ipv6%${d}"; fi`,
       ),
       removeManagedFile(IPV6_SYSCTL_FILE),
       "fi",
@@ -305,6 +319,12 @@ export function pingCheck(
   const src = from.dataPlane[twin] as NodeConfig["dataPlane"][number];
   const dst = to.dataPlane[twin] as NodeConfig["dataPlane"][number];
   const payload = payloadFor(mtu);
+  const noPing = fail(
+    from.name,
+    "link-verify",
+    `no don't-fragment ping of ${payload} bytes to ${to.name} (${dst.address}) over ${src.netdev}` +
+      `: check ${physicalHint(medium, mtu)}`,
+  );
   return {
     from: from.name,
     to: to.name,
@@ -312,9 +332,7 @@ export function pingCheck(
     netdev: src.netdev,
     target: dst.address,
     payloadBytes: payload,
-    script: script(
-      sh`ping -M "do" -s ${payload} -c 3 -W 2 -I ${src.netdev} ${dst.address} >/dev/null || ${fail(from.name, "link-verify", `no don't-fragment ping of ${payload} bytes to ${to.name} (${dst.address}) over ${src.netdev}: check ${physicalHint(medium, mtu)}`)}`,
-    ),
+    script: script(sh`ping -M "do" -s ${payload} -c 3 -W 2 -I ${src.netdev} ${dst.address} >/dev/null || ${noPing}`),
   };
 }
 

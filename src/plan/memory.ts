@@ -119,7 +119,10 @@ export function nodeBudget(
       printedConcurrency: round(c.maxConcurrency),
       fullContextRequests: c.fullContextRequests,
       perRequestGiB: round(c.perRequestGiB),
-      basis: `vLLM ${layout.vllmVersion} block accounting: ${c.numBlocks} blocks of ${layout.bytesPerBlock} B; one ${m.maxModelLen}-token request takes ${c.blocksPerRequest} (${inFlight} tokens in flight reserved in the sliding-window groups)`,
+      basis:
+        `vLLM ${layout.vllmVersion} block accounting: ${c.numBlocks} blocks of ${layout.bytesPerBlock} B` +
+        `; one ${m.maxModelLen}-token request takes ${c.blocksPerRequest}` +
+        ` (${inFlight} tokens in flight reserved in the sliding-window groups)`,
     };
   }
   const freeBeforeStart = hw.visibleGiB - hw.startBaselineGiB - reserveGiB;
@@ -202,7 +205,10 @@ function budgetFindings(b: NodeMemoryBudget, inputs: MemoryInputs, add: AddFindi
       true,
       n,
       "serving.gpuMemoryUtilization",
-      `vLLM's start check needs ${b.start.needsGiB} GiB free (util x ${b.visibleGiB} GiB) but only ~${b.start.freeBeforeStartGiB} GiB is free before start (after the OS and the ${round((inputs.minFreeKbytes * 1024) / GIB)} GiB min_free_kbytes reserve): lower the utilisation`,
+      `vLLM's start check needs ${b.start.needsGiB} GiB free (util x ${b.visibleGiB} GiB)` +
+        ` but only ~${b.start.freeBeforeStartGiB} GiB is free before start` +
+        ` (after the OS and the ${round((inputs.minFreeKbytes * 1024) / GIB)} GiB min_free_kbytes reserve)` +
+        `: lower the utilisation`,
     );
   }
   if (b.kvPoolGiB <= 0) {
@@ -210,21 +216,26 @@ function budgetFindings(b: NodeMemoryBudget, inputs: MemoryInputs, add: AddFindi
       true,
       n,
       "serving.gpuMemoryUtilization",
-      `weights (${b.weightsGiB} GiB) and overhead (${b.overheadGiB} GiB) exceed the ${b.budgetGiB} GiB budget: no room for any KV cache; raise the utilisation or lower max-num-seqs / the CUDA-graph capture size`,
+      `weights (${b.weightsGiB} GiB) and overhead (${b.overheadGiB} GiB)` +
+        ` exceed the ${b.budgetGiB} GiB budget` +
+        `: no room for any KV cache; raise the utilisation or lower max-num-seqs / the CUDA-graph capture size`,
     );
   } else if (b.kvPoolGiB < b.fullRequestGiB) {
     add(
       true,
       n,
       "serving.profile.maxModelLen",
-      `the KV pool (~${b.kvPoolGiB} GiB, ${b.kvPoolTokens} tokens) cannot hold one ${inputs.maxModelLen}-token request (${b.fullRequestGiB} GiB): vLLM would refuse to start; lower maxModelLen, max-num-seqs or the capture size, or raise the utilisation`,
+      `the KV pool (~${b.kvPoolGiB} GiB, ${b.kvPoolTokens} tokens)` +
+        ` cannot hold one ${inputs.maxModelLen}-token request (${b.fullRequestGiB} GiB)` +
+        `: vLLM would refuse to start; lower maxModelLen, max-num-seqs or the capture size, or raise the utilisation`,
     );
   } else if (b.kvPoolGiB < b.fullRequestGiB + M) {
     add(
       false,
       n,
       "serving.profile.maxModelLen",
-      `the KV pool (~${b.kvPoolGiB} GiB) is within the estimate's margin (${M} GiB) of one full ${inputs.maxModelLen}-token request (${b.fullRequestGiB} GiB): the engine may refuse to start`,
+      `the KV pool (~${b.kvPoolGiB} GiB) is within the estimate's margin (${M} GiB)` +
+        ` of one full ${inputs.maxModelLen}-token request (${b.fullRequestGiB} GiB): the engine may refuse to start`,
     );
   } else if (b.maxFullContextRequests < inputs.maxNumSeqs) {
     // The profiles' own trade-off (more sequences than full-context requests fit): a note, not a risk.
@@ -232,7 +243,8 @@ function budgetFindings(b: NodeMemoryBudget, inputs: MemoryInputs, add: AddFindi
       "note",
       n,
       "serving.profile.maxNumSeqs",
-      `${inputs.maxNumSeqs} sequences, but the KV pool (~${b.kvPoolTokens} tokens) holds ${b.maxFullContextRequests} at full context: the rest wait when requests are long`,
+      `${inputs.maxNumSeqs} sequences, but the KV pool (~${b.kvPoolTokens} tokens)` +
+        ` holds ${b.maxFullContextRequests} at full context: the rest wait when requests are long`,
     );
   }
   if (b.headroomGiB < thresholdGiB) {
@@ -240,7 +252,9 @@ function budgetFindings(b: NodeMemoryBudget, inputs: MemoryInputs, add: AddFindi
       false,
       n,
       "hardening.umaAlertThresholdGb",
-      `predicted free memory while serving is ~${b.headroomGiB} GiB, under the ${inputs.umaAlertThresholdGb} GiB alert threshold: the headroom monitor will alert from the start; set the threshold below the headroom or lower the utilisation`,
+      `predicted free memory while serving is ~${b.headroomGiB} GiB` +
+        `, under the ${inputs.umaAlertThresholdGb} GiB alert threshold` +
+        `: the headroom monitor will alert from the start; set the threshold below the headroom or lower the utilisation`,
     );
   }
   if (b.headroomGiB < 3) {

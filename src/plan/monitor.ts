@@ -91,7 +91,9 @@ export function umaMonitorStep(
   ].join("\n");
   return {
     id: "uma-monitor",
-    description: `UMA headroom monitor: systemd timer every ${MONITOR_INTERVAL_S} s, alert below ${thresholdGb} GiB available (webhook optional, read on stdin)${metrics ? `; writes the node metrics to ${metrics.file}` : ""}`,
+    description:
+      `UMA headroom monitor: systemd timer every ${MONITOR_INTERVAL_S} s, alert below ${thresholdGb} GiB available` +
+      ` (webhook optional, read on stdin)${metrics ? `; writes the node metrics to ${metrics.file}` : ""}`,
     create: scriptIn(
       names.journal,
       // stdin: the webhook URL or nothing. Read before anything else consumes stdin.
@@ -100,7 +102,8 @@ export function umaMonitorStep(
       writeManagedFile(serviceFile, service),
       writeManagedFile(timerFile, timer),
       sh`if [ ! -d ${configDir} ]; then $SUDO mkdir -p ${configDir}; $SUDO touch "$J"/${dirKey}; fi`,
-      sh`if [ -n "$webhook" ]; then printf '%s\\n' "$webhook" | $SUDO tee ${webhookFile} >/dev/null; $SUDO chmod 0600 ${webhookFile}; else $SUDO rm -f ${webhookFile}; fi`,
+      sh`if [ -n "$webhook" ]; then printf '%s\\n' "$webhook" | $SUDO tee ${webhookFile} >/dev/null;` +
+        sh` $SUDO chmod 0600 ${webhookFile}; else $SUDO rm -f ${webhookFile}; fi`,
       "$SUDO systemctl daemon-reload",
       sh`$SUDO systemctl enable --now ${`${unitName}.timer`}`,
     ),

@@ -337,7 +337,8 @@ export function recommend(t: RecommendTarget, now = new Date()): Recommendation 
 /** One line on why a candidate is on the list. */
 export function why(c: Candidate, context: number): string {
   const parts = [
-    `fits ${c.fullContextRequests} x ${tokensLabel(context)} at once (worst case${c.vllmLog ? "" : `; vLLM's block count not derived for ${c.variant} ${c.kvCacheDtype}, counted at its bytes per token`})`,
+    `fits ${c.fullContextRequests} x ${tokensLabel(context)} at once (worst case` +
+      `${c.vllmLog ? "" : `; vLLM's block count not derived for ${c.variant} ${c.kvCacheDtype}, counted at its bytes per token`})`,
   ];
   const m = c.measured;
   if (!m) parts.push("not measured publicly");

@@ -63,7 +63,9 @@ export function secretsFileStep(spec: ContainerSpec): HostStep | undefined {
   const fns = [hostFile("journal.sh"), hostFile("secrets-file.sh")].map((f) => f.replace(/\n$/, "")).join("\n");
   return {
     id: "secrets-file",
-    description: `${s.hostDir}/${s.fileName} (root only) with ${spec.secretEnv.join(", ")} for container ${spec.name}, read on stdin; mounted read-only at ${s.containerDir}`,
+    description:
+      `${s.hostDir}/${s.fileName} (root only) with ${spec.secretEnv.join(", ")}` +
+      ` for container ${spec.name}, read on stdin; mounted read-only at ${s.containerDir}`,
     create: script(vars, fns, "secrets_file_write"),
     delete: undoScript(vars, fns, "secrets_file_remove"),
     after: [],

@@ -37,11 +37,18 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
   const netdevChecks = node.dataPlane.map(
     (p) =>
       // Read the whole output first: with pipefail, grep -q closing the pipe early can fail the pipeline (SIGPIPE).
-      sh`grep -Eq ${`^${p.hca} port [0-9]+ ==> ${p.netdev} \\(Up\\)`} <<<"$(ibdev2netdev)" || ${fail(n, "preflight netdev", `${p.hca} ==> ${p.netdev} is not Up in ibdev2netdev: check the cable and the port`)}`,
+      sh`grep -Eq ${`^${p.hca} port [0-9]+ ==> ${p.netdev} \\(Up\\)`} <<<"$(ibdev2netdev)"` +
+      sh` || ${fail(n, "preflight netdev", `${p.hca} ==> ${p.netdev} is not Up in ibdev2netdev: check the cable and the port`)}`,
   );
   const modelDir = modelCacheDir(plan, node);
   // Messages that show values read on the host name the node through $node.
   const nodeVar = sh`node=${n}`;
+  const noNvidiaRuntime = fail(
+    n,
+    "preflight docker",
+    "the NVIDIA container runtime is not registered with docker: " +
+      "install nvidia-container-toolkit and run nvidia-ctk runtime configure --runtime=docker",
+  );
   return [
     {
       id: "gpu",
@@ -51,7 +58,9 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
         "gpu=$(nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader | awk 'NR == 1')",
         nodeVar,
         sh`cap=${REQUIRED_COMPUTE_CAP}`,
-        `case "$gpu" in *GB10*", $cap") ;; *) echo "dgx-spark-vllm: node $node: preflight gpu: expected a GB10 with compute capability $cap, found '$gpu'" >&2; exit 1;; esac`,
+        `case "$gpu" in *GB10*", $cap") ;;` +
+          ` *) echo "dgx-spark-vllm: node $node: preflight gpu: expected a GB10 with compute capability $cap` +
+          `, found '$gpu'" >&2; exit 1;; esac`,
         'echo "$gpu"',
       ),
     },
@@ -68,8 +77,9 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
       id: "docker",
       description: "docker answers and has the NVIDIA container runtime",
       script: script(
-        `docker info >/dev/null 2>&1 || ${fail(n, "preflight docker", "docker does not answer for this user: install docker and add the user to the docker group")}`,
-        `grep -q nvidia <<<"$(docker info --format '{{json .Runtimes}}')" || ${fail(n, "preflight docker", "the NVIDIA container runtime is not registered with docker: install nvidia-container-toolkit and run nvidia-ctk runtime configure --runtime=docker")}`,
+        `docker info >/dev/null 2>&1 || ` +
+          `${fail(n, "preflight docker", "docker does not answer for this user: install docker and add the user to the docker group")}`,
+        `grep -q nvidia <<<"$(docker info --format '{{json .Runtimes}}')" || ${noNvidiaRuntime}`,
         "docker version --format '{{.Server.Version}}'",
       ),
     },
@@ -84,7 +94,9 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
     knownBadCheck(plan, node),
     {
       id: "disk",
-      description: `free disk under ${node.cache.huggingface} for the weights (~${WEIGHTS_DISK_GB} GB, less what is already cached) plus the image (~${IMAGE_DISK_GB} GB)`,
+      description:
+        `free disk under ${node.cache.huggingface} for the weights (~${WEIGHTS_DISK_GB} GB, less what is already cached)` +
+        ` plus the image (~${IMAGE_DISK_GB} GB)`,
       script: script(
         nodeVar,
         // delivery local: the weights are already on the node (model.localPath).
@@ -93,7 +105,8 @@ export function preflightChecks(plan: ClusterPlan, node: NodePlan): NodeCheck[] 
         sh`cached=0; if [ -d ${modelDir} ]; then cached=$(du -s -BG -L ${modelDir} | awk '{print int($1)}'); fi`,
         "need=$(( (weights - cached > 0 ? weights - cached : 0) + image ))",
         `avail=$(df -P -BG "$d" | awk 'NR==2 {print int($4)}')`,
-        '[ "$avail" -ge "$need" ] || { echo "dgx-spark-vllm: node $node: preflight disk: $avail GB free under $d, need $need GB (weights $weights GB less $cached GB cached, image $image GB)" >&2; exit 1; }',
+        '[ "$avail" -ge "$need" ] || { echo "dgx-spark-vllm: node $node: preflight disk: $avail GB free under $d, need $need GB' +
+          ' (weights $weights GB less $cached GB cached, image $image GB)" >&2; exit 1; }',
         'echo "$avail GB free, need $need GB"',
       ),
     },
@@ -110,8 +123,10 @@ export function knownBadCheck(plan: ClusterPlan, node: NodePlan): NodeCheck {
   const lines = plan.hardening.knownBad.map((k) => {
     const what = `kernel ${k.version}: ${k.breaks} (${k.source})`;
     return k.acknowledged
-      ? sh`if [ "$kr" = ${k.version} ]; then echo ${`dgx-spark-vllm: node ${n}: preflight kernel: WARNING ${what}; acknowledged in hardening.acknowledgeKnownBad (${k.id})`} >&2; fi`
-      : sh`if [ "$kr" = ${k.version} ]; then ${fail(n, "preflight kernel", `${what}: ${k.fix}, or accept it with hardening.acknowledgeKnownBad: [${k.id}]`)}; fi`;
+      ? sh`if [ "$kr" = ${k.version} ]; then echo ` +
+          sh`${`dgx-spark-vllm: node ${n}: preflight kernel: WARNING ${what}; acknowledged in hardening.acknowledgeKnownBad (${k.id})`} >&2; fi`
+      : sh`if [ "$kr" = ${k.version} ]; then ` +
+          sh`${fail(n, "preflight kernel", `${what}: ${k.fix}, or accept it with hardening.acknowledgeKnownBad: [${k.id}]`)}; fi`;
   });
   return {
     id: "kernel",
@@ -160,7 +175,9 @@ export function imagePresenceStep(plan: ClusterPlan, node: NodePlan): HostStep {
       ...holderFunctions(plan.names),
       key,
       ...underHoldersLock(
-        sh`if [ ! -e "$k.present" ] && [ ! -e "$k.absent" ]; then if prev=$(docker image inspect --format '{{.Id}}' ${tag} 2>/dev/null); then printf '%s\\n' "$prev" | $SUDO tee "$k.present" >/dev/null; else $SUDO touch "$k.absent"; fi; fi`,
+        sh`if [ ! -e "$k.present" ] && [ ! -e "$k.absent" ];` +
+          sh` then if prev=$(docker image inspect --format '{{.Id}}' ${tag} 2>/dev/null);` +
+          sh` then printf '%s\\n' "$prev" | $SUDO tee "$k.present" >/dev/null; else $SUDO touch "$k.absent"; fi; fi`,
         sh`hold ${jkey}`,
       ),
       ...pull,

@@ -91,13 +91,18 @@ export function imageWarnings(config: ClusterConfig): { warnings: ConfigProblem[
   if (img.source === "preset" && !img.digest) {
     warnings.push({
       path: "image.digest",
-      message: `is not set: preset ${img.name} resolves to the moving tag ${presetRef(img.name, undefined)} (community, mutable), so two nodes or two deploys may run different builds; set image.digest to the sha256 you validated (docker buildx imagetools inspect ${presetRef(img.name, undefined)})`,
+      message:
+        `is not set: preset ${img.name} resolves to the moving tag ${presetRef(img.name, undefined)}` +
+        ` (community, mutable), so two nodes or two deploys may run different builds` +
+        `; set image.digest to the sha256 you validated (docker buildx imagetools inspect ${presetRef(img.name, undefined)})`,
     });
   }
   if (img.source === "prebuilt" && !img.capabilities) {
     notes.push({
       path: "image.capabilities",
-      message: `is not set: what ${img.ref} has (speculative methods, KV dtypes, b12x kernels) is not checked; declare it to have the plan refuse a config the image cannot run`,
+      message:
+        `is not set: what ${img.ref} has (speculative methods, KV dtypes, b12x kernels)` +
+        ` is not checked; declare it to have the plan refuse a config the image cannot run`,
     });
   }
   return { warnings, notes };

@@ -122,5 +122,6 @@ export const FLASH_FP8_VLLM_KV: VllmKvLayout = {
     { holds: "C128 compressor states", layers: 20, kind: "sliding", blockSize: 8, window: 128 },
   ],
   source:
-    "vLLM 0.33.0's own grouping of the layer specs DeepSeek-V4's layers declare (scripts/vllm-kv-capacity.py runs vLLM's code; test/plan/vllm-kv.test.ts compares)",
+    "vLLM 0.33.0's own grouping of the layer specs DeepSeek-V4's layers declare" +
+    " (scripts/vllm-kv-capacity.py runs vLLM's code; test/plan/vllm-kv.test.ts compares)",
 };

@@ -317,7 +317,9 @@ function unchecked(image: ClusterConfig["image"], carried: VllmCarried, known: r
   if (image.source === "build")
     return {
       path: "image.vllmRef",
-      message: `the source build's vLLM is ${carried.ref}, not a release, so ${not}; a source build of a release tag (vllmRef: v0.33.0, prs: []) would be checked`,
+      message:
+        `the source build's vLLM is ${carried.ref}, not a release, so ${not}` +
+        `; a source build of a release tag (vllmRef: v0.33.0, prs: []) would be checked`,
     };
   if (image.source === "preset")
     return {

@@ -75,7 +75,10 @@ export function watchdogPlan(
   if (w.enabled && w.minRestartIntervalSeconds < ENGINE_BOOT_S + 10) {
     warnings.push({
       path: "serving.watchdog.minRestartIntervalSeconds",
-      message: `is ${w.minRestartIntervalSeconds} s: restarts may start faster than the engine boots (~${ENGINE_BOOT_S} s plus the weight load); a fast restart loop on GB10 once leaked unified memory until the hosts froze`,
+      message:
+        `is ${w.minRestartIntervalSeconds} s: restarts may start faster than the engine boots` +
+        ` (~${ENGINE_BOOT_S} s plus the weight load)` +
+        `; a fast restart loop on GB10 once leaked unified memory until the hosts froze`,
     });
   }
   if (w.enabled && w.bootTimeoutSeconds < 2 * ENGINE_BOOT_S) {
@@ -221,7 +224,10 @@ export function watchdogStep(plan: ClusterPlan): HostStep {
   ].join("\n");
   return {
     id: "watchdog",
-    description: `coordinated watchdog on ${plan.cluster.head}: systemd service ${w.unit}, probes every ${w.probeIntervalSeconds} s, restarts ${w.restartOrder.join(" -> ")}, at most ${w.maxRestartsPerHour} per hour (API key read on stdin)`,
+    description:
+      `coordinated watchdog on ${plan.cluster.head}: systemd service ${w.unit},` +
+      ` probes every ${w.probeIntervalSeconds} s, restarts ${w.restartOrder.join(" -> ")}` +
+      `, at most ${w.maxRestartsPerHour} per hour (API key read on stdin)`,
     create: scriptIn(
       plan.names.journal,
       // stdin: the API key or nothing. Read before anything else consumes stdin.
@@ -268,13 +274,18 @@ export function watchdogHoldStep(plan: ClusterPlan, seconds: number): HostStep {
   const head = plan.nodes.find((n) => n.name === plan.cluster.head)?.container.name ?? "";
   return {
     id: "watchdog-hold",
-    description: `hold the watchdog on ${plan.cluster.head} for at most ${seconds} s while pulumi up replaces containers (released once ready), and stop the running head rank first`,
+    description:
+      `hold the watchdog on ${plan.cluster.head} for at most ${seconds} s` +
+      ` while pulumi up replaces containers (released once ready), and stop the running head rank first`,
     create: script(
-      sh`if [ -x ${bin} ]; then ${bin} hold ${seconds} ${"pulumi up replacing containers"}; else echo ${`dgx-spark-vllm: no watchdog on ${plan.cluster.head} yet: nothing to hold`}; fi`,
+      sh`if [ -x ${bin} ]; then ${bin} hold ${seconds} ${"pulumi up replacing containers"};` +
+        sh` else echo ${`dgx-spark-vllm: no watchdog on ${plan.cluster.head} yet: nothing to hold`}; fi`,
       // Every rank is replaced together (their generation label), workers first: a new worker must
       // not join the old head's rendezvous, which ends when the head is replaced. So the old head
       // stops here, before any container is replaced (held, the watchdog does not restart it).
-      sh`if [ "$(docker inspect -f '{{.State.Running}}' ${head} 2>/dev/null)" = true ]; then docker stop -t 30 ${head} >/dev/null && echo ${`dgx-spark-vllm: stopped ${head} on ${plan.cluster.head}: the ranks are replaced together`}; fi`,
+      sh`if [ "$(docker inspect -f '{{.State.Running}}' ${head} 2>/dev/null)" = true ];` +
+        sh` then docker stop -t 30 ${head} >/dev/null && echo ` +
+        sh`${`dgx-spark-vllm: stopped ${head} on ${plan.cluster.head}: the ranks are replaced together`}; fi`,
     ),
     delete: script(sh`if [ -x ${bin} ]; then ${bin} unhold; fi`),
     after: [],

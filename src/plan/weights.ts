@@ -103,7 +103,9 @@ export function weightsStep(plan: ClusterPlan, node: NodePlan): WeightsStep {
   if (plan.model.delivery === "head-then-copy" && node.name !== head.name)
     return {
       id: "weights-copy",
-      description: `copy ${plan.model.id}${rev} from ${head.name} over ${node.dataPlane.map((p) => p.address).join(", ")} and verify it, else download it on ${node.name} (kept on delete: the weights are data)`,
+      description:
+        `copy ${plan.model.id}${rev} from ${head.name} over ${node.dataPlane.map((p) => p.address).join(", ")}` +
+        ` and verify it, else download it on ${node.name} (kept on delete: the weights are data)`,
       create: weightsCopyScript(plan, head, node),
       delete: keep,
       after: [],

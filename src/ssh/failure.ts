@@ -23,7 +23,10 @@ export function classifySshText(text: string): SshFailure {
     return {
       kind: "host-key-changed",
       detail: lastLine(text),
-      fix: "the host key differs from the one pinned or known: if the Spark was reinstalled, update nodes[].ssh.hostKey (ssh-keyscan -t ed25519 <host>) and known_hosts; otherwise stop: something else answers at that address",
+      fix:
+        "the host key differs from the one pinned or known: if the Spark was reinstalled, update nodes[].ssh.hostKey" +
+        " (ssh-keyscan -t ed25519 <host>) and known_hosts" +
+        "; otherwise stop: something else answers at that address",
     };
   if (t.includes("host key verification failed"))
     return {

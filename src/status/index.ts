@@ -23,7 +23,9 @@ export function statusScript(plan: ClusterPlan, node: NodePlan, sampleS = SAMPLE
     "set -uo pipefail",
     ...(node.role === "head" ? ["key=; IFS= read -r key || true"] : []),
     'echo "@node $(hostname)"',
-    sh`out=$(timeout 6 docker inspect -f '{{.State.Status}} {{.State.StartedAt}} {{.RestartCount}} {{.State.ExitCode}}' ${c} 2>&1) && echo "@container $out" || echo "@container missing $(printf '%s' "$out" | head -n 1)"`,
+    sh`out=$(timeout 6 docker inspect -f '{{.State.Status}} {{.State.StartedAt}} {{.RestartCount}} {{.State.ExitCode}}'` +
+      sh` ${c} 2>&1)` +
+      sh` && echo "@container $out" || echo "@container missing $(printf '%s' "$out" | head -n 1)"`,
     'echo "@now $(date +%s)"',
     "echo \"@mem_available_kb $(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)\"",
     "echo \"@mem_total_kb $(awk '/^MemTotal:/ {print $2}' /proc/meminfo)\"",
@@ -32,10 +34,21 @@ export function statusScript(plan: ClusterPlan, node: NodePlan, sampleS = SAMPLE
     const base = `http://127.0.0.1:${plan.cluster.port}`;
     lines.push(
       `d=\${${WATCHDOG_DIR_ENV}:-${WATCHDOG_STATE_DIR}}`,
-      'if [ -e "$d/gave-up" ]; then echo "@watchdog gave-up"; elif [ -e "$d/paused" ]; then echo "@watchdog paused"; elif [ -d "$d" ]; then echo "@watchdog active"; else echo "@watchdog absent"; fi',
-      'c=0; cut=$(( $(date +%s) - 3600 )); if [ -r "$d/restarts" ]; then while read -r t; do [ "$t" -gt "$cut" ] 2>/dev/null && c=$((c + 1)); done < "$d/restarts"; fi; echo "@watchdog_restarts $c"',
+      'if [ -e "$d/gave-up" ]; then echo "@watchdog gave-up";' +
+        ' elif [ -e "$d/paused" ]; then echo "@watchdog paused";' +
+        ' elif [ -d "$d" ]; then echo "@watchdog active"; else echo "@watchdog absent"; fi',
+      "c=0; cut=$(( $(date +%s) - 3600 ));" +
+        ' if [ -r "$d/restarts" ]; then while read -r t; do [ "$t" -gt "$cut" ] 2>/dev/null && c=$((c + 1));' +
+        ' done < "$d/restarts"; fi;' +
+        ' echo "@watchdog_restarts $c"',
       // The key reaches curl on a pipe (-H @-), never on its command line.
-      sh`sample() { echo "@metrics $(date +%s.%N)"; { if [ -n "$key" ]; then printf 'Authorization: Bearer %s\n' "$key" | curl -fsS -m 5 -H @- ${`${base}/metrics`}; else curl -fsS -m 5 ${`${base}/metrics`}; fi; } 2>/dev/null | grep -E '^vllm:(num_requests_running|num_requests_waiting|kv_cache_usage_perc|generation_tokens_total|prompt_tokens_total|spec_decode_num_accepted_tokens_total|spec_decode_num_draft_tokens_total)[{ ]' | sed 's/^/@m /'; }`,
+      sh`sample() { echo "@metrics $(date +%s.%N)";` +
+        sh` { if [ -n "$key" ]; then printf 'Authorization: Bearer %s\n' "$key" | curl -fsS -m 5 -H @- ${`${base}/metrics`};` +
+        sh` else curl -fsS -m 5 ${`${base}/metrics`}; fi; } 2>/dev/null` +
+        sh` | grep -E '^vllm:(num_requests_running|num_requests_waiting|kv_cache_usage_perc|` +
+        sh`generation_tokens_total|prompt_tokens_total|` +
+        sh`spec_decode_num_accepted_tokens_total|spec_decode_num_draft_tokens_total)[{ ]'` +
+        sh` | sed 's/^/@m /'; }`,
       "sample",
       sh`sleep ${sampleS}`,
       "sample",
@@ -210,7 +223,8 @@ export function renderStatus(statuses: readonly NodeStatus[], plan: ClusterPlan,
         const tps = (x?: number) => (x === undefined ? "?" : x.toFixed(1));
         out.push(`  requests   running ${n(e.running)}, waiting ${n(e.waiting)}   KV cache ${pct(e.kvUsage)}`);
         out.push(
-          `  tok/s      generation ${tps(e.generationTokS)}, prompt ${tps(e.promptTokS)} (last ${e.windowS ?? "?"} s)${e.acceptanceRate !== undefined ? `   MTP acceptance ${pct(e.acceptanceRate)}` : ""}`,
+          `  tok/s      generation ${tps(e.generationTokS)}, prompt ${tps(e.promptTokS)} (last ${e.windowS ?? "?"} s)` +
+            `${e.acceptanceRate !== undefined ? `   MTP acceptance ${pct(e.acceptanceRate)}` : ""}`,
         );
       }
     }

@@ -51,7 +51,7 @@ link_set() {
 # link_gid STEP: re-bounce (del + add) an address whose RoCEv2 GID is missing (the post-reboot
 # quirk) and wait up to 10 s for it; exit 1 when it stays missing.
 link_gid() {
-  local i dev cidr ok
+  local i dev cidr ok fix
   for i in "${!NETDEV[@]}"; do
     dev=${NETDEV[$i]}; cidr="${ADDRESS[$i]}/${PREFIX[$i]}"
     if ! roce_gid_index "${HCA[$i]}" "${GID[$i]}" >/dev/null 2>&1; then
@@ -61,7 +61,11 @@ link_gid() {
       ok=; for _ in 1 2 3 4 5 6 7 8 9 10; do
         if roce_gid_index "${HCA[$i]}" "${GID[$i]}" >/dev/null 2>&1; then ok=1; break; fi; sleep 1
       done
-      [ -n "$ok" ] || { echo "dgx-spark-vllm: node $NODE: $1: no RoCEv2 GID for ${ADDRESS[$i]} on ${HCA[$i]} after re-adding the address: check the cable and 'ibdev2netdev'" >&2; exit 1; }
+      [ -n "$ok" ] || {
+        fix="check the cable and 'ibdev2netdev'"
+        echo "dgx-spark-vllm: node $NODE: $1: no RoCEv2 GID for ${ADDRESS[$i]} on ${HCA[$i]} after re-adding the address: $fix" >&2
+        exit 1
+      }
     fi
   done
 }

@@ -535,7 +535,8 @@ case "$MODE" in
       -e DSV_TOKEN_ON_STDIN=1 -e HF_HUB_DISABLE_PROGRESS_BARS=1 -e HF_HUB_ENABLE_HF_TRANSFER=0 "${endpoint[@]}" \
       -v "$HOST_HF:$CONTAINER_HF" "$IMAGE" -c "$PY" fetch "$REPO" "$REVISION" "$CONTAINER_HF/hub" "$NODE" \
       || {
-        echo "dgx-spark-vllm: node $NODE: weights: downloading $REPO failed (above): check the HF token has access to the gated model, the revision and the disk space" >&2
+        fix="check the HF token has access to the gated model, the revision and the disk space"
+        echo "dgx-spark-vllm: node $NODE: weights: downloading $REPO failed (above): $fix" >&2
         exit 1
       }
     ;;

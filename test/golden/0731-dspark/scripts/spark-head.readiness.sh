@@ -62,13 +62,18 @@ model_ready() {
 
 # human_bytes N: 1.2 GB, 340.0 MB, 12.0 KB, 5 B (decimal units, as df -H and docker print).
 human_bytes() {
-  awk -v b="$1" 'BEGIN { split("B KB MB GB TB", u, " "); i = 1; while (b >= 1000 && i < 5) { b /= 1000; i++ } if (i == 1) printf "%d B", b; else printf "%.1f %s", b, u[i] }'
+  awk -v b="$1" 'BEGIN {
+    split("B KB MB GB TB", u, " "); i = 1; while (b >= 1000 && i < 5) { b /= 1000; i++ }
+    if (i == 1) printf "%d B", b; else printf "%.1f %s", b, u[i]
+  }'
 }
 
 # human_seconds S: 45 s, 3m05s, 1h02m.
 human_seconds() {
   local s=$1
-  if [ "$s" -lt 60 ]; then echo "$s s"; elif [ "$s" -lt 3600 ]; then printf '%dm%02ds\n' $((s / 60)) $((s % 60)); else printf '%dh%02dm\n' $((s / 3600)) $((s % 3600 / 60)); fi
+  if [ "$s" -lt 60 ]; then echo "$s s"
+  elif [ "$s" -lt 3600 ]; then printf '%dm%02ds\n' $((s / 60)) $((s % 60))
+  else printf '%dh%02dm\n' $((s / 3600)) $((s % 3600 / 60)); fi
 }
 
 # copy_progress TOTAL LABEL INTERVAL FD: copy stdin to stdout unchanged; every INTERVAL seconds,
@@ -141,7 +146,9 @@ if [ -n "$key" ]; then printf 'Authorization: Bearer %s\n' "$key" > "$hdr"; fi
 start=$(date +%s); deadline=$(( start + TIMEOUT )); last="no answer yet"; stage=; next=$(( start + PROGRESS ))
 echo "readiness on $NODE: waiting up to $(human_seconds "$TIMEOUT") for $SERVED to report max_model_len=$MAX_MODEL_LEN"
 while :; do
-  if model_ready "$BASE" "$hdr" 5 10 "$SERVED" "$MAX_MODEL_LEN"; then echo "ready: $SERVED max_model_len=$MAX_MODEL_LEN after $(human_seconds $(( $(date +%s) - start )))"; exit 0; fi
+  if model_ready "$BASE" "$hdr" 5 10 "$SERVED" "$MAX_MODEL_LEN"; then
+    echo "ready: $SERVED max_model_len=$MAX_MODEL_LEN after $(human_seconds $(( $(date +%s) - start )))"; exit 0
+  fi
   last=$READY_LAST; now=$(date +%s)
   case "$last" in
     "/health:"*) pending="/health to answer 200" ;;
@@ -150,7 +157,8 @@ while :; do
   esac
   if [ "$pending" != "$stage" ] || [ "$now" -ge "$next" ]; then
     if [ -n "$stage" ] && [ "$pending" != "$stage" ]; then echo "readiness on $NODE: ${stage%% to *} passed after $(human_seconds $(( now - start )))"; fi
-    echo "readiness on $NODE: waiting for $pending, $(human_seconds $(( now - start ))) of $(human_seconds "$TIMEOUT") (last: $(printf '%s' "$last" | oneline 160))"
+    waited="$(human_seconds $(( now - start ))) of $(human_seconds "$TIMEOUT")"
+    echo "readiness on $NODE: waiting for $pending, $waited (last: $(printf '%s' "$last" | oneline 160))"
     stage=$pending; next=$(( now + PROGRESS ))
   fi
   if [ "$now" -ge "$deadline" ]; then

@@ -113,14 +113,19 @@ interrupted() { [ -e "$DIR/paused" ] || held; }
 hold() {
   local secs=$1 i
   if ! [[ "$secs" =~ ^[1-9][0-9]*$ ]]; then echo "usage: $0 hold SECONDS [reason]" >&2; return 2; fi
-  mkdir -p "$DIR" && printf '%s %s\n' "$(( $(now) + secs ))" "${2:-update} (by ${SUDO_USER:-${USER:-$(id -un)}})" > "$DIR/held.new" && mv -f "$DIR/held.new" "$DIR/held" || return 1
+  mkdir -p "$DIR" &&
+    printf '%s %s\n' "$(( $(now) + secs ))" "${2:-update} (by ${SUDO_USER:-${USER:-$(id -un)}})" > "$DIR/held.new" &&
+    mv -f "$DIR/held.new" "$DIR/held" || return 1
   log "held for at most $secs s (${2:-update}): no probes and no restarts until: $0 unhold (or the hold expires)"
   for ((i = 0; i < HOLD_WAIT; i++)); do [ -e "$DIR/restarting" ] || return 0; nap 1; done
   log "a restart still looks in progress after $HOLD_WAIT s ($DIR/restarting): going on"
 }
 
 status() {
-  if [ -e "$DIR/gave-up" ]; then echo "gave up: $(cat "$DIR/gave-up")"; elif [ -e "$DIR/paused" ]; then echo "paused: $(cat "$DIR/paused")"; elif held; then echo "held until $(date -u -d "@$HELD_UNTIL" +%FT%TZ): $HELD_REASON"; else echo "active"; fi
+  if [ -e "$DIR/gave-up" ]; then echo "gave up: $(cat "$DIR/gave-up")"
+  elif [ -e "$DIR/paused" ]; then echo "paused: $(cat "$DIR/paused")"
+  elif held; then echo "held until $(date -u -d "@$HELD_UNTIL" +%FT%TZ): $HELD_REASON"
+  else echo "active"; fi
   local cutoff c=0 t
   cutoff=$(( $(now) - 3600 ))
   if [ -e "$DIR/restarts" ]; then while read -r t; do [ "$t" -gt "$cutoff" ] 2>/dev/null && c=$((c + 1)); done < "$DIR/restarts"; fi
@@ -131,17 +136,26 @@ sidecars_start() {
   local n out
   for n in "${START_ORDER[@]}"; do
     [ -n "${SIDECAR_RUN[$n]:-}" ] || continue
-    if out=$(on_node "$n" "docker rm -f ${SIDECAR[$n]@Q} >/dev/null 2>&1; ${SIDECAR_RUN[$n]} >/dev/null" 2>&1 </dev/null); then log "drop-caches sidecar started on $n"; else log "could not start the drop-caches sidecar on $n (continuing without it): $(printf '%s' "$out" | oneline)"; fi
+    if out=$(on_node "$n" "docker rm -f ${SIDECAR[$n]@Q} >/dev/null 2>&1; ${SIDECAR_RUN[$n]} >/dev/null" 2>&1 </dev/null); then
+      log "drop-caches sidecar started on $n"
+    else
+      log "could not start the drop-caches sidecar on $n (continuing without it): $(printf '%s' "$out" | oneline)"
+    fi
   done
 }
 sidecars_stop() {
   local n
   for n in "${START_ORDER[@]}"; do
     [ -n "${SIDECAR[$n]:-}" ] || continue
-    on_node "$n" "docker rm -f ${SIDECAR[$n]@Q} >/dev/null 2>&1 || true" </dev/null >/dev/null 2>&1 || log "could not reach $n to remove its drop-caches sidecar (it expires on its own)"
+    on_node "$n" "docker rm -f ${SIDECAR[$n]@Q} >/dev/null 2>&1 || true" </dev/null >/dev/null 2>&1 ||
+      log "could not reach $n to remove its drop-caches sidecar (it expires on its own)"
   done
 }
-on_exit() { if [ "$RESTARTING" = 1 ]; then log "stopping in the middle of a restart: removing the drop-caches sidecars"; sidecars_stop; rm -f "$DIR/restarting"; fi; }
+on_exit() {
+  if [ "$RESTARTING" = 1 ]; then
+    log "stopping in the middle of a restart: removing the drop-caches sidecars"; sidecars_stop; rm -f "$DIR/restarting"
+  fi
+}
 
 # inspect NODE: sets ST (running, exited, ..., missing, unreachable), EXITC, STARTED, INFO.
 inspect() {
@@ -164,7 +178,10 @@ probe() {
   fi
   out=$(curl -s -m "$PROBE_TIMEOUT" -H @"$HDR" -H 'Content-Type: application/json' -d "$PROBE_BODY" -w '\nHTTP %{http_code}' "$BASE/v1/chat/completions" 2>&1)
   case "$out" in *'"choices"'*'HTTP 200') return 0 ;; esac
-  case "$out" in *'HTTP 000') PROBE_ERR="one-token completion: no answer within $PROBE_TIMEOUT s" ;; *) PROBE_ERR="one-token completion: $(printf '%s' "$out" | oneline 200)" ;; esac
+  case "$out" in
+    *'HTTP 000') PROBE_ERR="one-token completion: no answer within $PROBE_TIMEOUT s" ;;
+    *) PROBE_ERR="one-token completion: $(printf '%s' "$out" | oneline 200)" ;;
+  esac
   return 1
 }
 
@@ -176,7 +193,10 @@ check() {
     case "$ST" in
       running) t=$(date -d "$STARTED" +%s 2>/dev/null || echo 0); [ "$t" -gt "$newest" ] && newest=$t ;;
       unreachable) KIND=unreachable; REASON="$n is unreachable ($INFO)"; return 1 ;;
-      missing) KIND=missing; REASON="$n: container ${CONTAINER[$n]} does not exist ($INFO): the watchdog restarts containers, it does not create them (run pulumi up)"; return 1 ;;
+      missing)
+        KIND=missing
+        REASON="$n: container ${CONTAINER[$n]} does not exist ($INFO): the watchdog restarts containers, it does not create them (run pulumi up)"
+        return 1 ;;
       *) KIND="exit"; REASON="$n: container ${CONTAINER[$n]} is $ST (exit code $EXITC); last log: $(last_log "$n")"; return 1 ;;
     esac
   done
@@ -195,7 +215,8 @@ check() {
 stop_ranks() {
   local n out
   for n in "${STOP_ORDER[@]}"; do
-    if out=$(on_node "$n" "docker stop -t $STOP_TIMEOUT ${CONTAINER[$n]@Q}" 2>&1 </dev/null); then log "stopped $n"; else log "could not stop $n: $(printf '%s' "$out" | oneline)"; fi
+    if out=$(on_node "$n" "docker stop -t $STOP_TIMEOUT ${CONTAINER[$n]@Q}" 2>&1 </dev/null); then log "stopped $n"
+    else log "could not stop $n: $(printf '%s' "$out" | oneline)"; fi
   done
 }
 
@@ -209,7 +230,9 @@ wait_memory() {
     for n in "${START_ORDER[@]}"; do
       kb=$(on_node "$n" "awk '/^MemAvailable:/ {print \$2}' /proc/meminfo" 2>/dev/null </dev/null)
       if ! [[ "$kb" =~ ^[0-9]+$ ]]; then low="$low; $n: cannot read its free memory"; continue; fi
-      if [ "$kb" -lt "${MIN_FREE_KB[$n]}" ]; then low="$low; $n has $(gib "$kb") GiB available but the engine needs $(gib "${MIN_FREE_KB[$n]}") GiB to start"; fi
+      if [ "$kb" -lt "${MIN_FREE_KB[$n]}" ]; then
+        low="$low; $n has $(gib "$kb") GiB available but the engine needs $(gib "${MIN_FREE_KB[$n]}") GiB to start"
+      fi
     done
     [ -z "$low" ] && return 0
     if [ "$(now)" -ge "$deadline" ]; then REASON_MEM="free memory stayed below what the engine needs for $BOOT_TIMEOUT s${low}"; return 1; fi
@@ -293,7 +316,8 @@ restart_all() {
   sidecars_start
   for n in "${START_ORDER[@]}"; do
     if interrupted; then restart_abandoned; return; fi
-    if out=$(on_node "$n" "docker start ${CONTAINER[$n]@Q}" 2>&1 </dev/null); then log "started $n"; else restart_failed "could not start $n: $(printf '%s' "$out" | oneline)"; return; fi
+    if out=$(on_node "$n" "docker start ${CONTAINER[$n]@Q}" 2>&1 </dev/null); then log "started $n"
+    else restart_failed "could not start $n: $(printf '%s' "$out" | oneline)"; return; fi
   done
   wait_ready; rc=$?
   if [ "$rc" = 0 ]; then
@@ -315,7 +339,11 @@ want_restart() {
   if [ "$count" -ge "$MAX_RESTARTS_PER_HOUR" ]; then give_up "$count" "$1"; fi
   last=$(tail -n 1 "$DIR/restarts" 2>/dev/null); last=${last:-0}
   gap=$(spacing); left=$(( last + gap - $(now) ))
-  if [ "$left" -gt 0 ]; then note "restart needed ($1), waiting: the last restart began $(( $(now) - last )) s ago and restarts are at least $gap s apart (after $CONSEC_FAILED failed restart(s))"; return; fi
+  if [ "$left" -gt 0 ]; then
+    local why="the last restart began $(( $(now) - last )) s ago and restarts are at least $gap s apart"
+    note "restart needed ($1), waiting: $why (after $CONSEC_FAILED failed restart(s))"
+    return
+  fi
   restart_all "$1"
 }
 
@@ -335,7 +363,8 @@ main() {
       rm -f "$DIR/paused" "$DIR/held" "$DIR/gave-up" "$DIR/restarts" || exit 1
       log "resumed: probing again, with a fresh restart budget"
       if [ "$gave_up" = 1 ] && command -v systemctl >/dev/null 2>&1 && systemctl cat "$UNIT.service" >/dev/null 2>&1; then
-        if [ "$(id -u)" -eq 0 ]; then systemctl restart "$UNIT.service"; else sudo -n systemctl restart "$UNIT.service" || log "start it again: sudo systemctl restart $UNIT"; fi
+        if [ "$(id -u)" -eq 0 ]; then systemctl restart "$UNIT.service"
+        else sudo -n systemctl restart "$UNIT.service" || log "start it again: sudo systemctl restart $UNIT"; fi
       fi
       exit 0 ;;
     status) status; exit 0 ;;
@@ -355,7 +384,9 @@ main() {
   trap on_exit EXIT
   trap 'exit 0' TERM INT
 
-  log "started: ranks ${START_ORDER[*]} (started in this order), probing every $PROBE_INTERVAL s, restart after $FAILURES_BEFORE_RESTART failed probes or at once when a rank exits or logs a lost-rank signature; at most $MAX_RESTARTS_PER_HOUR restarts per hour, at least $MIN_RESTART_INTERVAL s apart"
+  local policy="restart after $FAILURES_BEFORE_RESTART failed probes or at once when a rank exits or logs a lost-rank signature"
+  policy+="; at most $MAX_RESTARTS_PER_HOUR restarts per hour, at least $MIN_RESTART_INTERVAL s apart"
+  log "started: ranks ${START_ORDER[*]} (started in this order), probing every $PROBE_INTERVAL s, $policy"
   while :; do
     if [ -e "$DIR/paused" ]; then
       [ "$PAUSED" = 1 ] || log "paused ($(cat "$DIR/paused" 2>/dev/null)): not probing or restarting; resume with: $0 resume"
