@@ -37,7 +37,10 @@ export function apiKeyProblem(key: string): string | undefined {
   if (!/^[A-Za-z0-9._~+/-]+=*$/.test(key))
     return `has characters a bearer token cannot carry as given (allowed: letters, digits, - . _ ~ + /, and = at the end): ${API_KEY_HOWTO}`;
   if (key.length < API_KEY_MIN_LENGTH)
-    return `is ${key.length} characters, shorter than ${API_KEY_MIN_LENGTH}: it is the only guard of an engine that answers on every interface; ${API_KEY_HOWTO}`;
+    return (
+      `is ${key.length} characters, shorter than ${API_KEY_MIN_LENGTH}: ` +
+      `it is the only guard of an engine that answers on every interface; ${API_KEY_HOWTO}`
+    );
   const lower = key.toLowerCase();
   const word = PLACEHOLDER_WORDS.find((w) => lower.includes(w));
   if (word !== undefined) return `looks like a placeholder (it contains "${word}"): ${API_KEY_HOWTO}`;

@@ -68,7 +68,8 @@ function dataPlaneRows(plan: ClusterPlan, n: NodePlan): PortEntry[] {
       bind: ANY,
       reach: peers,
       guard:
-        "none, and wider than its users need: the server binds every interface and has no setting for it; firewall the port to the data-plane subnet on a shared management network",
+        "none, and wider than its users need: the server binds every interface and has no setting for it; " +
+        "firewall the port to the data-plane subnet on a shared management network",
       managed: true,
       setting: "link.masterPort",
     });
