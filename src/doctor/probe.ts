@@ -19,6 +19,7 @@ import { hostFile } from "../shell/host";
 import { gidIndexCall } from "../plan/launch";
 import { modelCacheDir } from "../plan/service";
 import type { ClusterPlan, NodePlan } from "../plan/types";
+import { closedPortsOf } from "./checks/exposure";
 
 /** Seconds each kind of command may take before the probe reports it as not answering. */
 export const PROBE_BOUNDS = {
@@ -51,7 +52,7 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
     ...persistSteps(plan),
     ...storageSteps(plan, node),
     ...memorySteps(node),
-    ...exposureSteps(),
+    ...exposureSteps(plan, node),
     ...(node.role === "head" ? [...servingSteps(plan, node, opts), ...peerSshSteps(plan, node)] : []),
     'step ""',
     "printf '@probe.complete\\n'",
@@ -206,12 +207,27 @@ function memorySteps(node: NodePlan): string[] {
   ];
 }
 
-/** Every listening socket with its process (root sees every process; without sudo, only the addresses). */
-function exposureSteps(): string[] {
-  return [
+/**
+ * Every listening socket with its process (root sees every process; without sudo, only the
+ * addresses), then each peer's ports that the plan keeps off the management network, tried at the
+ * peer's management host: `reach.<peer>` is `<tried>|<answered>`.
+ */
+function exposureSteps(plan: ClusterPlan, node: NodePlan): string[] {
+  const lines = [
     "step exposure",
     `{ t ${b.local} $SUDO ss -ltnupH 2>/dev/null || t ${b.local} ss -ltnuH 2>/dev/null; } | block listeners`,
   ];
+  for (const peer of plan.nodes.filter((n) => n.name !== node.name)) {
+    const closed = closedPortsOf(plan, peer);
+    if (closed.length === 0) continue;
+    lines.push(
+      `step reach.${peer.name}`,
+      // A port that answers within 3 s is open; refused, unreachable or silent is closed.
+      sh`o=; for p in ${closed}; do if timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' ${peer.ssh.host} "$p" 2>/dev/null; then o+=" $p"; fi; done`,
+      sh`kv ${`reach.${peer.name}`} ${closed.join(" ")}"|$o"`,
+    );
+  }
+  return lines;
 }
 
 /** On the head: who holds the serving port, and the running engine's /health, /v1/models and NCCL transport. */

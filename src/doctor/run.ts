@@ -4,11 +4,10 @@
  * as a report or as JSON. Exit code: 0 all PASS, 1 warnings, 2 failures (or bad usage/config).
  * The command line is src/cli/doctor.ts.
  */
-import * as net from "node:net";
-import type { ClusterPlan, NodePlan } from "../plan/types";
+import type { ClusterPlan } from "../plan/types";
 import { SshSession, type SshSettings } from "../ssh/session";
 import { classifySshText, evaluate, type Check, type NodeResult, type Status } from "./evaluate";
-import { portsToTry, REACH_OPEN, REACH_TRIED } from "./checks/exposure";
+import { gatherReach } from "./checks/exposure";
 import { parseProbe, probeScript } from "./probe";
 
 export interface DoctorOptions extends SshSettings {
@@ -53,7 +52,6 @@ export async function runDoctor(plan: ClusterPlan, source: string, opts: DoctorO
           results.set(node.name, { ok: false, failure });
           progress(`doctor: ${node.name}: cannot connect (${failure.kind})`);
         } else {
-          await tryClosedPorts(plan, node, values);
           results.set(node.name, { ok: true, values });
           const hung = [...values].filter(([k]) => k.startsWith("timeout.")).map(([k, x]) => `${k.slice(8)} (${x} s)`);
           const notes = [
@@ -65,6 +63,8 @@ export async function runDoctor(plan: ClusterPlan, source: string, opts: DoctorO
         }
       }),
     );
+    // Each node's probe tried its peers' closed ports: those findings belong to the peer's check.
+    gatherReach(new Map([...results].flatMap(([n, r]) => (r.ok ? [[n, r.values as Map<string, string>]] : []))));
     const checks = evaluate(plan, results, opts.repairCommand);
     const summary = {
       pass: checks.filter((c) => c.status === "PASS").length,
@@ -81,30 +81,6 @@ export async function runDoctor(plan: ClusterPlan, source: string, opts: DoctorO
   } finally {
     session.close();
   }
-}
-
-/** A TCP connection from here to host:port: true when it is accepted within 3 s. */
-function connects(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port, timeout: 3000 });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.once("connect", () => done(true));
-    s.once("timeout", () => done(false));
-    s.once("error", () => done(false));
-  });
-}
-
-/** The exposure check's reach test: each port the plan keeps off the management network, tried from here. */
-async function tryClosedPorts(plan: ClusterPlan, node: NodePlan, values: Map<string, string>): Promise<void> {
-  const listeners = values.get("listeners");
-  if (listeners === undefined) return;
-  const tried = portsToTry(plan.exposure, node, listeners);
-  const open = (await Promise.all(tried.map(async (p) => ((await connects(node.ssh.host, p)) ? [p] : [])))).flat();
-  values.set(REACH_TRIED, tried.join(" "));
-  values.set(REACH_OPEN, open.join(" "));
 }
 
 const MARK: Record<Status, string> = { PASS: "PASS", WARN: "WARN", FAIL: "FAIL" };

@@ -74,6 +74,75 @@ describe("doctor on simulated Sparks", { skip }, () => {
     assert.match(find(r, "peer-ssh.spark-worker.p0", HEAD).evidence, /passwordless/);
   });
 
+  it("exposure: Prometheus's port open on every interface fails (wider than the table, and the worker reaches it); on loopback it passes; a stray listener warns", async () => {
+    const obsConfig = {
+      ...config,
+      observability: { enabled: true, grafana: { adminPassword: "rehearsal-grafana-pw" } },
+    };
+    const obsPlan = rehearsalPlan(obsConfig);
+    const port = (obsPlan.observability as { prometheus: { port: number } }).prometheus.port;
+    const procs: ReturnType<typeof spawn>[] = [];
+    // A real listener inside the head's namespaces, in Prometheus's place.
+    const listen = (host: string, bind: string, p: number) => {
+      const child = spawn(
+        "nsenter",
+        [
+          "-t",
+          String(lab.host(host).pid),
+          "-m",
+          "-n",
+          "-u",
+          "--",
+          "python3",
+          "-m",
+          "http.server",
+          "--bind",
+          bind,
+          String(p),
+        ],
+        { stdio: "ignore" },
+      );
+      procs.push(child);
+      return child;
+    };
+    const until = async (script: string) => {
+      for (let i = 0; i < 50 && lab.exec(HEAD, script).code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+    };
+    try {
+      let p = listen(HEAD, "0.0.0.0", port);
+      await until(`ss -ltnH 'sport = :${port}' | grep -q .`);
+      let r = await doctor({ plan: obsPlan });
+      let c = find(r, "exposure", HEAD);
+      assert.equal(c.status, "FAIL", c.evidence);
+      assert.match(
+        c.evidence,
+        new RegExp(`tcp 0\\.0\\.0\\.0:${port} .*is wider than the plan's 127\\.0\\.0\\.1 \\(Prometheus\\)`),
+      );
+      assert.match(
+        c.evidence,
+        new RegExp(`port ${port} at ${lab.host(HEAD).mgmt.replace(/\./g, "\\.")} answers ${WORKER}`),
+      );
+      assert.match(c.fix ?? "", /pulumi up/);
+      assert.equal(find(r, "exposure", WORKER).status, "PASS", find(r, "exposure", WORKER).evidence);
+
+      p.kill();
+      p = listen(HEAD, "127.0.0.1", port);
+      await until(`ss -ltnH 'sport = :${port}' | grep -q 127.0.0.1`);
+      r = await doctor({ plan: obsPlan });
+      c = find(r, "exposure", HEAD);
+      assert.equal(c.status, "PASS", c.evidence);
+      assert.match(c.evidence, new RegExp(`${port}, \\d+ refused to the peers`));
+
+      listen(HEAD, "0.0.0.0", 6380);
+      await until("ss -ltnH 'sport = :6380' | grep -q .");
+      c = find(await doctor({ plan: obsPlan }), "exposure", HEAD);
+      assert.equal(c.status, "WARN", c.evidence);
+      assert.match(c.evidence, /not opened by this deployment: tcp 0\.0\.0\.0:6380 \(python3\)/);
+    } finally {
+      for (const x of procs) x.kill();
+    }
+  });
+
   it("docker hung on the worker: doctor answers in < 20 s; only the docker checks say not answering", async (t) => {
     const healthy = await doctor();
     assert.deepEqual(failures(healthy), []);

@@ -1,26 +1,51 @@
 /**
  * `exposure` (every node): the node's listening sockets against the plan's port table
  * (src/plan/exposure.ts, docs/exposure.md). A socket of ours bound wider than the table says, or a
- * port the table keeps off the management network that answers doctor there, fails; sockets the
- * deployment did not open on a non-loopback address are listed as a warning. Read-only.
+ * port the table keeps off the management network that answers a peer Spark there (each node's probe
+ * tries its peers' closed ports at their management hosts), fails; sockets the deployment did not open
+ * on a non-loopback address are listed as a warning. Read-only.
  */
-import { checkListeners, closedToManagement, describeListener, parseSs } from "../listeners";
-import type { NodePlan, PortEntry } from "../../plan/types";
+import { checkListeners, describeListener, parseSs } from "../listeners";
+import { ANY, LOOPBACK } from "../../plan/observability";
+import type { ClusterPlan, NodePlan } from "../../plan/types";
 import type { NodeCtx } from "./common";
 
-/** The probe value run.ts sets: the ports doctor tried from its own machine, and those that answered. */
+/** The values run.ts gathers for a node from its peers' probes: the ports tried, and those that answered. */
 export const REACH_TRIED = "reach.tried";
 export const REACH_OPEN = "reach.open";
 
 const ports = (s: string) => s.split(" ").filter(Boolean).map(Number);
 
-/** The ports of `node` that doctor tries from where it runs (closed to the management network). */
-export function portsToTry(rows: readonly PortEntry[], node: NodePlan, listeners: string): number[] {
-  return closedToManagement(
-    rows.filter((r) => r.node === node.name),
-    parseSs(listeners),
-    node.ssh.host,
+/**
+ * The numbered ports of `node` that the table keeps off the management network (bound to loopback,
+ * or to an address other than the management host): its peers try each at its management host.
+ */
+export function closedPortsOf(plan: ClusterPlan, node: NodePlan): number[] {
+  const rows = plan.exposure.filter(
+    (r) => r.node === node.name && r.managed && typeof r.port === "number" && r.bind !== ANY,
   );
+  const closed = rows.filter((r) => r.bind === LOOPBACK || r.bind !== node.ssh.host).map((r) => r.port as number);
+  return [...new Set(closed)].sort((a, b) => a - b);
+}
+
+/**
+ * For each node, what its peers' probes found at its management host (`reach.<node>` values:
+ * `<ports tried>|<ports that answered>`), as REACH_TRIED / REACH_OPEN with the peer's name.
+ */
+export function gatherReach(values: ReadonlyMap<string, Map<string, string>>): void {
+  for (const [name, v] of values) {
+    const tried: string[] = [];
+    const open: string[] = [];
+    for (const [peer, pv] of values) {
+      const r = pv.get(`reach.${name}`);
+      if (peer === name || r === undefined) continue;
+      const [t = "", o = ""] = r.split("|");
+      tried.push(...ports(t).map((p) => `${p}`));
+      open.push(...ports(o).map((p) => `${p}@${peer}`));
+    }
+    if (tried.length) v.set(REACH_TRIED, [...new Set(tried)].join(" "));
+    v.set(REACH_OPEN, open.join(" "));
+  }
 }
 
 export function exposureCheck({ plan, node, v, get, add }: NodeCtx): void {
@@ -28,12 +53,15 @@ export function exposureCheck({ plan, node, v, get, add }: NodeCtx): void {
   const rows = plan.exposure.filter((r) => r.node === node.name);
   const sockets = parseSs(get("listeners"));
   const f = checkListeners(rows, sockets);
-  const open = ports(get(REACH_OPEN));
+  const open = get(REACH_OPEN).split(" ").filter(Boolean);
   const tried = ports(get(REACH_TRIED));
   const others = f.unlisted.filter((s) => !/^(127\.|::1$|::ffff:127\.)/.test(s.address));
   const problems = [
     ...f.wider.map((w) => `${describeListener(w.socket)} is wider than the plan's ${w.row.bind} (${w.row.process})`),
-    ...open.map((p) => `port ${p} answers the management network at ${node.ssh.host}, which the plan keeps off it`),
+    ...open.map((x) => {
+      const [p, from] = x.split("@");
+      return `port ${p} at ${node.ssh.host} answers ${from} on the management network, which the plan keeps off it`;
+    }),
   ];
   const base = {
     id: "exposure",
@@ -49,7 +77,7 @@ export function exposureCheck({ plan, node, v, get, add }: NodeCtx): void {
     });
     return;
   }
-  const ok = `${f.matched.length} socket(s) as planned${tried.length ? `; ${tried.join(", ")} refused from here` : ""}`;
+  const ok = `${f.matched.length} socket(s) as planned${tried.length ? `; ${tried.join(", ")} refused to the peers` : ""}`;
   if (others.length > 0) {
     add({
       ...base,
