@@ -20,6 +20,7 @@ import { type Check, type NodeCtx, REPAIR_CMD, type StepState, stepState, stepsO
 import { dataPlaneChecks, persistCheck } from "./checks/data-plane";
 import { dockerCheck, identityCheck, kernelCheck, sudoCheck } from "./checks/identity";
 import { diskCheck, memoryCheck, minFreeKbytesCheck, swapCheck } from "./checks/memory";
+import { routerChecks } from "./checks/router";
 import { headChecks, weightsCheck } from "./checks/serving";
 
 export { classifySshText };
@@ -53,6 +54,7 @@ const NODE_CHECKS: readonly ((ctx: NodeCtx) => void)[] = [
   diskCheck,
   memoryCheck,
   headChecks,
+  routerChecks,
 ];
 
 /**

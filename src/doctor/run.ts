@@ -40,7 +40,7 @@ export async function runDoctor(plan: ClusterPlan, source: string, opts: DoctorO
         const r = await session.run(
           node,
           probeScript(plan, node, { rdma: opts.rdma ?? false }),
-          node.role === "head" ? (opts.apiKey ?? "") : "",
+          node.role === "head" || node.name === plan.router?.node ? (opts.apiKey ?? "") : "",
         );
         const values = parseProbe(r.stdout);
         // ssh itself exits 255 on a connection failure; a probe that ran prints @host.

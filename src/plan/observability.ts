@@ -12,6 +12,8 @@ import { removeManagedFile, script, undoScript, writeManagedFile } from "../shel
 import { vllmContainerName } from "./container";
 import { roceGid } from "./launch";
 import { dropCachesName } from "./service";
+import { routerAlertRules, routerPanels, routerScrapeJob } from "./router-observability";
+import { routerOnCluster } from "./router";
 import type {
   AlertRule,
   DashboardPanel,
@@ -21,8 +23,10 @@ import type {
   ObsContainer,
   ObservabilityConfigPlan,
   ObservabilityPlan,
+  RouterOnCluster,
 } from "./types";
 import { WATCHDOG_STATE_DIR } from "./watchdog";
+import { DEFAULT_NAMES } from "./names";
 
 /** The textfile collector's folder on every node (the node exporter container mounts it read-only). */
 export const METRICS_DIR = "/var/lib/dgx-spark-vllm/metrics";
@@ -124,6 +128,8 @@ export interface ObsInputs {
   /** Speculative decoding is on (MTP or DSpark): the acceptance panels and alert apply. */
   readonly speculative: boolean;
   readonly webhook: boolean;
+  /** serving.router on one of these nodes: scraped, alerted on, on the dashboard (src/plan/router-observability.ts). */
+  readonly router?: RouterOnCluster;
 }
 
 /** How Prometheus on the head reaches vLLM (host networking): the head's loopback. */
@@ -166,6 +172,7 @@ export function prometheusConfig(
         job_name: "prometheus",
         static_configs: [{ targets: [hostPort("127.0.0.1", o.prometheus.port)], labels: { node: i.head } }],
       },
+      ...(i.router ? [routerScrapeJob(i.router)] : []),
     ],
   };
   return `# Managed by dgx-spark-vllm (docs/observability.md). Rendered by the plan: edit the stack config, not this file.\n${toYaml(doc)}\n`;
@@ -249,6 +256,7 @@ export function alertRules(o: ClusterConfig["observability"], i: ObsInputs, watc
           },
         ]
       : []),
+    ...(i.router ? routerAlertRules() : []),
   ];
   return rules;
 }
@@ -297,6 +305,7 @@ export function dashboardPanels(i: ObsInputs, watchdog: boolean): DashboardPanel
     memoryPanel(),
     ...(watchdog ? [watchdogPanel()] : []),
     ...linkPanels(),
+    ...(i.router ? routerPanels(i.router) : []),
   ];
 }
 
@@ -546,6 +555,7 @@ export function observabilityPlan(
     authenticated: !config.serving.allowUnauthenticated,
     speculative,
     webhook: config.hardening.webhookUrl !== undefined,
+    ...(config.serving.router.enabled ? { router: routerOnCluster(config, nodes, DEFAULT_NAMES) } : {}),
   };
   const alerts = alertRules(o, inputs, watchdog);
   const panels = dashboardPanels(inputs, watchdog);

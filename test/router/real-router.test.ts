@@ -315,6 +315,10 @@ describe("vLLM's router (vllm-router from PyPI) in front of two real vLLM CPU se
     }
   });
 
+  it("TEMP dump metrics", async () => {
+    writeFileSync("/tmp/router-metrics-dump.txt", await (await fetch(metricsUrl)).text());
+  });
+
   it("a replica killed mid-run fails at most its in-flight requests; later ones succeed on the other; its return is noticed", async () => {
     const total = 32;
     const concurrency = 4;

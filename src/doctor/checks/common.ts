@@ -75,6 +75,10 @@ export function stepsOf(id: string): string[] {
     health: ["serving"],
     "max-model-len": ["serving"],
     rdma: ["serving"],
+    "router-unit": ["router"],
+    "router-ready": ["router"],
+    "router-workers": ["router"],
+    "router-metrics": ["router"],
   };
   return fixed[id] ?? [];
 }
