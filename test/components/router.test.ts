@@ -55,7 +55,9 @@ test("the router runs on the first replica's head: venv, root-only key file, uni
     triggers,
   );
   const venv = inputsByName.get("dsv4-router-venv")!.create as string;
-  assert.match(venv, /vllm-router==0\.1\.17/);
+  assert.match(venv, /^VERSION=0\.1\.17$/m);
+  assert.match(venv, /pip" install .*"vllm-router==\$VERSION"/);
+  assert.match(venv, /^router_venv_install$/m);
 });
 
 test("the API key is only in the secrets step's stdin, as a secret; nowhere in a script, argv or output", async () => {
