@@ -10,7 +10,7 @@ import { classifySshText, evaluate, type Check, type NodeResult, type Status } f
 import { parseProbe, probeScript } from "./probe";
 
 export interface DoctorOptions extends SshSettings {
-  /** API key for /v1/models on the head (never printed). */
+  /** API key for /v1/models on the head and the router's routes on its node (never printed). */
   readonly apiKey?: string;
   /** Also read the engine log for NCCL's transport. */
   readonly rdma?: boolean;
