@@ -137,9 +137,7 @@ export interface RouterStep {
 
 /** The router's node: serving.router.node, else the first replica's head (undefined: none in these nodes). */
 export function routerNodeName(config: ClusterConfig): string | undefined {
-  return (
-    config.serving.router.node ?? config.nodes.find((n) => n.role === "head" && (n.replica ?? 0) === 0)?.name
-  );
+  return config.serving.router.node ?? config.nodes.find((n) => n.role === "head" && (n.replica ?? 0) === 0)?.name;
 }
 
 /** The router's systemd unit (without `.service`). */

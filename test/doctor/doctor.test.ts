@@ -432,7 +432,10 @@ test("serving.router: doctor checks the router on its node (unit, /readiness wit
   assert.match(s, /^key=; IFS= read -r key \|\| true$/m);
   assert.match(s, /kv router_unit "\$\(t 5 systemctl is-active dgx-spark-vllm-router\.service/);
   assert.match(s, /curl -s -o \/dev\/null -w '%\{http_code\}' -m 5 -H @- http:\/\/127\.0\.0\.1:8090\/readiness/);
-  assert.match(s, /curl -s -m 10 http:\/\/127\.0\.0\.1:29001\/metrics 2>\/dev\/null \| grep '\^vllm_router_' \| block router_metrics/);
+  assert.match(
+    s,
+    /curl -s -m 10 http:\/\/127\.0\.0\.1:29001\/metrics 2>\/dev\/null \| grep '\^vllm_router_' \| block router_metrics/,
+  );
   assert.ok(!s.includes("test-api-key-value"));
   // Nothing of the router on a node that does not run it, nor without serving.router.
   assert.doesNotMatch(probeScript(plan, plan.nodes[0]!), /router/);
@@ -452,7 +455,9 @@ test("serving.router: doctor checks the router on its node (unit, /readiness wit
   ].join("\n");
   const run = (lines: string[]) => {
     const probe = ["@host spark-worker", ...lines, "@probe.complete", ""].join("\n");
-    const results = new Map<string, NodeResult>(plan.nodes.map((n) => [n.name, { ok: true, values: parseProbe(probe) }]));
+    const results = new Map<string, NodeResult>(
+      plan.nodes.map((n) => [n.name, { ok: true, values: parseProbe(probe) }]),
+    );
     return new Map(
       evaluate(plan, results)
         .filter((x) => x.id.startsWith("router-"))
@@ -465,12 +470,15 @@ test("serving.router: doctor checks the router on its node (unit, /readiness wit
     `@router_workers<\n${workers(true, true)}\n@>`,
     `@router_metrics<\n${metrics}\n@>`,
   ]);
-  assert.deepEqual([...up.keys()], [
-    "spark-worker router-unit",
-    "spark-worker router-ready",
-    "spark-worker router-workers",
-    "spark-worker router-metrics",
-  ]);
+  assert.deepEqual(
+    [...up.keys()],
+    [
+      "spark-worker router-unit",
+      "spark-worker router-ready",
+      "spark-worker router-workers",
+      "spark-worker router-metrics",
+    ],
+  );
   for (const x of up.values()) assert.equal(x.status, "PASS", `${x.id}: ${x.evidence}`);
   assert.equal(
     up.get("spark-worker router-workers")!.evidence,
@@ -497,7 +505,10 @@ test("serving.router: doctor checks the router on its node (unit, /readiness wit
   const stopped = run(["@router_unit inactive"]);
   assert.deepEqual([...stopped.keys()], ["spark-worker router-unit"]);
   assert.equal(stopped.get("spark-worker router-unit")!.status, "FAIL");
-  assert.match(stopped.get("spark-worker router-unit")!.fix!, /journalctl -u dgx-spark-vllm-router -n 50 on spark-worker/);
+  assert.match(
+    stopped.get("spark-worker router-unit")!.fix!,
+    /journalctl -u dgx-spark-vllm-router -n 50 on spark-worker/,
+  );
 
   // The probe cut off before the router's step: not checked, never judged from missing values.
   const cut = new Map<string, NodeResult>(

@@ -117,7 +117,7 @@ describe("golden copies of a deployment with vLLM's router (stacks/Pulumi.2x2-re
   };
 
   it("the deployment's plan JSON (scripts and observability files by reference) is unchanged", () => {
-    const text = JSON.stringify(everything(true).skeleton, null, 2) + "\n";
+    const text = `${JSON.stringify(everything(true).skeleton, null, 2)}\n`;
     const file = join(dir, "plan.json");
     if (UPDATE) {
       mkdirSync(dir, { recursive: true });
