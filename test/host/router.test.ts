@@ -7,7 +7,7 @@
  *   - its unit step writes the plan's unit, reloads, enables and restarts it, and its delete
  *     disables and removes it (systemctl is a stand-in that records its arguments: no systemd
  *     runs here).
- * The venv step (python3 -m venv, pip install from PyPI) is not run here.
+ * The venv step (python3 -m venv, pip install from PyPI) runs in test/router/venv-step.test.ts.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
