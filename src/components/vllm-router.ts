@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import type { RouterServicePlan } from "../plan/router";
+import { type RouterServicePlan, routerSecretsStdin } from "../plan/router";
 import { inheritedDependsOn, type SparkNodeAccess, stepCommand, TOKEN_PREFIX } from "./common";
 
 export interface VllmRouterArgs {
@@ -50,13 +50,7 @@ export class VllmRouter extends pulumi.ComponentResource {
     if (s.secretsFile) {
       const key = pulumi.secret(pulumi.output(args.apiKey as pulumi.Input<string>));
       const secrets = stepCommand(`${name}-secrets`, args.node.connection, step("router-secrets"), child(before), {
-        stdin: key.apply((k) => {
-          if (/[\n\r\0']/.test(k))
-            throw new Error(
-              "the API key contains a newline, NUL or single quote, which the router's environment file cannot hold",
-            );
-          return `${k}\n`;
-        }),
+        stdin: key.apply(routerSecretsStdin),
         // A changed key rewrites the file (the hash only, never the value, is in the state).
         triggers: [key.apply((k) => hash(k))],
       });

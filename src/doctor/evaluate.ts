@@ -21,6 +21,7 @@ import { dataPlaneChecks, persistCheck } from "./checks/data-plane";
 import { dockerCheck, identityCheck, kernelCheck, sudoCheck } from "./checks/identity";
 import { diskCheck, memoryCheck, minFreeKbytesCheck, swapCheck } from "./checks/memory";
 import { exposureCheck } from "./checks/exposure";
+import { routerChecks } from "./checks/router";
 import { headChecks, weightsCheck } from "./checks/serving";
 
 export { classifySshText };
@@ -55,6 +56,7 @@ const NODE_CHECKS: readonly ((ctx: NodeCtx) => void)[] = [
   memoryCheck,
   headChecks,
   exposureCheck,
+  routerChecks,
 ];
 
 /**

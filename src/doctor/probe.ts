@@ -18,7 +18,7 @@ import { disableIpv6Key, NETPLAN_FILE, payloadFor } from "../plan/link";
 import { hostFile } from "../shell/host";
 import { gidIndexCall } from "../plan/launch";
 import { modelCacheDir } from "../plan/service";
-import type { ClusterPlan, NodePlan } from "../plan/types";
+import type { ClusterPlan, NodePlan, RouterOnCluster } from "../plan/types";
 import { closedPortsOf } from "./checks/exposure";
 
 /** Seconds each kind of command may take before the probe reports it as not answering. */
@@ -46,7 +46,7 @@ export interface ProbeOptions {
 
 export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOptions = {}): string {
   const lines: string[] = [
-    ...preamble(node),
+    ...preamble(node, plan.router?.node === node.name),
     ...identitySteps(),
     ...node.dataPlane.flatMap((p, t) => portSteps(plan, node, p, t)),
     ...persistSteps(plan),
@@ -54,6 +54,7 @@ export function probeScript(plan: ClusterPlan, node: NodePlan, opts: ProbeOption
     ...memorySteps(node),
     ...exposureSteps(plan, node),
     ...(node.role === "head" ? [...servingSteps(plan, node, opts), ...peerSshSteps(plan, node)] : []),
+    ...(plan.router?.node === node.name ? routerSteps(plan.router) : []),
     'step ""',
     "printf '@probe.complete\\n'",
   ];
@@ -68,13 +69,13 @@ function engineFilter(node: NodePlan): string {
 }
 
 /** The helpers every step uses: kv and block output, step markers, bounded commands, docker once hung. */
-function preamble(node: NodePlan): string[] {
-  const isHead = node.role === "head";
+function preamble(node: NodePlan, runsRouter: boolean): string[] {
+  const readsKey = node.role === "head" || runsRouter;
   return [
     "set -uo pipefail",
     "export LC_ALL=C",
-    // stdin: the API key, for /v1/models on the head (other nodes get nothing).
-    ...(isHead ? ["key=; IFS= read -r key || true"] : []),
+    // stdin: the API key, for /v1/models on the head and the router's routes on its node (other nodes get nothing).
+    ...(readsKey ? ["key=; IFS= read -r key || true"] : []),
     'if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO="sudo -n"; fi',
     // One line per value: newlines and carriage returns (ssh ends its errors with CRLF) become spaces.
     "kv() { printf '@%s %s\\n' \"$1\" \"$(printf '%s' \"$2\" | tr '\\r\\n' '  ' | sed 's/ *$//')\"; }",
@@ -249,6 +250,23 @@ function servingSteps(plan: ClusterPlan, node: NodePlan, opts: ProbeOptions): st
         ]
       : []),
     "fi",
+  ];
+}
+
+/**
+ * On the router's node (serving.router): its unit's state, its /readiness and /workers (with the
+ * key: every route of the router needs it), and the vllm_router_* lines of its metrics listener.
+ */
+function routerSteps(r: RouterOnCluster): string[] {
+  const base = `http://127.0.0.1:${r.port}`;
+  const withKey = `{ if [ -n "$key" ]; then printf 'Authorization: Bearer %s\\n' "$key"; fi; } | `;
+  return [
+    "step router",
+    sh`kv router_unit "$(t ${b.local} systemctl is-active ${`${r.unit}.service`} 2>/dev/null | head -n1)"`,
+    `code=$(${withKey}` +
+      sh`t ${b.curl} curl -s -o /dev/null -w '%{http_code}' -m 5 -H @- ${`${base}/readiness`} 2>/dev/null); kv router_ready "$code"`,
+    withKey + sh`t ${b.curl} curl -s -m 10 -H @- ${`${base}/workers`} 2>/dev/null | block router_workers`,
+    sh`t ${b.curl} curl -s -m 10 ${`http://127.0.0.1:${r.metricsPort}/metrics`} 2>/dev/null | grep '^vllm_router_' | block router_metrics`,
   ];
 }
 

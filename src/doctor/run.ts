@@ -11,7 +11,7 @@ import { gatherReach } from "./checks/exposure";
 import { parseProbe, probeScript } from "./probe";
 
 export interface DoctorOptions extends SshSettings {
-  /** API key for /v1/models on the head (never printed). */
+  /** API key for /v1/models on the head and the router's routes on its node (never printed). */
   readonly apiKey?: string;
   /** Also read the engine log for NCCL's transport. */
   readonly rdma?: boolean;
@@ -41,7 +41,7 @@ export async function runDoctor(plan: ClusterPlan, source: string, opts: DoctorO
         const r = await session.run(
           node,
           probeScript(plan, node, { rdma: opts.rdma ?? false }),
-          node.role === "head" ? (opts.apiKey ?? "") : "",
+          node.role === "head" || node.name === plan.router?.node ? (opts.apiKey ?? "") : "",
         );
         const values = parseProbe(r.stdout);
         // ssh itself exits 255 on a connection failure; a probe that ran prints @host.

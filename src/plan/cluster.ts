@@ -22,6 +22,7 @@ import { resolveProfile } from "./profile";
 import type { ClusterPlan, NodePlan } from "./types";
 import { observabilityImageWarnings, observabilityPlan } from "./observability";
 import { watchdogPlan } from "./watchdog";
+import { routerOnCluster } from "./router";
 import { imageWarnings, knownBadPlan, variantPlan } from "./variant";
 import { checkAgainstVllm } from "./vllm-surface";
 
@@ -86,6 +87,7 @@ export function planCluster(
 
   const startOrder = [...workers.map((w) => w.name), head.name];
   const watchdog = watchdogPlan(config, memory, names);
+  const router = routerOnCluster(config, nodes, names);
   const base: Omit<ClusterPlan, "exposure"> = {
     schemaVersion: 1,
     names,
@@ -107,6 +109,7 @@ export function planCluster(
       watchdog.plan.enabled,
       variant.plan.speculative.method !== "off",
     ),
+    ...(router ? { router } : {}),
     warnings: [
       ...warnings,
       ...imageFindings.warnings,

@@ -12,8 +12,8 @@
  *   (vllm/distributed/device_communicators/shm_broadcast.py); NCCL and Gloo bind the address of
  *   NCCL_SOCKET_IFNAME / GLOO_SOCKET_IFNAME (both the data-plane netdev, src/plan/env.ts).
  */
-import { ANY, LOOPBACK } from "./observability";
-import type { RouterServicePlan } from "./router";
+import { ANY, LOOPBACK, managementBind } from "./bind";
+import { type RouterServicePlan, VLLM_ROUTER_VERSION } from "./router";
 import type { ClusterPlan, NodePlan, PortEntry } from "./types";
 
 export type { PortEntry } from "./types";
@@ -147,35 +147,59 @@ function observabilityRows(plan: ClusterPlan, n: NodePlan): PortEntry[] {
 /** Every port the cluster opens (and the sshd it needs), node by node. */
 export function clusterExposure(plan: Omit<ClusterPlan, "exposure">): PortEntry[] {
   const p = plan as ClusterPlan;
+  const r = p.router;
   return p.nodes.flatMap((n) => [
     sshdRow(n),
     ...(n.role === "head" ? [apiRow(p, n)] : []),
     ...dataPlaneRows(p, n),
     ...observabilityRows(p, n),
+    // vllm-router (serving.router) on this node: bound as planRouterService's argv binds it.
+    ...(r && r.node === n.name
+      ? routerRows(n.name, r.port, r.metricsPort, {
+          version: VLLM_ROUTER_VERSION,
+          bind: ANY,
+          metricsBind: managementBind(r.host),
+          authenticated: p.cluster.authenticated,
+        })
+      : []),
   ]);
 }
 
-/** The router's two listeners on its node. */
+/** The router's two listeners on its node, as its argv binds them. */
 export function routerExposure(r: RouterServicePlan): PortEntry[] {
+  return routerRows(r.node, r.port, r.metricsPort, {
+    version: r.version,
+    bind: flagValue(r.argv, "--host") ?? ANY,
+    metricsBind: flagValue(r.argv, "--prometheus-host") ?? ANY,
+    authenticated: r.authenticated,
+  });
+}
+
+function routerRows(
+  node: string,
+  port: number,
+  metricsPort: number,
+  o: { version: string; bind: string; metricsBind: string; authenticated: boolean },
+): PortEntry[] {
   return [
     {
-      node: r.node,
-      port: r.port,
-      process: `vllm-router ${r.version} (the deployment's endpoint)`,
-      bind: flagValue(r.argv, "--host") ?? ANY,
+      node,
+      port,
+      process: `vllm-router ${o.version} (the deployment's endpoint)`,
+      bind: o.bind,
       reach: "clients on the network",
-      guard: r.authenticated
+      guard: o.authenticated
         ? "serving.apiKey, checked through a replica's /v1/models (every route but its metrics)"
         : "none: serving.allowUnauthenticated",
       managed: true,
       setting: "serving.router.port",
     },
     {
-      node: r.node,
-      port: r.metricsPort,
+      node,
+      port: metricsPort,
       process: "vllm-router's Prometheus metrics",
-      bind: flagValue(r.argv, "--prometheus-host") ?? ANY,
-      reach: "Prometheus on the head",
+      bind: o.metricsBind,
+      reach: "Prometheus on the head, over the management network",
       guard: "none (read-only metrics)",
       managed: true,
       setting: "serving.router.metricsPort",

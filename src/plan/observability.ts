@@ -5,14 +5,16 @@
  * is rendered text; the secrets (API key, webhook URL, Grafana admin password) are never in it:
  * Prometheus and Grafana read them from files that the deploy step writes from stdin.
  */
-import { isIP } from "node:net";
 import type { ClusterConfig } from "../config/schema";
+import { ANY, LOOPBACK, managementBind } from "./bind";
 import type { ConfigProblem } from "../config/errors";
 import { sh } from "../shell/sh";
 import { removeManagedFile, script, undoScript, writeManagedFile } from "../shell/script";
 import { vllmContainerName } from "./container";
 import { roceGid } from "./launch";
 import { dropCachesName } from "./service";
+import { routerAlertRules, routerPanels, routerScrapeJob } from "./router-observability";
+import { routerOnCluster } from "./router";
 import type {
   AlertRule,
   DashboardPanel,
@@ -22,8 +24,10 @@ import type {
   ObsContainer,
   ObservabilityConfigPlan,
   ObservabilityPlan,
+  RouterOnCluster,
 } from "./types";
 import { WATCHDOG_STATE_DIR } from "./watchdog";
+import { DEFAULT_NAMES } from "./names";
 
 /** The textfile collector's folder on every node (the node exporter container mounts it read-only). */
 export const METRICS_DIR = "/var/lib/dgx-spark-vllm/metrics";
@@ -125,6 +129,8 @@ export interface ObsInputs {
   /** Speculative decoding is on (MTP or DSpark): the acceptance panels and alert apply. */
   readonly speculative: boolean;
   readonly webhook: boolean;
+  /** serving.router on one of these nodes: scraped, alerted on, on the dashboard (src/plan/router-observability.ts). */
+  readonly router?: RouterOnCluster;
 }
 
 /** How Prometheus on the head reaches vLLM (host networking): the head's loopback. */
@@ -167,6 +173,7 @@ export function prometheusConfig(
         job_name: "prometheus",
         static_configs: [{ targets: [hostPort("127.0.0.1", o.prometheus.port)], labels: { node: i.head } }],
       },
+      ...(i.router ? [routerScrapeJob(i.router)] : []),
     ],
   };
   return `# Managed by dgx-spark-vllm (docs/observability.md). Rendered by the plan: edit the stack config, not this file.\n${toYaml(doc)}\n`;
@@ -250,6 +257,7 @@ export function alertRules(o: ClusterConfig["observability"], i: ObsInputs, watc
           },
         ]
       : []),
+    ...(i.router ? routerAlertRules() : []),
   ];
   return rules;
 }
@@ -298,6 +306,7 @@ export function dashboardPanels(i: ObsInputs, watchdog: boolean): DashboardPanel
     memoryPanel(),
     ...(watchdog ? [watchdogPanel()] : []),
     ...linkPanels(),
+    ...(i.router ? routerPanels(i.router) : []),
   ];
 }
 
@@ -505,15 +514,6 @@ export function grafanaDashboardProvider(): string {
 
 // ---- containers -------------------------------------------------------------------------------
 
-/** Every interface; loopback. */
-export const ANY = "0.0.0.0";
-export const LOOPBACK = "127.0.0.1";
-
-/** The management host when it is an IP address (what a listener binds to), else every interface. */
-export function managementBind(host: string): string {
-  return isIP(host) === 0 ? ANY : host;
-}
-
 /** `--web.listen-address`'s value: `:port` for every interface, `addr:port` or `[v6]:port`. */
 function listenAddress(bind: string, port: number): string {
   if (bind === ANY) return `:${port}`;
@@ -562,6 +562,7 @@ export function observabilityPlan(
     authenticated: !config.serving.allowUnauthenticated,
     speculative,
     webhook: config.hardening.webhookUrl !== undefined,
+    ...(config.serving.router.enabled ? { router: routerOnCluster(config, nodes, DEFAULT_NAMES) } : {}),
   };
   const alerts = alertRules(o, inputs, watchdog);
   const panels = dashboardPanels(inputs, watchdog);

@@ -66,9 +66,9 @@ export function planDeployment(config: ClusterConfig, warnings: readonly ConfigP
   };
 }
 
-/** Every port of the deployment: each replica's, then the router's. */
+/** Every port of the deployment: each replica's (the router's are in the replica that holds its node). */
 export function deploymentExposure(d: DeploymentPlan): PortEntry[] {
-  return [...d.replicas.flatMap((r) => r.exposure), ...(d.router?.exposure ?? [])];
+  return d.replicas.flatMap((r) => r.exposure);
 }
 
 /** Validate then plan every replica. */

@@ -20,8 +20,12 @@
  * Prometheus listener on its own port.
  */
 import type { ClusterConfig } from "../config/schema";
-import { shellJoin, shq } from "../shell/quote";
-import type { HostNames } from "./types";
+import { hostFile, varBlock } from "../shell/host";
+import { shellJoin } from "../shell/quote";
+import { script, undoScript } from "../shell/script";
+import { managementBind } from "./bind";
+import { secretsFileScripts, secretsFileSpec, secretsFileStdin } from "./secrets-file";
+import type { HostNames, RouterOnCluster, SecretsFileSpec } from "./types";
 
 export const VLLM_ROUTER_VERSION = "0.1.17";
 
@@ -127,9 +131,35 @@ export interface RouterServicePlan {
 export interface RouterStep {
   readonly id: string;
   readonly description: string;
-  /** bash; reads the secrets on stdin (router-secrets only: VLLM_API_KEY, one line). */
+  /** bash (script()/undoScript() over src/host/router.sh or secrets-file.sh); router-secrets reads stdin: routerSecretsStdin. */
   readonly create: string;
   readonly delete: string;
+}
+
+/** The router's node: serving.router.node, else the first replica's head (undefined: none in these nodes). */
+export function routerNodeName(config: ClusterConfig): string | undefined {
+  return config.serving.router.node ?? config.nodes.find((n) => n.role === "head" && (n.replica ?? 0) === 0)?.name;
+}
+
+/** The router's systemd unit (without `.service`). */
+export const routerUnitName = (names: HostNames): string => `${names.prefix}-router`;
+
+/**
+ * The router as one replica's cluster plan sees it: set when serving.router.enabled and the
+ * router's node is one of `nodes` (a replica's own; src/plan/replicas.ts keeps serving.router in
+ * each replica's config). doctor checks it on that node; that replica's Prometheus scrapes it.
+ */
+export function routerOnCluster(
+  config: ClusterConfig,
+  nodes: readonly { readonly name: string; readonly ssh: { readonly host: string } }[],
+  names: HostNames,
+): RouterOnCluster | undefined {
+  const r = config.serving.router;
+  const name = routerNodeName(config);
+  const node = r.enabled ? nodes.find((n) => n.name === name) : undefined;
+  if (!node) return undefined;
+  const { policy, port, metricsPort } = r;
+  return { node: node.name, host: node.ssh.host, unit: routerUnitName(names), policy, port, metricsPort };
 }
 
 /** A systemd ExecStart word: double-quoted with \\ and " escaped, % doubled, $ as $$ (no expansion). */
@@ -147,8 +177,7 @@ export function planRouterService(
   endpoints: readonly string[],
 ): RouterServicePlan {
   const r = config.serving.router;
-  const firstHead = config.nodes.find((n) => n.role === "head" && (n.replica ?? 0) === 0) ?? config.nodes[0];
-  const node = config.nodes.find((n) => n.name === (r.node ?? firstHead?.name));
+  const node = config.nodes.find((n) => n.name === (routerNodeName(config) ?? config.nodes[0]?.name));
   if (!node) throw new Error(`serving.router.node '${r.node}' is not a node`);
   const host = node.ssh.host;
   const workers = endpoints.map((e) => e.replace(/\/v1\/?$/, ""));
@@ -162,19 +191,21 @@ export function planRouterService(
       policy: r.policy,
       host: "0.0.0.0",
       port: r.port,
-      metricsHost: "0.0.0.0",
+      // Only Prometheus on a head reads it, over the management network (docs/exposure.md).
+      metricsHost: managementBind(host),
       metricsPort: r.metricsPort,
     }),
   ];
   const authenticated = !config.serving.allowUnauthenticated;
-  const unitName = `${names.prefix}-router`;
-  const secretsDir = `${names.stateDir}/secrets/${unitName}`;
-  const secretsFile = authenticated ? `${secretsDir}/secrets.env` : undefined;
+  const unitName = routerUnitName(names);
+  // The secrets folder is named after the unit file: a node name has no '.', so no container's folder can be this one.
+  const secrets = authenticated ? secretsFileSpec(`${unitName}.service`) : undefined;
+  const secretsFile = secrets ? `${secrets.hostDir}/${secrets.fileName}` : undefined;
   const unitPath = `/etc/systemd/system/${unitName}.service`;
   const unitText = routerUnitText(config, workers, argv, secretsFile);
   const steps: RouterStep[] = [
-    routerVenvStep(venv, launcherPath),
-    ...(secretsFile ? [routerSecretsStep(secretsDir, secretsFile)] : []),
+    routerVenvStep(unitName, venv, launcherPath),
+    ...(secrets ? [routerSecretsStep(`${unitName}.service`, secrets)] : []),
     routerUnitStep(unitName, unitPath, unitText, `${host}:${r.port} (metrics ${r.metricsPort})`),
   ];
   return {
@@ -191,7 +222,7 @@ export function planRouterService(
     venv,
     launcherPath,
     argv,
-    secretEnv: authenticated ? ["VLLM_API_KEY"] : [],
+    secretEnv: authenticated ? ROUTER_SECRET_ENV : [],
     ...(secretsFile ? { secretsFile } : {}),
     unit: { name: unitName, path: unitPath, text: unitText },
     restart: "systemd Restart=always, RestartSec=5",
@@ -199,9 +230,6 @@ export function planRouterService(
     steps,
   };
 }
-
-/** The shell prologue of the router's steps. */
-const STRICT = "set -euo pipefail\nSUDO=; [ \"$(id -u)\" -eq 0 ] || SUDO='sudo -n'";
 
 /** The router's systemd unit: its environment file (the key), its argv, restarts, no privileges. */
 function routerUnitText(
@@ -231,62 +259,67 @@ function routerUnitText(
   ].join("\n");
 }
 
-/** vllm-router from PyPI in a venv (pinned, replaced when its version differs), and the launcher. */
-function routerVenvStep(venv: string, launcherPath: string): RouterStep {
+/** src/host/router.sh, inlined after each step's variables. */
+const routerFunctions = (): string => hostFile("router.sh").replace(/\n$/, "");
+
+/** vllm-router from PyPI in a venv (pinned, made anew when its version differs), and the launcher. */
+function routerVenvStep(unitName: string, venv: string, launcherPath: string): RouterStep {
+  const vars = varBlock({
+    VENV: venv,
+    VERSION: VLLM_ROUTER_VERSION,
+    LAUNCHER_PATH: launcherPath,
+    LAUNCHER: ROUTER_LAUNCHER,
+    JOURNAL_KEY: `router-venv%${unitName}`,
+  });
   return {
     id: "router-venv",
     description: `${venv}: vllm-router==${VLLM_ROUTER_VERSION} from PyPI in a venv, and its launcher`,
-    create: [
-      STRICT,
-      `V=${shq(venv)}`,
-      `if ! "$V/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("vllm-router") != sys.argv[1])' ${VLLM_ROUTER_VERSION} 2>/dev/null; then`,
-      `  $SUDO rm -rf "$V"; $SUDO mkdir -p "$(dirname "$V")"`,
-      `  $SUDO python3 -m venv "$V"`,
-      `  $SUDO "$V/bin/pip" install -q --disable-pip-version-check --no-input ${shq(`vllm-router==${VLLM_ROUTER_VERSION}`)}`,
-      "fi",
-      `printf '%s' ${shq(ROUTER_LAUNCHER)} | $SUDO tee ${shq(launcherPath)} >/dev/null`,
-      `$SUDO chmod -R a+rX "$V"`,
-    ].join("\n"),
-    delete: [STRICT, `$SUDO rm -rf ${shq(venv)}`].join("\n"),
+    create: script(vars, routerFunctions(), "router_venv_install"),
+    delete: undoScript(vars, routerFunctions(), "router_venv_remove"),
   };
 }
 
-/** The API key in a root-only environment file, read on stdin. */
-function routerSecretsStep(secretsDir: string, secretsFile: string): RouterStep {
+/**
+ * The API key in a root-only environment file, through the containers' secrets-file mechanism
+ * (src/host/secrets-file.sh: same folder root, journal and stdin contract; `routerSecretsStdin`).
+ */
+function routerSecretsStep(owner: string, s: SecretsFileSpec): RouterStep {
   return {
     id: "router-secrets",
-    description: `${secretsFile} (root only, 0600) with VLLM_API_KEY, read on stdin; loaded by the unit's EnvironmentFile=`,
-    create: [
-      STRICT,
-      `$SUDO install -d -m 0700 -o root -g root ${shq(secretsDir)}`,
-      "IFS= read -r VLLM_API_KEY",
-      // The value in single quotes (systemd's EnvironmentFile= takes them, no expansion inside); the key has no quote or newline.
-      `case "$VLLM_API_KEY" in *\\'*) echo "the API key contains a single quote, which the router's environment file cannot hold" >&2; exit 1;; esac`,
-      `umask 077; printf "VLLM_API_KEY='%s'\\n" "$VLLM_API_KEY" | $SUDO tee ${shq(`${secretsFile}.new`)} >/dev/null`,
-      `$SUDO chmod 0600 ${shq(`${secretsFile}.new`)}; $SUDO mv ${shq(`${secretsFile}.new`)} ${shq(secretsFile)}`,
-    ].join("\n"),
-    delete: [STRICT, `$SUDO rm -rf ${shq(secretsDir)}`].join("\n"),
+    description: `${s.hostDir}/${s.fileName} (root only, 0600) with VLLM_API_KEY, read on stdin; loaded by the unit's EnvironmentFile=`,
+    ...secretsFileScripts(owner, s, ROUTER_SECRET_ENV),
   };
+}
+
+/** The secret variables the router's unit reads from its secrets file. */
+export const ROUTER_SECRET_ENV: readonly string[] = ["VLLM_API_KEY"];
+
+/**
+ * The router-secrets step's stdin for the API key. The file holds `VLLM_API_KEY='<key>'`
+ * (secrets-file.sh's POSIX quoting), read by systemd's EnvironmentFile=, whose parser
+ * (src/basic/env-file.c, parse_env_file_internal, as loaded by load_env_file) takes everything
+ * between two single quotes literally: no escapes, no $ expansion, spaces kept, which is exactly
+ * the value. What it does not read as POSIX sh does is a single quote inside the value: the
+ * '\'' sequence ends up as '' plus the rest in quotes, a different key. The API key is kept to
+ * characters without quotes by its validation; a key with one is refused here rather than
+ * written wrong. A newline cannot be in a value either (secretsFileStdin).
+ */
+export function routerSecretsStdin(apiKey: string): string {
+  if (apiKey.includes("'"))
+    throw new Error(
+      "serving.apiKey contains a single quote, which systemd's EnvironmentFile= would not read back as written (the router's secrets file): use a key without quotes",
+    );
+  return secretsFileStdin(ROUTER_SECRET_ENV, [apiKey]);
 }
 
 /** The unit written, enabled and (re)started; on delete disabled and removed. */
 function routerUnitStep(unitName: string, unitPath: string, unitText: string, where: string): RouterStep {
+  const vars = varBlock({ UNIT: unitName, UNIT_FILE: unitPath, UNIT_TEXT: unitText });
   return {
     id: "router-unit",
     description: `${unitPath}: the router on ${where}, Restart=always; enabled and (re)started`,
-    create: [
-      STRICT,
-      `printf '%s' ${shq(unitText)} | $SUDO tee ${shq(unitPath)} >/dev/null`,
-      "$SUDO systemctl daemon-reload",
-      `$SUDO systemctl enable ${shq(unitName)} >/dev/null`,
-      `$SUDO systemctl restart ${shq(unitName)}`,
-    ].join("\n"),
-    delete: [
-      STRICT,
-      `$SUDO systemctl disable --now ${shq(unitName)} 2>/dev/null || true`,
-      `$SUDO rm -f ${shq(unitPath)}`,
-      "$SUDO systemctl daemon-reload",
-    ].join("\n"),
+    create: script(vars, routerFunctions(), "router_unit_install"),
+    delete: undoScript(vars, routerFunctions(), "router_unit_remove"),
   };
 }
 

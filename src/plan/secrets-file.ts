@@ -52,24 +52,39 @@ export function withSecretsFile(s: SecretsFileSpec, command: readonly string[]):
 export function secretsFileStep(spec: ContainerSpec): HostStep | undefined {
   const s = spec.secretsFile;
   if (spec.secretEnv.length === 0 || !s) return undefined;
-  const vars = varBlock({
-    CONTAINER: spec.name,
-    SECRETS_DIR: s.hostDir,
-    SECRETS_FILE: `${s.hostDir}/${s.fileName}`,
-    SECRET_NAMES: [...spec.secretEnv],
-    JOURNAL_KEY: `secrets%${spec.name}`,
-  });
-  // journal.sh for the holders' lock: the folders above the container's are shared by every cluster on the host.
-  const fns = [hostFile("journal.sh"), hostFile("secrets-file.sh")].map((f) => f.replace(/\n$/, "")).join("\n");
   return {
     id: "secrets-file",
     description:
       `${s.hostDir}/${s.fileName} (root only) with ${spec.secretEnv.join(", ")}` +
       ` for container ${spec.name}, read on stdin; mounted read-only at ${s.containerDir}`,
-    create: script(vars, fns, "secrets_file_write"),
-    delete: undoScript(vars, fns, "secrets_file_remove"),
+    ...secretsFileScripts(spec.name, s, spec.secretEnv),
     after: [],
   };
+}
+
+/**
+ * The create and delete scripts of a secrets file for any owner: a container (above), or a unit
+ * that reads it with systemd's EnvironmentFile= (the router, src/plan/router.ts). `owner` names
+ * the folder's journal record and is the CONTAINER of src/host/secrets-file.sh's messages (the
+ * variable keeps its name so that the containers' steps render as before). Same folder root, same
+ * host-wide journal, same stdin contract, and the last remove on a host empties the shared folders,
+ * whichever owner it was.
+ */
+export function secretsFileScripts(
+  owner: string,
+  s: SecretsFileSpec,
+  secretEnv: readonly string[],
+): { create: string; delete: string } {
+  const vars = varBlock({
+    CONTAINER: owner,
+    SECRETS_DIR: s.hostDir,
+    SECRETS_FILE: `${s.hostDir}/${s.fileName}`,
+    SECRET_NAMES: [...secretEnv],
+    JOURNAL_KEY: `secrets%${owner}`,
+  });
+  // journal.sh for the holders' lock: the folders above the owner's are shared by every cluster on the host.
+  const fns = [hostFile("journal.sh"), hostFile("secrets-file.sh")].map((f) => f.replace(/\n$/, "")).join("\n");
+  return { create: script(vars, fns, "secrets_file_write"), delete: undoScript(vars, fns, "secrets_file_remove") };
 }
 
 /** The step's stdin for these values, in `secretEnv` order. Throws (naming the variable, never the value) on a newline. */

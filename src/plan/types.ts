@@ -288,12 +288,28 @@ export interface ClusterPlan {
   readonly watchdog: WatchdogPlan;
   /** Prometheus, Alertmanager, Grafana and node exporters (src/plan/observability.ts), or `{ enabled: false }`. */
   readonly observability: ObservabilityConfigPlan;
+  /** serving.router.enabled and the router runs on one of this cluster's nodes: what doctor and Prometheus read of it. */
+  readonly router?: RouterOnCluster;
   /** Config and memory warnings, shown by `plan` and as Pulumi warnings during preview. */
   readonly warnings: readonly ConfigProblem[];
   /** Informational notes, not warnings: an unpinned default the recipe gives no pin for, a profile's trade-off. */
   readonly notes: readonly ConfigProblem[];
   /** Every port the cluster opens on each node, who needs it and what guards it (src/plan/exposure.ts). */
   readonly exposure: readonly PortEntry[];
+}
+
+/** vLLM's router on a node of this cluster (serving.router, src/plan/router.ts): where it answers. */
+export interface RouterOnCluster {
+  readonly node: string;
+  /** The node's management host: Prometheus scrapes the metrics listener there. */
+  readonly host: string;
+  /** Its systemd unit (without `.service`). */
+  readonly unit: string;
+  readonly policy: string;
+  /** Its API (every route needs the cluster's key when the cluster has one). */
+  readonly port: number;
+  /** Its Prometheus listener (vllm_router_*, no key). */
+  readonly metricsPort: number;
 }
 
 /** The coordinated watchdog on the head: timing, restart order, free-memory floor (src/plan/watchdog.ts). */

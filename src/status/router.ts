@@ -26,7 +26,8 @@ export interface RouterStatus {
   readonly error?: string;
 }
 
-const sum = (text: string, name: string, label?: { key: string; value: string }): number | undefined => {
+/** The sum of a Prometheus text exposition's `name` samples (only those with `label`, when given); undefined when none. */
+export function metricSum(text: string, name: string, label?: { key: string; value: string }): number | undefined {
   let n: number | undefined;
   for (const line of text.split("\n")) {
     if (!line.startsWith(name)) continue;
@@ -36,7 +37,36 @@ const sum = (text: string, name: string, label?: { key: string; value: string })
     n = (n ?? 0) + Number(m[4]);
   }
   return n;
-};
+}
+
+/**
+ * The workers of a router's /workers answer (`{ workers: [{ url, is_healthy, load }] }`), with the
+ * requests routed to each when its metrics text is given. [] for anything else. Used by `status
+ * --router` and by doctor's router check (which reads both on the router's node).
+ */
+export function routerWorkers(body: unknown, metrics?: string): RouterWorkerStatus[] {
+  const list = (body as { workers?: unknown } | null)?.workers;
+  if (!Array.isArray(list)) return [];
+  return list
+    .filter((x): x is { url: string; is_healthy: boolean; load?: unknown } => typeof x?.url === "string")
+    .map((x) => {
+      const processed =
+        metrics === undefined
+          ? undefined
+          : (metricSum(metrics, "vllm_router_processed_requests_total", { key: "worker", value: x.url }) ?? 0);
+      return {
+        url: x.url,
+        healthy: x.is_healthy === true,
+        ...(typeof x.load === "number" ? { load: x.load } : {}),
+        ...(processed !== undefined ? { processed } : {}),
+      };
+    });
+}
+
+/** One worker's line: health, URL, load and requests routed, as `status --router` and doctor print it. */
+export function routerWorkerLine(w: RouterWorkerStatus): string {
+  return `${w.healthy ? "healthy  " : "UNHEALTHY"} ${w.url}${w.load !== undefined && w.load >= 0 ? `  load ${w.load}` : ""}${w.processed !== undefined ? `  ${w.processed} requests routed` : ""}`;
+}
 
 /** Read the router at `url` (its base, e.g. http://spark-a1:8080) and, if given, its metrics URL. */
 export async function readRouterStatus(
@@ -63,31 +93,19 @@ export async function readRouterStatus(
     };
   const body = (await ready.json().catch(() => ({}))) as { status?: string };
   const w = await get("/workers").catch(() => undefined);
-  const list = (w?.ok ? ((await w.json()) as { workers?: { url: string; is_healthy: boolean; load?: number }[] }) : {})
-    .workers;
+  const list: unknown = w?.ok ? await w.json().catch(() => undefined) : undefined;
   let metrics: string | undefined;
   if (opts.metricsUrl) {
     metrics = await fetch(opts.metricsUrl, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5_000) })
       .then((r) => (r.ok ? r.text() : undefined))
       .catch(() => undefined);
   }
-  const requests = metrics === undefined ? undefined : sum(metrics, "vllm_router_requests_total");
+  const requests = metrics === undefined ? undefined : metricSum(metrics, "vllm_router_requests_total");
   return {
     url: base,
     reachable: true,
     ready: ready.status === 200 && body.status === "ready",
-    workers: (list ?? []).map((x) => {
-      const processed =
-        metrics === undefined
-          ? undefined
-          : (sum(metrics, "vllm_router_processed_requests_total", { key: "worker", value: x.url }) ?? 0);
-      return {
-        url: x.url,
-        healthy: x.is_healthy,
-        ...(typeof x.load === "number" ? { load: x.load } : {}),
-        ...(processed !== undefined ? { processed } : {}),
-      };
-    }),
+    workers: routerWorkers(list, metrics),
     ...(requests !== undefined ? { requests } : {}),
   };
 }
@@ -99,9 +117,6 @@ export function renderRouterStatus(s: RouterStatus): string {
     : s.error
       ? `router ${s.url}: ${s.error}`
       : `router ${s.url}: ${s.ready ? "ready" : "NOT ready"}, ${s.workers.filter((w) => w.healthy).length} of ${s.workers.length} workers healthy${s.requests !== undefined ? `, ${s.requests} requests since start` : ""}`;
-  const rows = s.workers.map(
-    (w) =>
-      `  ${w.healthy ? "healthy  " : "UNHEALTHY"} ${w.url}${w.load !== undefined && w.load >= 0 ? `  load ${w.load}` : ""}${w.processed !== undefined ? `  ${w.processed} requests routed` : ""}`,
-  );
+  const rows = s.workers.map((w) => `  ${routerWorkerLine(w)}`);
   return `${[head, ...rows].join("\n")}\n`;
 }

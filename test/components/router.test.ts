@@ -46,7 +46,10 @@ test("the router runs on the first replica's head: venv, root-only key file, uni
   const unit = inputsByName.get("dsv4-router-unit")!.create as string;
   assert.match(unit, /--worker-urls http:\/\/spark-a1\.local:8000 http:\/\/spark-b1\.local:8000 --policy cache_aware/);
   assert.match(unit, /--port 8088 /);
-  assert.match(unit, /EnvironmentFile=\/var\/lib\/dgx-spark-vllm\/secrets\/dgx-spark-vllm-router\/secrets\.env/);
+  assert.match(
+    unit,
+    /EnvironmentFile=\/var\/lib\/dgx-spark-vllm\/secrets\/dgx-spark-vllm-router\.service\/secrets\.env/,
+  );
   assert.match(unit, /Restart=always/);
   // Started (and restarted) after the replicas answer: their endpoints are among the unit's triggers.
   const triggers = JSON.stringify(unwrap(inputsByName.get("dsv4-router-unit")!.triggers));
@@ -55,7 +58,9 @@ test("the router runs on the first replica's head: venv, root-only key file, uni
     triggers,
   );
   const venv = inputsByName.get("dsv4-router-venv")!.create as string;
-  assert.match(venv, /vllm-router==0\.1\.17/);
+  assert.match(venv, /^VERSION=0\.1\.17$/m);
+  assert.match(venv, /pip" install .*"vllm-router==\$VERSION"/);
+  assert.match(venv, /^router_venv_install$/m);
 });
 
 test("the API key is only in the secrets step's stdin, as a secret; nowhere in a script, argv or output", async () => {

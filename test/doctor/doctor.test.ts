@@ -413,3 +413,107 @@ test("a port without carrier and an unanswered DF ping: the fix names the cable,
     assert.match(ping.fix ?? "", pingFix, what);
   }
 });
+
+test("serving.router: doctor checks the router on its node (unit, /readiness with the key, the workers it sees healthy, metrics)", () => {
+  const c = baseConfig();
+  c.serving.router = { enabled: true, node: "spark-worker", port: 8090, metricsPort: 29001 };
+  const plan = planFromInput(c, "plan");
+  assert.deepEqual(plan.router, {
+    node: "spark-worker",
+    host: "192.168.1.12",
+    unit: "dgx-spark-vllm-router",
+    policy: "cache_aware",
+    port: 8090,
+    metricsPort: 29001,
+  });
+  const worker = plan.nodes.find((n) => n.name === "spark-worker")!;
+  const s = probeScript(plan, worker);
+  // The router's node reads the key on stdin (as the head does) and sends it in a header, never in argv.
+  assert.match(s, /^key=; IFS= read -r key \|\| true$/m);
+  assert.match(s, /kv router_unit "\$\(t 5 systemctl is-active dgx-spark-vllm-router\.service/);
+  assert.match(s, /curl -s -o \/dev\/null -w '%\{http_code\}' -m 5 -H @- http:\/\/127\.0\.0\.1:8090\/readiness/);
+  assert.match(
+    s,
+    /curl -s -m 10 http:\/\/127\.0\.0\.1:29001\/metrics 2>\/dev\/null \| grep '\^vllm_router_' \| block router_metrics/,
+  );
+  assert.ok(!s.includes("test-api-key-value"));
+  // Nothing of the router on a node that does not run it, nor without serving.router.
+  assert.doesNotMatch(probeScript(plan, plan.nodes[0]!), /router/);
+  assert.equal(planFromInput(baseConfig(), "plan").router, undefined);
+
+  const workers = (a: boolean, b: boolean) =>
+    JSON.stringify({
+      workers: [
+        { url: "http://spark-a1.local:8000", is_healthy: a, load: 0 },
+        { url: "http://spark-b1.local:8000", is_healthy: b, load: 2 },
+      ],
+    });
+  const metrics = [
+    'vllm_router_processed_requests_total{worker="http://spark-a1.local:8000"} 34',
+    'vllm_router_processed_requests_total{worker="http://spark-b1.local:8000"} 3',
+    "vllm_router_active_workers 2",
+  ].join("\n");
+  const run = (lines: string[]) => {
+    const probe = ["@host spark-worker", ...lines, "@probe.complete", ""].join("\n");
+    const results = new Map<string, NodeResult>(
+      plan.nodes.map((n) => [n.name, { ok: true, values: parseProbe(probe) }]),
+    );
+    return new Map(
+      evaluate(plan, results)
+        .filter((x) => x.id.startsWith("router-"))
+        .map((x) => [`${x.node} ${x.id}`, x]),
+    );
+  };
+  const up = run([
+    "@router_unit active",
+    "@router_ready 200",
+    `@router_workers<\n${workers(true, true)}\n@>`,
+    `@router_metrics<\n${metrics}\n@>`,
+  ]);
+  assert.deepEqual(
+    [...up.keys()],
+    [
+      "spark-worker router-unit",
+      "spark-worker router-ready",
+      "spark-worker router-workers",
+      "spark-worker router-metrics",
+    ],
+  );
+  for (const x of up.values()) assert.equal(x.status, "PASS", `${x.id}: ${x.evidence}`);
+  assert.equal(
+    up.get("spark-worker router-workers")!.evidence,
+    "2 of 2 healthy; healthy   http://spark-a1.local:8000  load 0  34 requests routed; healthy   http://spark-b1.local:8000  load 2  3 requests routed",
+  );
+  assert.equal(up.get("spark-worker router-metrics")!.evidence, "3 vllm_router_* samples");
+
+  // One replica down: a warning naming it; none healthy: the router cannot serve.
+  const one = run(["@router_unit active", "@router_ready 200", `@router_workers<\n${workers(true, false)}\n@>`]);
+  const w = one.get("spark-worker router-workers")!;
+  assert.equal(w.status, "WARN");
+  assert.match(w.evidence, /^1 of 2 healthy; .*UNHEALTHY http:\/\/spark-b1\.local:8000/);
+  assert.equal(one.get("spark-worker router-metrics")!.status, "WARN", "no metrics lines: the dashboards lose it");
+  const none = run(["@router_unit active", "@router_ready 503", `@router_workers<\n${workers(false, false)}\n@>`]);
+  assert.equal(none.get("spark-worker router-workers")!.status, "FAIL");
+  assert.match(none.get("spark-worker router-ready")!.evidence, /^HTTP 503: not ready: no healthy worker/);
+
+  // The wrong key: the fix says how to give doctor the key.
+  const refused = run(["@router_unit active", "@router_ready 401", "@router_workers<\n\n@>"]);
+  assert.equal(refused.get("spark-worker router-ready")!.status, "FAIL");
+  assert.match(refused.get("spark-worker router-ready")!.fix!, /VLLM_API_KEY=\.\.\. dgx-spark-vllm doctor/);
+
+  // The unit stopped: one FAIL with the fix, the routes not asked about.
+  const stopped = run(["@router_unit inactive"]);
+  assert.deepEqual([...stopped.keys()], ["spark-worker router-unit"]);
+  assert.equal(stopped.get("spark-worker router-unit")!.status, "FAIL");
+  assert.match(
+    stopped.get("spark-worker router-unit")!.fix!,
+    /journalctl -u dgx-spark-vllm-router -n 50 on spark-worker/,
+  );
+
+  // The probe cut off before the router's step: not checked, never judged from missing values.
+  const cut = new Map<string, NodeResult>(
+    plan.nodes.map((n) => [n.name, { ok: true, values: parseProbe("@host x\n@step.memory done\n") }]),
+  );
+  const unit = evaluate(plan, cut).find((x) => x.id === "router-unit")!;
+  assert.equal(unit.unanswered, "not checked");
+});

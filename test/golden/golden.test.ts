@@ -16,7 +16,15 @@ import { planFromInput } from "../../src/plan";
 import { monitorCheckScript } from "../../src/plan/monitor";
 import { observabilityConfigStep } from "../../src/plan/observability";
 import type { ObservabilityPlan } from "../../src/plan/types";
-import { componentScripts, GOLDEN_STACKS, ROOT, splitPlan, stackPlan } from "../support/rendered";
+import {
+  componentScripts,
+  GOLDEN_STACKS,
+  ROOT,
+  routerDeployment,
+  splitDeployment,
+  splitPlan,
+  stackPlan,
+} from "../support/rendered";
 
 const UPDATE = process.env.UPDATE_GOLDEN === "1";
 const GOLDEN = join(ROOT, "test", "golden");
@@ -95,5 +103,46 @@ describe("golden copies of the observability files (the 1m stack with observabil
         monitorCheckScript(n.name, plan.hardening.umaAlertThresholdGb, o.nodeMetrics[n.name]),
       );
     compareDir(join(GOLDEN, "observability"), files);
+  });
+});
+
+describe("golden copies of a deployment with vLLM's router (stacks/Pulumi.2x2-replicas.yaml, router and observability on)", () => {
+  const dir = join(GOLDEN, "2x2-router");
+  /** Every script and file of the deployment: the plan's, the router's steps and the components' per replica. */
+  const everything = (router: boolean) => {
+    const d = routerDeployment(router);
+    const { skeleton, scripts } = splitDeployment(d);
+    for (const plan of d.replicas) for (const [f, text] of componentScripts(plan)) scripts.set(f, text);
+    return { skeleton, scripts };
+  };
+
+  it("the deployment's plan JSON (scripts and observability files by reference) is unchanged", () => {
+    const text = `${JSON.stringify(everything(true).skeleton, null, 2)}\n`;
+    const file = join(dir, "plan.json");
+    if (UPDATE) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(file, text);
+      return;
+    }
+    assert.equal(text, readFileSync(file, "utf8"), `${file} differs from what plan --json prints now`);
+  });
+
+  it("the router's scripts, and every script or file the router changes, are unchanged; the rest is as without it", () => {
+    const withRouter = everything(true).scripts;
+    const without = everything(false).scripts;
+    // Kept: what exists only with the router (its steps) or differs from the same deployment without it.
+    const own = new Map([...withRouter].filter(([f, text]) => without.get(f) !== text));
+    compareDir(join(dir, "scripts"), own);
+    for (const f of ["router.router-venv.create.sh", "router.router-secrets.create.sh", "router.router-unit.create.sh"])
+      assert.ok(own.has(f), `${f} is kept`);
+    // Only the router's node and the observability of the replica that scrapes it change.
+    const changed = [...own.keys()].filter((f) => !f.startsWith("router."));
+    assert.deepEqual(changed.sort(), [
+      "replica0.observability.dashboards_dgx-spark-vllm.json",
+      "replica0.observability.prometheus_prometheus.yml",
+      "replica0.observability.prometheus_rules.yml",
+      "spark-a1.doctor-probe.sh",
+    ]);
+    assert.equal(withRouter.size, without.size + 6, "six more: the router's three steps, create and delete");
   });
 });

@@ -11,7 +11,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { HOST_DIR } from "../../src/shell/host";
-import { componentScripts, GOLDEN_STACKS, splitPlan, stackPlan } from "../support/rendered";
+import {
+  componentScripts,
+  GOLDEN_STACKS,
+  routerDeployment,
+  splitDeployment,
+  splitPlan,
+  stackPlan,
+} from "../support/rendered";
 import { twinConfig } from "../support/fixtures";
 import { planFromInput } from "../../src/plan";
 
@@ -57,6 +64,19 @@ describe("shellcheck: zero findings", { skip: missing && !IN_CI ? missing : fals
       assert.equal(shellcheck([...all.keys()].map((f) => join(dir, f))), "");
     });
   }
+  it("every script rendered for a deployment with vLLM's router (2x2-replicas, router and observability on)", () => {
+    const d = routerDeployment();
+    const dir = join(tmp, "2x2-router");
+    mkdirSync(dir, { recursive: true });
+    const all = new Map(
+      [...splitDeployment(d).scripts, ...d.replicas.flatMap((p) => [...componentScripts(p)])].filter(([f]) =>
+        f.endsWith(".sh"),
+      ),
+    );
+    assert.ok([...all.keys()].filter((f) => f.startsWith("router.")).length === 6, "the router's steps are in");
+    for (const [f, text] of all) writeFileSync(join(dir, f), text);
+    assert.equal(shellcheck([...all.keys()].map((f) => join(dir, f))), "");
+  });
   it("the optional ipv6-off step (link.disableIpv6, no shipped stack sets it)", () => {
     const c = twinConfig();
     c.link = { disableIpv6: true };

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError, loadClusterConfig, readStackFile } from "../../src/config";
 import { planDeploymentFromInput } from "../../src/plan";
+import { routerSecretsStdin } from "../../src/plan/router";
 import { baseConfig } from "../support/fixtures";
 import { ROOT } from "../support/rendered";
 
@@ -52,10 +53,19 @@ describe("serving.router in the plan", () => {
   it("the key is in no argv, unit, script or plan output: the unit reads the root-only file", () => {
     const d = planDeploymentFromInput(stack());
     assert.ok(!JSON.stringify(d).includes(KEY), "the key is not in the plan (the JSON `plan --json` prints)");
-    const secrets = d.router!.service!.steps.find((x) => x.id === "router-secrets")!;
-    assert.match(secrets.create, /install -d -m 0700 -o root -g root/);
-    assert.match(secrets.create, /IFS= read -r VLLM_API_KEY/);
-    assert.match(secrets.create, /chmod 0600/);
+    const s = d.router!.service!;
+    const secrets = s.steps.find((x) => x.id === "router-secrets")!;
+    // The containers' secrets-file mechanism (test/host/router.test.ts runs it): same root, journal, stdin.
+    assert.equal(s.secretsFile, "/var/lib/dgx-spark-vllm/secrets/dgx-spark-vllm-router.service/secrets.env");
+    assert.match(secrets.create, /^SECRET_NAMES=\(VLLM_API_KEY\)$/m);
+    assert.match(secrets.create, /^secrets_file_write$/m);
+    assert.match(secrets.delete, /^secrets_file_remove$/m);
+    assert.equal(routerSecretsStdin(KEY), `${KEY}\n`);
+    // systemd's EnvironmentFile= would read a quote inside the value differently: refused, the key not in the message.
+    assert.throws(
+      () => routerSecretsStdin("sk-it's"),
+      (e: Error) => /single quote/.test(e.message) && !e.message.includes("sk-it's"),
+    );
   });
 
   it("node, policy and ports as set; an unauthenticated cluster has no secrets step", () => {

@@ -17,14 +17,21 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { BenchReport } from "../../src/bench/run";
 import { runBenchCli } from "../../src/cli/bench";
 import { runStatusCli } from "../../src/cli/status";
+import { evaluate, type NodeResult } from "../../src/doctor/evaluate";
+import { parseProbe, probeScript } from "../../src/doctor/probe";
+import { planFromInput } from "../../src/plan/cluster";
+import type { ObservabilityPlan } from "../../src/plan/observability";
 import { ROUTER_LAUNCHER, routerArgs } from "../../src/plan/router";
+import { routerSeriesRead } from "../../src/plan/router-observability";
+import { baseConfig } from "../support/fixtures";
+import { routerDeployment } from "../support/rendered";
 import { captureIo } from "../bench/support";
 import { freePort, IN_CI, startVllm, tinyModel, type VllmServer, vllmPython } from "../support/vllm-server";
 
@@ -313,6 +320,61 @@ describe("vLLM's router (vllm-router from PyPI) in front of two real vLLM CPU se
         );
       }
     }
+  });
+
+  it("every vllm_router_* series the dashboards and alerts read has data on the real router, after traffic", async () => {
+    const text = await (await fetch(metricsUrl)).text();
+    const seen = [...new Set([...text.matchAll(/^(vllm_router_[a-z_]+)(\{[^}]*\})? /gm)].map((m) => m[1] as string))];
+    notes.push(`vllm_router_* series seen: ${seen.sort().join(", ")}`);
+    const o = routerDeployment().replicas[0]!.observability as ObservabilityPlan;
+    const read = routerSeriesRead(o.panels, o.alerts);
+    assert.ok(read.length >= 5, `the plan reads the router's series: ${read}`);
+    for (const name of read) assert.ok(seen.includes(name), `${name} (read by a panel or rule) has no sample here`);
+    // Per worker: both replicas by their URL, as the panels' {{worker}} legends show them.
+    for (const sv of servers)
+      assert.match(text, new RegExp(`^vllm_router_worker_health\\{worker="${sv.url}"\\} 1$`, "m"));
+  });
+
+  it("doctor's router checks read the real router (its probe step run in bash, the key on stdin): ready, 2 of 2 workers healthy, metrics", () => {
+    // The plan of a cluster whose router runs on its worker node, on this router's ports.
+    const c = baseConfig();
+    c.serving.apiKey = API_KEY;
+    c.serving.router = {
+      enabled: true,
+      node: "spark-worker",
+      port: Number(new URL(routerUrl).port),
+      metricsPort: Number(new URL(metricsUrl).port),
+    };
+    const plan = planFromInput(c, "plan");
+    const node = plan.nodes.find((n) => n.name === "spark-worker")!;
+    // No systemd runs here: a stand-in systemctl says the unit is active. Everything else is real.
+    const bin = join(dir, "bin");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, "systemctl"), "#!/bin/sh\necho active\n", { mode: 0o755 });
+    const probe = (key: string) => {
+      const r = spawnSync("bash", ["-c", probeScript(plan, node)], {
+        input: key ? `${key}\n` : "",
+        encoding: "utf8",
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+        timeout: 120_000,
+      });
+      const results = new Map<string, NodeResult>([[node.name, { ok: true, values: parseProbe(r.stdout) }]]);
+      return new Map(
+        evaluate(plan, results)
+          .filter((x) => x.id.startsWith("router-"))
+          .map((x) => [x.id, x]),
+      );
+    };
+    const got = probe(API_KEY);
+    assert.deepEqual([...got.keys()], ["router-unit", "router-ready", "router-workers", "router-metrics"]);
+    for (const x of got.values()) assert.equal(x.status, "PASS", `${x.id}: ${x.evidence}`);
+    const w = got.get("router-workers")!.evidence;
+    assert.match(w, /^2 of 2 healthy; /);
+    for (const sv of servers) assert.match(w, new RegExp(`healthy   ${sv.url}  load \\d+  \\d+ requests routed`));
+    notes.push(`doctor: ${w}`);
+    const noKey = probe("");
+    assert.equal(noKey.get("router-ready")!.status, "FAIL");
+    assert.match(noKey.get("router-ready")!.evidence, /^HTTP 401: refused the key/);
   });
 
   it("a replica killed mid-run fails at most its in-flight requests; later ones succeed on the other; its return is noticed", async () => {

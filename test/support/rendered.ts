@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { readStackFile } from "../../src/config";
 import { planFromInput } from "../../src/plan/cluster";
 import type { ClusterPlan } from "../../src/plan/types";
+import { type DeploymentPlan, planDeploymentFromInput } from "../../src/plan/replicas";
 import {
   dropCachesSidecar,
   imageIdScript,
@@ -127,4 +128,48 @@ export function componentScripts(plan: ClusterPlan): Map<string, string> {
     put(`${head.name}.watchdog-unhold`, watchdogUnholdScript(plan));
   }
   return out;
+}
+
+/**
+ * A deployment with vLLM's router (serving.router, docs/router.md): stacks/Pulumi.2x2-replicas.yaml
+ * (four Sparks, two replicas of TP=2) with the router and observability on, or (`router: false`)
+ * the same without the router.
+ */
+export function routerDeployment(router = true): DeploymentPlan {
+  const input = readStackFile(join(ROOT, "stacks", "Pulumi.2x2-replicas.yaml")) as Record<string, any>;
+  input.serving = { ...input.serving, extraArgs: ["--enable-scale-out"], router: { enabled: router } };
+  input.observability = { enabled: true };
+  return planDeploymentFromInput(input, "plan");
+}
+
+/**
+ * A deployment's JSON with every script (the replicas' as in `splitPlan`, the router's steps) and
+ * every observability file replaced by a reference to its file, and those files by name. Node
+ * names are unique across replicas, so the replicas' file names do not clash.
+ */
+export function splitDeployment(d: DeploymentPlan): { skeleton: unknown; scripts: Map<string, string> } {
+  const scripts = new Map<string, string>();
+  const replicas = d.replicas.map((plan, r) => {
+    const { skeleton, scripts: own } = splitPlan(plan);
+    for (const [f, text] of own) {
+      if (scripts.has(f)) throw new Error(`two scripts named ${f}`);
+      scripts.set(f, text);
+    }
+    const files = (skeleton as any).observability?.files as Record<string, string> | undefined;
+    for (const path of Object.keys(files ?? {})) {
+      const f = `replica${r}.observability.${safe(path.split("/").slice(-2).join("_"))}`;
+      scripts.set(f, (files as Record<string, string>)[path] as string);
+      (files as Record<string, string>)[path] = `@file ${f}`;
+    }
+    return skeleton;
+  });
+  const router = JSON.parse(JSON.stringify(d.router ?? null)) as any;
+  for (const s of router?.service?.steps ?? []) {
+    for (const k of ["create", "delete"] as const) {
+      const f = `router.${s.id}.${k}.sh`;
+      scripts.set(f, s[k]);
+      s[k] = `@script ${f}`;
+    }
+  }
+  return { skeleton: { replicas, ...(router ? { router } : {}) }, scripts };
 }

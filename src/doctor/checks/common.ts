@@ -76,6 +76,10 @@ export function stepsOf(id: string): string[] {
     "max-model-len": ["serving"],
     rdma: ["serving"],
     exposure: ["exposure"],
+    "router-unit": ["router"],
+    "router-ready": ["router"],
+    "router-workers": ["router"],
+    "router-metrics": ["router"],
   };
   return fixed[id] ?? [];
 }

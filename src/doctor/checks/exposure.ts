@@ -6,7 +6,7 @@
  * on a non-loopback address are listed as a warning. Read-only.
  */
 import { checkListeners, describeListener, parseSs } from "../listeners";
-import { ANY, LOOPBACK } from "../../plan/observability";
+import { ANY, LOOPBACK } from "../../plan/bind";
 import type { ClusterPlan, NodePlan } from "../../plan/types";
 import type { NodeCtx } from "./common";
 
