@@ -216,7 +216,9 @@ function memorySteps(node: NodePlan): string[] {
 function exposureSteps(plan: ClusterPlan, node: NodePlan): string[] {
   const lines = [
     "step exposure",
-    `{ t ${b.local} $SUDO ss -ltnupH 2>/dev/null || t ${b.local} ss -ltnuH 2>/dev/null; } | block listeners`,
+    // As root ss names every socket's process; without sudo it still gives the addresses.
+    `{ if [ -n "$SUDO" ]; then t ${b.local} sudo -n ss -ltnupH 2>/dev/null; else t ${b.local} ss -ltnupH; fi ||` +
+      ` t ${b.local} ss -ltnuH 2>/dev/null; } | block listeners`,
   ];
   for (const peer of plan.nodes.filter((n) => n.name !== node.name)) {
     const closed = closedPortsOf(plan, peer);

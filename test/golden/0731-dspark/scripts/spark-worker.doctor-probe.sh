@@ -117,6 +117,6 @@ kv psi "$(head -n1 /proc/pressure/memory 2>/dev/null || echo unavailable)"
 step engine
 kv engine "$(dk ps -a --filter 'name=^/dgx-spark-vllm-spark-worker$' --format '{{.State}}' 2>/dev/null | head -n1)"
 step exposure
-{ t 5 $SUDO ss -ltnupH 2>/dev/null || t 5 ss -ltnuH 2>/dev/null; } | block listeners
+{ if [ -n "$SUDO" ]; then t 5 sudo -n ss -ltnupH 2>/dev/null; else t 5 ss -ltnupH; fi || t 5 ss -ltnuH 2>/dev/null; } | block listeners
 step ""
 printf '@probe.complete\n'

@@ -108,7 +108,7 @@ kv psi "$(head -n1 /proc/pressure/memory 2>/dev/null || echo unavailable)"
 step engine
 kv engine "$(dk ps -a --filter 'name=^/dgx-spark-vllm-spark-a1$' --format '{{.State}}' 2>/dev/null | head -n1)"
 step exposure
-{ t 5 $SUDO ss -ltnupH 2>/dev/null || t 5 ss -ltnuH 2>/dev/null; } | block listeners
+{ if [ -n "$SUDO" ]; then t 5 sudo -n ss -ltnupH 2>/dev/null; else t 5 ss -ltnupH; fi || t 5 ss -ltnuH 2>/dev/null; } | block listeners
 step listen
 kv listen "$(t 5 ss -Hltn 'sport = :8000' 2>/dev/null | head -n1)"
 step serving
