@@ -227,8 +227,9 @@ function exposureSteps(plan: ClusterPlan, node: NodePlan): string[] {
       `step reach.${peer.name}`,
       // A port that answers within 3 s is open; refused, unreachable or silent is closed. $0 and
       // $1 are bash -c's own arguments (host, port), expanded by that bash.
+      "o=",
       "# shellcheck disable=SC2016",
-      sh`o=; for p in ${closed}; do if timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' ${peer.ssh.host} "$p" 2>/dev/null; then o+=" $p"; fi; done`,
+      sh`for p in ${closed}; do if timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' ${peer.ssh.host} "$p" 2>/dev/null; then o+=" $p"; fi; done`,
       sh`kv ${`reach.${peer.name}`} ${closed.join(" ")}"|$o"`,
     );
   }
