@@ -8,7 +8,9 @@ import type { SshSettings } from "../ssh/session";
 import { readStackAccess, type StackAccess } from "./args";
 import { type CliIo, parseOptions, STACK_OPTIONS, UsageError } from "./options";
 
-const USAGE = `usage: dgx-spark-vllm doctor [--stack <name> | --config <file>] [--json] [--identity <key file>] [--instance <name>] [--rdma] [--api-key-env NAME]
+const USAGE =
+  `usage: dgx-spark-vllm doctor [--stack <name> | --config <file>] [--json] [--identity <key file>]` +
+  ` [--instance <name>] [--rdma] [--api-key-env NAME]
 
 Read-only health check of every node over SSH (BatchMode), before and after deploying.
   --stack NAME        read stacks/Pulumi.NAME.yaml (default: 1m)

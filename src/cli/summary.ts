@@ -35,7 +35,12 @@ function imageText(i: ClusterPlan["image"]): string {
     return `prebuilt ${i.tag} (${vllmText(i.vllm)}), pulled on ${i.nodes.join(", ")}; same image ID required`;
   const a = i.buildArgs;
   const pr = a.VLLM_PR ? ` at the head of PR #${a.VLLM_PR}` : "";
-  return `build ${i.tag} on ${i.buildNode} (${i.platform}): vLLM ${a.VLLM_REF}${pr} (${i.vllm.surface !== null ? "serve flags and VLLM_* env checked" : "not checked against a vLLM surface"}), FlashInfer ${a.FLASHINFER_REF}, NCCL ${a.NCCL_REF} (sm_121), torch ${a.TORCH_VERSION}, arch ${a.CUDA_ARCH}; docker save | load to ${i.nodes.filter((n) => n !== i.buildNode).join(", ")}`;
+  return (
+    `build ${i.tag} on ${i.buildNode} (${i.platform}): vLLM ${a.VLLM_REF}${pr}` +
+    ` (${i.vllm.surface !== null ? "serve flags and VLLM_* env checked" : "not checked against a vLLM surface"})` +
+    `, FlashInfer ${a.FLASHINFER_REF}, NCCL ${a.NCCL_REF} (sm_121), torch ${a.TORCH_VERSION}, arch ${a.CUDA_ARCH}` +
+    `; docker save | load to ${i.nodes.filter((n) => n !== i.buildNode).join(", ")}`
+  );
 }
 
 function nodeText(n: NodePlan): string {
@@ -61,14 +66,21 @@ function watchdogText(w: ClusterPlan["watchdog"]): string {
   const floor = Object.entries(w.minFreeGiB)
     .map(([n, g]) => `${n} ${g} GiB`)
     .join(", ");
-  return `Watchdog   ${w.unit} on the head: probe every ${w.probeIntervalSeconds} s, restart ${w.restartOrder.join(" -> ")} after ${w.failuresBeforeRestart} failed probes, at most ${w.maxRestartsPerHour}/hour, >= ${w.minRestartIntervalSeconds} s apart; starts only with MemAvailable >= ${floor}`;
+  return (
+    `Watchdog   ${w.unit} on the head: probe every ${w.probeIntervalSeconds} s, restart ${w.restartOrder.join(" -> ")}` +
+    ` after ${w.failuresBeforeRestart} failed probes, at most ${w.maxRestartsPerHour}/hour, >= ${w.minRestartIntervalSeconds} s apart` +
+    `; starts only with MemAvailable >= ${floor}`
+  );
 }
 
 function observabilityText(plan: ClusterPlan): string {
   const o = plan.observability;
   if (!o.enabled) return "Metrics    off (observability.enabled: false)";
   const local = o.prometheus.bind === "127.0.0.1" ? ` on ${o.head}'s loopback (elsewhere: ssh -L)` : "";
-  return `Metrics    Prometheus ${o.prometheus.url}${local} (retention ${o.prometheus.retention}), Grafana ${o.grafana.url}, node exporters on ${Object.keys(o.nodeExporters).join(", ")}; ${o.alerts.length} alerts to the webhook (${plan.hardening.webhook})`;
+  return (
+    `Metrics    Prometheus ${o.prometheus.url}${local} (retention ${o.prometheus.retention}), Grafana ${o.grafana.url}` +
+    `, node exporters on ${Object.keys(o.nodeExporters).join(", ")}; ${o.alerts.length} alerts to the webhook (${plan.hardening.webhook})`
+  );
 }
 
 /** Per-node UMA budget (src/plan/memory.ts), one row per node. */
@@ -111,8 +123,11 @@ export function memoryTable(plan: ClusterPlan): string[] {
   const L = plan.profile.maxModelLen;
   const vllmLine = v
     ? [
-        `           vLLM ${v.version} will log ~"GPU KV cache size: ${v.printedTokens.toLocaleString("en-US")} tokens", "Maximum concurrency for ${L.toLocaleString("en-US")} tokens per request: ${v.printedConcurrency.toFixed(2)}x";`,
-        `           at most ${Math.min(v.fullContextRequests, ...m.nodes.map((b) => b.maxFullContextRequests))} request(s) of ${L} tokens at once (the lower of vLLM ${v.version}'s block count, ${v.fullContextRequests}, and ${m.nodes[0]?.kvBytesPerTokenPerRank} B/token, ${m.nodes[0]?.maxFullContextRequests}; docs/memory.md)`,
+        `           vLLM ${v.version} will log ~"GPU KV cache size: ${v.printedTokens.toLocaleString("en-US")} tokens"` +
+          `, "Maximum concurrency for ${L.toLocaleString("en-US")} tokens per request: ${v.printedConcurrency.toFixed(2)}x";`,
+        `           at most ${Math.min(v.fullContextRequests, ...m.nodes.map((b) => b.maxFullContextRequests))}` +
+          ` request(s) of ${L} tokens at once (the lower of vLLM ${v.version}'s block count, ${v.fullContextRequests}` +
+          `, and ${m.nodes[0]?.kvBytesPerTokenPerRank} B/token, ${m.nodes[0]?.maxFullContextRequests}; docs/memory.md)`,
       ]
     : [];
   return [
@@ -132,8 +147,14 @@ function variantText(plan: ClusterPlan): string {
     .map(([k, x]) => `${k} ${x}`);
   const caps = v.image.capabilities;
   return [
-    `Variant    ${v.name}: speculative ${sp.method}${sp.tokens !== undefined ? ` x${sp.tokens}` : ""}, KV ${v.kvCacheDtype} (${v.kvBytesPerToken} B/token), backends ${b.length ? b.join(", ") : "vLLM defaults"}`,
-    `           image has: ${caps ? `speculative ${caps.speculative.join("/") || "none"}, KV ${caps.kvCacheDtypes.join("/")}, kernels ${caps.backends.join("/") || "no b12x"}` : "unknown"} (from ${v.image.from})`,
+    `Variant    ${v.name}: speculative ${sp.method}${sp.tokens !== undefined ? ` x${sp.tokens}` : ""}` +
+      `, KV ${v.kvCacheDtype} (${v.kvBytesPerToken} B/token), backends ${b.length ? b.join(", ") : "vLLM defaults"}`,
+    `           image has: ${
+      caps
+        ? `speculative ${caps.speculative.join("/") || "none"}, KV ${caps.kvCacheDtypes.join("/")}` +
+          `, kernels ${caps.backends.join("/") || "no b12x"}`
+        : "unknown"
+    } (from ${v.image.from})`,
   ].join("\n");
 }
 
@@ -144,15 +165,26 @@ export function renderSummary(plan: ClusterPlan, source: string): string {
   const out = [
     `dgx-spark-vllm plan - ${source}`,
     "",
-    `Cluster    ${c.nodeCount} nodes, head ${c.head}, launcher ${c.launcher}, TP=${c.tensorParallelSize} x PP=${c.pipelineParallelSize}, gpu-memory-utilization ${c.gpuMemoryUtilization}, MTP ${c.mtp ? "on" : "off"}`,
+    `Cluster    ${c.nodeCount} nodes, head ${c.head}, launcher ${c.launcher}, TP=${c.tensorParallelSize} x PP=${c.pipelineParallelSize}` +
+      `, gpu-memory-utilization ${c.gpuMemoryUtilization}, MTP ${c.mtp ? "on" : "off"}`,
     variantText(plan),
     `Endpoint   ${c.endpoint} (${c.authenticated ? "API key required" : "UNAUTHENTICATED"}), model ${plan.model.id} served as ${plan.model.servedName}`,
     `Start      ${c.startOrder.join(" -> ")} (workers first, head last)`,
-    `Profile    ${p.name}${p.base && p.base !== p.name ? ` (from ${p.base}; overrides: ${p.overrides.join(", ")})` : ""}: max-model-len ${p.maxModelLen}, max-num-seqs ${p.maxNumSeqs}, max-num-batched-tokens ${p.maxNumBatchedTokens}, long-context env ${p.longContextEnv ? "on" : "off"}`,
+    `Profile    ${p.name}${p.base && p.base !== p.name ? ` (from ${p.base}; overrides: ${p.overrides.join(", ")})` : ""}` +
+      `: max-model-len ${p.maxModelLen}, max-num-seqs ${p.maxNumSeqs}, max-num-batched-tokens ${p.maxNumBatchedTokens}` +
+      `, long-context env ${p.longContextEnv ? "on" : "off"}`,
     `           trade-off: ${p.tradeoff}`,
     ...(ref
       ? [
-          `           reference (2x GB10): ${[ref.singleStreamTokPerS && `single-stream ${ref.singleStreamTokPerS} tok/s`, ref.aggregateTokPerS && `aggregate ${ref.aggregateTokPerS} tok/s`, ref.kvPoolTokens && `KV pool ${ref.kvPoolTokens}`, ref.freePerNodeGb && `${ref.freePerNodeGb} GB free/node`, ref.note].filter(Boolean).join(", ")}`,
+          `           reference (2x GB10): ${[
+            ref.singleStreamTokPerS && `single-stream ${ref.singleStreamTokPerS} tok/s`,
+            ref.aggregateTokPerS && `aggregate ${ref.aggregateTokPerS} tok/s`,
+            ref.kvPoolTokens && `KV pool ${ref.kvPoolTokens}`,
+            ref.freePerNodeGb && `${ref.freePerNodeGb} GB free/node`,
+            ref.note,
+          ]
+            .filter(Boolean)
+            .join(", ")}`,
         ]
       : []),
     `Image      ${imageText(plan.image)}`,
@@ -161,8 +193,11 @@ export function renderSummary(plan: ClusterPlan, source: string): string {
       (t) =>
         `           twin ${t.index} ${t.subnet}: ${t.ends.map((e) => `${e.node} ${e.netdev}/${e.hca} ${e.address}`).join(" <-> ")}`,
     ),
-    `           checks: don't-fragment ping of ${plan.link.checks[0]?.payloadBytes ?? 0} bytes over every twin, both directions (${plan.link.checks.length} pings)`,
-    `Hardening  vm.min_free_kbytes ${plan.hardening.minFreeKbytes}, swap ${plan.hardening.swapOff ? "off" : "left as is"}, drop caches during load ${plan.hardening.dropCachesDuringLoad ? "on" : "off"}, UMA alert below ${plan.hardening.umaAlertThresholdGb} GB (webhook ${plan.hardening.webhook})`,
+    `           checks: don't-fragment ping of ${plan.link.checks[0]?.payloadBytes ?? 0} bytes over every twin` +
+      `, both directions (${plan.link.checks.length} pings)`,
+    `Hardening  vm.min_free_kbytes ${plan.hardening.minFreeKbytes}, swap ${plan.hardening.swapOff ? "off" : "left as is"}` +
+      `, drop caches during load ${plan.hardening.dropCachesDuringLoad ? "on" : "off"}` +
+      `, UMA alert below ${plan.hardening.umaAlertThresholdGb} GB (webhook ${plan.hardening.webhook})`,
     watchdogText(plan.watchdog),
     observabilityText(plan),
     ...memoryTable(plan),
@@ -188,8 +223,15 @@ function routerText(s: RouterServicePlan): string[] {
     "",
     `Router     vllm-router ${s.version} on ${s.node}, policy ${s.policy}: ${s.endpoint} (the deployment's endpoint)`,
     `           workers ${s.workers.join(", ")}`,
-    `           metrics ${s.metricsUrl}; health checks ${h.endpoint} every ${h.intervalSeconds} s (timeout ${h.timeoutSeconds} s, unhealthy after ${h.failureThreshold} failures, healthy after ${h.successThreshold})`,
-    `           auth ${s.authenticated ? `the cluster's API key, checked through a worker's /v1/models; VLLM_API_KEY from ${s.secretsFile} (root only, EnvironmentFile=)` : "none (serving.allowUnauthenticated)"}`,
+    `           metrics ${s.metricsUrl}` +
+      `; health checks ${h.endpoint} every ${h.intervalSeconds} s` +
+      ` (timeout ${h.timeoutSeconds} s, unhealthy after ${h.failureThreshold} failures, healthy after ${h.successThreshold})`,
+    `           auth ${
+      s.authenticated
+        ? `the cluster's API key, checked through a worker's /v1/models; ` +
+          `VLLM_API_KEY from ${s.secretsFile} (root only, EnvironmentFile=)`
+        : "none (serving.allowUnauthenticated)"
+    }`,
     `           venv ${s.venv} (pip install vllm-router==${s.version}); unit ${s.unit.path}, ${s.restart}`,
     `           ExecStart ${routerCommandLine(s)}`,
   ];
@@ -201,7 +243,9 @@ export function renderDeploymentSummary(d: DeploymentPlan, source: string): stri
   const head = [
     `dgx-spark-vllm plan - ${source}`,
     "",
-    `Replicas   ${d.replicas.length} independent clusters of TP=${d.replicas[0]?.cluster.tensorParallelSize} x PP=${d.replicas[0]?.cluster.pipelineParallelSize}, each serving ${r?.servedName ?? ""} on its own endpoint:`,
+    `Replicas   ${d.replicas.length} independent clusters of TP=${d.replicas[0]?.cluster.tensorParallelSize}` +
+      ` x PP=${d.replicas[0]?.cluster.pipelineParallelSize}` +
+      `, each serving ${r?.servedName ?? ""} on its own endpoint:`,
     ...(r?.endpoints ?? []).map((e, i) => `           replica ${i}: ${e} (head ${d.replicas[i]?.cluster.head})`),
     `           ${r?.note ?? ""}`,
     ...(r?.service ? routerText(r.service) : []),

@@ -833,13 +833,16 @@ function replicaRules(
     if (complete && Number.isInteger(size) && group.length !== size)
       issue(
         ["nodes"],
-        `replica ${r} has ${group.length} node(s), but ${nodes.length} nodes in ${replicas} replicas means ${size} each: set nodes[].replica so that every replica has ${size}`,
+        `replica ${r} has ${group.length} node(s)` +
+          `, but ${nodes.length} nodes in ${replicas} replicas means ${size} each` +
+          `: set nodes[].replica so that every replica has ${size}`,
       );
     const heads = group.filter((n) => n.role === "head");
     if (heads.length > 1 || (complete && heads.length === 0))
       issue(
         ["nodes"],
-        `replica ${r} has ${heads.length} heads${heads.length ? ` (${heads.map((h) => h.name).join(", ")})` : ""}: mark exactly one node of each replica as head (nodes[].replica says which replica a node serves)`,
+        `replica ${r} has ${heads.length} heads${heads.length ? ` (${heads.map((h) => h.name).join(", ")})` : ""}` +
+          `: mark exactly one node of each replica as head (nodes[].replica says which replica a node serves)`,
       );
   }
 }
@@ -852,8 +855,11 @@ function servingRules(s: Cluster["serving"], nodeCount: number | undefined, issu
     issue(
       ["serving", "tensorParallelSize"],
       s.replicas > 1
-        ? `x pipelineParallelSize x replicas is ${tp} x ${s.pipelineParallelSize} x ${s.replicas} = ${tp * s.pipelineParallelSize * s.replicas}, but there are ${nodeCount} nodes (one GB10 each): make the product equal the node count`
-        : `x pipelineParallelSize is ${tp} x ${s.pipelineParallelSize} = ${tp * s.pipelineParallelSize}, but there are ${nodeCount} nodes (one GB10 each): make the product equal the node count`,
+        ? `x pipelineParallelSize x replicas is ${tp} x ${s.pipelineParallelSize} x ${s.replicas} = ${tp * s.pipelineParallelSize * s.replicas}` +
+            `, but there are ${nodeCount} nodes (one GB10 each)` +
+            `: make the product equal the node count`
+        : `x pipelineParallelSize is ${tp} x ${s.pipelineParallelSize} = ${tp * s.pipelineParallelSize}` +
+            `, but there are ${nodeCount} nodes (one GB10 each): make the product equal the node count`,
     );
   }
 
@@ -861,7 +867,9 @@ function servingRules(s: Cluster["serving"], nodeCount: number | undefined, issu
   if (s.gpuMemoryUtilization >= 0.85 && !s.acknowledgeHighUtilization) {
     issue(
       ["serving", "gpuMemoryUtilization"],
-      `is ${s.gpuMemoryUtilization}: 0.85 leaves ~1 GB free per node and a load burst freezes the host; use 0.80 (0.82 on a clean dedicated node), or set serving.acknowledgeHighUtilization: true`,
+      `is ${s.gpuMemoryUtilization}: 0.85 leaves ~1 GB free per node and a load burst freezes the host` +
+        `; use 0.80 (0.82 on a clean dedicated node)` +
+        `, or set serving.acknowledgeHighUtilization: true`,
     );
   }
 
@@ -869,7 +877,8 @@ function servingRules(s: Cluster["serving"], nodeCount: number | undefined, issu
   if (s.watchdog.maxBackoffSeconds < s.watchdog.minRestartIntervalSeconds) {
     issue(
       ["serving", "watchdog", "maxBackoffSeconds"],
-      `is ${s.watchdog.maxBackoffSeconds} s, below minRestartIntervalSeconds (${s.watchdog.minRestartIntervalSeconds} s): the longest wait between restarts cannot be shorter than the shortest`,
+      `is ${s.watchdog.maxBackoffSeconds} s, below minRestartIntervalSeconds (${s.watchdog.minRestartIntervalSeconds} s)` +
+        `: the longest wait between restarts cannot be shorter than the shortest`,
     );
   }
 

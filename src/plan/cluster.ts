@@ -129,7 +129,11 @@ function clusterNames(config: ClusterConfig, options: PlanOptions): ReturnType<t
     throw new ConfigError([
       {
         path: "serving.replicas",
-        message: `is ${config.serving.replicas}: each replica is its own cluster; plan them with planDeployment (the plan command and the Pulumi program do), and run doctor, repair, bench and gate on one replica at a time (a config with that replica's nodes and replicas: 1)`,
+        message:
+          `is ${config.serving.replicas}: each replica is its own cluster` +
+          `; plan them with planDeployment (the plan command and the Pulumi program do)` +
+          `, and run doctor, repair, bench and gate on one replica at a time` +
+          ` (a config with that replica's nodes and replicas: 1)`,
       },
     ]);
   try {

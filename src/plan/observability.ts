@@ -229,7 +229,9 @@ export function alertRules(o: ClusterConfig["observability"], i: ObsInputs, watc
       expr: `max by (node) (vllm:kv_cache_usage_perc) >= ${a.kvUsageSaturated}`,
       for: `${a.kvSaturatedMinutes}m`,
       severity: "warning",
-      summary: `KV cache usage on {{ $labels.node }} at or above ${Math.round(a.kvUsageSaturated * 100)}% for ${a.kvSaturatedMinutes} minutes: requests queue or are preempted`,
+      summary:
+        `KV cache usage on {{ $labels.node }} at or above ${Math.round(a.kvUsageSaturated * 100)}%` +
+        ` for ${a.kvSaturatedMinutes} minutes: requests queue or are preempted`,
     },
     {
       alert: "RoceLinkErrorsRising",
@@ -250,10 +252,14 @@ export function alertRules(o: ClusterConfig["observability"], i: ObsInputs, watc
       ? [
           {
             alert: "SpecAcceptanceCollapsed",
-            expr: `(sum by (node) (rate(vllm:spec_decode_num_accepted_tokens_total[10m])) / sum by (node) (rate(vllm:spec_decode_num_draft_tokens_total[10m]))) < ${a.acceptanceRateBelow}`,
+            expr:
+              `(sum by (node) (rate(vllm:spec_decode_num_accepted_tokens_total[10m]))` +
+              ` / sum by (node) (rate(vllm:spec_decode_num_draft_tokens_total[10m]))) < ${a.acceptanceRateBelow}`,
             for: "10m",
             severity: "warning" as const,
-            summary: `speculative acceptance on {{ $labels.node }} under ${Math.round(a.acceptanceRateBelow * 100)}% for 10 minutes: decoding is slower than without it`,
+            summary:
+              `speculative acceptance on {{ $labels.node }} under ${Math.round(a.acceptanceRateBelow * 100)}% for 10 minutes` +
+              `: decoding is slower than without it`,
           },
         ]
       : []),
@@ -539,7 +545,11 @@ export function observabilityImageWarnings(config: ClusterConfig): ConfigProblem
   return [
     {
       path: "observability",
-      message: `images on a tag alone: ${loose.map((x) => `${x.key}.image ${x.image}`).join(", ")}; a tag can move, so two deploys may run different builds; pin each as name:tag@sha256:<digest> of the build you validated (docker buildx imagetools inspect ${loose[0]?.image} prints it)`,
+      message:
+        `images on a tag alone: ${loose.map((x) => `${x.key}.image ${x.image}`).join(", ")}` +
+        `; a tag can move, so two deploys may run different builds` +
+        `; pin each as name:tag@sha256:<digest> of the build you validated` +
+        ` (docker buildx imagetools inspect ${loose[0]?.image} prints it)`,
     },
   ];
 }
@@ -746,8 +756,13 @@ export function observabilityConfigStep(plan: ObservabilityPlan): HostStep {
       ...Object.entries(plan.files).map(([path, text]) => writeManagedFile(path, text, "0644")),
       sh`$SUDO install -d -m 0755 ${`${G}/provisioning`} ${`${G}/dashboards`} ${P} ${A}`,
       // The secrets: written through stdin of tee, never on a command line.
-      sh`if [ -n "$key" ]; then printf '%s' "$key" | $SUDO tee ${f.apiKey} >/dev/null; $SUDO chown ${NOBODY} ${f.apiKey}; $SUDO chmod 0400 ${f.apiKey}; else $SUDO rm -f ${f.apiKey}; fi`,
-      sh`if [ -n "$hook" ]; then HOOK="$hook" python3 -c 'import os,sys; t=open(sys.argv[1]).read(); sys.stdout.write(t.replace(sys.argv[2], os.environ["HOOK"]))' ${f.alertmanagerTemplate} ${WEBHOOK_PLACEHOLDER} | $SUDO tee ${f.alertmanagerConfig} >/dev/null; else $SUDO cp ${f.alertmanagerTemplate} ${f.alertmanagerConfig}; fi`,
+      sh`if [ -n "$key" ]; then printf '%s' "$key" | $SUDO tee ${f.apiKey} >/dev/null` +
+        sh`; $SUDO chown ${NOBODY} ${f.apiKey}; $SUDO chmod 0400 ${f.apiKey}` +
+        sh`; else $SUDO rm -f ${f.apiKey}; fi`,
+      sh`if [ -n "$hook" ]; then HOOK="$hook" python3 -c 'import os,sys; t=open(sys.argv[1]).read();` +
+        sh` sys.stdout.write(t.replace(sys.argv[2], os.environ["HOOK"]))` +
+        sh`' ${f.alertmanagerTemplate} ${WEBHOOK_PLACEHOLDER} | $SUDO tee ${f.alertmanagerConfig} >/dev/null` +
+        sh`; else $SUDO cp ${f.alertmanagerTemplate} ${f.alertmanagerConfig}; fi`,
       sh`$SUDO chown ${NOBODY} ${f.alertmanagerConfig}; $SUDO chmod 0400 ${f.alertmanagerConfig}`,
       sh`printf '%s' "$pass" | $SUDO tee ${f.adminPassword} >/dev/null; $SUDO chown ${GRAFANA_UID} ${f.adminPassword}; $SUDO chmod 0400 ${f.adminPassword}`,
       // Running already (a changed key or webhook URL): both re-read their config on SIGHUP.

@@ -36,7 +36,9 @@ export function routerAlertRules(): AlertRule[] {
       for: "2m",
       severity: "critical",
       summary:
-        "vLLM's router on {{ $labels.node }} does not answer on its metrics port: the cluster's endpoint is down (systemctl status of its unit; the replicas' own endpoints still answer)",
+        "vLLM's router on {{ $labels.node }} does not answer on its metrics port" +
+        ": the cluster's endpoint is down" +
+        " (systemctl status of its unit; the replicas' own endpoints still answer)",
     },
     {
       alert: "RouterWorkerUnhealthy",
@@ -78,7 +80,8 @@ export function routerPanels(r: RouterOnCluster): DashboardPanel[] {
       title: "Router: request duration",
       unit: "s",
       description:
-        "Per-request duration as vllm-router measures it (vllm_router_generate_duration_seconds, one observation per routed request), percentiles over 5 minutes.",
+        "Per-request duration as vllm-router measures it (vllm_router_generate_duration_seconds, one observation per routed request)" +
+        ", percentiles over 5 minutes.",
       targets: [0.5, 0.95].map((p) => ({ expr: q(p), legend: `p${p * 100}` })),
     },
     ...(r.policy === "cache_aware"
@@ -87,7 +90,10 @@ export function routerPanels(r: RouterOnCluster): DashboardPanel[] {
             title: "Router: prefix routing (cache_aware)",
             unit: "short",
             description:
-              "cache_aware's decisions per second by outcome: prefix_hit sent a request to the replica holding its prefix; missing_tokens means the engines do not render token ids (--enable-scale-out, docs/router.md) and prefixes are not used.",
+              "cache_aware's decisions per second by outcome:" +
+              " prefix_hit sent a request to the replica holding its prefix;" +
+              " missing_tokens means the engines do not render token ids (--enable-scale-out, docs/router.md)" +
+              " and prefixes are not used.",
             targets: [
               {
                 expr: "sum by (outcome) (rate(vllm_router_prefix_routing_decisions_total[5m]))",

@@ -307,7 +307,8 @@ export const ROUTER_SECRET_ENV: readonly string[] = ["VLLM_API_KEY"];
 export function routerSecretsStdin(apiKey: string): string {
   if (apiKey.includes("'"))
     throw new Error(
-      "serving.apiKey contains a single quote, which systemd's EnvironmentFile= would not read back as written (the router's secrets file): use a key without quotes",
+      "serving.apiKey contains a single quote, which systemd's EnvironmentFile= would not read back as written" +
+        " (the router's secrets file): use a key without quotes",
     );
   return secretsFileStdin(ROUTER_SECRET_ENV, [apiKey]);
 }

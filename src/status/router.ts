@@ -65,7 +65,11 @@ export function routerWorkers(body: unknown, metrics?: string): RouterWorkerStat
 
 /** One worker's line: health, URL, load and requests routed, as `status --router` and doctor print it. */
 export function routerWorkerLine(w: RouterWorkerStatus): string {
-  return `${w.healthy ? "healthy  " : "UNHEALTHY"} ${w.url}${w.load !== undefined && w.load >= 0 ? `  load ${w.load}` : ""}${w.processed !== undefined ? `  ${w.processed} requests routed` : ""}`;
+  return (
+    `${w.healthy ? "healthy  " : "UNHEALTHY"} ${w.url}` +
+    `${w.load !== undefined && w.load >= 0 ? `  load ${w.load}` : ""}` +
+    `${w.processed !== undefined ? `  ${w.processed} requests routed` : ""}`
+  );
 }
 
 /** Read the router at `url` (its base, e.g. http://spark-a1:8080) and, if given, its metrics URL. */
@@ -116,7 +120,9 @@ export function renderRouterStatus(s: RouterStatus): string {
     ? `router ${s.url}: not reachable (${s.error ?? "no answer"})`
     : s.error
       ? `router ${s.url}: ${s.error}`
-      : `router ${s.url}: ${s.ready ? "ready" : "NOT ready"}, ${s.workers.filter((w) => w.healthy).length} of ${s.workers.length} workers healthy${s.requests !== undefined ? `, ${s.requests} requests since start` : ""}`;
+      : `router ${s.url}: ${s.ready ? "ready" : "NOT ready"}, ${s.workers.filter((w) => w.healthy).length}` +
+        ` of ${s.workers.length} workers healthy` +
+        `${s.requests !== undefined ? `, ${s.requests} requests since start` : ""}`;
   const rows = s.workers.map((w) => `  ${routerWorkerLine(w)}`);
   return `${[head, ...rows].join("\n")}\n`;
 }
