@@ -111,7 +111,8 @@ function identitySteps(): string[] {
     'kv user "$(id -un)"',
     'kv arch "$(uname -m)"',
     'kv kernel "$(uname -r)"',
-    `if command -v nvidia-smi >/dev/null; then kv gpu "$(t ${b.gpu} nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader 2>&1 | head -n1)"; else kv gpu "nvidia-smi not found"; fi`,
+    `if command -v nvidia-smi >/dev/null; then kv gpu "$(t ${b.gpu} nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader 2>&1 | head -n1)"` +
+      `; else kv gpu "nvidia-smi not found"; fi`,
     "step sudo",
     `if [ -z "$SUDO" ] || t ${b.local} sudo -n true 2>/dev/null; then kv sudo ok; else kv sudo "$(t ${b.local} sudo -n true 2>&1 | head -n1)"; fi`,
     "step docker",
@@ -133,7 +134,9 @@ function portSteps(plan: ClusterPlan, node: NodePlan, p: NodePlan["dataPlane"][n
   lines.push(
     `step port.${t}`,
     sh`d=${d}`,
-    `if [ -e "$d" ]; then kv p${t}.exists yes; kv p${t}.operstate "$(cat "$d"/operstate)"; kv p${t}.carrier "$(cat "$d"/carrier 2>/dev/null || echo 0)"; kv p${t}.speed "$(cat "$d"/speed 2>/dev/null || echo unknown)"; kv p${t}.mtu "$(cat "$d"/mtu)"; else kv p${t}.exists no; fi`,
+    `if [ -e "$d" ]; then kv p${t}.exists yes; kv p${t}.operstate "$(cat "$d"/operstate)"` +
+      `; kv p${t}.carrier "$(cat "$d"/carrier 2>/dev/null || echo 0)"; kv p${t}.speed "$(cat "$d"/speed 2>/dev/null || echo unknown)"` +
+      `; kv p${t}.mtu "$(cat "$d"/mtu)"; else kv p${t}.exists no; fi`,
     sh`kv ${`p${t}.addrs`} "$(${rawShell(ip)} -o -4 addr show dev ${p.netdev} 2>/dev/null | awk '{print $4}')"`,
     sh`kv ${`p${t}.holders`} "$(${rawShell(ip)} -o -4 addr show to ${`${p.address}/32`} | awk '{print $2}')"`,
     sh`kv ${`p${t}.route`} "$(${rawShell(ip)} -o -4 route show to exact ${subnet} 2>/dev/null | head -n1)"`,
@@ -158,7 +161,8 @@ function portSteps(plan: ClusterPlan, node: NodePlan, p: NodePlan["dataPlane"][n
     const key = `ping.${peer.name}.${t}`;
     lines.push(
       `step ${key}`,
-      sh`if t ${b.ping} ping -M "do" -s ${payloadFor(mtu)} -c 2 -i 0.2 -W 1 -I ${p.netdev} ${q.address} >/dev/null 2>&1; then kv ${key} ok; else kv ${key} fail; fi`,
+      sh`if t ${b.ping} ping -M "do" -s ${payloadFor(mtu)} -c 2 -i 0.2 -W 1 -I ${p.netdev} ${q.address}` +
+        sh` >/dev/null 2>&1; then kv ${key} ok; else kv ${key} fail; fi`,
     );
   }
   return lines;
@@ -169,7 +173,8 @@ function persistSteps(plan: ClusterPlan): string[] {
   return [
     "step persist",
     '# shellcheck disable=SC2086 # $SUDO is empty or the two words "sudo -n"',
-    sh`if t ${b.local} $SUDO test -e ${NETPLAN_FILE}; then kv netplan present; t ${b.local} $SUDO cat ${NETPLAN_FILE} 2>&1 | block netplan_content; else kv netplan absent; fi`,
+    sh`if t ${b.local} $SUDO test -e ${NETPLAN_FILE}; then kv netplan present` +
+      sh`; t ${b.local} $SUDO cat ${NETPLAN_FILE} 2>&1 | block netplan_content; else kv netplan absent; fi`,
     sh`kv linkunit "$(t ${b.local} systemctl is-enabled ${`${plan.names.linkUnit}.service`} 2>/dev/null | head -n1)"`,
     "step hardening",
     `kv min_free_kbytes "$(t ${b.local} sysctl -n vm.min_free_kbytes 2>&1)"`,
@@ -183,7 +188,10 @@ function storageSteps(plan: ClusterPlan, node: NodePlan): string[] {
     "step image",
     sh`kv image "$(dk image inspect --format '{{.Id}}' ${plan.image.tag} 2>/dev/null || echo none)"`,
     "step models",
-    sh`m=${modelCacheDir(plan, node)}; if [ -d "$m/snapshots" ]; then kv models present; (cd "$m/snapshots" && t ${b.disk} find -L . -type f -printf '%s %P\\n' | sort -k2) | block model_files; else kv models none; fi`,
+    sh`m=${modelCacheDir(plan, node)}` +
+      sh`; if [ -d "$m/snapshots" ]; then kv models present` +
+      sh`; (cd "$m/snapshots" && t ${b.disk} find -L . -type f -printf '%s %P\\n' | sort -k2) | block model_files` +
+      sh`; else kv models none; fi`,
     // The weights' own record (src/host/weights-status.py): revision, files with the right size, bytes, last verification.
     ...(plan.model.delivery === "local"
       ? []
@@ -191,7 +199,8 @@ function storageSteps(plan: ClusterPlan, node: NodePlan): string[] {
           sh`kv weights "$(t ${b.disk} python3 -c ${hostFile("weights-status.py")} ${modelCacheDir(plan, node)} ${plan.model.revision ?? ""} 2>&1 | tail -n1)"`,
         ]),
     "step disk",
-    sh`d=${node.cache.huggingface}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; kv disk_path "$d"; kv disk_avail_gb "$(t ${b.disk} df -P -BG "$d" | awk 'NR==2 {print int($4)}')"`,
+    sh`d=${node.cache.huggingface}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done` +
+      sh`; kv disk_path "$d"; kv disk_avail_gb "$(t ${b.disk} df -P -BG "$d" | awk 'NR==2 {print int($4)}')"`,
   ];
 }
 
@@ -288,7 +297,8 @@ function peerSshSteps(plan: ClusterPlan, node: NodePlan): string[] {
       lines.push(
         `step ${key}`,
         // The options the library's own head -> worker SSH uses (pinned key checked, nothing recorded).
-        sh`r=$(t ${b.ssh} ${["ssh", ...peerSshOptions(peer), `${peer.ssh.user}@${tg.address}`]} true 2>&1 </dev/null); kv ${key} "$?|$(printf '%s' "$r" | tail -n3)"`,
+        sh`r=$(t ${b.ssh} ${["ssh", ...peerSshOptions(peer), `${peer.ssh.user}@${tg.address}`]} true 2>&1 </dev/null)` +
+          sh`; kv ${key} "$?|$(printf '%s' "$r" | tail -n3)"`,
       );
     }
   }

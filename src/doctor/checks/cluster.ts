@@ -153,7 +153,9 @@ function ranksCheck(ctx: ClusterCtx): void {
     evidence: engines.map((e) => `${e.node} ${e.state || "absent"}`).join(", "),
     ...(alone
       ? {
-          fix: `a lone rank waits forever in NCCL: remove it (${running.map((r) => `on ${r.node}: docker rm -f ${plan.nodes.find((n) => n.name === r.node)?.container.name}`).join("; ")}) and pulumi up to start all ranks together`,
+          fix: `a lone rank waits forever in NCCL: remove it (${running
+            .map((r) => `on ${r.node}: docker rm -f ${plan.nodes.find((n) => n.name === r.node)?.container.name}`)
+            .join("; ")}) and pulumi up to start all ranks together`,
         }
       : {}),
   });

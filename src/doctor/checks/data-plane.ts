@@ -57,7 +57,9 @@ function netdevCheck(ctx: NodeCtx, p: Port, t: number): boolean {
           fix:
             medium === "switch"
               ? `no carrier on ${p.netdev}: check ${n}'s QSFP cable to the switch, that its switch port is enabled, and 'ibdev2netdev' (expect Up)`
-              : `no carrier on ${p.netdev}: check the QSFP cable on both Sparks${medium === "cable-or-switch" ? " (through a switch: both cables and the switch ports)" : ""} and 'ibdev2netdev' (expect Up)`,
+              : `no carrier on ${p.netdev}: check the QSFP cable on both Sparks` +
+                `${medium === "cable-or-switch" ? " (through a switch: both cables and the switch ports)" : ""}` +
+                ` and 'ibdev2netdev' (expect Up)`,
         }
       : speedOk
         ? {}
@@ -150,7 +152,13 @@ function dfPingChecks(ctx: NodeCtx, p: Port, t: number): void {
       ...(ok
         ? {}
         : {
-            fix: `the MTU must be ${plan.link.mtu} on both ends of twin ${t}${medium === "switch" ? " and on the switch ports" : medium === "cable-or-switch" ? " (and on the switch ports, through a switch)" : ""} and the cable${medium === "switch" ? "s to the switch" : ""} up: ${LINK_FIX} on ${n} and ${peer.name}`,
+            fix: `the MTU must be ${plan.link.mtu} on both ends of twin ${t}${
+              medium === "switch"
+                ? " and on the switch ports"
+                : medium === "cable-or-switch"
+                  ? " (and on the switch ports, through a switch)"
+                  : ""
+            } and the cable${medium === "switch" ? "s to the switch" : ""} up: ${LINK_FIX} on ${n} and ${peer.name}`,
           }),
     });
   }

@@ -98,12 +98,16 @@ export function memoryCheck({ plan, node, v, get, add }: NodeCtx): void {
       node: n,
       status,
       title: `free unified memory before start (the engine needs ${needGiB.toFixed(1)} GiB)`,
-      evidence: `MemAvailable ${gib(memKb)} of ${gib(Number(get("memtotal_kb")))}; PSI ${get("psi")}${known ? "" : "; engine state unknown (docker did not answer)"}`,
+      evidence:
+        `MemAvailable ${gib(memKb)} of ${gib(Number(get("memtotal_kb")))}` +
+        `; PSI ${get("psi")}${known ? "" : "; engine state unknown (docker did not answer)"}`,
       ...(status === "PASS"
         ? {}
         : {
             fix: !enough
-              ? "free memory before starting: stop other GPU/memory users (docker ps, nvidia-smi), sync; echo 3 | sudo tee /proc/sys/vm/drop_caches; a reboot clears leaked UMA"
+              ? "free memory before starting: stop other GPU/memory users (docker ps, nvidia-smi)" +
+                ", sync; echo 3 | sudo tee /proc/sys/vm/drop_caches" +
+                "; a reboot clears leaked UMA"
               : "memory pressure before start: find the process under pressure (top, /proc/pressure/memory) before starting",
           }),
     });

@@ -55,7 +55,8 @@ function readyCheck({ node, get, add }: NodeCtx, r: RouterOnCluster): void {
           fix:
             code === "401"
               ? "run doctor with the cluster's key in the environment: VLLM_API_KEY=... dgx-spark-vllm doctor ..."
-              : `journalctl -u ${r.unit} -n 50 on ${node.name}; a router without a healthy worker waits for the replicas: pulumi up, then doctor on each replica`,
+              : `journalctl -u ${r.unit} -n 50 on ${node.name}` +
+                `; a router without a healthy worker waits for the replicas: pulumi up, then doctor on each replica`,
         }),
   });
 }
@@ -84,7 +85,10 @@ function workersCheck({ node, get, add }: NodeCtx): void {
     ...(status === "PASS"
       ? {}
       : {
-          fix: "the router sends no requests to an unhealthy replica: run doctor on that replica's config (its engine's /health); the router marks it healthy again by itself after 2 good checks",
+          fix:
+            "the router sends no requests to an unhealthy replica: run doctor on that replica's config" +
+            " (its engine's /health)" +
+            "; the router marks it healthy again by itself after 2 good checks",
         }),
   });
 }
