@@ -20,7 +20,8 @@ router_venv_install() {
     $SUDO rm -rf "$VENV"
     $SUDO mkdir -p "${VENV%/*}"
     if ! $SUDO python3 -m venv "$VENV"; then
-      echo "dgx-spark-vllm: router: python3 -m venv $VENV failed: the node needs python3 and python3-venv (sudo apt-get install python3-venv), then pulumi up again" >&2
+      local need="the node needs python3 and python3-venv (sudo apt-get install python3-venv), then pulumi up again"
+      echo "dgx-spark-vllm: router: python3 -m venv $VENV failed: $need" >&2
       return 1
     fi
     $SUDO "$VENV/bin/pip" install -q --disable-pip-version-check --no-input "vllm-router==$VERSION"
