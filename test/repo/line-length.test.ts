@@ -19,26 +19,6 @@ const MAX = 160;
  */
 const GENERATED = [/^src\/models\/vllm-surface\/[^/]+\.json$/];
 
-/**
- * TODO(#26): temporary. These files were being changed on other branches when the rest of src/ was
- * wrapped; the lead wraps them after merging and then deletes this list (the test then covers them).
- */
-const NOT_YET_WRAPPED = [
-  /^src\/plan\/observability\.ts$/,
-  /^src\/config\/schema\.ts$/,
-  /^src\/plan\/router\.ts$/,
-  /^src\/status\/router\.ts$/,
-  /^src\/doctor\//,
-  /^src\/cli\/summary\.ts$/,
-  /^src\/cli\/doctor\.ts$/,
-  /^src\/cli\/plan\.ts$/,
-  /^src\/components\/vllm-router\.ts$/,
-  /^src\/components\/observability\.ts$/,
-  /^src\/plan\/types\.ts$/,
-  /^src\/plan\/cluster\.ts$/,
-  /^src\/shell\/[^/]+$/,
-];
-
 /** Every file under `dir`, as paths relative to `root` with forward slashes. */
 function filesUnder(root: string, dir: string): string[] {
   const out: string[] = [];
@@ -65,11 +45,9 @@ function longLines(root: string, skip: readonly RegExp[], max = MAX): string[] {
   return found;
 }
 
-test(`no line under src/ is longer than ${MAX} characters (generated data exempt)`, (t) => {
-  const long = longLines(REPO, [...GENERATED, ...NOT_YET_WRAPPED]);
+test(`no line under src/ is longer than ${MAX} characters (generated data exempt)`, () => {
+  const long = longLines(REPO, GENERATED);
   assert.deepEqual(long, [], `lines over ${MAX} characters; split the literal or the comment:\n${long.join("\n")}`);
-  const waiting = longLines(REPO, GENERATED).length;
-  t.diagnostic(`${waiting} line(s) over ${MAX} characters left in the files not yet wrapped (TODO #26)`);
 });
 
 test("the line-length check names file:line of a long line and passes one of exactly the limit", () => {
