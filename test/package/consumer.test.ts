@@ -213,7 +213,7 @@ const { config, warnings } = loadClusterConfig({
   ssh: { user: "spark", privateKey: pulumi.secret("key") },
   nodes: [node("spark-a", "head", "192.168.1.11", "10.0.0.1"), node("spark-b", "worker", "192.168.1.12", "10.0.0.2")],
   model: { hfToken: pulumi.secret("hf_x") },
-  serving: { profile: "256k", apiKey: pulumi.secret("k") },
+  serving: { profile: "256k", apiKey: pulumi.secret("consumer-api-key-0f1e2d3c4b5a69788796a5b4") },
 }, "deploy");
 const cluster = new DeepSeekV4Cluster("dsv4", { config, warnings });
 cluster.endpoint.apply((endpoint) => setTimeout(() => {
@@ -313,7 +313,7 @@ const { config, warnings } = loadClusterConfig({
   ssh: { user: "spark", privateKey: pulumi.secret("ssh-key-consumer-secret") },
   nodes: [node("spark-a", "head", "192.168.1.11", "10.0.0.1"), node("spark-b", "worker", "192.168.1.12", "10.0.0.2")],
   model: { hfToken: pulumi.secret("hf_consumer_secret_x") },
-  serving: { profile: "256k", apiKey: pulumi.secret("api_consumer_secret_k") },
+  serving: { profile: "256k", apiKey: pulumi.secret("api_consumer_secret_k_7f3a9c1e5b2d8046f1a3") },
 }, "deploy");
 const blue = new DeepSeekV4Cluster("blue", { config, warnings });
 const green = new DeepSeekV4Cluster("green", { config, warnings });
@@ -378,7 +378,7 @@ test("two clusters in one consumer program, installed in two places: identical i
     assert.ok(typeof r.inputs.delete === "string" && r.inputs.delete.length > 0, `${r.name} has no delete`);
 
   // Secrets: on stdin and in the SSH connection only; never in a container's inputs or a script.
-  const SECRETS = ["ssh-key-consumer-secret", "hf_consumer_secret_x", "api_consumer_secret_k"];
+  const SECRETS = ["ssh-key-consumer-secret", "hf_consumer_secret_x", "api_consumer_secret_k_7f3a9c1e5b2d8046f1a3"];
   for (const r of recs) {
     const exposed =
       r.type === "command:remote:Command"
