@@ -34,7 +34,8 @@ export function parseSs(out: string): Listener[] {
 
 const WILDCARDS = new Set(["0.0.0.0", "::", "*"]);
 const plain = (a: string) => a.replace(/^::ffff:/, "");
-const isLoopback = (a: string) => plain(a).startsWith("127.") || a === "::1";
+/** 127.0.0.0/8, ::1 or an IPv4-mapped loopback address. */
+export const isLoopback = (a: string) => plain(a).startsWith("127.") || a === "::1";
 
 /** Whether a socket bound at `address` is no wider than a row's `bind`. */
 export function withinBind(address: string, bind: string): boolean {
@@ -85,10 +86,15 @@ export function closedToManagement(rows: readonly PortEntry[], sockets: readonly
   const ports = new Set<number>();
   for (const s of sockets) {
     const row = rowOf(rows, s);
-    if (!row?.managed || WILDCARDS.has(row.bind)) continue;
-    if (isLoopback(row.bind) || plain(row.bind) !== plain(mgmt)) ports.add(s.port);
+    if (row && keptOffManagement(row, mgmt)) ports.add(s.port);
   }
   return [...ports].sort((a, b) => a - b);
+}
+
+/** A row of ours bound to loopback or to an address other than the node's management host `mgmt`. */
+export function keptOffManagement(row: PortEntry, mgmt: string): boolean {
+  if (!row.managed || WILDCARDS.has(row.bind)) return false;
+  return isLoopback(row.bind) || plain(row.bind) !== plain(mgmt);
 }
 
 /** A socket as a user reads it: `tcp 0.0.0.0:9090 (prometheus)`. */

@@ -20,8 +20,9 @@ const cfg: Record<string, string> = {};
 for (const [k, v] of Object.entries(stack)) cfg[k] = JSON.stringify(v);
 const SHORT = ["sk", "q7w3e5r1t9"].join("-");
 cfg["dgx-spark-vllm:apiKey"] = SHORT;
-cfg["dgx-spark-vllm:hfToken"] = ["hf", "x".repeat(30)].join("_");
-cfg["dgx-spark-vllm:sshPrivateKey"] = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+// The other two secrets only need to be present (nothing reads them before the config check fails).
+cfg["dgx-spark-vllm:hfToken"] = "PROGRAM-API-KEY-HF-TOKEN";
+cfg["dgx-spark-vllm:sshPrivateKey"] = "PROGRAM-API-KEY-SSH-KEY";
 const SECRET_KEYS = ["dgx-spark-vllm:apiKey", "dgx-spark-vllm:hfToken", "dgx-spark-vllm:sshPrivateKey"];
 pulumi.runtime.setAllConfig(cfg, SECRET_KEYS);
 

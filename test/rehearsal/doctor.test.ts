@@ -4,7 +4,7 @@
  * nothing on the hosts changes while doctor reads them.
  */
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -81,27 +81,10 @@ describe("doctor on simulated Sparks", { skip }, () => {
     };
     const obsPlan = rehearsalPlan(obsConfig);
     const port = (obsPlan.observability as { prometheus: { port: number } }).prometheus.port;
-    const procs: ReturnType<typeof spawn>[] = [];
+    const procs: ChildProcess[] = [];
     // A real listener inside the head's namespaces, in Prometheus's place.
     const listen = (host: string, bind: string, p: number) => {
-      const child = spawn(
-        "nsenter",
-        [
-          "-t",
-          String(lab.host(host).pid),
-          "-m",
-          "-n",
-          "-u",
-          "--",
-          "python3",
-          "-m",
-          "http.server",
-          "--bind",
-          bind,
-          String(p),
-        ],
-        { stdio: "ignore" },
-      );
+      const child = lab.spawn(host, ["python3", "-m", "http.server", "--bind", bind, String(p)]);
       procs.push(child);
       return child;
     };

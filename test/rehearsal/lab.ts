@@ -13,7 +13,7 @@
  * are never touched. `stop()` (also run on exit and on SIGINT/SIGTERM) kills every process in the
  * namespaces and deletes them; `start()` first removes what a killed earlier run left behind.
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFileSync, type SpawnOptions, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -378,6 +378,19 @@ export class SimLab {
       timeout: 60_000,
     });
     return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+  }
+
+  /**
+   * Start `argv` inside a host (its mount, network and UTS namespaces) without waiting for it: a
+   * process the test stops itself (a listener, a copy killed midway). The environment is root's PATH.
+   */
+  spawn(name: string, argv: readonly string[], opts: Omit<SpawnOptions, "env"> = {}): ChildProcess {
+    const h = this.host(name);
+    return spawn("nsenter", ["-t", String(h.pid), "-m", "-n", "-u", "--", ...argv], {
+      stdio: "ignore",
+      ...opts,
+      env: { PATH: ROOT_PATH },
+    });
   }
 
   /** Like exec, but throws with the output when the script fails. */

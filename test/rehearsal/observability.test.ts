@@ -82,12 +82,9 @@ describe("observability, status and logs on two simulated Sparks", { skip }, () 
 
   /** A long-running process inside a host's namespaces (nsenter execs it: the pid is the process's own). */
   function startIn(host: string, argv: string[], name: string): ChildProcess {
-    const h = lab.host(host);
     const log = path.join(dir, `${host}-${name}.log`);
     const fd = fs.openSync(log, "a");
-    const p = spawn("nsenter", ["-t", String(h.pid), "-m", "-n", "-u", "--", ...argv], {
-      stdio: ["ignore", fd, fd],
-    });
+    const p = lab.spawn(host, argv, { stdio: ["ignore", fd, fd] });
     fs.closeSync(fd);
     logs[`${host} ${name}`] = log;
     procs.push(p);

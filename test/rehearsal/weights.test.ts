@@ -248,29 +248,7 @@ describe("weights rehearsal: delivery each, head-then-copy and local on simulate
     const tmpOnHead = () => new Set(lab.must(HEAD, "ls -A /tmp").split("\n").filter(Boolean));
     const tmp0 = tmpOnHead();
     // Run the head's copy as its login user in its own process group, then kill the group by id.
-    const child = spawn(
-      "nsenter",
-      [
-        "-t",
-        String(lab.host(HEAD).pid),
-        "-m",
-        "-n",
-        "-u",
-        "--",
-        "runuser",
-        "-u",
-        "spark",
-        "--",
-        "bash",
-        "-c",
-        step.create,
-      ],
-      {
-        detached: true,
-        stdio: "ignore",
-        env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" },
-      },
-    );
+    const child = lab.spawn(HEAD, ["runuser", "-u", "spark", "--", "bash", "-c", step.create], { detached: true });
     const partial = () => {
       const out = lab.exec(WORKER, `cat ${dir}/blobs/*.incomplete 2>/dev/null | wc -c`).stdout.trim();
       return Number(out || 0);

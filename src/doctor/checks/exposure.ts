@@ -5,8 +5,7 @@
  * tries its peers' closed ports at their management hosts), fails; sockets the deployment did not open
  * on a non-loopback address are listed as a warning. Read-only.
  */
-import { checkListeners, describeListener, parseSs } from "../listeners";
-import { ANY, LOOPBACK } from "../../plan/bind";
+import { checkListeners, describeListener, isLoopback, keptOffManagement, parseSs } from "../listeners";
 import type { ClusterPlan, NodePlan } from "../../plan/types";
 import type { NodeCtx } from "./common";
 
@@ -21,10 +20,9 @@ const ports = (s: string) => s.split(" ").filter(Boolean).map(Number);
  * or to an address other than the management host): its peers try each at its management host.
  */
 export function closedPortsOf(plan: ClusterPlan, node: NodePlan): number[] {
-  const rows = plan.exposure.filter(
-    (r) => r.node === node.name && r.managed && typeof r.port === "number" && r.bind !== ANY,
+  const closed = plan.exposure.flatMap((r) =>
+    r.node === node.name && typeof r.port === "number" && keptOffManagement(r, node.ssh.host) ? [r.port] : [],
   );
-  const closed = rows.filter((r) => r.bind === LOOPBACK || r.bind !== node.ssh.host).map((r) => r.port as number);
   return [...new Set(closed)].sort((a, b) => a - b);
 }
 
@@ -55,7 +53,7 @@ export function exposureCheck({ plan, node, v, get, add }: NodeCtx): void {
   const f = checkListeners(rows, sockets);
   const open = get(REACH_OPEN).split(" ").filter(Boolean);
   const tried = ports(get(REACH_TRIED));
-  const others = f.unlisted.filter((s) => !/^(127\.|::1$|::ffff:127\.)/.test(s.address));
+  const others = f.unlisted.filter((s) => !isLoopback(s.address));
   const problems = [
     ...f.wider.map((w) => `${describeListener(w.socket)} is wider than the plan's ${w.row.bind} (${w.row.process})`),
     ...open.map((x) => {
