@@ -12,8 +12,8 @@
  *   (vllm/distributed/device_communicators/shm_broadcast.py); NCCL and Gloo bind the address of
  *   NCCL_SOCKET_IFNAME / GLOO_SOCKET_IFNAME (both the data-plane netdev, src/plan/env.ts).
  */
-import { ANY, LOOPBACK, managementBind } from "./bind";
-import { type RouterServicePlan, VLLM_ROUTER_VERSION } from "./router";
+import { ANY, LOOPBACK } from "./bind";
+import { type RouterServicePlan, routerBinds, VLLM_ROUTER_VERSION } from "./router";
 import type { ClusterPlan, NodePlan, PortEntry } from "./types";
 
 export type { PortEntry } from "./types";
@@ -157,8 +157,8 @@ export function clusterExposure(plan: Omit<ClusterPlan, "exposure">): PortEntry[
     ...(r && r.node === n.name
       ? routerRows(n.name, r.port, r.metricsPort, {
           version: VLLM_ROUTER_VERSION,
-          bind: ANY,
-          metricsBind: managementBind(r.host),
+          bind: routerBinds(r.host).api,
+          metricsBind: routerBinds(r.host).metrics,
           authenticated: p.cluster.authenticated,
         })
       : []),

@@ -23,7 +23,7 @@ import type { ClusterConfig } from "../config/schema";
 import { hostFile, varBlock } from "../shell/host";
 import { shellJoin } from "../shell/quote";
 import { script, undoScript } from "../shell/script";
-import { managementBind } from "./bind";
+import { ANY, managementBind } from "./bind";
 import { secretsFileScripts, secretsFileSpec, secretsFileStdin } from "./secrets-file";
 import type { HostNames, RouterOnCluster, SecretsFileSpec } from "./types";
 
@@ -170,6 +170,14 @@ function unitWord(w: string): string {
 
 const bracket = (host: string) => (host.includes(":") ? `[${host}]` : host);
 
+/**
+ * Where the router listens on a node whose management host is `host`: its API on every interface
+ * (clients), its metrics on the management address where it is one (only Prometheus reads them).
+ */
+export function routerBinds(host: string): { readonly api: string; readonly metrics: string } {
+  return { api: ANY, metrics: managementBind(host) };
+}
+
 /** The router of a deployment with serving.router.enabled; `endpoints` are the replicas' (…/v1). */
 export function planRouterService(
   config: ClusterConfig,
@@ -189,10 +197,9 @@ export function planRouterService(
     ...routerArgs({
       workers,
       policy: r.policy,
-      host: "0.0.0.0",
+      host: routerBinds(host).api,
       port: r.port,
-      // Only Prometheus on a head reads it, over the management network (docs/exposure.md).
-      metricsHost: managementBind(host),
+      metricsHost: routerBinds(host).metrics,
       metricsPort: r.metricsPort,
     }),
   ];
