@@ -255,7 +255,7 @@ describe("weights rehearsal: delivery each, head-then-copy and local on simulate
     };
     const t0 = Date.now();
     while (partial() < repoBytes / 5 && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 20));
-    process.kill(-(child.pid as number), "SIGKILL");
+    killIfAlive(-(child.pid as number));
     await new Promise((r) => setTimeout(r, 300));
     const left = partial();
     assert.ok(left > 0 && left < repoBytes, `killed mid-way: ${left} of ${repoBytes} bytes on the worker`);
@@ -314,36 +314,17 @@ describe("weights rehearsal: delivery each, head-then-copy and local on simulate
     const blobs = `${weightsDir(plan, head)}/blobs`;
     const step = weightsStep(plan, head);
     const s0 = stats();
-    const child = spawn(
-      "nsenter",
-      [
-        "-t",
-        String(lab.host(HEAD).pid),
-        "-m",
-        "-n",
-        "-u",
-        "--",
-        "runuser",
-        "-u",
-        "spark",
-        "--",
-        "bash",
-        "-c",
-        step.create,
-      ],
-      {
-        detached: true,
-        stdio: ["pipe", "ignore", "ignore"],
-        env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" },
-      },
-    );
+    const child = lab.spawn(HEAD, ["runuser", "-u", "spark", "--", "bash", "-c", step.create], {
+      detached: true,
+      stdio: ["pipe", "ignore", "ignore"],
+    });
     child.stdin?.end(`${TOKEN}\n`);
     const partial = () => Number(lab.exec(HEAD, `cat ${blobs}/*.incomplete 2>/dev/null | wc -c`).stdout.trim() || 0);
     const t0 = Date.now();
     while (partial() < repoBytes / 5 && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 20));
     // sudo (in the docker stand-in) runs the "container" apart from our process group: end it by
     // its id, found among the processes of this simulated host's network namespace only.
-    process.kill(-(child.pid as number), "SIGKILL");
+    killIfAlive(-(child.pid as number));
     const ns = fs.readlinkSync(`/proc/${lab.host(HEAD).pid}/ns/net`);
     const downloaders = () =>
       fs
@@ -360,8 +341,13 @@ describe("weights rehearsal: delivery each, head-then-copy and local on simulate
             return false;
           }
         });
-    for (const pid of downloaders()) process.kill(Number(pid), "SIGKILL");
-    await new Promise((r) => setTimeout(r, 300));
+    // A downloader may end between being listed and being killed (the group's kill reaches its
+    // parent): ESRCH then means it is already gone. Poll until none is left.
+    const t1 = Date.now();
+    while (downloaders().length > 0 && Date.now() - t1 < 10_000) {
+      for (const pid of downloaders()) killIfAlive(Number(pid));
+      await new Promise((r) => setTimeout(r, 100));
+    }
     assert.deepEqual(downloaders(), [], "the download is dead");
     // Complete blobs and partial ones: what the next run must not fetch again.
     const left = Number(lab.exec(HEAD, `cat ${blobs}/* 2>/dev/null | wc -c`).stdout.trim() || 0);
@@ -419,3 +405,12 @@ describe("weights rehearsal: delivery each, head-then-copy and local on simulate
     );
   });
 });
+
+/** SIGKILL a process (or, negative, a process group) that may already have ended. */
+function killIfAlive(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
+  }
+}
