@@ -23,15 +23,15 @@ test("sweep at a known token rate: aggregate ~ concurrency x per-stream rate, wa
     assert.equal(l1.errors + l6.errors, 0);
     assert.equal(l6.completionTokens, 24 * 20);
     for (const l of [l1, l6]) {
-      const expected = 200 * l.concurrency;
+      // The server's pace is an upper bound; a loaded machine's late timers only slow it down, so the
+      // lower bounds compare the aggregate with the per-stream rate measured in the same run.
+      const perStream = l.perStreamTokPerS ?? 0;
       const agg = l.aggregateTokPerS ?? 0;
+      assert.ok(perStream > 100 && perStream <= 204, `per stream ${perStream}`);
+      assert.ok(agg <= 200 * l.concurrency * 1.02, `c=${l.concurrency}: ${agg} tok/s, above the server's pace`);
       assert.ok(
-        agg > expected * 0.8 && agg <= expected * 1.02,
-        `c=${l.concurrency}: ${agg} tok/s, expected about ${expected}`,
-      );
-      assert.ok(
-        (l.perStreamTokPerS ?? 0) > 160 && (l.perStreamTokPerS ?? 0) <= 204,
-        `per stream ${l.perStreamTokPerS}`,
+        agg > perStream * l.concurrency * 0.75,
+        `c=${l.concurrency}: ${agg} tok/s, expected about ${l.concurrency} x ${perStream}`,
       );
       assert.ok((l.itlMs.p50 ?? 0) >= 3 && (l.itlMs.p50 ?? 0) < 15, `ITL p50 ${l.itlMs.p50}`);
       assert.ok((l.latencyMs.p50 ?? 0) >= 99, `20 tokens at 5 ms take 100 ms, got ${l.latencyMs.p50}`);

@@ -36,7 +36,7 @@ test("mtp passes on healthy mixed traffic: greedy and non-greedy streams run con
 const mtpFaults: { name: string; opts: Record<string, unknown>; problem: RegExp }[] = [
   {
     name: "an occasional 5xx",
-    opts: { fault: (n: number) => (n % 9 === 0 ? { status: 500 } : undefined) },
+    opts: { fault: (n: number) => (n % 9 === 3 ? { status: 500 } : undefined) },
     problem: /requests failed \(http-5xx \d+\)/,
   },
   {
