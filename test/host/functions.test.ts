@@ -302,7 +302,9 @@ describe("journal.sh: holders of a shared host setting", () => {
       "-c",
       `${prelude}\nHOLDER=a; holders_lock; echo a-in >>${shq(log)}; sleep 1; echo a-out >>${shq(log)}; holders_unlock`,
     ]);
-    await new Promise((r) => setTimeout(r, 300));
+    // b starts once a holds the lock (a fixed wait lost that race on a loaded machine).
+    for (let t0 = Date.now(); !existsSync(log) && Date.now() - t0 < 10_000; )
+      await new Promise((r) => setTimeout(r, 20));
     const b = spawnSync("bash", ["-c", `${prelude}\nHOLDER=b; holders_lock; echo b-in >>${shq(log)}; holders_unlock`]);
     await new Promise((r) => (a.exitCode === null ? a.on("exit", r) : r(null)));
     assert.equal(b.status, 0);
