@@ -80,9 +80,23 @@ async function chat(base: string, content: string, key: string | null = API_KEY,
   }
 }
 
+/**
+ * A server's /metrics. One retry: fetch reuses an idle keep-alive connection, and the server may
+ * close it just then (uvicorn's keep-alive timeout), which fails the request with "other side closed".
+ */
+async function metricsText(base: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+    } catch (e) {
+      if (attempt >= 2) throw e;
+    }
+  }
+}
+
 /** Requests a vLLM server has finished (its own /metrics: vllm:request_success_total, every label). */
 async function served(s: VllmServer): Promise<number> {
-  const text = await (await fetch(`${s.url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  const text = await metricsText(s.url);
   let n = 0;
   for (const line of text.split("\n")) {
     const m = /^vllm:request_success_total(\{[^}]*\})?\s+([0-9.e+]+)/.exec(line);
@@ -250,15 +264,22 @@ describe("vLLM's router (vllm-router from PyPI) in front of two real vLLM CPU se
 
   it("requests through the router reach both replicas (each server's own /metrics)", async () => {
     // Concurrent: on a prefix miss cache_aware picks the less loaded worker (sequential misses all
-    // find both idle and go to the same one).
-    const before = await Promise.all(servers.map(served));
-    const codes = await Promise.all(Array.from({ length: 8 }, () => chat(routerUrl, distinct(), API_KEY, 48)));
-    assert.deepEqual(codes, Array(8).fill(200));
-    const after = await Promise.all(servers.map(served));
-    const got = after.map((a, i) => a - (before[i] as number));
-    notes.push(`8 concurrent distinct prompts: ${got.join(" + ")}`);
-    assert.equal(got[0]! + got[1]!, 8, `every request served once: ${got}`);
-    assert.ok(got[0]! > 0 && got[1]! > 0, `both replicas served some: ${got}`);
+    // find both idle and go to the same one). How 8 arrivals interleave decides the split: about one
+    // round in 13 here sent all 8 to one replica, so up to 3 rounds, until both have served some.
+    const total = [0, 0];
+    const rounds: string[] = [];
+    while (rounds.length < 3 && !(total[0]! > 0 && total[1]! > 0)) {
+      const before = await Promise.all(servers.map(served));
+      const codes = await Promise.all(Array.from({ length: 8 }, () => chat(routerUrl, distinct(), API_KEY, 48)));
+      assert.deepEqual(codes, Array(8).fill(200));
+      const after = await Promise.all(servers.map(served));
+      const got = after.map((a, i) => a - (before[i] as number));
+      assert.equal(got[0]! + got[1]!, 8, `every request served once: ${got}`);
+      rounds.push(got.join(" + "));
+      for (const i of [0, 1]) total[i]! += got[i]!;
+    }
+    notes.push(`8 concurrent distinct prompts: ${rounds.join(", then ")}`);
+    assert.ok(total[0]! > 0 && total[1]! > 0, `both replicas served some: ${rounds.join(", then ")}`);
   });
 
   it("cache_aware: concurrent requests sharing a long prefix all go to the replica that has it", async () => {
@@ -386,6 +407,7 @@ describe("vLLM's router (vllm-router from PyPI) in front of two real vLLM CPU se
     let killedAt = -1;
     const results: { i: number; status: number; startedAfterKill: boolean }[] = [];
     const inflight = new Set<number>();
+    const inFlightAtKill = new Set<number>();
     const victim = 1;
     const loop = async () => {
       for (;;) {
@@ -399,6 +421,7 @@ describe("vLLM's router (vllm-router from PyPI) in front of two real vLLM CPU se
         done++;
         if (done === 8 && killedAt < 0) {
           inflightAtKill = inflight.size;
+          for (const x of inflight) inFlightAtKill.add(x);
           servers[victim]!.signal("SIGKILL");
           killedAt = Date.now();
         }
@@ -411,12 +434,17 @@ describe("vLLM's router (vllm-router from PyPI) in front of two real vLLM CPU se
     notes.push(
       `kill mid-run: ${failed.length} of ${total} failed (${inflightAtKill} in flight at the kill), ${afterKill.length} started after it`,
     );
-    assert.ok(failed.length <= inflightAtKill, `failures ${JSON.stringify(failed)} > in flight ${inflightAtKill}`);
+    // Only requests in flight at the kill may fail; they can end last (the router waits out the dead
+    // connection), so "later" is by start order, not by completion.
+    assert.ok(
+      failed.every((r) => inFlightAtKill.has(r.i)),
+      `failures ${JSON.stringify(failed)}, in flight at the kill: ${[...inFlightAtKill]}`,
+    );
     assert.ok(afterKill.length >= 8);
-    const lastTen = results.slice(-10);
+    const lastTen = [...results].sort((a, b) => a.i - b.i).slice(-10);
     assert.ok(
       lastTen.every((r) => r.status === 200),
-      `the last ten succeeded: ${JSON.stringify(lastTen)}`,
+      `the last ten started succeeded: ${JSON.stringify(lastTen)}`,
     );
     assert.ok((await served(servers[0]!)) - before >= afterKill.length, "the survivor served what came after");
     // The router's health checks notice (interval 10 s, 3 failures), then the replica's return.
