@@ -541,6 +541,13 @@ describe("observability for real: promtool, Prometheus, node exporters", { skip:
     );
     procs.push(prom);
     await waitHttp(`http://127.0.0.1:${promPort}/-/ready`, 30_000);
+    // A first scrape of every target before the traffic: a counter first seen after the traffic ended
+    // never changes in the window, and a ratio of its rates stays NaN (a loaded CI machine's first
+    // scrape came that late once).
+    for (const t0 = Date.now(); Date.now() - t0 < 30_000; await new Promise((r) => setTimeout(r, 200))) {
+      const up = (await query("up")) as { value: [number, string] }[];
+      if (up.length === 4 && up.every((u) => u.value[1] === "1")) break;
+    }
     // Traffic while Prometheus scrapes every second: streamed completions, a few at a time.
     const chat = () =>
       fetch(`${standin.url}/v1/chat/completions`, {
